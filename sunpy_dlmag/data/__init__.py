@@ -1,0 +1,3 @@
+"""
+Data that ships with the package, and (later) queries of the archives.
+"""

@@ -1,0 +1,64 @@
+"""
+Errors and warnings raised by sunpy-dlmag.
+
+Every error says what was expected and what was given. All errors derive from
+`DlmagError`, so ``except sunpy_dlmag.exceptions.DlmagError`` catches any of them.
+"""
+from sunpy.util.exceptions import SunpyUserWarning
+
+__all__ = [
+    "DeviceNotAvailableError",
+    "DlmagError",
+    "DlmagUserWarning",
+    "InputMapError",
+    "InvalidModelSpecError",
+    "MissingObserverError",
+    "ModelInputMismatchError",
+    "UnknownModelError",
+    "WeightsHashMismatchError",
+    "WeightsNotInstalledError",
+]
+
+
+class DlmagError(Exception):
+    """Base class of all sunpy-dlmag errors."""
+
+
+class UnknownModelError(DlmagError, KeyError):
+    """A model name that is not in the registry."""
+
+    def __str__(self):
+        # KeyError would quote the message; show it as written.
+        return str(self.args[0]) if self.args else ""
+
+
+class WeightsNotInstalledError(DlmagError, FileNotFoundError):
+    """A registered model whose weights are neither bundled, installed nor downloadable."""
+
+
+class WeightsHashMismatchError(DlmagError):
+    """A weights file whose sha256 differs from the one its spec records."""
+
+
+class ModelInputMismatchError(DlmagError, ValueError):
+    """An ONNX graph whose inputs or outputs do not match its `~sunpy_dlmag.models.ModelSpec`."""
+
+
+class InvalidModelSpecError(DlmagError, ValueError):
+    """A model spec that is missing, malformed or inconsistent."""
+
+
+class DeviceNotAvailableError(DlmagError, RuntimeError):
+    """A device was requested that onnxruntime cannot use on this machine."""
+
+
+class InputMapError(DlmagError, ValueError):
+    """A map or array that is not the input a function expects."""
+
+
+class MissingObserverError(InputMapError):
+    """A map without the observer position needed to place it on the Sun."""
+
+
+class DlmagUserWarning(SunpyUserWarning):
+    """Warnings raised by sunpy-dlmag."""

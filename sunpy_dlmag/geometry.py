@@ -1,0 +1,191 @@
+"""
+Between a map's own pixel grid and the image geometry a network was trained on.
+
+The model frame is a helioprojective image seen by the map's own observer at the map's
+own time, with solar north up, the disk centre in the middle of the image and the solar
+radius spanning a fixed number of pixels (AISFM: 1024x1024 px, 392 px). Going there and
+back keeps every feature at the same helioprojective coordinates.
+
+Both directions are a resampling between two gnomonic (TAN) projections of the same
+observer. When the two share their tangent point (nearly always: level-1 images are
+referenced to the disk centre) that resampling is exactly affine, and it is done with
+`scipy.ndimage.affine_transform` (fast, bounded memory); otherwise `reproject` does it.
+"""
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from scipy import ndimage
+
+import sunpy.map
+from sunpy.map.header_helper import make_fitswcs_header
+
+from sunpy_dlmag.exceptions import InputMapError, MissingObserverError
+
+__all__ = ["check_observer", "model_frame_header", "resample", "to_map_grid", "to_model_frame"]
+
+# Largest departure from an affine mapping (pixels) accepted before reproject is used.
+_AFFINE_TOLERANCE_PX = 0.01
+
+
+def check_observer(smap):
+    """
+    The observer of ``smap``, raising if its header does not say where the observer was.
+
+    sunpy falls back to an observer at Earth when the keys are missing; for a STEREO
+    image that would silently put the output on the wrong side of the Sun.
+
+    Raises
+    ------
+    MissingObserverError
+    """
+    if not isinstance(smap, sunpy.map.GenericMap):
+        raise InputMapError(f"Expected a sunpy map, got {type(smap).__name__}.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        observer = smap.observer_coordinate
+    missing = [w for w in caught if "observer" in str(w.message).lower()]
+    if observer is None or missing:
+        raise MissingObserverError(
+            f"The map ({smap.name}) has no observer position in its header: expected HGLN_OBS/HGLT_OBS/"
+            "DSUN_OBS (or CRLN_OBS/CRLT_OBS, or HEEQ/HCI coordinates). Add them, e.g. with "
+            "sunpy.coordinates.get_horizons_coord for the spacecraft, before using it."
+        )
+    return observer
+
+
+def model_frame_header(smap, *, image_size, rsun_px):
+    """
+    FITS header of the model frame for the observer and time of ``smap``.
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+        Full-disk map whose observer, time and solar radius define the frame.
+    image_size : int
+        Width and height of the model image, pixels.
+    rsun_px : float
+        Solar radius in the model image, pixels.
+    """
+    check_observer(smap)
+    scale = (smap.rsun_obs / (rsun_px * u.pix)).to(u.arcsec / u.pix)
+    centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=smap.coordinate_frame)
+    header = make_fitswcs_header(
+        (image_size, image_size),
+        centre,
+        reference_pixel=u.Quantity([(image_size - 1) / 2, (image_size - 1) / 2], u.pix),
+        scale=u.Quantity([scale, scale]),
+        rotation_angle=0 * u.deg,
+        unit=smap.unit,
+    )
+    header["rsun_ref"] = smap.rsun_meters.to_value(u.m)
+    header["rsun_obs"] = smap.rsun_obs.to_value(u.arcsec)
+    return header
+
+
+def to_model_frame(smap, *, image_size, rsun_px, order=1):
+    """
+    A new map of ``smap`` in the model frame (north up, centred, fixed solar radius).
+
+    When the model frame is coarser than the map (e.g. HMI 4096 px to AISFM 1024 px)
+    the map is first averaged over blocks of whole pixels, so that the result is an
+    area average rather than a sparse sample of the finer grid.
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+    image_size : int
+    rsun_px : float
+    order : int
+        Spline order of the interpolation (1: bilinear).
+
+    Returns
+    -------
+    `~sunpy.map.GenericMap`
+        New map of shape ``(image_size, image_size)``; pixels outside the input are NaN.
+    """
+    header = model_frame_header(smap, image_size=image_size, rsun_px=rsun_px)
+    frame_map = sunpy.map.Map(np.zeros((1, 1), dtype=np.float32), header)  # only for its WCS
+    data = resample(smap.data, smap.wcs, frame_map.wcs, (image_size, image_size), order=order)
+    return sunpy.map.Map(data, header)
+
+
+def to_map_grid(data, *, source, target, order=1):
+    """
+    Resample an array that lies on ``source``'s grid onto the pixel grid of ``target``.
+
+    This puts a network's output (in the model frame) back on the input map's own grid
+    and WCS.
+
+    Parameters
+    ----------
+    data : `numpy.ndarray`
+        2D array on the grid of ``source``.
+    source, target : `~sunpy.map.GenericMap`
+        Maps of the same observer whose WCS define the two grids.
+
+    Returns
+    -------
+    `numpy.ndarray`
+        Array of ``target.data.shape``; NaN where ``source`` does not cover ``target``.
+    """
+    if data.shape != source.data.shape:
+        raise InputMapError(f"Data of shape {data.shape} does not lie on a grid of shape {source.data.shape}.")
+    return resample(data, source.wcs, target.wcs, target.data.shape, order=order)
+
+
+def resample(data, src_wcs, dst_wcs, dst_shape, *, order=1):
+    """
+    Resample ``data`` from ``src_wcs`` to ``dst_wcs`` (both helioprojective).
+
+    Uses an exact affine transform where the two projections allow it and `reproject`
+    otherwise. NaN input pixels make the output NaN where they contribute.
+    """
+    data = np.asarray(data, dtype=np.float32)
+    matrix, offset, residual, scale = _affine_between(src_wcs, dst_wcs, dst_shape)
+    if residual > _AFFINE_TOLERANCE_PX:
+        from reproject import reproject_interp
+
+        out, _ = reproject_interp((data, src_wcs), dst_wcs, shape_out=tuple(dst_shape), order=order)
+        return out.astype(np.float32, copy=False)
+
+    block = int(np.floor(scale))
+    if block >= 2:
+        data = _block_mean(data, block)
+        # Pixel j of the binned image is the centre of original pixels block*j .. block*j+block-1.
+        matrix = matrix / block
+        offset = (offset - (block - 1) / 2) / block
+    return ndimage.affine_transform(
+        data, matrix, offset=offset, output_shape=tuple(dst_shape), order=order, cval=np.nan, prefilter=order > 1
+    ).astype(np.float32, copy=False)
+
+
+def _affine_between(src_wcs, dst_wcs, dst_shape):
+    """
+    Affine map from destination (row, col) to source (row, col), fitted on a grid of points.
+
+    Returns the 2x2 matrix, the offset, the largest fit residual in pixels and the
+    linear scale (source pixels per destination pixel).
+    """
+    ny, nx = dst_shape
+    yy, xx = np.meshgrid(np.linspace(0, ny - 1, 9), np.linspace(0, nx - 1, 9), indexing="ij")
+    world = dst_wcs.pixel_to_world(xx.ravel(), yy.ravel())
+    sx, sy = src_wcs.world_to_pixel(world)
+    design = np.column_stack([yy.ravel(), xx.ravel(), np.ones(xx.size)])
+    target = np.column_stack([sy, sx])
+    if not np.all(np.isfinite(target)):
+        return np.eye(2), np.zeros(2), np.inf, 1.0
+    coeffs, *_ = np.linalg.lstsq(design, target, rcond=None)
+    residual = np.abs(design @ coeffs - target).max()
+    matrix = coeffs[:2].T
+    offset = coeffs[2]
+    scale = np.sqrt(abs(np.linalg.det(matrix)))
+    return matrix, offset, residual, scale
+
+
+def _block_mean(data, block):
+    """Mean over ``block x block`` pixel blocks (edge rows and columns that do not fill a block are dropped)."""
+    ny, nx = (s // block * block for s in data.shape)
+    view = data[:ny, :nx].reshape(ny // block, block, nx // block, block)
+    return view.mean(axis=(1, 3), dtype=np.float32)

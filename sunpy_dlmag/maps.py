@@ -1,0 +1,69 @@
+"""
+What every map this package returns carries: provenance and plot settings.
+"""
+import astropy.units as u
+import numpy as np
+from astropy.visualization import ImageNormalize
+
+from sunpy.map.header_helper import get_observer_meta
+
+__all__ = ["magnetogram_plot_settings", "provenance_meta"]
+
+# Keys describing the input observation that would be wrong on a derived map, or would make
+# sunpy read it as an observation of that instrument (e.g. DETECTOR='EUVI', CONTENT for HMI).
+_OBSERVATION_KEYS = (
+    "detector", "wavelnth", "waveunit", "wave_str", "content", "exptime", "lvl_num", "quality",
+    "bunit", "bscale", "bzero", "blank", "datamin", "datamax", "datamean", "datamedn", "datarms",
+    "dataskew", "datakurt", "datavals", "missvals", "percent", "instrume", "telescop", "camera",
+)  # fmt: skip
+
+
+def provenance_meta(template, model, *, note=""):
+    """
+    Header for a map a network made from ``template``: same WCS, observer and time.
+
+    ``instrume`` names this package and the model, ``obsrvtry`` keeps the platform the
+    input was observed from, ``dlinput`` describes the input observation, ``dlmodel``,
+    ``dlmodver`` and ``dlsha256`` identify the weights, and a history line records it all.
+    """
+    from sunpy_dlmag import __version__
+
+    spec = model.spec
+    meta = template.meta.copy()
+    source = " ".join(
+        str(part) for part in (template.observatory, template.instrument, template.detector) if part
+    )
+    if template.wavelength is not None:
+        source += f" {template.wavelength.to_string()}"
+    source += f" {template.date.isot}"
+    for key in _OBSERVATION_KEYS:
+        meta.pop(key, None)
+    # Standard observer keys: instrument-specific ones (MDI's OBS_L0...) are only read by that source class.
+    meta.update(get_observer_meta(template.observer_coordinate, template.rsun_meters))
+    meta["rsun_obs"] = template.rsun_obs.to_value(u.arcsec)
+    meta["date-obs"] = template.date.isot
+    meta["obsrvtry"] = template.observatory or "unknown"
+    meta["telescop"] = template.observatory or "unknown"
+    meta["instrume"] = f"sunpy-dlmag {spec.name}"
+    meta["bunit"] = spec.output.unit
+    meta["dlinput"] = source
+    meta["dlmodel"] = spec.name
+    meta["dlmodver"] = spec.version
+    meta["dlsha256"] = model.sha256
+    line = (
+        f"sunpy-dlmag {__version__}: made by model {spec.name} version {spec.version} "
+        f"(weights sha256 {model.sha256}) from {source}; not an observation."
+    )
+    if note:
+        line += f" {note}"
+    history = meta.get("history", "")
+    meta["history"] = f"{history}\n{line}" if history else line
+    return meta
+
+
+def magnetogram_plot_settings(data):
+    """The ``hmimag`` colour map with limits symmetric about 0 G."""
+    finite = np.abs(np.asarray(data)[np.isfinite(data)])
+    limit = float(np.percentile(finite, 99.5)) if finite.size else 1.0
+    limit = max(limit, 1.0)
+    return {"cmap": "hmimag", "norm": ImageNormalize(vmin=-limit, vmax=limit)}

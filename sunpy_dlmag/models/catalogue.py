@@ -1,0 +1,131 @@
+"""
+The published networks of the Kyung Hee University solar group, as registry entries.
+
+Geometry and normalisation follow the papers (see the model cards in the docs). No weights
+are published for these entries yet: they list what the package can run once weights are
+trained with ``sunpy-dlmag train PRESET`` or downloaded.
+"""
+import astropy.units as u
+
+from sunpy_dlmag.models.spec import Channel, Geometry, ModelSpec, Normalization
+
+__all__ = ["PUBLISHED_MODELS"]
+
+AISFM_GEOMETRY = dict(image_size=1024, rsun_px=392.0)
+# log10(clip(I, 1, 200)) -> [-1, 1] (Jeong et al. 2020)
+EUV_NORM = Normalization("log10", 1.0, 200.0)
+
+
+def _euv(instrument, wavelength, description=""):
+    return Channel(instrument, wavelength * u.AA, "DN/s", EUV_NORM, description)
+
+
+def _magnetogram(saturation, instrument="HMI", description="line-of-sight magnetogram"):
+    return Channel(instrument, None, "G", Normalization("linear", -saturation, saturation), description)
+
+
+_AIA_3 = (_euv("AIA", 304), _euv("AIA", 193), _euv("AIA", 171))
+_PIX2PIXHD = "Pix2PixHD global generator (32 base filters, 4 downsamplings, 9 residual blocks, instance norm)"
+_FARSIDE_DATA = "SDO/AIA -> SDO/HMI pairs 2011-2017, 12-h cadence; September and October held out"
+
+PUBLISHED_MODELS = (
+    ModelSpec(
+        name="aisfm-v1",
+        task="farside",
+        architecture="pix2pix U-Net (stride-2 convolutions down to 1x1, dropout, tanh) + 70x70 PatchGAN",
+        inputs=(_euv("AIA", 304, "scaled like AISFM-v2; Kim et al. 2019 do not publish the exact scaling"),),
+        output=_magnetogram(100.0),
+        geometry=Geometry(**AISFM_GEOMETRY, stride=1024, receptive_radius=1024, tile_safe=False),
+        version="published",
+        training_data=_FARSIDE_DATA + " (4,147 training / 825 evaluation pairs)",
+        reference="Kim, Park, Lee et al. 2019, Nature Astronomy 3, 397",
+        preset="aisfm-v1",
+    ),
+    ModelSpec(
+        name="aisfm-v2",
+        task="farside",
+        architecture=_PIX2PIXHD + " + two-scale PatchGAN, LSGAN + 10 x feature matching",
+        inputs=_AIA_3,
+        output=_magnetogram(3000.0),
+        geometry=Geometry(**AISFM_GEOMETRY, stride=16, receptive_radius=512, tile_safe=False),
+        version="published",
+        training_data=_FARSIDE_DATA,
+        scores={
+            "full-disk pixel CC (8x8)": 0.81,
+            "AR pixel CC (8x8)": 0.79,
+            "QR pixel CC (8x8)": 0.62,
+            "full-disk total unsigned flux CC": 0.99,
+            "full-disk net flux CC": 0.86,
+        },
+        reference="Jeong et al. 2020, ApJL 903, L25",
+        preset="aisfm-v2",
+    ),
+    ModelSpec(
+        name="pix2pixcc",
+        task="farside",
+        architecture=_PIX2PIXHD + " + two-scale PatchGAN, 2 x LSGAN + 10 x FM + 5 x concordance CC (4 scales)",
+        inputs=_AIA_3,
+        output=_magnetogram(3000.0),
+        geometry=Geometry(**AISFM_GEOMETRY, stride=16, receptive_radius=512, tile_safe=False),
+        version="published",
+        training_data=_FARSIDE_DATA,
+        reference="Jeong et al. 2022, ApJS 262, 50",
+        preset="pix2pixcc",
+    ),
+    ModelSpec(
+        name="aisfm-v3",
+        task="farside",
+        architecture=_PIX2PIXHD + " with correlation-coefficient loss (Pix2PixCC)",
+        inputs=(
+            _euv("EUVI", 304),
+            _euv("EUVI", 195),
+            _euv("EUVI", 171),
+            *_AIA_3,
+            _magnetogram(1500.0, description="frontside HMI magnetogram about one rotation earlier"),
+        ),
+        output=_magnetogram(1500.0),
+        geometry=Geometry(**AISFM_GEOMETRY, stride=16, receptive_radius=512, tile_safe=False),
+        version="published",
+        training_data=_FARSIDE_DATA,
+        scores={"full-disk pixel CC (8x8)": 0.88, "AR pixel CC (8x8)": 0.91, "QR pixel CC (8x8)": 0.70},
+        reference="Jeong et al. 2022, ApJS 262, 50",
+        preset="aisfm-v3",
+    ),
+    ModelSpec(
+        name="denoise-m1",
+        task="denoise",
+        architecture="Park et al. 2020 generator (4 stride-2 down, 9 residual blocks, 4 up with skips) + PatchGAN",
+        inputs=(_magnetogram(100.0, description="HMI 45-s line-of-sight magnetogram"),),
+        output=_magnetogram(100.0, description="21-frame stacked magnetogram"),
+        geometry=Geometry(stride=16, receptive_radius=128),
+        version="published",
+        training_data="256x256 disk-centre patches of HMI 45-s magnetograms, 21-frame stacked targets",
+        scores={"noise level (G)": "8.66 -> 3.21", "pixel CC": "0.88 -> 0.94"},
+        reference="Park et al. 2020, ApJL 891, L4",
+        preset="denoise-m1",
+    ),
+    ModelSpec(
+        name="denoise-m2",
+        task="denoise",
+        architecture="Park et al. 2020 generator (4 stride-2 down, 9 residual blocks, 4 up with skips)",
+        inputs=(_magnetogram(100.0, description="HMI 45-s line-of-sight magnetogram"),),
+        output=_magnetogram(100.0),
+        geometry=Geometry(stride=16, receptive_radius=128),
+        version="published",
+        training_data="HMI 45-s magnetograms with added Gaussian noise (sigma 10 +- 4 G)",
+        reference="Park et al. 2020, ApJL 891, L4",
+        preset="denoise-m2",
+    ),
+    ModelSpec(
+        name="drawing",
+        task="drawing",
+        architecture=_PIX2PIXHD,
+        inputs=(Channel("drawing", None, "", Normalization("linear", 0.0, 255.0), "scanned sunspot drawing"),),
+        output=_magnetogram(3000.0),
+        geometry=Geometry(**AISFM_GEOMETRY, stride=16, receptive_radius=512, tile_safe=False),
+        version="published",
+        training_data="Mount Wilson sunspot drawings 2011-2015 paired with SDO/HMI; June and December held out",
+        reference="Lee et al. 2021, ApJ 907, 118",
+        preset="drawing",
+    ),
+)

@@ -1,0 +1,236 @@
+"""
+The model registry: named `ModelSpec` entries and where their weights come from.
+
+Weights are resolved in this order:
+
+1. an explicit file path (a model the user trained or downloaded), whose spec is stored
+   beside it (``model.json`` next to ``model.onnx``) or inside the ONNX metadata;
+2. weights bundled in the package (``sunpy_dlmag/models/weights``);
+3. remote weights fetched through `sunpy.data.manager` (URL + sha256, cached).
+
+The sha256 is verified before an onnxruntime session is created.
+"""
+import hashlib
+import os
+from pathlib import Path
+
+from sunpy import log
+
+from sunpy_dlmag.exceptions import (
+    InvalidModelSpecError,
+    UnknownModelError,
+    WeightsHashMismatchError,
+    WeightsNotInstalledError,
+)
+from sunpy_dlmag.models.catalogue import PUBLISHED_MODELS
+from sunpy_dlmag.models.spec import ONNX_METADATA_KEY, ModelSpec
+
+__all__ = ["get_model", "list_models", "load_model", "register_model", "sha256sum", "weights_status"]
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+_REGISTRY = {}
+
+
+def register_model(spec, *, overwrite=False):
+    """
+    Add a `ModelSpec` to the registry so that it can be loaded by name.
+
+    Parameters
+    ----------
+    spec : `ModelSpec`
+    overwrite : bool
+        Replace an entry of the same name instead of raising.
+    """
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"register_model expects a ModelSpec, got {type(spec).__name__}.")
+    if spec.name in _REGISTRY and not overwrite:
+        raise ValueError(f"A model named {spec.name!r} is already registered; pass overwrite=True to replace it.")
+    _REGISTRY[spec.name] = spec
+
+
+for _spec in PUBLISHED_MODELS:
+    register_model(_spec)
+
+
+def list_models(task=None):
+    """
+    Names of the registered models, sorted.
+
+    Parameters
+    ----------
+    task : str, optional
+        Only models for this task (``"farside"``, ``"denoise"``, ``"drawing"``).
+    """
+    return sorted(name for name, spec in _REGISTRY.items() if task is None or spec.task == task)
+
+
+def get_model(name):
+    """
+    The `ModelSpec` registered under ``name``.
+
+    Raises
+    ------
+    UnknownModelError
+        If no model of that name is registered (the message lists the known ones).
+    """
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise UnknownModelError(
+            f"Unknown model {name!r}. Known models: {', '.join(list_models())}. "
+            "A trained ONNX file can be given by its path instead."
+        ) from None
+
+
+def sha256sum(path):
+    """sha256 hex digest of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_status(spec):
+    """One of ``"bundled"``, ``"remote"`` or ``"not installed"`` for a registered spec."""
+    if spec.weights.bundled and (WEIGHTS_DIR / spec.weights.bundled).is_file():
+        return "bundled"
+    if spec.weights.url and spec.weights.sha256:
+        return "remote"
+    return "not installed"
+
+
+def load_model(name_or_path, *, device="auto", num_threads=None):
+    """
+    Load a trained network, ready to run.
+
+    Parameters
+    ----------
+    name_or_path : str or `os.PathLike`
+        A registered model name (see `list_models`) or the path of an ONNX file.
+    device : {"auto", "cpu", "cuda"}
+        Where to run: ``"auto"`` uses CUDA when onnxruntime has the CUDA provider.
+    num_threads : int, optional
+        Threads onnxruntime uses on the CPU (default: its own choice, one per core).
+
+    Returns
+    -------
+    `~sunpy_dlmag.models.Model`
+
+    Raises
+    ------
+    UnknownModelError
+        Neither a known name nor an existing file.
+    WeightsNotInstalledError
+        A known model without weights on this machine or a place to download them.
+    WeightsHashMismatchError
+        Weights whose sha256 differs from the spec's.
+    ModelInputMismatchError
+        An ONNX graph whose inputs do not match its spec.
+    """
+    from sunpy_dlmag.models.runtime import Model
+
+    path, spec = _resolve(name_or_path)
+    digest = sha256sum(path)
+    expected = spec.weights.sha256
+    if expected and digest != expected:
+        raise WeightsHashMismatchError(
+            f"The weights file {path} has sha256 {digest}, but the spec of {spec.name!r} expects {expected}. "
+            "The file is corrupted or not the published one: delete it and fetch or export it again."
+        )
+    return Model(spec, path, sha256=digest, device=device, num_threads=num_threads)
+
+
+def _resolve(name_or_path):
+    """(weights path, spec) following the documented order."""
+    if isinstance(name_or_path, os.PathLike) or (
+        isinstance(name_or_path, str) and name_or_path not in _REGISTRY
+    ):
+        path = Path(name_or_path).expanduser()
+        if path.is_file():
+            return path, read_spec_for(path)
+        if isinstance(name_or_path, os.PathLike) or name_or_path.endswith(".onnx"):
+            raise WeightsNotInstalledError(f"No weights file at {path}.")
+    spec = get_model(name_or_path)
+    if spec.weights.bundled:
+        path = WEIGHTS_DIR / spec.weights.bundled
+        if path.is_file():
+            return path, spec
+        log.warning(f"The bundled weights of {spec.name} ({path}) are missing; trying the remote copy.")
+    if spec.weights.url and spec.weights.sha256:
+        return _download(spec), spec
+    raise WeightsNotInstalledError(_not_installed_message(spec))
+
+
+def _download(spec):
+    from sunpy.data import manager
+
+    key = f"sunpy_dlmag-{spec.name}-{spec.version}.onnx"
+
+    @manager.require(key, [spec.weights.url], spec.weights.sha256)
+    def fetch():
+        return manager.get(key)
+
+    try:
+        return Path(fetch())
+    except Exception as err:  # network, hash and cache errors all mean: not installed
+        raise WeightsNotInstalledError(
+            f"Could not download the weights of {spec.name!r} from {spec.weights.url}: {err}\n"
+            + _not_installed_message(spec)
+        ) from err
+
+
+def _not_installed_message(spec):
+    preset = spec.preset or spec.name
+    return (
+        f"No weights are installed for {spec.name!r}, and none are published for download. Either\n"
+        f"  * train them with this package:\n"
+        f"      sunpy-dlmag fetch-pairs ...   (build training pairs from the archives)\n"
+        f"      sunpy-dlmag train {preset} --data DIR --out RUN\n"
+        f"      sunpy-dlmag export RUN/checkpoint.pt {spec.name}.onnx\n"
+        f"    and pass the file: model='{spec.name}.onnx' (or load_model('{spec.name}.onnx')); or\n"
+        f"  * download published weights ({spec.reference or 'see the model card'}) exported to ONNX,\n"
+        f"    and pass their path the same way."
+    )
+
+
+def read_spec_for(path):
+    """
+    The spec of a weights file: ``<stem>.json`` beside it, else the ONNX metadata.
+
+    Raises
+    ------
+    InvalidModelSpecError
+        If neither holds a spec.
+    """
+    path = Path(path)
+    sidecar = path.with_suffix(".json")
+    if sidecar.is_file():
+        return ModelSpec.from_json(sidecar.read_text())
+    import onnx
+
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as err:
+        raise InvalidModelSpecError(f"{path} is not a readable ONNX file: {err}") from err
+    metadata = {p.key: p.value for p in proto.metadata_props}
+    if ONNX_METADATA_KEY not in metadata:
+        raise InvalidModelSpecError(
+            f"{path} carries no sunpy-dlmag model spec: neither {sidecar.name} beside it nor the ONNX "
+            f"metadata key {ONNX_METADATA_KEY!r}. Export with `sunpy-dlmag export`, or write the spec "
+            "with ModelSpec.to_json() into that JSON file."
+        )
+    return ModelSpec.from_json(metadata[ONNX_METADATA_KEY])
+
+
+def write_spec_to_onnx(path, spec):
+    """Embed ``spec`` in the metadata of the ONNX file at ``path`` (rewrites the file)."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    kept = [p for p in proto.metadata_props if p.key != ONNX_METADATA_KEY]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    proto.metadata_props.add(key=ONNX_METADATA_KEY, value=spec.to_json())
+    onnx.save(proto, str(path))
