@@ -1,9 +1,14 @@
 """
 Reading and writing files: atomic FITS output.
 """
+import copy
 import os
 import tempfile
 from pathlib import Path
+
+import numpy as np
+
+import sunpy.map
 
 __all__ = ["save_map", "write_atomic"]
 
@@ -31,4 +36,9 @@ def write_atomic(path, write, *, overwrite=False):
 
 def save_map(smap, path, *, overwrite=False):
     """Save a map as FITS atomically (see `write_atomic`)."""
+    if "blank" in smap.meta and not np.issubdtype(smap.data.dtype, np.integer):
+        # BLANK only applies to integer data; astropy warns when a float image carries it.
+        meta = copy.deepcopy(smap.meta)
+        meta.pop("blank")
+        smap = sunpy.map.Map(smap.data, meta)
     return write_atomic(path, lambda tmp: smap.save(tmp, overwrite=True), overwrite=overwrite)

@@ -1,6 +1,8 @@
 """
 What every map this package returns carries: provenance and plot settings.
 """
+import copy
+
 import astropy.units as u
 import numpy as np
 from astropy.visualization import ImageNormalize
@@ -29,7 +31,8 @@ def provenance_meta(template, model, *, note=""):
     from sunpy_dlmag import __version__
 
     spec = model.spec
-    meta = template.meta.copy()
+    # MetaDict.copy() shares its keycomments dict; a deep copy leaves the input untouched.
+    meta = copy.deepcopy(template.meta)
     source = " ".join(
         str(part) for part in (template.observatory, template.instrument, template.detector) if part
     )

@@ -1,0 +1,43 @@
+import pytest
+
+from sunpy_dlmag.io import save_map, write_atomic
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    target = tmp_path / "out.fits"
+
+    def fail(path):
+        path.write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_atomic(target, fail)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_file_is_kept_unless_overwrite(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        write_atomic(target, lambda p: p.write_text("new"))
+    assert target.read_text() == "old"
+    write_atomic(target, lambda p: p.write_text("new"), overwrite=True)
+    assert target.read_text() == "new"
+
+
+def test_save_map_round_trip(tmp_path, euvi_map):
+    import sunpy.map
+
+    path = save_map(euvi_map, tmp_path / "euvi.fits")
+    again = sunpy.map.Map(path)
+    assert again.date == euvi_map.date
+    assert (again.data == euvi_map.data).all()
+
+
+def test_save_map_leaves_the_map_untouched(tmp_path, euvi_map):
+    # The EUVI file carries BLANK on float data; saving drops it from the file only.
+    assert "blank" in euvi_map.meta
+    comments = dict(euvi_map.meta['keycomments'])
+    save_map(euvi_map, tmp_path / "euvi.fits")
+    assert "blank" in euvi_map.meta
+    assert dict(euvi_map.meta['keycomments']) == comments

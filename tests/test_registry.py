@@ -1,0 +1,175 @@
+import shutil
+
+import pytest
+
+from sunpy_dlmag.exceptions import (
+    DeviceNotAvailableError,
+    InvalidModelSpecError,
+    ModelInputMismatchError,
+    UnknownModelError,
+    WeightsHashMismatchError,
+    WeightsNotInstalledError,
+)
+from sunpy_dlmag.models import ModelSpec, WeightsSource, available_devices, get_model, list_models, load_model, sha256sum
+from sunpy_dlmag.models import registry
+from sunpy_dlmag.models.graphs import convolution_network
+
+from conftest import make_spec
+
+PUBLISHED = ["aisfm-v1", "aisfm-v2", "aisfm-v3", "denoise-m1", "denoise-m2", "drawing", "pix2pixcc"]
+
+
+def test_published_models_are_registered():
+    assert list_models() == PUBLISHED
+    assert list_models(task="farside") == ["aisfm-v1", "aisfm-v2", "aisfm-v3", "pix2pixcc"]
+    assert list_models(task="denoise") == ["denoise-m1", "denoise-m2"]
+
+
+def test_unknown_name_lists_known_models():
+    with pytest.raises(UnknownModelError, match="Unknown model 'aisfm-v9'") as info:
+        get_model("aisfm-v9")
+    assert "aisfm-v2" in str(info.value)
+    assert isinstance(info.value, KeyError)
+    with pytest.raises(UnknownModelError):
+        load_model("aisfm-v9")
+
+
+def test_missing_weights_say_how_to_train_and_download():
+    with pytest.raises(WeightsNotInstalledError) as info:
+        load_model("aisfm-v2")
+    message = str(info.value)
+    assert "sunpy-dlmag train aisfm-v2 --data DIR --out RUN" in message
+    assert "sunpy-dlmag export" in message
+    assert "download published weights" in message
+    assert "model='aisfm-v2.onnx'" in message
+
+
+def test_missing_file_path():
+    with pytest.raises(WeightsNotInstalledError, match="No weights file"):
+        load_model("nowhere/model.onnx")
+
+
+def test_user_file_with_spec_in_onnx_metadata(conv_onnx):
+    path, spec = conv_onnx("mine")
+    model = load_model(path, device="cpu")
+    assert model.spec == spec
+    assert model.sha256 == sha256sum(path)
+    # A str path works too.
+    assert load_model(str(path), device="cpu").spec == spec
+
+
+def test_spec_beside_the_file_wins_over_metadata(conv_onnx):
+    path, spec = conv_onnx("mine")
+    beside = make_spec("renamed", stride=spec.geometry.stride, receptive_radius=spec.geometry.receptive_radius)
+    path.with_suffix(".json").write_text(beside.to_json())
+    assert load_model(path, device="cpu").spec.name == "renamed"
+
+
+def test_file_without_spec(tmp_path):
+    path = tmp_path / "bare.onnx"
+    convolution_network(path)
+    with pytest.raises(InvalidModelSpecError, match="carries no sunpy-dlmag model spec"):
+        load_model(path)
+
+
+def test_not_an_onnx_file(tmp_path):
+    path = tmp_path / "junk.onnx"
+    path.write_bytes(b"not a network")
+    with pytest.raises(InvalidModelSpecError, match="not a readable ONNX file"):
+        load_model(path)
+
+
+def test_hash_in_spec_beside_the_file_is_verified(conv_onnx):
+    path, spec = conv_onnx("mine")
+    wrong = ModelSpec.from_dict({**spec.to_dict(), "weights": {"sha256": "0" * 64}})
+    path.with_suffix(".json").write_text(wrong.to_json())
+    with pytest.raises(WeightsHashMismatchError, match="0000"):
+        load_model(path)
+
+
+def test_bundled_weights_are_found_and_verified(conv_onnx, registered, tmp_path, monkeypatch):
+    path, spec = conv_onnx("bundled-net")
+    weights_dir = tmp_path / "weights"
+    weights_dir.mkdir()
+    shutil.copy(path, weights_dir / "bundled-net.onnx")
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", weights_dir)
+    good = ModelSpec.from_dict(
+        {**spec.to_dict(), "weights": {"sha256": sha256sum(path), "bundled": "bundled-net.onnx"}}
+    )
+    registered(good)
+    assert registry.weights_status(good) == "bundled"
+    model = load_model("bundled-net", device="cpu")
+    assert model.path == weights_dir / "bundled-net.onnx"
+
+    (weights_dir / "bundled-net.onnx").write_bytes(path.read_bytes() + b"tampered")
+    with pytest.raises(WeightsHashMismatchError, match="bundled-net"):
+        load_model("bundled-net")
+
+
+def test_remote_weights_go_through_the_sunpy_data_manager(conv_onnx, registered, tmp_path):
+    from sunpy.data import manager
+
+    path, spec = conv_onnx("remote-net")
+    remote = ModelSpec.from_dict(
+        {
+            **spec.to_dict(),
+            "version": "1",
+            "weights": {"sha256": sha256sum(path), "url": "https://example.org/remote-net.onnx"},
+        }
+    )
+    registered(remote)
+    assert registry.weights_status(remote) == "remote"
+    with manager.override_file("sunpy_dlmag-remote-net-1.onnx", uri=f"file://{path}"):
+        model = load_model("remote-net", device="cpu")
+    assert model.sha256 == remote.weights.sha256
+
+    other = tmp_path / "other.onnx"
+    convolution_network(other, seed=99)
+    with (
+        manager.override_file("sunpy_dlmag-remote-net-1.onnx", uri=f"file://{other}"),
+        pytest.raises(WeightsHashMismatchError),
+    ):
+        load_model("remote-net")
+
+
+def test_graph_that_does_not_match_its_spec(tmp_path):
+    path = tmp_path / "one-channel.onnx"
+    convolution_network(path, in_channels=1)
+    registry.write_spec_to_onnx(path, make_spec("three", n_inputs=3))
+    with pytest.raises(ModelInputMismatchError, match="takes 1 input channels, but its spec lists 3"):
+        load_model(path)
+
+
+def test_register_model_refuses_silent_replacement(registered):
+    registered(make_spec("dup"))
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register_model(make_spec("dup"))
+    with pytest.raises(TypeError, match="expects a ModelSpec"):
+        registry.register_model({"name": "dict"})
+
+
+def test_weights_source_availability():
+    assert not WeightsSource().available
+    assert WeightsSource(sha256="ab", url="https://x").available
+
+
+def test_device_choice(conv_onnx):
+    path, _ = conv_onnx()
+    assert load_model(path, device="cpu").device == "cpu"
+    expected = "cuda" if "cuda" in available_devices() else "cpu"
+    assert load_model(path, device="auto").device == expected
+    with pytest.raises(ValueError, match="device must be"):
+        load_model(path, device="gpu")
+    if "cuda" not in available_devices():
+        with pytest.raises(DeviceNotAvailableError, match="device='cpu'"):
+            load_model(path, device="cuda")
+
+
+def test_sessions_are_cached_per_file_and_threads(conv_onnx):
+    path, _ = conv_onnx()
+    a = load_model(path, device="cpu")
+    b = load_model(path, device="cpu")
+    c = load_model(path, device="cpu", num_threads=1)
+    assert a.session is b.session
+    assert a.session is not c.session
+    assert c.session.get_session_options().intra_op_num_threads == 1

@@ -1,0 +1,166 @@
+import copy
+
+import astropy.units as u
+import numpy as np
+import pytest
+
+import sunpy.map
+
+from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, MissingObserverError
+from sunpy_dlmag.models import load_model
+from sunpy_dlmag.models.runtime import tiled_inference
+
+
+@pytest.fixture
+def tiny(conv_onnx):
+    path, _ = conv_onnx()
+    return load_model(path, device="cpu")
+
+
+def test_tiled_equals_whole_image_on_a_real_magnetogram(tiny, mdi_map):
+    # A 600x700 crop (not a multiple of the stride) of a real magnetogram, off-disk zeroed.
+    data = np.nan_to_num(mdi_map.data[100:700, 50:750])
+    whole = tiny.predict(data, tile_size=1024)
+    radius = tiny.spec.geometry.receptive_radius
+    tiled = tiny.predict(data, tile_size=128, overlap=4 * radius + 4, batch_size=3)
+    scale = np.abs(whole).max()
+    assert scale > 0
+    # Equal to float32 rounding: convolution kernels sum in a tile-size dependent order.
+    np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-5 * scale)
+    assert np.mean(np.abs(tiled - whole)) < 1e-7 * scale
+
+
+def test_batch_size_does_not_change_the_result(tiny, rng):
+    data = rng.normal(0, 100, (300, 260)).astype(np.float32)
+    one = tiny.predict(data, tile_size=64, overlap=48, batch_size=1)
+    many = tiny.predict(data, tile_size=64, overlap=48, batch_size=16)
+    np.testing.assert_array_equal(one, many)
+
+
+def test_blending_weights_reproduce_a_constant():
+    # run() returns the tile mean everywhere: a constant image must come back unchanged.
+    image = np.full((1, 250, 333), 7.0, dtype=np.float32)
+    out = tiled_inference(lambda b: b.mean(axis=1, keepdims=True), image, tile=64, overlap=24, stride=8)
+    np.testing.assert_allclose(out, 7.0, rtol=1e-6)
+    assert out.shape == (250, 333)
+
+
+def test_nan_pixels_are_masked_and_restored(tiny, mdi_map):
+    data = mdi_map.data
+    out = tiny.predict(data)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(data))
+    # Off-disk pixels enter as 0 G, so the disk edge is not poisoned by NaN.
+    filled = tiny.predict(np.nan_to_num(data))
+    on_disk = np.isfinite(data)
+    np.testing.assert_allclose(out[on_disk], filled[on_disk], rtol=1e-6, atol=1e-6)
+
+
+def test_all_nan_input(tiny):
+    with pytest.raises(InputMapError, match="All pixels of the input are NaN"):
+        tiny.predict(np.full((32, 32), np.nan))
+
+
+def test_wrong_number_of_channels(tiny, euvi_map):
+    with pytest.raises(InputMapError, match=r"expects 1 channel\(s\).*got shape \(2, 32, 32\)"):
+        tiny.predict(np.zeros((2, 32, 32)))
+    with pytest.raises(InputMapError, match="takes 1 input map"):
+        tiny.predict([euvi_map, euvi_map])
+
+
+def test_input_array_is_not_modified(tiny, mdi_map):
+    data = mdi_map.data.copy()
+    tiny.predict(data, tile_size=256, overlap=64)
+    np.testing.assert_array_equal(data, mdi_map.data)
+
+
+def test_map_in_new_map_out(tiny, mdi_map):
+    before_meta = copy.deepcopy(dict(mdi_map.meta))
+    before_data = mdi_map.data.copy()
+    out = tiny.predict(mdi_map)
+
+    assert out is not mdi_map
+    assert out.data.shape == mdi_map.data.shape
+    assert out.date == mdi_map.date
+    assert out.observer_coordinate.separation_3d(mdi_map.observer_coordinate) < 1 * u.m
+    assert out.coordinate_frame.name == "helioprojective"
+    assert u.allclose(u.Quantity(out.reference_pixel), u.Quantity(mdi_map.reference_pixel))
+    assert u.allclose(out.scale.axis1, mdi_map.scale.axis1)
+    assert out.unit == u.G
+    assert out.meta["dlmodel"] == "tiny"
+    assert out.meta["dlsha256"] == tiny.sha256
+    assert "model tiny version 0" in out.meta["history"]
+    assert tiny.sha256 in out.meta["history"]
+    assert out.instrument == "sunpy-dlmag tiny"
+    assert "MDI" in out.meta["dlinput"]
+    # Never mistaken for an observation: not read back as an MDI map.
+    assert type(out) is sunpy.map.GenericMap
+    assert out.plot_settings["cmap"] == "hmimag"
+    assert out.plot_settings["norm"].vmin == -out.plot_settings["norm"].vmax
+
+    assert dict(mdi_map.meta) == before_meta
+    np.testing.assert_array_equal(mdi_map.data, before_data)
+
+
+def test_output_map_survives_fits(tiny, mdi_map, tmp_path):
+    from sunpy_dlmag.io import save_map
+
+    out = tiny.predict(mdi_map)
+    again = sunpy.map.Map(save_map(out, tmp_path / "out.fits"))
+    assert again.meta["dlsha256"] == tiny.sha256
+    assert again.unit == u.G
+    assert again.date == mdi_map.date
+
+
+def test_model_frame_network_keeps_features_in_place(smoothing_onnx, euvi_map):
+    # An almost-identity network run in a 128-px model frame (north up, R = 49 px): the
+    # brightest feature of a rolled EUVI image comes back at the same place on its own grid.
+    path = smoothing_onnx(sigma=0.5, unit="DN", scale=20000.0, image_size=128, rsun_px=49.0)
+    model = load_model(path, device="cpu")
+    out = model.predict(euvi_map)
+    assert out.data.shape == euvi_map.data.shape
+    assert out.wcs.wcs.compare(euvi_map.wcs.wcs)
+
+    disk = sunpy.map.coordinate_is_on_solar_disk(sunpy.map.all_coordinates_from_map(euvi_map))
+    inside = disk & np.isfinite(out.data)
+    y, x = np.unravel_index(np.argmax(np.where(inside, euvi_map.data, -np.inf)), euvi_map.data.shape)
+    window = out.data[y - 3 : y + 4, x - 3 : x + 4]
+    dy, dx = np.unravel_index(np.nanargmax(window), window.shape)
+    assert (dy - 3, dx - 3) == (0, 0)
+    cc = np.corrcoef(euvi_map.data[inside], out.data[inside])[0, 1]
+    assert cc > 0.95
+
+
+def test_channels_of_different_grids_meet_in_the_model_frame(tmp_path, euvi_map, aia_map):
+    from conftest import make_spec
+    from sunpy_dlmag.models import registry
+    from sunpy_dlmag.models.graphs import convolution_network
+
+    path = tmp_path / "two.onnx"
+    convolution_network(path, in_channels=2, levels=0)
+    spec = make_spec("two", n_inputs=2, unit="DN", scale=20000.0, image_size=128, rsun_px=49.0)
+    registry.write_spec_to_onnx(path, spec)
+    out = load_model(path, device="cpu").predict({"a": euvi_map, "b": euvi_map})
+    assert out.data.shape == euvi_map.data.shape
+    assert out.observer_coordinate.separation_3d(euvi_map.observer_coordinate) < 1 * u.m
+
+
+def test_map_without_observer(tiny):
+    header = {
+        "ctype1": "HPLN-TAN", "ctype2": "HPLT-TAN", "cunit1": "arcsec", "cunit2": "arcsec",
+        "cdelt1": 10.0, "cdelt2": 10.0, "crpix1": 16.5, "crpix2": 16.5, "crval1": 0.0, "crval2": 0.0,
+        "date-obs": "2011-02-15T00:00:00", "bunit": "G",
+    }  # fmt: skip
+    with pytest.raises(MissingObserverError, match="no observer position"):
+        tiny.predict(sunpy.map.Map(np.zeros((32, 32)), header))
+
+
+def test_tiling_a_whole_image_network_warns(smoothing_onnx, rng):
+    path = smoothing_onnx(tile_safe=False)
+    model = load_model(path, device="cpu")
+    with pytest.warns(DlmagUserWarning, match="normalises over the whole image"):
+        model.predict(rng.normal(size=(128, 128)), tile_size=64, overlap=16)
+
+
+def test_bad_tiling_arguments(tiny):
+    with pytest.raises(ValueError, match="overlap < tile_size"):
+        tiny.predict(np.zeros((64, 64)), tile_size=32, overlap=32)
