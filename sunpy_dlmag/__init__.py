@@ -5,6 +5,7 @@ Maps in, maps out: farside magnetograms from EUV images, denoised magnetograms,
 synchronic maps and PFSS, and magnetograms from sunspot drawings, with the networks
 of the Kyung Hee University solar group run through onnxruntime.
 """
+
 try:
     from sunpy_dlmag._version import __version__
 except ImportError:  # running from a source tree that was never installed

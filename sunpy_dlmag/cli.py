@@ -1,6 +1,7 @@
 """
 The ``sunpy-dlmag`` command line: parses arguments and calls the public API.
 """
+
 import argparse
 import sys
 

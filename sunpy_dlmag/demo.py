@@ -6,21 +6,29 @@ registry, the geometry round trip that every full-disk network relies on (to the
 model frame and back) and the tiled runtime, with a fixed pipeline-check network (a
 Gaussian filter written as ONNX, not a trained model), on a real SOHO/MDI magnetogram.
 """
+
 import json
 import time
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-
 import sunpy.map
 from sunpy import log
 
 from sunpy_dlmag import geometry
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 from sunpy_dlmag.io import save_map, write_atomic
-from sunpy_dlmag.models import Channel, Geometry, ModelSpec, Normalization, get_model, list_models, load_model
-from sunpy_dlmag.models import weights_status
+from sunpy_dlmag.models import (
+    Channel,
+    Geometry,
+    ModelSpec,
+    Normalization,
+    get_model,
+    list_models,
+    load_model,
+    weights_status,
+)
 from sunpy_dlmag.models.graphs import gaussian_filter_network
 
 __all__ = ["run_demo"]
@@ -41,7 +49,10 @@ def run_demo(out, *, device="auto"):
     _say("Registered models (weights): " + ", ".join(f"{k} ({v})" for k, v in summary["models"].items()))
 
     mdi = sunpy.map.Map(MDI_MAGNETOGRAM)
-    _say(f"Input: {mdi.observatory} {mdi.instrument} magnetogram {mdi.date.isot}, {mdi.data.shape[1]}x{mdi.data.shape[0]} px")
+    _say(
+        f"Input: {mdi.observatory} {mdi.instrument} magnetogram {mdi.date.isot}, "
+        f"{mdi.data.shape[1]}x{mdi.data.shape[0]} px"
+    )
     summary["geometry"], frame, back = _geometry_round_trip(mdi)
     save_map(frame, out / "mdi_aisfm_frame.fits", overwrite=True)
     summary["runtime"], output = _runtime_check(mdi, out, device)

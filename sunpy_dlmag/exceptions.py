@@ -4,6 +4,7 @@ Errors and warnings raised by sunpy-dlmag.
 Every error says what was expected and what was given. All errors derive from
 `DlmagError`, so ``except sunpy_dlmag.exceptions.DlmagError`` catches any of them.
 """
+
 from sunpy.util.exceptions import SunpyUserWarning
 
 __all__ = [

@@ -11,14 +11,14 @@ observer. When the two share their tangent point (nearly always: level-1 images 
 referenced to the disk centre) that resampling is exactly affine, and it is done with
 `scipy.ndimage.affine_transform` (fast, bounded memory); otherwise `reproject` does it.
 """
+
 import warnings
 
 import astropy.units as u
 import numpy as np
+import sunpy.map
 from astropy.coordinates import SkyCoord
 from scipy import ndimage
-
-import sunpy.map
 from sunpy.map.header_helper import make_fitswcs_header
 
 from sunpy_dlmag.exceptions import InputMapError, MissingObserverError
@@ -157,7 +157,13 @@ def resample(data, src_wcs, dst_wcs, dst_shape, *, order=1):
         matrix = matrix / block
         offset = (offset - (block - 1) / 2) / block
     return ndimage.affine_transform(
-        data, matrix, offset=offset, output_shape=tuple(dst_shape), order=order, cval=np.nan, prefilter=order > 1
+        data,
+        matrix,
+        offset=offset,
+        output_shape=tuple(dst_shape),
+        order=order,
+        cval=np.nan,
+        prefilter=order > 1,
     ).astype(np.float32, copy=False)
 
 

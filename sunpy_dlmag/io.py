@@ -1,13 +1,13 @@
 """
 Reading and writing files: atomic FITS output.
 """
+
 import copy
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
-
 import sunpy.map
 
 __all__ = ["save_map", "write_atomic"]

@@ -1,12 +1,12 @@
 """
 What every map this package returns carries: provenance and plot settings.
 """
+
 import copy
 
 import astropy.units as u
 import numpy as np
 from astropy.visualization import ImageNormalize
-
 from sunpy.map.header_helper import get_observer_meta
 
 __all__ = ["magnetogram_plot_settings", "provenance_meta"]
@@ -33,9 +33,7 @@ def provenance_meta(template, model, *, note=""):
     spec = model.spec
     # MetaDict.copy() shares its keycomments dict; a deep copy leaves the input untouched.
     meta = copy.deepcopy(template.meta)
-    source = " ".join(
-        str(part) for part in (template.observatory, template.instrument, template.detector) if part
-    )
+    source = " ".join(str(part) for part in (template.observatory, template.instrument, template.detector) if part)
     if template.wavelength is not None:
         source += f" {template.wavelength.to_string()}"
     source += f" {template.date.isot}"

@@ -10,13 +10,17 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import sunpy.map  # noqa: E402
 from astropy.utils import iers  # noqa: E402
 
-import sunpy.map  # noqa: E402
-
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM  # noqa: E402
-from sunpy_dlmag.models import Channel, Geometry, ModelSpec, Normalization  # noqa: E402
-from sunpy_dlmag.models import registry  # noqa: E402
+from sunpy_dlmag.models import (  # noqa: E402
+    Channel,
+    Geometry,
+    ModelSpec,
+    Normalization,
+    registry,
+)
 from sunpy_dlmag.models.graphs import convolution_network, gaussian_filter_network  # noqa: E402
 
 iers.conf.auto_download = False

@@ -1,9 +1,8 @@
 import astropy.units as u
 import numpy as np
 import pytest
-from reproject import reproject_interp
-
 import sunpy.map
+from reproject import reproject_interp
 
 from sunpy_dlmag import geometry
 from sunpy_dlmag.exceptions import InputMapError

@@ -37,7 +37,7 @@ def test_save_map_round_trip(tmp_path, euvi_map):
 def test_save_map_leaves_the_map_untouched(tmp_path, euvi_map):
     # The EUVI file carries BLANK on float data; saving drops it from the file only.
     assert "blank" in euvi_map.meta
-    comments = dict(euvi_map.meta['keycomments'])
+    comments = dict(euvi_map.meta["keycomments"])
     save_map(euvi_map, tmp_path / "euvi.fits")
     assert "blank" in euvi_map.meta
-    assert dict(euvi_map.meta['keycomments']) == comments
+    assert dict(euvi_map.meta["keycomments"]) == comments

@@ -1,6 +1,7 @@
 import shutil
 
 import pytest
+from conftest import make_spec
 
 from sunpy_dlmag.exceptions import (
     DeviceNotAvailableError,
@@ -10,11 +11,17 @@ from sunpy_dlmag.exceptions import (
     WeightsHashMismatchError,
     WeightsNotInstalledError,
 )
-from sunpy_dlmag.models import ModelSpec, WeightsSource, available_devices, get_model, list_models, load_model, sha256sum
-from sunpy_dlmag.models import registry
+from sunpy_dlmag.models import (
+    ModelSpec,
+    WeightsSource,
+    available_devices,
+    get_model,
+    list_models,
+    load_model,
+    registry,
+    sha256sum,
+)
 from sunpy_dlmag.models.graphs import convolution_network
-
-from conftest import make_spec
 
 PUBLISHED = ["aisfm-v1", "aisfm-v2", "aisfm-v3", "denoise-m1", "denoise-m2", "drawing", "pix2pixcc"]
 

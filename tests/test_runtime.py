@@ -3,7 +3,6 @@ import copy
 import astropy.units as u
 import numpy as np
 import pytest
-
 import sunpy.map
 
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, MissingObserverError
@@ -132,6 +131,7 @@ def test_model_frame_network_keeps_features_in_place(smoothing_onnx, euvi_map):
 
 def test_channels_of_different_grids_meet_in_the_model_frame(tmp_path, euvi_map, aia_map):
     from conftest import make_spec
+
     from sunpy_dlmag.models import registry
     from sunpy_dlmag.models.graphs import convolution_network
 

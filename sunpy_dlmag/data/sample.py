@@ -3,6 +3,7 @@ Real observations bundled with the package, for examples, the demo and quick che
 
 Each name is the path of a FITS file that loads with `sunpy.map.Map`.
 """
+
 from pathlib import Path
 
 __all__ = ["MDI_MAGNETOGRAM"]

@@ -5,6 +5,7 @@ Geometry and normalisation follow the papers (see the model cards in the docs). 
 are published for these entries yet: they list what the package can run once weights are
 trained with ``sunpy-dlmag train PRESET`` or downloaded.
 """
+
 import astropy.units as u
 
 from sunpy_dlmag.models.spec import Channel, Geometry, ModelSpec, Normalization

@@ -4,6 +4,7 @@ Small fully convolutional ONNX graphs written without torch.
 They exercise the runtime end to end (tests, benchmarks, the demo's pipeline check);
 none of them is a trained science model.
 """
+
 from pathlib import Path
 
 import numpy as np

@@ -10,6 +10,7 @@ Weights are resolved in this order:
 
 The sha256 is verified before an onnxruntime session is created.
 """
+
 import hashlib
 import os
 from pathlib import Path
@@ -144,9 +145,7 @@ def load_model(name_or_path, *, device="auto", num_threads=None):
 
 def _resolve(name_or_path):
     """(weights path, spec) following the documented order."""
-    if isinstance(name_or_path, os.PathLike) or (
-        isinstance(name_or_path, str) and name_or_path not in _REGISTRY
-    ):
+    if isinstance(name_or_path, os.PathLike) or (isinstance(name_or_path, str) and name_or_path not in _REGISTRY):
         path = Path(name_or_path).expanduser()
         if path.is_file():
             return path, read_spec_for(path)

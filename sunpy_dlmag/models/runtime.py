@@ -8,17 +8,22 @@ no image-wide normalisation, every blended pixel is a weighted mean of identical
 so the tiled result equals the whole-image result. Only one batch of tiles is in the
 network at a time, so memory is bounded by the tile size, not the image size.
 """
+
 import functools
 import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-
 import sunpy.map
 from sunpy import log
 
 from sunpy_dlmag import geometry
-from sunpy_dlmag.exceptions import DeviceNotAvailableError, DlmagUserWarning, InputMapError, ModelInputMismatchError
+from sunpy_dlmag.exceptions import (
+    DeviceNotAvailableError,
+    DlmagUserWarning,
+    InputMapError,
+    ModelInputMismatchError,
+)
 
 __all__ = ["DEFAULT_TILE_SIZE", "Model", "available_devices", "resolve_device"]
 
@@ -199,7 +204,12 @@ class Model:
             normed[c][nan] = norm.forward(0.0)
         tile, overlap = self._tiling(normed.shape[1:], tile_size, overlap)
         out = tiled_inference(
-            self.run, normed, tile=tile, overlap=overlap, stride=self.spec.geometry.stride, batch_size=batch_size
+            self.run,
+            normed,
+            tile=tile,
+            overlap=overlap,
+            stride=self.spec.geometry.stride,
+            batch_size=batch_size,
         )
         out = self.spec.output.normalization.inverse(out)
         out[nan] = np.nan
@@ -303,7 +313,7 @@ def tiled_inference(run, image, *, tile, overlap, stride=1, batch_size=DEFAULT_B
     `numpy.ndarray`
         ``(H, W)`` float32.
     """
-    channels, height, width = image.shape
+    height, width = image.shape[1:]
     padded_h, padded_w = (-(-s // stride) * stride for s in (height, width))
     if (padded_h, padded_w) != (height, width):
         image = np.pad(image, ((0, 0), (0, padded_h - height), (0, padded_w - width)), mode="symmetric")
@@ -342,7 +352,7 @@ def _axis_tiles(length, tile, overlap):
     if length <= tile:
         return [0], length, [np.ones(length, dtype=np.float32)]
     step = tile - overlap
-    starts = list(range(0, length - tile, step)) + [length - tile]
+    starts = [*range(0, length - tile, step), length - tile]
     margin = overlap // 4
     ramp = max(overlap - 2 * margin, 1)
     index = np.arange(tile, dtype=np.float32)

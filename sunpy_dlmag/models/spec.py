@@ -4,6 +4,7 @@ What a trained network needs to be used correctly: `ModelSpec` and its parts.
 A spec travels with its weights (inside the ONNX metadata or as a JSON file beside
 them), so a file trained by a user carries everything the runtime needs.
 """
+
 import json
 from dataclasses import asdict, dataclass, field, fields
 
@@ -38,9 +39,7 @@ class Normalization:
         if self.kind not in ("linear", "log10"):
             raise InvalidModelSpecError(f"Normalization kind must be 'linear' or 'log10', got {self.kind!r}.")
         if not self.vmax > self.vmin:
-            raise InvalidModelSpecError(
-                f"Normalization needs vmax > vmin, got vmin={self.vmin}, vmax={self.vmax}."
-            )
+            raise InvalidModelSpecError(f"Normalization needs vmax > vmin, got vmin={self.vmin}, vmax={self.vmax}.")
         if self.kind == "log10" and self.vmin <= 0:
             raise InvalidModelSpecError(f"A log10 normalization needs vmin > 0, got vmin={self.vmin}.")
 
@@ -137,9 +136,7 @@ class Geometry:
                 f"Geometry needs stride >= 1 and receptive_radius >= 0, got {self.stride}, {self.receptive_radius}."
             )
         if self.image_size is not None and self.image_size % self.stride:
-            raise InvalidModelSpecError(
-                f"image_size {self.image_size} is not a multiple of the stride {self.stride}."
-            )
+            raise InvalidModelSpecError(f"image_size {self.image_size} is not a multiple of the stride {self.stride}.")
 
     @property
     def native(self):
