@@ -68,7 +68,7 @@ def list_models(task=None):
 
 def get_model(name):
     """
-    The `ModelSpec` registered under ``name``.
+    The `~sunpy_dlmag.models.ModelSpec` registered under ``name``.
 
     Raises
     ------
