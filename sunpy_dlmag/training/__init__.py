@@ -1,0 +1,29 @@
+"""
+Training toolkit: networks, export to ONNX (the only place in the package that uses torch).
+
+torch is an optional dependency (``pip install sunpy-dlmag[train]``). Importing
+`sunpy_dlmag`, or this package, never imports torch; only the submodules do, e.g.
+`sunpy_dlmag.training.networks` and `sunpy_dlmag.training.export`. The names below are
+imported from them on first use.
+"""
+
+import importlib
+
+__all__ = ["UNetGenerator", "export_to_onnx"]
+
+_LAZY = {
+    "UNetGenerator": "sunpy_dlmag.training.networks",
+    "export_to_onnx": "sunpy_dlmag.training.export",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

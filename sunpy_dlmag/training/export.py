@@ -1,0 +1,161 @@
+"""
+Export of trained torch networks to ONNX files the runtime can load.
+"""
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+try:
+    import torch
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "sunpy_dlmag.training needs torch, which is not installed. "
+        "Install the training extra: pip install 'sunpy-dlmag[train]'."
+    ) from err
+
+from sunpy import log
+
+__all__ = ["export_to_onnx"]
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "output"
+# Opset of the fallback (TorchScript) exporter; the default exporter uses its own, newer one.
+FALLBACK_OPSET = 17
+MIN_OPSET = 17
+
+
+def export_to_onnx(module, path, *, in_channels, example_size=256, spec=None):
+    """
+    Export a network to ONNX with a dynamic batch size, height and width.
+
+    The module is exported in eval mode (its previous mode is restored afterwards), with
+    one input named ``"image"`` of shape ``(batch, in_channels, height, width)`` and one
+    output named ``"output"``. torch's default exporter (``dynamo=True``, which needs
+    onnxscript) is tried first; if it fails, or leaves any of the three axes static, the
+    TorchScript exporter (``dynamo=False``, opset 17) is used instead. The file is then
+    run with onnxruntime on a random input and compared with torch.
+
+    Parameters
+    ----------
+    module : `torch.nn.Module`
+        Takes ``(N, in_channels, H, W)`` float32 and returns ``(N, C_out, H, W)``.
+    path : str or `os.PathLike`
+        Where to write the ONNX file.
+    in_channels : int
+        Number of input channels.
+    example_size : int
+        Height and width of the example input used for the export and the check; must
+        be a size the module accepts (a multiple of its stride).
+    spec : `~sunpy_dlmag.models.ModelSpec`, optional
+        Embedded in the file's metadata, so that ``load_model(path)`` works.
+
+    Returns
+    -------
+    float
+        The largest absolute difference between the torch and the onnxruntime outputs
+        on a random input of shape ``(2, in_channels, example_size, example_size)``.
+    """
+    path = Path(path)
+    was_training = module.training
+    module.eval()
+    try:
+        parameter = next(module.parameters(), None)
+        device = parameter.device if parameter is not None else torch.device("cpu")
+        example = torch.randn(1, in_channels, example_size, example_size, device=device)
+        try:
+            _export_dynamo(module, example, path)
+            _check_dynamic(path)
+        except Exception as err:  # any failure of the new exporter: use the TorchScript one
+            log.info(f"torch's default ONNX exporter failed ({type(err).__name__}: {err}); using dynamo=False.")
+            _export_torchscript(module, example, path)
+            _check_dynamic(path)
+        if spec is not None:
+            from sunpy_dlmag.models.registry import write_spec_to_onnx
+
+            write_spec_to_onnx(path, spec)
+        return _max_difference(module, path, in_channels, example_size, device)
+    finally:
+        module.train(was_training)
+
+
+def _export_dynamo(module, example, path):
+    from torch.export import Dim
+
+    # Height and width must be multiples of the network's stride; the exporter infers that.
+    axes = {0: Dim("batch", min=1), 2: Dim.AUTO, 3: Dim.AUTO}
+    # The exporter logs a warning for every optional torchvision operator it cannot register.
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
+    registration.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module,
+                (example,),
+                str(path),
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=(axes,),
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+    finally:
+        registration.setLevel(level)
+
+
+def _export_torchscript(module, example, path):
+    axes = {0: "batch", 2: "height", 3: "width"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (example,),
+            str(path),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes},
+            opset_version=FALLBACK_OPSET,
+            dynamo=False,
+        )
+
+
+def _check_dynamic(path):
+    """Raise unless the file has one input and one output of the right names, dynamic N, H, W."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    graph = proto.graph
+    initializers = {i.name for i in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initializers]
+    if [i.name for i in inputs] != [INPUT_NAME] or [o.name for o in graph.output] != [OUTPUT_NAME]:
+        raise RuntimeError(
+            f"Exported graph has inputs {[i.name for i in inputs]} and outputs {[o.name for o in graph.output]}."
+        )
+    opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    if opset < MIN_OPSET:
+        raise RuntimeError(f"Exported graph uses opset {opset}; need {MIN_OPSET} or newer.")
+    for value in (inputs[0], graph.output[0]):
+        dims = value.type.tensor_type.shape.dim
+        static = [axis for axis in (0, 2, 3) if len(dims) != 4 or dims[axis].HasField("dim_value")]
+        if static:
+            raise RuntimeError(f"Exported {value.name!r} has static axes {static}; expected dynamic N, H, W.")
+
+
+def _max_difference(module, path, in_channels, size, device):
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    x = torch.randn(2, in_channels, size, size, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        expected = module(x.to(device)).float().cpu().numpy()
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})[0]
+    if got.shape != expected.shape:
+        raise RuntimeError(f"onnxruntime returned shape {got.shape}, torch {expected.shape}.")
+    return float(np.max(np.abs(got.astype(np.float64) - expected)))
