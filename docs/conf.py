@@ -77,7 +77,7 @@ nitpick_ignore_regex = []
 if not ONLINE:
     _EXTERNAL = (
         "astropy", "dask", "matplotlib", "numpy", "onnx", "onnxruntime", "os", "pathlib", "reproject",
-        "scipy", "sunkit_magex", "sunpy", "typing", "collections", "dataclasses", "json",
+        "scipy", "sunkit_magex", "sunpy", "typing", "collections", "dataclasses", "json", "torch", "tqdm",
     )  # fmt: skip
     nitpick_ignore_regex = [
         (r"py:.*", rf"({'|'.join(_EXTERNAL)})(\..*)?"),

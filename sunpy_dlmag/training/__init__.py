@@ -9,9 +9,20 @@ imported from them on first use.
 
 import importlib
 
-__all__ = ["UNetGenerator", "export_to_onnx"]
+__all__ = [
+    "DenoiseGenerator",
+    "GlobalGenerator",
+    "MultiScaleDiscriminator",
+    "PatchDiscriminator",
+    "UNetGenerator",
+    "export_to_onnx",
+]
 
 _LAZY = {
+    "DenoiseGenerator": "sunpy_dlmag.training.networks",
+    "GlobalGenerator": "sunpy_dlmag.training.networks",
+    "MultiScaleDiscriminator": "sunpy_dlmag.training.networks",
+    "PatchDiscriminator": "sunpy_dlmag.training.networks",
     "UNetGenerator": "sunpy_dlmag.training.networks",
     "export_to_onnx": "sunpy_dlmag.training.export",
 }

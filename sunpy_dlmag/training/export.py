@@ -2,9 +2,12 @@
 Export of trained torch networks to ONNX files the runtime can load.
 """
 
+import dataclasses
+import json
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +22,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 
 from sunpy import log
 
-__all__ = ["export_to_onnx"]
+__all__ = ["ExportResult", "export_onnx", "export_to_onnx"]
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "output"
@@ -159,3 +162,76 @@ def _max_difference(module, path, in_channels, size, device):
     if got.shape != expected.shape:
         raise RuntimeError(f"onnxruntime returned shape {got.shape}, torch {expected.shape}.")
     return float(np.max(np.abs(got.astype(np.float64) - expected)))
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What `export_onnx` wrote: the file, its sha256, the torch-vs-onnxruntime check and the spec."""
+
+    path: Path
+    sha256: str
+    max_abs_difference: float
+    spec: object
+
+    def __str__(self):
+        return (
+            f"Exported {self.spec.name} to {self.path}\n"
+            f"  sha256: {self.sha256}\n"
+            f"  max |torch - onnxruntime| on a random input: {self.max_abs_difference:.3g} (network units)\n"
+            f"  load it with sunpy_dlmag.models.load_model({str(self.path)!r})"
+        )
+
+
+def export_onnx(checkpoint, path, *, version=None, training_data=None, scores=None, example_size=None):
+    """
+    Export the generator of a training checkpoint to an ONNX file the runtime can load.
+
+    The file has a dynamic batch size, height and width and carries its
+    `~sunpy_dlmag.models.ModelSpec` in its metadata, so ``load_model(path)`` and the
+    public functions (``model=path``) take it directly.
+
+    Parameters
+    ----------
+    checkpoint : path
+        A ``checkpoint.pt`` written by `~sunpy_dlmag.training.trainer.Trainer`.
+    path : path
+        The ONNX file to write.
+    version : str, optional
+        Version of the weights (default: ``"epochN"``).
+    training_data : str, optional
+        What the network was trained on, for the spec (default: from the checkpoint's preset).
+    scores : dict, optional
+        Held-out scores for the spec (default: the last validation record of the checkpoint).
+    example_size : int, optional
+        Image size of the export and of the numerical check (default: the smallest multiple
+        of the network's stride that is at least 64 px).
+
+    Returns
+    -------
+    `ExportResult`
+    """
+    from sunpy_dlmag.models.registry import sha256sum
+    from sunpy_dlmag.training.presets import get_preset
+    from sunpy_dlmag.training.trainer import load_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    preset = get_preset(state["preset"])
+    generator = preset.build_generator(**state["generator_kwargs"])
+    generator.load_state_dict(state["generator"])
+    generator.eval()
+    if scores is None:
+        history = json.loads(state["history"])
+        scores = {k: round(v, 4) for k, v in history[-1].items() if k.startswith("val_")} if history else {}
+    spec = preset.model_spec(
+        version=version or f"epoch{state['epoch']}",
+        training_data=training_data or f"trained with preset {preset.name} for {state['epoch']} epochs",
+        scores=scores,
+    )
+    geometry = dataclasses.replace(
+        spec.geometry, stride=generator.stride, receptive_radius=int(generator.receptive_radius)
+    )
+    spec = dataclasses.replace(spec, geometry=geometry)
+    if example_size is None:
+        example_size = -(-64 // generator.stride) * generator.stride
+    difference = export_to_onnx(generator, path, in_channels=spec.n_inputs, example_size=example_size, spec=spec)
+    return ExportResult(Path(path), sha256sum(path), difference, spec)

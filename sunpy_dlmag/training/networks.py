@@ -1,9 +1,15 @@
 """
-Generator networks of the published methods, in torch.
+Generator and discriminator networks of the published methods, in torch.
 
-`UNetGenerator` is the pix2pix U-Net of AISFM v1 (Kim et al. 2019, after Isola et al. 2017):
-stride-2 convolutions down to a small bottleneck, transposed convolutions back up with
-skip connections, dropout in the first decoder blocks and a tanh output.
+- `UNetGenerator`: the pix2pix U-Net of AISFM v1 (Kim et al. 2019, after Isola et al. 2017):
+  stride-2 convolutions down to a small bottleneck, transposed convolutions back up with
+  skip connections, dropout in the first decoder blocks and a tanh output.
+- `GlobalGenerator`: the Pix2PixHD global generator (Wang et al. 2018) of AISFM v2 and v3,
+  Pix2PixCC and the sunspot-drawing network (Jeong et al. 2020, 2022; Lee et al. 2021).
+- `DenoiseGenerator`: the generator of the HMI denoising networks (Park et al. 2020):
+  stride-2 encoder, residual blocks, decoder with skip connections.
+- `PatchDiscriminator`: the 70x70 PatchGAN of pix2pix.
+- `MultiScaleDiscriminator`: PatchGANs at several image scales (Pix2PixHD).
 """
 
 try:
@@ -15,7 +21,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
         "Install the training extra: pip install 'sunpy-dlmag[train]'."
     ) from err
 
-__all__ = ["UNetGenerator"]
+__all__ = ["DenoiseGenerator", "GlobalGenerator", "MultiScaleDiscriminator", "PatchDiscriminator", "UNetGenerator"]
 
 _NORMS = ("batch", "none")
 
@@ -188,3 +194,601 @@ class UNetGenerator(nn.Module):
         for block in self.up[1:]:
             x = block(torch.cat([x, skips.pop()], dim=1))
         return x
+
+
+# The networks below share these helpers; `UNetGenerator` keeps its own (batch or none).
+_NORMS_ALL = ("instance", "batch", "none")
+_PADDINGS = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d, "zero": nn.ZeroPad2d}
+_OUTPUT_ACTIVATIONS = ("none", "tanh")
+
+
+def _norm2d(norm, channels):
+    """The normalisation layer called ``norm`` for ``channels`` feature maps."""
+    if norm == "instance":
+        # Pix2PixHD's choice: statistics of each image, no learnt scale and offset.
+        return nn.InstanceNorm2d(channels, affine=False)
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    return nn.Identity()
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
+
+
+def _check_counts(minimum, **counts):
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+
+def _conv_inputs(lo, hi, kernel, stride=1, padding=None):
+    """The input indices that outputs ``lo..hi`` of a convolution see (padding counted as indices)."""
+    padding = kernel // 2 if padding is None else padding
+    return stride * lo - padding, stride * hi - padding + kernel - 1
+
+
+def _transposed_inputs(lo, hi, kernel, stride, padding):
+    """The input indices that outputs ``lo..hi`` of a transposed convolution see."""
+    # Output o receives input i through tap k when o = stride * i - padding + k, 0 <= k < kernel.
+    return -((kernel - 1 - padding - lo) // stride), (hi + padding) // stride
+
+
+def _radius(support, period):
+    """
+    Largest distance from an output pixel to the ends of the input span ``support(x)`` it sees.
+
+    The networks are periodic in ``x`` with their stride, so ``period`` outputs cover all cases.
+    """
+    return max(max(x - lo, hi - x) for x in range(period) for lo, hi in [support(x)])
+
+
+class _ResidualBlock(nn.Module):
+    """Pix2PixHD/ResNet block: ``x + norm(conv(relu(norm(conv(x)))))``, 3x3 convolutions."""
+
+    def __init__(self, channels, norm, padding):
+        super().__init__()
+        pad = _PADDINGS[padding]
+        bias = norm == "none"
+        self.body = nn.Sequential(
+            pad(1),
+            nn.Conv2d(channels, channels, 3, bias=bias),
+            _norm2d(norm, channels),
+            nn.ReLU(),
+            pad(1),
+            nn.Conv2d(channels, channels, 3, bias=bias),
+            _norm2d(norm, channels),
+        )
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class GlobalGenerator(nn.Module):
+    """
+    The Pix2PixHD global generator.
+
+    A 7x7 convolution to ``base_filters`` maps (normalisation, ReLU); ``n_down`` 3x3
+    convolutions of stride 2, each doubling the filters; ``n_res`` residual blocks (two 3x3
+    convolutions with normalisation, ReLU between them, added to the block's input);
+    ``n_down`` 3x3 transposed convolutions of stride 2 (``output_padding=1``), each halving
+    the filters; a 7x7 convolution to ``out_channels`` and tanh, so outputs lie in ``[-1, 1]``.
+    The 7x7 convolutions and the residual blocks pad with ``padding``, the stride-2
+    convolutions with zeros, as in the authors' code.
+
+    With the defaults (``base_filters=32``, ``n_down=4``, ``n_res=9``, instance norm,
+    reflection padding) this is the generator of AISFM v2 and v3, of Pix2PixCC and of the
+    sunspot-drawing network; the network is fully convolutional and runs on any size that
+    is a multiple of `stride`.
+
+    Parameters
+    ----------
+    in_channels : int
+        Input channels.
+    out_channels : int
+        Output channels.
+    base_filters : int
+        Filters of the first convolution; the bottleneck has ``base_filters * 2**n_down``.
+    n_down : int
+        Number of stride-2 down-sampling convolutions (and of up-sampling ones), at least 1.
+    n_res : int
+        Number of residual blocks at the bottleneck, at least 0.
+    norm : {"instance", "batch", "none"}
+        Normalisation after every convolution but the last: instance normalisation without
+        affine parameters as published, batch normalisation, or none.
+    padding : {"reflect", "replicate", "zero"}
+        Padding of the 7x7 convolutions and of the residual blocks.
+
+    Notes
+    -----
+    Instance normalisation uses the statistics of the whole image, so with ``norm="instance"``
+    every output pixel depends on every input pixel and the network must run on whole images
+    (it is not tile-safe), however small `receptive_radius` is. With batch normalisation in
+    evaluation mode (fixed statistics), or none, an output pixel depends only on input pixels
+    within `receptive_radius`. Convolutions followed by normalisation have no bias (the
+    normalisation removes it).
+
+    References
+    ----------
+    * Wang, Liu, Zhu et al. 2018, "High-resolution image synthesis and semantic manipulation
+      with conditional GANs", CVPR.
+    * Jeong, Moon, Park et al. 2020, ApJL 903, L25 (AISFM v2); Jeong et al. 2022, ApJS 262, 50
+      (Pix2PixCC, AISFM v3).
+    * Lee, Park, Moon et al. 2021, ApJ 907, 118 (sunspot drawings).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sunpy_dlmag.training.networks import GlobalGenerator
+    >>> net = GlobalGenerator(in_channels=3, base_filters=4, n_down=2, n_res=1).eval()
+    >>> net.stride, net.receptive_radius
+    (4, 20)
+    >>> net(torch.zeros(1, 3, 16, 24)).shape
+    torch.Size([1, 1, 16, 24])
+    """
+
+    def __init__(
+        self,
+        in_channels=3,
+        out_channels=1,
+        base_filters=32,
+        n_down=4,
+        n_res=9,
+        norm="instance",
+        padding="reflect",
+    ):
+        super().__init__()
+        _check_choice("norm", norm, _NORMS_ALL)
+        _check_choice("padding", padding, tuple(_PADDINGS))
+        _check_counts(1, in_channels=in_channels, out_channels=out_channels, base_filters=base_filters, n_down=n_down)
+        _check_counts(0, n_res=n_res)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.n_down = n_down
+        self.n_res = n_res
+        self.norm = norm
+        self.padding = padding
+        pad = _PADDINGS[padding]
+        bias = norm == "none"
+
+        width = base_filters
+        encoder = [pad(3), nn.Conv2d(in_channels, width, 7, bias=bias), _norm2d(norm, width), nn.ReLU()]
+        for _ in range(n_down):
+            encoder += [
+                nn.Conv2d(width, 2 * width, 3, stride=2, padding=1, bias=bias),
+                _norm2d(norm, 2 * width),
+                nn.ReLU(),
+            ]
+            width *= 2
+        self.encoder = nn.Sequential(*encoder)
+        self.residual = nn.Sequential(*(_ResidualBlock(width, norm, padding) for _ in range(n_res)))
+        decoder = []
+        for _ in range(n_down):
+            decoder += [
+                nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
+                _norm2d(norm, width // 2),
+                nn.ReLU(),
+            ]
+            width //= 2
+        decoder += [pad(3), nn.Conv2d(width, out_channels, 7), nn.Tanh()]
+        self.decoder = nn.Sequential(*decoder)
+
+    @property
+    def stride(self):
+        """The total down-sampling, ``2**n_down``: image sizes must be multiples of it."""
+        return 2**self.n_down
+
+    def _support(self, x):
+        # From output pixel x back through the layers to the span of input pixels it sees.
+        lo, hi = _conv_inputs(x, x, 7)
+        for _ in range(self.n_down):
+            lo, hi = _transposed_inputs(lo, hi, 3, stride=2, padding=1)
+        lo, hi = lo - 2 * self.n_res, hi + 2 * self.n_res
+        for _ in range(self.n_down):
+            lo, hi = _conv_inputs(lo, hi, 3, stride=2, padding=1)
+        return _conv_inputs(lo, hi, 7)
+
+    @property
+    def receptive_radius(self):
+        """
+        How far, in input pixels, one output pixel sees through the convolutions.
+
+        Computed by following the span of input pixels back through every layer; the
+        largest distance over all output positions (away from the image edges, where
+        padding folds pixels back in), which is ``2**(n_down + 1) * (n_res + 1) + 4``:
+        324 px with the defaults (``n_down=4``, ``n_res=9``). With ``norm="instance"`` the
+        image-wide statistics reach further still: see Notes.
+        """
+        return _radius(self._support, self.stride)
+
+    def forward(self, x):
+        """
+        Translate a batch of images.
+
+        Parameters
+        ----------
+        x : `torch.Tensor`
+            ``(N, in_channels, H, W)`` with ``H`` and ``W`` multiples of `stride`.
+
+        Returns
+        -------
+        `torch.Tensor`
+            ``(N, out_channels, H, W)`` in ``[-1, 1]``.
+        """
+        return self.decoder(self.residual(self.encoder(x)))
+
+
+class DenoiseGenerator(nn.Module):
+    """
+    The generator of the HMI denoising networks of Park et al. (2020).
+
+    ``n_down`` encoder blocks each halve the image with a 4x4 convolution of stride 2
+    (LeakyReLU 0.2 before every one but the first, normalisation after every one but the
+    first); ``n_res`` residual blocks (two 3x3 convolutions with normalisation, ReLU between
+    them) work at the bottleneck; ``n_down`` decoder blocks double the image again with 4x4
+    transposed convolutions of stride 2, each taking the previous output concatenated with
+    the encoder output of the same size (ReLU before, normalisation after every one but the
+    last). The last decoder block gives the output, optionally through tanh.
+
+    With the defaults (``base_filters=64``, ``n_down=4``, ``n_res=9``, batch norm) this is
+    the generator of both denoising networks, M1 (image translation with a PatchGAN) and M2
+    (autoencoder), following the authors' code. It is fully convolutional and runs on any
+    size that is a multiple of `stride`.
+
+    Parameters
+    ----------
+    in_channels : int
+        Input channels.
+    out_channels : int
+        Output channels.
+    base_filters : int
+        Filters of the first encoder block; each deeper block doubles them, up to
+        ``max_filters``.
+    n_down : int
+        Number of stride-2 down-sampling blocks (and of up-sampling ones), at least 1.
+    n_res : int
+        Number of residual blocks at the bottleneck, at least 0.
+    max_filters : int
+        Largest number of filters of any block.
+    norm : {"batch", "instance", "none"}
+        Normalisation layer: batch normalisation as published, instance normalisation, or none.
+    output_activation : {"none", "tanh"}
+        ``"none"`` (the default, as in the authors' code) leaves the output linear;
+        ``"tanh"`` squashes it into ``[-1, 1]``.
+
+    Notes
+    -----
+    The output is linear by default because magnetograms are normalised as ``B / 100 G``:
+    M1 clips its targets to ``[-1, 1]``, but M2, the autoencoder, must reproduce strong
+    fields beyond +-100 G, which a tanh output cannot reach (and which saturate it, stalling
+    training). Choose ``"tanh"`` only with targets clipped to ``[-1, 1]``.
+
+    The convolutions pad with zeros, and nothing normalises over the whole image: with
+    batch normalisation in evaluation mode (fixed statistics), or none, an output pixel
+    depends only on input pixels within `receptive_radius`, so large images can run in
+    overlapping tiles aligned to `stride`. Instance normalisation, or batch normalisation
+    in training mode, breaks this.
+
+    References
+    ----------
+    * Park, Moon, Lim & Lee 2020, "De-noising SDO/HMI solar magnetograms by image translation
+      method based on deep learning", ApJL 891, L4.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sunpy_dlmag.training.networks import DenoiseGenerator
+    >>> net = DenoiseGenerator(base_filters=4, n_down=2, n_res=1).eval()
+    >>> net.stride, net.receptive_radius
+    (4, 17)
+    >>> net(torch.zeros(1, 1, 16, 24)).shape
+    torch.Size([1, 1, 16, 24])
+    """
+
+    def __init__(
+        self,
+        in_channels=1,
+        out_channels=1,
+        base_filters=64,
+        n_down=4,
+        n_res=9,
+        max_filters=512,
+        norm="batch",
+        output_activation="none",
+    ):
+        super().__init__()
+        _check_choice("norm", norm, _NORMS_ALL)
+        _check_choice("output_activation", output_activation, _OUTPUT_ACTIVATIONS)
+        _check_counts(
+            1,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            base_filters=base_filters,
+            max_filters=max_filters,
+            n_down=n_down,
+        )
+        _check_counts(0, n_res=n_res)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.n_down = n_down
+        self.n_res = n_res
+        self.norm = norm
+        self.output_activation = output_activation
+        filters = [min(base_filters * 2**level, max_filters) for level in range(n_down)]
+        self.filters = tuple(filters)
+        bias = norm == "none"
+
+        self.down = nn.ModuleList()
+        previous = in_channels
+        for level, width in enumerate(filters):
+            if level == 0:
+                layers = [nn.Conv2d(previous, width, 4, stride=2, padding=1)]
+            else:
+                layers = [
+                    nn.LeakyReLU(0.2),
+                    nn.Conv2d(previous, width, 4, stride=2, padding=1, bias=bias),
+                    _norm2d(norm, width),
+                ]
+            self.down.append(nn.Sequential(*layers))
+            previous = width
+
+        self.residual = nn.Sequential(*(_ResidualBlock(filters[-1], norm, "zero") for _ in range(n_res)))
+
+        # Decoder blocks from the bottleneck outwards; block k undoes encoder level n_down-1-k and
+        # takes its output (the bottleneck's residual blocks' input for k = 0) as a skip connection.
+        self.up = nn.ModuleList()
+        for level in reversed(range(n_down)):
+            in_width = 2 * filters[level]
+            if level == 0:
+                layers = [nn.ReLU(), nn.ConvTranspose2d(in_width, out_channels, 4, stride=2, padding=1)]
+                if output_activation == "tanh":
+                    layers.append(nn.Tanh())
+            else:
+                out_width = filters[level - 1]
+                layers = [
+                    nn.ReLU(),
+                    nn.ConvTranspose2d(in_width, out_width, 4, stride=2, padding=1, bias=bias),
+                    _norm2d(norm, out_width),
+                ]
+            self.up.append(nn.Sequential(*layers))
+
+    @property
+    def stride(self):
+        """The total down-sampling, ``2**n_down``: image sizes must be multiples of it."""
+        return 2**self.n_down
+
+    def _support(self, x):
+        # The decoder path from output pixel x down to each encoder level, then back up that
+        # encoder to the input; the span is the hull over all skip connections.
+        lo = hi = span_lo = span_hi = x
+        for level in range(1, self.n_down + 1):
+            lo, hi = _transposed_inputs(lo, hi, 4, stride=2, padding=1)
+            a, b = lo, hi
+            if level == self.n_down:
+                a, b = a - 2 * self.n_res, b + 2 * self.n_res
+            for _ in range(level):
+                a, b = _conv_inputs(a, b, 4, stride=2, padding=1)
+            span_lo, span_hi = min(span_lo, a), max(span_hi, b)
+        return span_lo, span_hi
+
+    @property
+    def receptive_radius(self):
+        """
+        How far, in input pixels, one output pixel sees.
+
+        Computed by following the span of input pixels back through every layer and skip
+        connection; the largest distance over all output positions (away from the image
+        edges), which is ``2**n_down * (2 * n_res + 3) - 3``: 333 px with the defaults
+        (``n_down=4``, ``n_res=9``). Tiles that overlap by more than this give the same
+        result as the whole image (see Notes).
+        """
+        return _radius(self._support, self.stride)
+
+    def forward(self, x):
+        """
+        Denoise a batch of images.
+
+        Parameters
+        ----------
+        x : `torch.Tensor`
+            ``(N, in_channels, H, W)`` with ``H`` and ``W`` multiples of `stride`.
+
+        Returns
+        -------
+        `torch.Tensor`
+            ``(N, out_channels, H, W)``, in ``[-1, 1]`` with ``output_activation="tanh"``.
+        """
+        skips = []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+        x = self.residual(x)
+        for block in self.up:
+            x = block(torch.cat([x, skips.pop()], dim=1))
+        return x
+
+
+class PatchDiscriminator(nn.Module):
+    """
+    The PatchGAN discriminator of pix2pix.
+
+    ``n_layers`` 4x4 convolutions of stride 2 (the first without normalisation), then one
+    4x4 convolution of stride 1, each followed by LeakyReLU 0.2 and each but the first by
+    normalisation, then a 4x4 convolution of stride 1 to one channel: a map of logits
+    (no sigmoid; `~sunpy_dlmag.training.losses.GANLoss` takes logits), one per image patch.
+    Filters start at ``base_filters`` and double in each block, up to ``max_filters``.
+
+    With ``n_layers=3`` each logit sees a 70x70 patch (`receptive_field`): the discriminator
+    of pix2pix, AISFM v1 and the denoising network M1.
+
+    Parameters
+    ----------
+    in_channels : int
+        Input channels: for a conditional GAN, those of the generator's input and output
+        stacked.
+    base_filters : int
+        Filters of the first convolution.
+    n_layers : int
+        Number of stride-2 convolutions, at least 1.
+    max_filters : int
+        Largest number of filters of any convolution.
+    norm : {"batch", "instance", "none"}
+        Normalisation layer: batch normalisation as in pix2pix, instance normalisation as in
+        Pix2PixHD, or none.
+    return_features : bool
+        If `True`, `forward` returns the outputs of every block, the last being the logits,
+        as feature matching needs
+        (`~sunpy_dlmag.training.losses.feature_matching_loss`); otherwise only the logits.
+
+    Notes
+    -----
+    The convolutions pad by 1, as in pix2pix (Pix2PixHD pads by 2, which gives slightly
+    larger logit maps of the same receptive field). The logit map of an ``H x W`` input is
+    ``(H / 2**n_layers - 2) x (W / 2**n_layers - 2)``, so inputs need at least
+    ``3 * 2**n_layers`` pixels a side.
+
+    References
+    ----------
+    * Isola, Zhu, Zhou & Efros 2017, "Image-to-image translation with conditional
+      adversarial networks", CVPR.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sunpy_dlmag.training.networks import PatchDiscriminator
+    >>> net = PatchDiscriminator(in_channels=2, base_filters=4)
+    >>> net.receptive_field
+    70
+    >>> net(torch.zeros(1, 2, 64, 64)).shape
+    torch.Size([1, 1, 6, 6])
+    >>> [f.shape[1] for f in PatchDiscriminator(2, base_filters=4, return_features=True)(torch.zeros(1, 2, 64, 64))]
+    [4, 8, 16, 32, 1]
+    """
+
+    def __init__(self, in_channels, base_filters=64, n_layers=3, max_filters=512, norm="batch", return_features=False):
+        super().__init__()
+        _check_choice("norm", norm, _NORMS_ALL)
+        _check_counts(1, in_channels=in_channels, base_filters=base_filters, n_layers=n_layers, max_filters=max_filters)
+        self.in_channels = in_channels
+        self.n_layers = n_layers
+        self.norm = norm
+        self.return_features = bool(return_features)
+        widths = [min(base_filters * 2**k, max_filters) for k in range(n_layers + 1)]
+        blocks = [nn.Sequential(nn.Conv2d(in_channels, widths[0], 4, stride=2, padding=1), nn.LeakyReLU(0.2))]
+        for k in range(1, n_layers + 1):
+            stride = 2 if k < n_layers else 1
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv2d(widths[k - 1], widths[k], 4, stride=stride, padding=1, bias=norm == "none"),
+                    _norm2d(norm, widths[k]),
+                    nn.LeakyReLU(0.2),
+                )
+            )
+        blocks.append(nn.Conv2d(widths[-1], 1, 4, stride=1, padding=1))
+        self.blocks = nn.ModuleList(blocks)
+
+    @property
+    def receptive_field(self):
+        """The side, in input pixels, of the patch each logit sees: 70 for ``n_layers=3``."""
+        size = 4 + 3  # the two stride-1 convolutions
+        for _ in range(self.n_layers):
+            size = 2 * size + 2
+        return size
+
+    def forward(self, x):
+        """
+        Score a batch of images patch by patch.
+
+        Parameters
+        ----------
+        x : `torch.Tensor`
+            ``(N, in_channels, H, W)``.
+
+        Returns
+        -------
+        `torch.Tensor` or list of `torch.Tensor`
+            The ``(N, 1, h, w)`` logits, or with ``return_features=True`` the outputs of
+            all ``n_layers + 2`` blocks, the logits last.
+        """
+        features = []
+        for block in self.blocks:
+            x = block(x)
+            features.append(x)
+        return features if self.return_features else x
+
+
+class MultiScaleDiscriminator(nn.Module):
+    """
+    PatchGAN discriminators at several image scales, as in Pix2PixHD.
+
+    ``n_scales`` independent PatchGANs (`PatchDiscriminator`, ``return_features=True``); the first
+    sees the input, each further one the previous scale's input smoothed and halved by 3x3
+    average pooling of stride 2 (padding 1, padded pixels left out of the average).
+
+    With the defaults (``n_scales=2`` as published for AISFM v2 and v3, Pix2PixCC and the
+    drawing network; ``n_layers=3``; instance norm) the coarser discriminator sees patches of
+    about 140x140 pixels of the input.
+
+    Parameters
+    ----------
+    in_channels : int
+        Input channels: for a conditional GAN, those of the generator's input and output
+        stacked.
+    n_scales : int
+        Number of scales (discriminators), at least 1.
+    base_filters, n_layers, max_filters, norm
+        Arguments of each `PatchDiscriminator`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sunpy_dlmag.training.networks import MultiScaleDiscriminator
+    >>> net = MultiScaleDiscriminator(in_channels=4, base_filters=4)
+    >>> output = net(torch.zeros(1, 4, 64, 64))
+    >>> [[f.shape[-1] for f in scale] for scale in output]
+    [[32, 16, 8, 7, 6], [16, 8, 4, 3, 2]]
+    """
+
+    def __init__(self, in_channels, n_scales=2, base_filters=64, n_layers=3, max_filters=512, norm="instance"):
+        super().__init__()
+        _check_counts(1, n_scales=n_scales)
+        self.in_channels = in_channels
+        self.n_scales = n_scales
+        self.scales = nn.ModuleList(
+            PatchDiscriminator(
+                in_channels,
+                base_filters=base_filters,
+                n_layers=n_layers,
+                max_filters=max_filters,
+                norm=norm,
+                return_features=True,
+            )
+            for _ in range(n_scales)
+        )
+        self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+
+    def forward(self, x):
+        """
+        Score a batch of images at every scale.
+
+        Parameters
+        ----------
+        x : `torch.Tensor`
+            ``(N, in_channels, H, W)``; as the coarsest scale sees the input halved
+            ``n_scales - 1`` times, ``H`` and ``W`` must be at least
+            ``3 * 2**(n_layers + n_scales - 1)``.
+
+        Returns
+        -------
+        list of list of `torch.Tensor`
+            One entry per scale, finest first: the outputs of that scale's discriminator
+            blocks, the logits last (the format of `~sunpy_dlmag.training.losses.GANLoss`
+            and `~sunpy_dlmag.training.losses.feature_matching_loss`).
+        """
+        outputs = []
+        for scale, discriminator in enumerate(self.scales):
+            if scale:
+                x = self.downsample(x)
+            outputs.append(discriminator(x))
+        return outputs

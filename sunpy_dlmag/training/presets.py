@@ -1,0 +1,264 @@
+"""
+Training presets: the published settings of each network (see SCIENCE.md and the papers).
+
+A preset knows its generator, discriminator, losses and optimiser settings, and fills a
+`~sunpy_dlmag.models.ModelSpec` (input channels, geometry, normalisation) from the
+registry entry of the same name, so an exported network carries everything the runtime
+needs.
+
+Pix2PixHD-family generators normalise with instance norm over the whole image, as
+published; their networks cannot be run in tiles (the spec says ``tile_safe=False`` and
+the runtime then runs the whole 1024x1024 image). Each of them has a ``-tilesafe``
+variant with batch normalisation, which uses fixed statistics at inference time and so
+gives the same result tiled or whole.
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from sunpy_dlmag.models import get_model
+from sunpy_dlmag.models.spec import Geometry
+
+__all__ = ["Preset", "get_preset", "list_presets"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """
+    Everything needed to train one published network.
+
+    Parameters
+    ----------
+    name : str
+        Preset name (``sunpy-dlmag train NAME``).
+    model : str
+        Registry entry whose channels, geometry and normalisation the network uses.
+    generator : str
+        ``"unet"`` (pix2pix), ``"global"`` (Pix2PixHD/Pix2PixCC) or ``"denoise"`` (Park et al. 2020).
+    generator_kwargs : dict
+        Arguments of the generator class beyond the channel counts.
+    discriminator : str or None
+        ``"patch"`` (PatchGAN), ``"multiscale"`` (PatchGANs at several scales) or `None`
+        (autoencoder training).
+    discriminator_kwargs : dict
+    gan_mode : str or None
+        ``"bce"`` or ``"lsgan"``.
+    loss_weights : dict
+        Weights of the loss terms: ``gan``, ``l1``, ``mse``, ``fm`` (feature matching), ``cc``.
+    cc_kind : str
+        ``"concordance"`` or ``"pearson"`` for the correlation loss.
+    cc_scales : int
+        Scales of the correlation loss.
+    lr, betas : float, tuple
+        Adam settings.
+    batch_size, patch_size : int
+        Published batch size and training image or patch size.
+    noise_training : bool
+        Trained on noise added to real magnetograms (``denoise-m2``) rather than on pairs.
+    notes : str
+        What a user should know (e.g. whether the network can be tiled).
+    """
+
+    name: str
+    model: str
+    generator: str
+    generator_kwargs: dict = field(default_factory=dict)
+    discriminator: str | None = None
+    discriminator_kwargs: dict = field(default_factory=dict)
+    gan_mode: str | None = None
+    loss_weights: dict = field(default_factory=dict)
+    cc_kind: str = "concordance"
+    cc_scales: int = 4
+    lr: float = 2e-4
+    betas: tuple = (0.5, 0.999)
+    batch_size: int = 1
+    patch_size: int = 1024
+    noise_training: bool = False
+    notes: str = ""
+
+    @property
+    def tile_safe(self):
+        return self.generator_kwargs.get("norm", "batch") != "instance"
+
+    @property
+    def stride(self):
+        if self.generator == "unet":
+            return 2 ** self.generator_kwargs.get("depth", 8)
+        return 2 ** self.generator_kwargs.get("n_down", 4)
+
+    def base_spec(self):
+        """The registry entry this preset trains, with the geometry of this preset's network."""
+        spec = get_model(self.model)
+        geometry = Geometry(
+            image_size=spec.geometry.image_size,
+            rsun_px=spec.geometry.rsun_px,
+            stride=self.stride,
+            receptive_radius=spec.geometry.receptive_radius,
+            tile_safe=self.tile_safe,
+        )
+        return dataclasses.replace(spec, name=self.name, geometry=geometry, preset=self.name, version="0")
+
+    def model_spec(self, *, receptive_radius=None, **fields):
+        """
+        A `~sunpy_dlmag.models.ModelSpec` for a network trained with this preset.
+
+        ``fields`` replace spec fields (``version``, ``training_data``, ``scores``...).
+        """
+        spec = self.base_spec()
+        if receptive_radius is not None:
+            spec = dataclasses.replace(
+                spec, geometry=dataclasses.replace(spec.geometry, receptive_radius=receptive_radius)
+            )
+        return dataclasses.replace(spec, **fields)
+
+    def build_generator(self, **overrides):
+        """A freshly initialised generator (``overrides`` replace `generator_kwargs`)."""
+        from sunpy_dlmag.training import networks
+
+        classes = {
+            "unet": networks.UNetGenerator,
+            "global": networks.GlobalGenerator,
+            "denoise": networks.DenoiseGenerator,
+        }
+        spec = get_model(self.model)
+        kwargs = {**self.generator_kwargs, **overrides}
+        return classes[self.generator](in_channels=spec.n_inputs, out_channels=1, **kwargs)
+
+    def build_discriminator(self, **overrides):
+        """A freshly initialised discriminator, or `None` for autoencoder presets."""
+        if self.discriminator is None:
+            return None
+        from sunpy_dlmag.training import networks
+
+        classes = {"patch": networks.PatchDiscriminator, "multiscale": networks.MultiScaleDiscriminator}
+        spec = get_model(self.model)
+        # Conditional GAN: the discriminator sees the input channels and the output.
+        kwargs = {**self.discriminator_kwargs, **overrides}
+        return classes[self.discriminator](in_channels=spec.n_inputs + 1, **kwargs)
+
+    def tile_safe_variant(self):
+        """The same preset with batch normalisation in place of instance normalisation."""
+        if self.tile_safe:
+            return self
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}-tilesafe",
+            generator_kwargs={**self.generator_kwargs, "norm": "batch"},
+            notes=(
+                f"Tile-safe variant of {self.name}: batch normalisation (fixed statistics at inference) "
+                "in place of instance normalisation, so large images can run in tiles."
+            ),
+        )
+
+
+_PIX2PIXHD_G = {"base_filters": 32, "n_down": 4, "n_res": 9, "norm": "instance"}
+_MULTISCALE_D = {"n_scales": 2, "base_filters": 64, "n_layers": 3}
+_NOT_TILED = "Instance normalisation over the whole image (as published): runs whole, not in tiles."
+
+_PUBLISHED = (
+    Preset(
+        name="aisfm-v1",
+        model="aisfm-v1",
+        generator="unet",
+        generator_kwargs={"depth": 10, "base_filters": 64, "max_filters": 512, "dropout_blocks": 3},
+        discriminator="patch",
+        discriminator_kwargs={"base_filters": 64, "n_layers": 3},
+        gan_mode="bce",
+        loss_weights={"gan": 1.0, "l1": 100.0},
+        batch_size=1,
+        patch_size=1024,
+        notes="pix2pix (Kim et al. 2019): a U-Net down to 1x1 sees the whole image, so it runs whole.",
+    ),
+    Preset(
+        name="aisfm-v2",
+        model="aisfm-v2",
+        generator="global",
+        generator_kwargs=_PIX2PIXHD_G,
+        discriminator="multiscale",
+        discriminator_kwargs=_MULTISCALE_D,
+        gan_mode="lsgan",
+        loss_weights={"gan": 1.0, "fm": 10.0},
+        batch_size=1,
+        patch_size=1024,
+        notes=_NOT_TILED,
+    ),
+    Preset(
+        name="pix2pixcc",
+        model="pix2pixcc",
+        generator="global",
+        generator_kwargs=_PIX2PIXHD_G,
+        discriminator="multiscale",
+        discriminator_kwargs=_MULTISCALE_D,
+        gan_mode="lsgan",
+        loss_weights={"gan": 2.0, "fm": 10.0, "cc": 5.0},
+        batch_size=1,
+        patch_size=1024,
+        notes=_NOT_TILED,
+    ),
+    Preset(
+        name="aisfm-v3",
+        model="aisfm-v3",
+        generator="global",
+        generator_kwargs=_PIX2PIXHD_G,
+        discriminator="multiscale",
+        discriminator_kwargs=_MULTISCALE_D,
+        gan_mode="lsgan",
+        loss_weights={"gan": 2.0, "fm": 10.0, "cc": 5.0},
+        batch_size=1,
+        patch_size=1024,
+        notes=_NOT_TILED + " Seven channels: EUVI 304/195/171, AIA 304/193/171 and a frontside reference.",
+    ),
+    Preset(
+        name="denoise-m1",
+        model="denoise-m1",
+        generator="denoise",
+        generator_kwargs={"base_filters": 64, "n_down": 4, "n_res": 9, "norm": "batch"},
+        discriminator="patch",
+        discriminator_kwargs={"base_filters": 64, "n_layers": 3},
+        gan_mode="bce",
+        loss_weights={"gan": 1.0, "l1": 100.0},
+        batch_size=32,
+        patch_size=256,
+        notes="Translation to 21-frame stacked magnetograms (Park et al. 2020, M1). Tile-safe.",
+    ),
+    Preset(
+        name="denoise-m2",
+        model="denoise-m2",
+        generator="denoise",
+        generator_kwargs={"base_filters": 64, "n_down": 4, "n_res": 9, "norm": "batch"},
+        loss_weights={"mse": 1000.0},
+        batch_size=32,
+        patch_size=256,
+        noise_training=True,
+        notes="Autoencoder trained to remove added Gaussian noise (Park et al. 2020, M2). Tile-safe.",
+    ),
+    Preset(
+        name="drawing",
+        model="drawing",
+        generator="global",
+        generator_kwargs=_PIX2PIXHD_G,
+        discriminator="multiscale",
+        discriminator_kwargs=_MULTISCALE_D,
+        gan_mode="lsgan",
+        loss_weights={"gan": 1.0, "fm": 10.0},
+        batch_size=1,
+        patch_size=1024,
+        notes=_NOT_TILED + " Sunspot drawings to magnetograms (Lee et al. 2021).",
+    ),
+)
+
+_PRESETS = {p.name: p for p in _PUBLISHED}
+_PRESETS.update({v.name: v for v in (p.tile_safe_variant() for p in _PUBLISHED) if v.name not in _PRESETS})
+
+
+def list_presets():
+    """Names of the training presets, sorted."""
+    return sorted(_PRESETS)
+
+
+def get_preset(name):
+    """The `Preset` called ``name``; raises `KeyError` listing the known presets."""
+    try:
+        return _PRESETS[name]
+    except KeyError:
+        raise KeyError(f"Unknown training preset {name!r}. Known presets: {', '.join(list_presets())}.") from None

@@ -1,0 +1,420 @@
+"""
+Training loops for the presets: conditional GANs and the denoising autoencoder.
+
+Runs on the CPU or CUDA (mixed precision on CUDA), seeded, with a tqdm progress bar,
+validation after every epoch with the papers' metrics, and checkpoints that hold the
+full optimiser and random-number state, so that ``resume=True`` continues exactly where
+an interrupted run stopped.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sunpy import log
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from sunpy_dlmag.io import write_atomic
+from sunpy_dlmag.metrics import pixel_cc
+from sunpy_dlmag.training.losses import GANLoss, correlation_loss, feature_matching_loss
+from sunpy_dlmag.training.presets import Preset, get_preset
+
+__all__ = ["CHECKPOINT_NAME", "Trainer", "build_datasets", "load_checkpoint"]
+
+CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was requested but torch sees no CUDA device; use device='cpu'.")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}.")
+    return device
+
+
+def load_checkpoint(path):
+    """
+    Read a checkpoint written by `Trainer` (never unpickles code: ``weights_only=True``).
+
+    Raises
+    ------
+    ValueError
+        If the file is not a sunpy-dlmag checkpoint.
+    """
+    state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a sunpy-dlmag training checkpoint (format {CHECKPOINT_FORMAT}).")
+    return state
+
+
+class Trainer:
+    """
+    Train the generator (and discriminator) of a preset.
+
+    Parameters
+    ----------
+    preset : `~sunpy_dlmag.training.presets.Preset` or str
+    train_data : `torch.utils.data.Dataset`
+        Yields ``(input, target)`` float32 tensors ``(C, H, W)`` and ``(1, H, W)`` in
+        network units (normalised). If it has ``set_epoch(epoch)``, it is called at the
+        start of every epoch (new random patches and noise per epoch, reproducibly).
+    val_data : `torch.utils.data.Dataset`, optional
+        Evaluated after every epoch.
+    out_dir : path
+        Where ``checkpoint.pt`` and ``history.json`` go.
+    device : {"auto", "cpu", "cuda"}
+    seed : int
+    batch_size : int, optional
+        Default: the preset's.
+    lr : float, optional
+        Default: the preset's.
+    generator_kwargs, discriminator_kwargs : dict, optional
+        Override the preset's network settings (e.g. smaller networks for a quick run).
+    amp : bool, optional
+        Mixed precision; default on for CUDA, always off on the CPU.
+    """
+
+    def __init__(
+        self,
+        preset,
+        train_data,
+        val_data=None,
+        *,
+        out_dir,
+        device="auto",
+        seed=0,
+        batch_size=None,
+        lr=None,
+        generator_kwargs=None,
+        discriminator_kwargs=None,
+        amp=None,
+    ):
+        self.preset = preset if isinstance(preset, Preset) else get_preset(preset)
+        self.train_data = train_data
+        self.val_data = val_data
+        self.out_dir = Path(out_dir)
+        self.device = _resolve_device(device)
+        self.seed = int(seed)
+        self.batch_size = int(batch_size or self.preset.batch_size)
+        self.lr = float(lr or self.preset.lr)
+        self.generator_kwargs = {**self.preset.generator_kwargs, **(generator_kwargs or {})}
+        self.discriminator_kwargs = {**self.preset.discriminator_kwargs, **(discriminator_kwargs or {})}
+        self.amp = self.device == "cuda" if amp is None else bool(amp) and self.device == "cuda"
+        self.epoch = 0
+        self.step = 0
+        self.history = []
+
+        _seed_everything(self.seed)
+        self.generator = self.preset.build_generator(**self.generator_kwargs).to(self.device)
+        self.discriminator = self.preset.build_discriminator(**self.discriminator_kwargs)
+        if self.discriminator is not None:
+            self.discriminator = self.discriminator.to(self.device)
+        betas = tuple(self.preset.betas)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=betas)
+        self.opt_d = (
+            torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=betas)
+            if self.discriminator is not None
+            else None
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.gan_loss = GANLoss(self.preset.gan_mode) if self.preset.gan_mode else None
+        self.weights = dict(self.preset.loss_weights)
+
+    @property
+    def checkpoint_path(self):
+        return self.out_dir / CHECKPOINT_NAME
+
+    # ------------------------------------------------------------------ loop
+    def fit(self, epochs, *, resume=False, progress=True):
+        """
+        Train until ``epochs`` epochs are done in total, validating after each one.
+
+        Parameters
+        ----------
+        epochs : int
+            Total number of epochs (with ``resume``, the epochs already done count).
+        resume : bool
+            Continue from ``out_dir/checkpoint.pt`` if it exists.
+        progress : bool
+            Show a tqdm progress bar.
+
+        Returns
+        -------
+        list of dict
+            One record per epoch: losses and validation metrics.
+        """
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if resume and self.checkpoint_path.is_file():
+            self.load_state(load_checkpoint(self.checkpoint_path))
+            log.info(f"Resuming {self.preset.name} after epoch {self.epoch} from {self.checkpoint_path}")
+        while self.epoch < epochs:
+            record = {"epoch": self.epoch + 1, **self._train_epoch(progress)}
+            if self.val_data is not None:
+                record.update(self.validate())
+            self.epoch += 1
+            self.history.append(record)
+            self.save_checkpoint(self.checkpoint_path)
+            write_atomic(
+                self.out_dir / "history.json",
+                lambda p: p.write_text(json.dumps(self.history, indent=2)),
+                overwrite=True,
+            )
+            log.info(f"{self.preset.name} epoch {self.epoch}: {record}")
+        return self.history
+
+    def _loader(self):
+        if hasattr(self.train_data, "set_epoch"):
+            self.train_data.set_epoch(self.epoch)
+        # The shuffle order depends on (seed, epoch) only, so a resumed run sees the same batches.
+        order = torch.Generator().manual_seed(self.seed * 100003 + self.epoch)
+        return DataLoader(self.train_data, batch_size=self.batch_size, shuffle=True, generator=order, drop_last=False)
+
+    def _train_epoch(self, progress):
+        self.generator.train()
+        if self.discriminator is not None:
+            self.discriminator.train()
+        sums, batches = {}, 0
+        bar = tqdm(self._loader(), desc=f"{self.preset.name} epoch {self.epoch + 1}", disable=not progress, leave=False)
+        for x, y in bar:
+            x = x.to(self.device, non_blocking=True)
+            y = y.to(self.device, non_blocking=True)
+            losses = self._gan_step(x, y) if self.discriminator is not None else self._autoencoder_step(x, y)
+            self.step += 1
+            batches += 1
+            for key, value in losses.items():
+                sums[key] = sums.get(key, 0.0) + value
+            bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()})
+        if batches == 0:
+            raise ValueError("The training data set is empty.")
+        return {f"train_{k}": v / batches for k, v in sums.items()}
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.float16, enabled=self.amp)
+
+    def _reconstruction(self, fake, y):
+        w = self.weights
+        terms = {}
+        if w.get("l1"):
+            terms["l1"] = w["l1"] * F.l1_loss(fake, y)
+        if w.get("mse"):
+            terms["mse"] = w["mse"] * F.mse_loss(fake, y)
+        if w.get("cc"):
+            terms["cc"] = w["cc"] * correlation_loss(
+                fake.float(), y.float(), scales=self.preset.cc_scales, kind=self.preset.cc_kind
+            )
+        return terms
+
+    def _autoencoder_step(self, x, y):
+        self.opt_g.zero_grad(set_to_none=True)
+        with self._autocast():
+            terms = self._reconstruction(self.generator(x), y)
+            loss = sum(terms.values())
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        return {"g": loss.item(), **{k: v.item() for k, v in terms.items()}}
+
+    def _gan_step(self, x, y):
+        w = self.weights
+        # Discriminator: real pairs towards 1, generated pairs towards 0.
+        with self._autocast():
+            fake = self.generator(x)
+        self.opt_d.zero_grad(set_to_none=True)
+        with self._autocast():
+            d_real = self.discriminator(torch.cat([x, y], dim=1))
+            d_fake = self.discriminator(torch.cat([x, fake.detach()], dim=1))
+            loss_d = 0.5 * (self.gan_loss(d_real, True) + self.gan_loss(d_fake, False))
+        self.scaler.scale(loss_d).backward()
+        self.scaler.step(self.opt_d)
+
+        # Generator: fool the discriminator and match the target.
+        self.opt_g.zero_grad(set_to_none=True)
+        with self._autocast():
+            d_fake = self.discriminator(torch.cat([x, fake], dim=1))
+            terms = {"gan": w.get("gan", 1.0) * self.gan_loss(d_fake, True)}
+            if w.get("fm"):
+                terms["fm"] = w["fm"] * feature_matching_loss(d_fake, d_real)
+            terms.update(self._reconstruction(fake, y))
+            loss_g = sum(terms.values())
+        self.scaler.scale(loss_g).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        return {"d": loss_d.item(), "g": loss_g.item(), **{k: v.item() for k, v in terms.items()}}
+
+    # ------------------------------------------------------------ validation
+    @torch.no_grad()
+    def validate(self):
+        """
+        The papers' metrics on the validation set, in physical units.
+
+        ``val_l1_G``: mean absolute difference; ``val_pixel_cc_8x8``: mean pixel-to-pixel CC
+        after 8x8 binning; ``val_unsigned_flux_cc``: CC over the set of the per-image sums of
+        ``|B|`` (pixel areas are equal within a patch set, so this is the flux CC).
+        """
+        self.generator.eval()
+        inverse = self.preset.base_spec().output.normalization.inverse
+        l1, ccs, flux_true, flux_pred = [], [], [], []
+        for x, y in DataLoader(self.val_data, batch_size=self.batch_size, shuffle=False):
+            with self._autocast():
+                fake = self.generator(x.to(self.device)).float().cpu().numpy()
+            for pred, true in zip(inverse(fake[:, 0]), inverse(y.numpy()[:, 0]), strict=True):
+                l1.append(float(np.mean(np.abs(pred - true))))
+                binning = 8 if min(true.shape) >= 16 else 1
+                if np.std(true) > 0 and np.std(pred) > 0:
+                    ccs.append(pixel_cc(pred, true, binning=binning))
+                flux_true.append(float(np.abs(true).sum()))
+                flux_pred.append(float(np.abs(pred).sum()))
+        record = {"val_l1_G": float(np.mean(l1)) if l1 else float("nan")}
+        record["val_pixel_cc_8x8"] = float(np.mean(ccs)) if ccs else float("nan")
+        if len(flux_true) >= 2 and np.std(flux_true) > 0 and np.std(flux_pred) > 0:
+            record["val_unsigned_flux_cc"] = float(np.corrcoef(flux_true, flux_pred)[0, 1])
+        return record
+
+    # ----------------------------------------------------------- checkpoints
+    def state(self):
+        """Everything needed to continue exactly: weights, optimisers, RNG states, history."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "preset": self.preset.name,
+            "generator_kwargs": dict(self.generator_kwargs),
+            "discriminator_kwargs": dict(self.discriminator_kwargs),
+            "seed": self.seed,
+            "epoch": self.epoch,
+            "step": self.step,
+            "history": json.dumps(self.history),
+            "generator": self.generator.state_dict(),
+            "discriminator": None if self.discriminator is None else self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": None if self.opt_d is None else self.opt_d.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng_torch": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+
+    def save_checkpoint(self, path):
+        write_atomic(path, lambda p: torch.save(self.state(), p), overwrite=True)
+
+    def load_state(self, state):
+        if state["preset"] != self.preset.name:
+            raise ValueError(f"The checkpoint is for preset {state['preset']!r}, not {self.preset.name!r}.")
+        if state["generator_kwargs"] != self.generator_kwargs:
+            raise ValueError(
+                f"The checkpoint's generator settings {state['generator_kwargs']} differ from this run's "
+                f"{self.generator_kwargs}."
+            )
+        self.generator.load_state_dict(state["generator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        if self.discriminator is not None:
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.history = json.loads(state["history"])
+        torch.set_rng_state(state["rng_torch"])
+        if state["rng_cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+
+
+def _seed_everything(seed):
+    # Data sets draw from their own seeded generators; torch's global RNG drives
+    # initialisation and dropout.
+    torch.manual_seed(seed)
+
+
+MAGNETOGRAM_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz", ".fts.gz", ".npy")
+
+
+def _magnetogram_files(data):
+    """Magnetogram files from a folder, a file, or a list of them."""
+    items = [data] if isinstance(data, str | Path) else list(data)
+    files = []
+    for item in map(Path, items):
+        if item.is_dir():
+            files += sorted(p for p in item.rglob("*") if p.name.lower().endswith(MAGNETOGRAM_SUFFIXES))
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise FileNotFoundError(f"No magnetogram file or folder at {item}.")
+    if not files:
+        raise FileNotFoundError(f"No magnetogram files ({', '.join(MAGNETOGRAM_SUFFIXES)}) in {data}.")
+    return files
+
+
+def _manifest(data):
+    if isinstance(data, list | tuple):
+        if len(data) != 1:
+            raise ValueError(f"Paired presets take one manifest (or its folder), got {len(data)} paths.")
+        data = data[0]
+    path = Path(data)
+    if path.is_dir():
+        path = path / "manifest.csv"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No training manifest at {path}. Build one with `sunpy-dlmag fetch-pairs` (or "
+            "sunpy_dlmag.data.fetch.manifest_from_folders for files you already have)."
+        )
+    return path
+
+
+def build_datasets(
+    preset,
+    data,
+    *,
+    val=None,
+    patch_size=None,
+    patches_per_image=16,
+    held_out_months=(9, 10),
+    cache_dir=None,
+    seed=0,
+):
+    """
+    Training and validation data sets for a preset, from files on disk.
+
+    Parameters
+    ----------
+    preset : `~sunpy_dlmag.training.presets.Preset` or str
+    data : path or list of paths
+        Noise-trained presets (``denoise-m2``): magnetogram files or folders of them. Paired
+        presets: a training manifest (CSV written by ``sunpy-dlmag fetch-pairs``) or a folder
+        that holds ``manifest.csv``.
+    val : path or list of paths, optional
+        Noise-trained presets: held-out magnetograms (default: none). Paired presets use
+        the months in ``held_out_months`` instead, as the papers do.
+    patch_size : int, optional
+        Default: the preset's.
+    patches_per_image : int
+    held_out_months : tuple of int
+    cache_dir : path, optional
+        Where prepared arrays are cached (paired presets); default ``<manifest folder>/cache``.
+    seed : int
+
+    Returns
+    -------
+    tuple
+        ``(train_dataset, val_dataset or None)``.
+    """
+    from sunpy_dlmag.data.fetch import pairs_from_manifest, split_by_month
+    from sunpy_dlmag.training.datasets import NoiseDataset, PatchDataset, prepare
+
+    preset = preset if isinstance(preset, Preset) else get_preset(preset)
+    patch_size = patch_size or preset.patch_size
+    spec = preset.base_spec()
+    if preset.noise_training:
+        norm = spec.inputs[0].normalization
+        common = dict(patch_size=patch_size, patches_per_image=patches_per_image, normalization=norm)
+        train_set = NoiseDataset(_magnetogram_files(data), seed=seed, **common)
+        val_set = None if val is None else NoiseDataset(_magnetogram_files(val), seed=seed + 1, **common)
+        return train_set, val_set
+    manifest = _manifest(data)
+    train_pairs, val_pairs = split_by_month(pairs_from_manifest(manifest), held_out_months=held_out_months)
+    cache = Path(cache_dir) if cache_dir else manifest.parent / "cache"
+    common = dict(patch_size=patch_size, patches_per_image=patches_per_image)
+    train_set = PatchDataset(prepare(train_pairs, spec, cache), seed=seed, **common)
+    val_set = PatchDataset(prepare(val_pairs, spec, cache), seed=seed + 1, **common) if val_pairs else None
+    return train_set, val_set

@@ -1,0 +1,156 @@
+"""Training, resume and export on small real magnetogram crops (torch, CPU)."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import DATA  # noqa: E402
+
+from sunpy_dlmag.cli import main  # noqa: E402
+from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM  # noqa: E402
+from sunpy_dlmag.models import load_model  # noqa: E402
+from sunpy_dlmag.training.export import export_onnx  # noqa: E402
+from sunpy_dlmag.training.presets import get_preset, list_presets  # noqa: E402
+from sunpy_dlmag.training.trainer import Trainer, build_datasets, load_checkpoint  # noqa: E402
+
+MDI_SMALL = DATA / "mdi_fd_M_96m_01d.5874.0005_s.fits"
+SMALL_GLOBAL = {"base_filters": 4, "n_down": 2, "n_res": 1}
+SMALL_D = {"base_filters": 4, "n_layers": 2}
+
+
+@pytest.fixture
+def crops(mdi_map):
+    """Pairs of real MDI crops (32x32): input = field + fixed noise, target = field, normalised."""
+    rng = np.random.default_rng(0)
+    field = np.nan_to_num(mdi_map.data[400:656, 300:556]).astype(np.float32)
+    tiles = field.reshape(8, 32, 8, 32).transpose(0, 2, 1, 3).reshape(64, 1, 32, 32) / 300.0
+    noisy = tiles + rng.normal(0, 0.05, tiles.shape).astype(np.float32)
+    return torch.utils.data.TensorDataset(
+        torch.from_numpy(np.clip(noisy, -1, 1)), torch.from_numpy(np.clip(tiles, -1, 1))
+    )
+
+
+def _trainer(preset, crops, out, **kwargs):
+    return Trainer(
+        preset,
+        crops,
+        crops,
+        out_dir=out,
+        device="cpu",
+        seed=3,
+        batch_size=16,
+        generator_kwargs=kwargs.pop("generator_kwargs", {"depth": 3, "base_filters": 4}),
+        discriminator_kwargs=kwargs.pop("discriminator_kwargs", SMALL_D),
+        **kwargs,
+    )
+
+
+def test_every_preset_fills_a_model_spec():
+    for name in list_presets():
+        preset = get_preset(name)
+        spec = preset.model_spec(version="test")
+        assert spec.preset == name
+        assert spec.geometry.tile_safe == preset.tile_safe
+        if name.endswith("-tilesafe"):
+            assert "instance" not in json.dumps(preset.generator_kwargs)
+    assert not get_preset("aisfm-v2").tile_safe
+    assert get_preset("aisfm-v2-tilesafe").tile_safe
+    assert get_preset("denoise-m2").loss_weights == {"mse": 1000.0}
+    assert get_preset("pix2pixcc").loss_weights == {"gan": 2.0, "fm": 10.0, "cc": 5.0}
+    with pytest.raises(KeyError, match="Known presets"):
+        get_preset("nope")
+
+
+def test_gan_training_lowers_the_reconstruction_error(crops, tmp_path):
+    trainer = _trainer("aisfm-v1", crops, tmp_path)
+    before = trainer.validate()["val_l1_G"]
+    history = trainer.fit(4, progress=False)
+    assert len(history) == 4
+    assert history[-1]["val_l1_G"] < before
+    assert np.isfinite(history[-1]["train_d"])
+    assert (tmp_path / "checkpoint.pt").is_file()
+    assert json.loads((tmp_path / "history.json").read_text()) == history
+
+
+def test_resume_reproduces_the_uninterrupted_run(crops, tmp_path):
+    whole = _trainer("aisfm-v1", crops, tmp_path / "whole")
+    whole.fit(2, progress=False)
+
+    _trainer("aisfm-v1", crops, tmp_path / "split").fit(1, progress=False)
+    resumed = _trainer("aisfm-v1", crops, tmp_path / "split")
+    resumed.fit(2, resume=True, progress=False)
+
+    assert resumed.epoch == 2
+    for name, value in whole.generator.state_dict().items():
+        torch.testing.assert_close(resumed.generator.state_dict()[name], value, rtol=0, atol=0, msg=name)
+    assert resumed.history == whole.history
+
+
+def test_pix2pixcc_losses_train(crops, tmp_path):
+    trainer = _trainer("pix2pixcc", crops, tmp_path, generator_kwargs=SMALL_GLOBAL)
+    # pix2pixcc takes three EUV channels: feed the same crop three times.
+    x, y = crops.tensors
+    trainer.train_data = torch.utils.data.TensorDataset(x.repeat(1, 3, 1, 1), y)
+    trainer.val_data = trainer.train_data
+    record = trainer.fit(1, progress=False)[-1]
+    for key in ("train_gan", "train_fm", "train_cc", "val_pixel_cc_8x8"):
+        assert np.isfinite(record[key]), key
+
+
+def test_checkpoint_refuses_other_settings(crops, tmp_path):
+    _trainer("aisfm-v1", crops, tmp_path).fit(1, progress=False)
+    other = _trainer("aisfm-v1", crops, tmp_path, generator_kwargs={"depth": 3, "base_filters": 8})
+    with pytest.raises(ValueError, match="generator settings"):
+        other.fit(2, resume=True, progress=False)
+
+
+def test_export_matches_torch_and_loads(crops, tmp_path):
+    trainer = _trainer("aisfm-v1", crops, tmp_path)
+    trainer.fit(1, progress=False)
+    result = export_onnx(tmp_path / "checkpoint.pt", tmp_path / "v1.onnx")
+    assert result.max_abs_difference < 1e-4
+    assert len(result.sha256) == 64
+    model = load_model(result.path, device="cpu")
+    assert model.spec.preset == "aisfm-v1"
+    assert model.spec.geometry.stride == 8
+    assert "val_l1_G" in model.spec.scores
+
+    x = crops.tensors[0][:1]
+    with torch.no_grad():
+        expected = trainer.generator.eval()(x).numpy()[0, 0]
+    got = model.run(x.numpy())[0, 0]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_checkpoint_loading_never_unpickles(tmp_path):
+    (tmp_path / "evil.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(Exception):  # noqa: B017 - torch raises its own unpickling error types
+        load_checkpoint(tmp_path / "evil.pt")
+    torch.save({"format": 99}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a sunpy-dlmag training checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_datasets_for_denoise_m2_and_missing_manifest(tmp_path):
+    train_set, val_set = build_datasets("denoise-m2", [MDI_SMALL], val=[MDI_MAGNETOGRAM], patch_size=32)
+    x, y = train_set[0]
+    assert x.shape == y.shape == (1, 32, 32)
+    assert val_set is not None
+    with pytest.raises(FileNotFoundError, match="fetch-pairs"):
+        build_datasets("aisfm-v2", tmp_path)
+
+
+def test_command_line_trains_and_exports(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "denoise-m2", "--data", str(MDI_SMALL), "--val", str(MDI_MAGNETOGRAM), "--out", str(run)]
+    args += ["--epochs", "1", "--patch-size", "32", "--patches-per-image", "4", "--batch-size", "4"]
+    args += ["--base-filters", "4", "--n-res", "1", "--device", "cpu", "--quiet"]
+    assert main(args) == 0
+    assert main(["export", str(run / "checkpoint.pt"), str(tmp_path / "m2.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "sha256:" in out
+    assert main(["models", "info", str(tmp_path / "m2.onnx")]) == 0
+    assert "denoise-m2" in capsys.readouterr().out
