@@ -17,8 +17,9 @@ checks what the round trip does to the data.
 import astropy.units as u
 import matplotlib.pyplot as plt
 import numpy as np
-import sunpy.map
 from astropy.visualization import ImageNormalize
+
+import sunpy.map
 
 from sunpy_dlmag import geometry
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
+
 import sunpy.map
 from sunpy import log
 

@@ -16,9 +16,10 @@ import warnings
 
 import astropy.units as u
 import numpy as np
-import sunpy.map
 from astropy.coordinates import SkyCoord
 from scipy import ndimage
+
+import sunpy.map
 from sunpy.map.header_helper import make_fitswcs_header
 
 from sunpy_dlmag.exceptions import InputMapError, MissingObserverError

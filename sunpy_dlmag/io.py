@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
 import sunpy.map
 
 __all__ = ["save_map", "write_atomic"]

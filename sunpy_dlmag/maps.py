@@ -7,6 +7,7 @@ import copy
 import astropy.units as u
 import numpy as np
 from astropy.visualization import ImageNormalize
+
 from sunpy.map.header_helper import get_observer_meta
 
 __all__ = ["magnetogram_plot_settings", "provenance_meta"]

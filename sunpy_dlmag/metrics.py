@@ -8,6 +8,7 @@ The evaluation metrics of the papers (Kim et al. 2019, Jeong et al. 2020, 2022).
 
 import astropy.units as u
 import numpy as np
+
 import sunpy.map
 
 from sunpy_dlmag.exceptions import InputMapError

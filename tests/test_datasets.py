@@ -8,10 +8,11 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import pytest
-import sunpy.map
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
+
+import sunpy.map
 
 torch = pytest.importorskip("torch")
 

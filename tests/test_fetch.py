@@ -13,6 +13,7 @@ import pytest
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 from astropy.time import Time
+
 from sunpy.net import Fido
 from sunpy.net import attrs as a
 from sunpy.net.jsoc import JSOCClient

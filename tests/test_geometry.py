@@ -1,8 +1,9 @@
 import astropy.units as u
 import numpy as np
 import pytest
-import sunpy.map
 from reproject import reproject_interp
+
+import sunpy.map
 
 from sunpy_dlmag import geometry
 from sunpy_dlmag.exceptions import InputMapError

@@ -1,6 +1,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
+
 import sunpy.map
 
 from sunpy_dlmag import metrics

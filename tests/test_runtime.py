@@ -3,6 +3,7 @@ import copy
 import astropy.units as u
 import numpy as np
 import pytest
+
 import sunpy.map
 
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, MissingObserverError

@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
 import sunpy.map
 from sunpy import log
 

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-import sunpy.map
 from astropy.coordinates import SkyCoord
+
+import sunpy.map
 from sunpy import log
 from sunpy.coordinates import Helioprojective
 
