@@ -11,6 +11,7 @@ try:
 except ImportError:  # running from a source tree that was never installed
     __version__ = "0.0.0.dev0"
 
+from sunpy_dlmag.denoise import denoise, noise_level, stack_magnetograms
 from sunpy_dlmag.models import get_model, list_models, load_model
 
-__all__ = ["__version__", "get_model", "list_models", "load_model"]
+__all__ = ["__version__", "denoise", "get_model", "list_models", "load_model", "noise_level", "stack_magnetograms"]

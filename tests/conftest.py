@@ -10,8 +10,9 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import sunpy.map  # noqa: E402
 from astropy.utils import iers  # noqa: E402
+
+import sunpy.map  # noqa: E402
 
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM  # noqa: E402
 from sunpy_dlmag.models import (  # noqa: E402
@@ -46,12 +47,12 @@ def aia_map():
     return sunpy.map.Map(DATA / "aia_171_level1.fits")
 
 
-def make_spec(name="tiny", *, n_inputs=1, unit="G", scale=3000.0, clip=False, **geometry):
+def make_spec(name="tiny", *, n_inputs=1, unit="G", scale=3000.0, clip=False, task="test", **geometry):
     """A spec for a tiny test network."""
     norm = Normalization("linear", -scale, scale, clip=clip)
     return ModelSpec(
         name=name,
-        task="test",
+        task=task,
         architecture="tiny test network",
         inputs=tuple(Channel("test", None, unit, norm) for _ in range(n_inputs)),
         output=Channel("test", None, unit, norm),

@@ -27,6 +27,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 from astropy.time import Time
+
 from sunpy import log
 from sunpy.time import parse_time
 
@@ -37,7 +38,9 @@ __all__ = [
     "PAIR_KINDS",
     "ChannelQuery",
     "Pair",
+    "build_hmi_series_query",
     "build_queries",
+    "fetch_hmi_series",
     "fetch_training_pairs",
     "manifest_from_folders",
     "pairs_from_folders",
@@ -589,27 +592,82 @@ def fetch_training_pairs(
     if not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be a positive integer, got {max_workers!r}.")
     _check_tolerance(tolerance)
-    from sunpy.net import Fido
-
     out_dir = Path(out_dir)
     for query in queries:
-        folder = out_dir / query.name
-        folder.mkdir(parents=True, exist_ok=True)
-        result = Fido.search(query.attrs)
-        log.info(f"{query.name}: {result.file_num} file(s) found.")
-        if result.file_num == 0:
-            warnings.warn(f"No {query.name} files found for {start} to {end}.", DlmagUserWarning, stacklevel=2)
-            continue
-        path = str(folder / "{file}")
-        files = Fido.fetch(result, path=path, overwrite=False, max_conn=max_workers, progress=progress)
-        if files.errors:
-            log.info(f"{query.name}: retrying {len(files.errors)} failed download(s).")
-            files = Fido.fetch(files, path=path, overwrite=False, max_conn=max_workers, progress=progress)
-        if files.errors:
-            warnings.warn(
-                f"{len(files.errors)} {query.name} download(s) failed twice (first: {files.errors[0]}); "
-                "run fetch_training_pairs again to resume.",
-                DlmagUserWarning,
-                stacklevel=2,
-            )
+        _download(query.name, query.attrs, out_dir / query.name, max_workers=max_workers, progress=progress)
     return manifest_from_folders(out_dir, pair=pair, wavelengths=wavelengths, tolerance=tolerance)
+
+
+def _download(name, attrs, folder, *, max_workers, progress):
+    """Search and download into ``folder``, skipping files already there and retrying failures once."""
+    from sunpy.net import Fido
+
+    folder.mkdir(parents=True, exist_ok=True)
+    result = Fido.search(attrs)
+    log.info(f"{name}: {result.file_num} file(s) found.")
+    if result.file_num == 0:
+        warnings.warn(f"No {name} files found for the query {attrs}.", DlmagUserWarning, stacklevel=3)
+        return []
+    path = str(folder / "{file}")
+    files = Fido.fetch(result, path=path, overwrite=False, max_conn=max_workers, progress=progress)
+    if files.errors:
+        log.info(f"{name}: retrying {len(files.errors)} failed download(s).")
+        files = Fido.fetch(files, path=path, overwrite=False, max_conn=max_workers, progress=progress)
+    if files.errors:
+        warnings.warn(
+            f"{len(files.errors)} {name} download(s) failed twice (first: {files.errors[0]}); run again to resume.",
+            DlmagUserWarning,
+            stacklevel=3,
+        )
+    return [Path(f) for f in files]
+
+
+_HMI_SERIES = {"45s": "hmi.M_45s", "720s": "hmi.M_720s"}
+
+
+def build_hmi_series_query(start, end, *, cadence="45s", provider="jsoc", email=None):
+    """
+    The `~sunpy.net.Fido` query for a run of consecutive HMI line-of-sight magnetograms.
+
+    For the stacked targets of the M1 denoising model (Park et al. 2020): 21 consecutive
+    45-s magnetograms, 10 before and 10 after each reference time.
+
+    Parameters
+    ----------
+    start, end : str, ``datetime`` or `~astropy.time.Time`
+    cadence : {"45s", "720s"}
+        HMI series ``hmi.M_45s`` or ``hmi.M_720s``.
+    provider : {"jsoc", "vso"}
+        JSOC (needs ``email``) or the VSO (45-s magnetograms only).
+    email : str, optional
+        Address registered with JSOC.
+    """
+    from sunpy.net import attrs as a
+
+    if cadence not in _HMI_SERIES:
+        raise ValueError(f"cadence must be one of {', '.join(_HMI_SERIES)}, got {cadence!r}.")
+    start, end = parse_time(start), parse_time(end)
+    if not end > start:
+        raise ValueError(f"end ({end.isot}) must be after start ({start.isot}).")
+    time = a.Time(start, end)
+    if provider == "jsoc":
+        if not (isinstance(email, str) and "@" in email):
+            raise ValueError("JSOC exports need the email address you registered with JSOC: pass email=...")
+        return time & a.jsoc.Series(_HMI_SERIES[cadence]) & a.jsoc.Segment("magnetogram") & a.jsoc.Notify(email)
+    if provider == "vso":
+        if cadence != "45s":
+            raise ValueError("The VSO serves HMI line-of-sight magnetograms at 45 s; use provider='jsoc' for 720s.")
+        return time & a.Instrument("HMI") & a.Physobs("LOS_magnetic_field")
+    raise ValueError(f"provider must be 'jsoc' or 'vso', got {provider!r}.")
+
+
+def fetch_hmi_series(start, end, *, out_dir, cadence="45s", provider="jsoc", email=None, max_workers=4, progress=True):
+    """
+    Download consecutive HMI magnetograms (resumable) and return their paths in time order.
+
+    Stack them with `sunpy_dlmag.denoise.stack_magnetograms` to build M1 targets.
+    Parameters as in `build_hmi_series_query`; ``out_dir`` is the download folder.
+    """
+    attrs = build_hmi_series_query(start, end, cadence=cadence, provider=provider, email=email)
+    files = _download("hmi", attrs, Path(out_dir), max_workers=max_workers, progress=progress)
+    return sorted(files, key=read_observation_time)

@@ -109,8 +109,11 @@ PUBLISHED_MODELS = (
         name="denoise-m2",
         task="denoise",
         architecture="Park et al. 2020 generator (4 stride-2 down, 9 residual blocks, 4 up with skips)",
-        inputs=(_magnetogram(100.0, description="HMI 45-s line-of-sight magnetogram"),),
-        output=_magnetogram(100.0),
+        # Not clipped: the autoencoder must keep strong fields (SCIENCE.md clips M1 only).
+        inputs=(
+            Channel("HMI", None, "G", Normalization("linear", -100.0, 100.0, clip=False), "line-of-sight magnetogram"),
+        ),
+        output=Channel("HMI", None, "G", Normalization("linear", -100.0, 100.0, clip=False), "denoised magnetogram"),
         geometry=Geometry(stride=16, receptive_radius=333),
         version="published",
         training_data="HMI 45-s magnetograms with added Gaussian noise (sigma 10 +- 4 G)",

@@ -180,12 +180,25 @@ def _download(spec):
         ) from err
 
 
+# How to build the training data of each preset, for the not-installed message.
+_DATA_STEPS = {
+    "denoise-m1": (
+        "sunpy_dlmag.data.fetch_hmi_series(...)  (21 consecutive 45-s magnetograms per target)\n"
+        "      sunpy_dlmag.stack_magnetograms(maps)  (aligned 21-frame stacks as targets; write a manifest\n"
+        "      of single-frame inputs and stacked targets with sunpy_dlmag.data.fetch.write_manifest)"
+    ),
+    "denoise-m2": "any magnetogram FITS files in G (noise is added during training)",
+    "drawing": "drawing images and co-temporal HMI magnetograms, listed in a manifest (write_manifest)",
+}
+
+
 def _not_installed_message(spec):
     preset = spec.preset or spec.name
+    data_step = _DATA_STEPS.get(preset, "sunpy-dlmag fetch-pairs --start ... --end ... --out DIR   (training pairs)")
     return (
         f"No weights are installed for {spec.name!r}, and none are published for download. Either\n"
         f"  * train them with this package:\n"
-        f"      sunpy-dlmag fetch-pairs ...   (build training pairs from the archives)\n"
+        f"      {data_step}\n"
         f"      sunpy-dlmag train {preset} --data DIR --out RUN\n"
         f"      sunpy-dlmag export RUN/checkpoint.pt {spec.name}.onnx\n"
         f"    and pass the file: model='{spec.name}.onnx' (or load_model('{spec.name}.onnx')); or\n"

@@ -456,6 +456,10 @@ class DenoiseGenerator(nn.Module):
     output_activation : {"none", "tanh"}
         ``"none"`` (the default, as in the authors' code) leaves the output linear;
         ``"tanh"`` squashes it into ``[-1, 1]``.
+    residual : bool
+        Add the input to the output, so the network learns the correction (the noise to
+        remove) rather than the whole field. Strong fields then pass through unchanged
+        unless the network acts on them; not in the published network.
 
     Notes
     -----
@@ -496,8 +500,17 @@ class DenoiseGenerator(nn.Module):
         max_filters=512,
         norm="batch",
         output_activation="none",
+        residual=False,
     ):
         super().__init__()
+        if residual and in_channels != out_channels:
+            raise ValueError(
+                f"residual=True adds the input to the output, so in_channels ({in_channels}) must equal "
+                f"out_channels ({out_channels})."
+            )
+        if residual and output_activation != "none":
+            raise ValueError("residual=True needs output_activation='none': the sum is not bounded.")
+        self.residual_output = bool(residual)
         _check_choice("norm", norm, _NORMS_ALL)
         _check_choice("output_activation", output_activation, _OUTPUT_ACTIVATIONS)
         _check_counts(
@@ -600,13 +613,14 @@ class DenoiseGenerator(nn.Module):
             ``(N, out_channels, H, W)``, in ``[-1, 1]`` with ``output_activation="tanh"``.
         """
         skips = []
+        inputs = x
         for block in self.down:
             x = block(x)
             skips.append(x)
         x = self.residual(x)
         for block in self.up:
             x = block(torch.cat([x, skips.pop()], dim=1))
-        return x
+        return inputs + x if self.residual_output else x
 
 
 class PatchDiscriminator(nn.Module):

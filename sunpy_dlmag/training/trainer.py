@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sunpy import log
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
+
+from sunpy import log
 
 from sunpy_dlmag.io import write_atomic
 from sunpy_dlmag.metrics import pixel_cc

@@ -1,0 +1,50 @@
+"""
+The real magnetograms used to train and to evaluate the shipped ``denoise-m2`` weights.
+
+All are real observations from ``../shared/data`` (see its INVENTORY.md). The split keeps
+whole regions of the Sun out of training: the southern half of the 2010-10-15 MDI disk
+(with its active region) and the HMI cutout of AR 11101 are never seen in training.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+import sunpy.map
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "magnetograms"
+MDI_FULL_DISK = SHARED / "mdi.fd_M_96m_lev182.20101015_000000_TAI.data.fits"
+# Rows of the 1024-px MDI disk: north of the centre for training, south for evaluation,
+# with a 32-px gap so no training patch touches an evaluation pixel.
+MDI_SPLIT_ROW = 512
+MDI_GAP = 32
+
+
+def mdi_map():
+    return sunpy.map.Map(MDI_FULL_DISK)
+
+
+def training_magnetograms():
+    """Arrays in G (NaN off the disk) that the network is trained on."""
+    mdi = mdi_map().data.astype(np.float32)
+    return {
+        "MDI 96-min full disk 2010-10-15, northern half": mdi[MDI_SPLIT_ROW + MDI_GAP // 2 :],
+        "HMI SHARP 377 (AR 11158) 720-s magnetogram 2011-02-15": sunpy.map.Map(
+            SHARED / "sharp_377_20110215" / "hmi.sharp_cea_720s.377.20110215_020000_TAI.magnetogram.fits"
+        ).data.astype(np.float32),
+        "MDI AR 11101 cutout 2010-08-30": fits.getdata(
+            SHARED / "magnet_ar11101_20100830" / "mdi_20100830_173600_AR11101.fits"
+        ).astype(np.float32),
+    }
+
+
+def held_out_magnetograms():
+    """Arrays in G never used in training."""
+    mdi = mdi_map().data.astype(np.float32)
+    return {
+        "MDI 96-min full disk 2010-10-15, southern half": mdi[: MDI_SPLIT_ROW - MDI_GAP // 2],
+        "HMI 720-s AR 11101 cutout 2010-08-30": fits.getdata(
+            SHARED / "magnet_ar11101_20100830" / "hmi.b_720s.20100830_173600_TAI.b_hmi_los_0.fits"
+        ).astype(np.float32),
+    }
