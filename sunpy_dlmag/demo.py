@@ -1,10 +1,10 @@
 """
 ``sunpy-dlmag demo``: what the package can do today, run on its bundled real data.
 
-It grows with each capability that has real weights or needs none. Now it shows the
-registry, the geometry round trip that every full-disk network relies on (to the AISFM
-model frame and back) and the tiled runtime, with a fixed pipeline-check network (a
-Gaussian filter written as ONNX, not a trained model), on a real SOHO/MDI magnetogram.
+It grows with each capability that has real weights or needs none. Now, on a real SOHO/MDI
+magnetogram: the registry, the geometry round trip that every full-disk network relies on
+(to the AISFM model frame and back), and denoising with the shipped ``denoise-m2`` weights
+through the tiled runtime, with the noise levels before and after.
 """
 
 import json
@@ -19,18 +19,10 @@ from sunpy import log
 
 from sunpy_dlmag import geometry
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
+from sunpy_dlmag.denoise import denoise, noise_level
+from sunpy_dlmag.exceptions import WeightsNotInstalledError
 from sunpy_dlmag.io import save_map, write_atomic
-from sunpy_dlmag.models import (
-    Channel,
-    Geometry,
-    ModelSpec,
-    Normalization,
-    get_model,
-    list_models,
-    load_model,
-    weights_status,
-)
-from sunpy_dlmag.models.graphs import gaussian_filter_network
+from sunpy_dlmag.models import get_model, list_models, load_model, weights_status
 
 __all__ = ["run_demo"]
 
@@ -54,11 +46,16 @@ def run_demo(out, *, device="auto"):
         f"Input: {mdi.observatory} {mdi.instrument} magnetogram {mdi.date.isot}, "
         f"{mdi.data.shape[1]}x{mdi.data.shape[0]} px"
     )
-    summary["geometry"], frame, back = _geometry_round_trip(mdi)
+    summary["geometry"], frame = _geometry_round_trip(mdi)
     save_map(frame, out / "mdi_aisfm_frame.fits", overwrite=True)
-    summary["runtime"], output = _runtime_check(mdi, out, device)
-    save_map(output, out / "mdi_pipeline_check.fits", overwrite=True)
-    _figure(mdi, frame, back, output, out / "demo.png")
+    try:
+        summary["denoise"], output = _denoise(mdi, device)
+    except WeightsNotInstalledError as err:
+        _say(f"Denoising skipped: {err}")
+        summary["denoise"], output = None, None
+    else:
+        save_map(output, out / "mdi_denoised.fits", overwrite=True)
+    _figure(mdi, frame, output, out / "demo.png")
 
     write_atomic(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)), overwrite=True)
     _say(f"Wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}/")
@@ -91,7 +88,7 @@ def _geometry_round_trip(smap):
         f"Geometry: to the AISFM frame ({result['model_frame']}) and back in {seconds:.2f} s; "
         f"features move by {result['round_trip_shift_arcsec']} arcsec (phase correlation); round-trip CC {cc:.4f}"
     )
-    return result, frame, back
+    return result, frame
 
 
 def _round_trip_shift(original, back):
@@ -102,61 +99,50 @@ def _round_trip_shift(original, back):
     return float(np.hypot(*shift))
 
 
-def _runtime_check(smap, out, device):
-    sigma = 2.0
-    spec = ModelSpec(
-        name="pipeline-check",
-        task="check",
-        architecture=f"fixed Gaussian filter (sigma {sigma} px) written as ONNX; NOT a trained model",
-        inputs=(Channel("magnetogram", None, "G", Normalization("linear", -3000.0, 3000.0, clip=False)),),
-        output=Channel("magnetogram", None, "G", Normalization("linear", -3000.0, 3000.0, clip=False)),
-        geometry=Geometry(stride=1, receptive_radius=int(np.ceil(3 * sigma))),
-        training_data="none: the kernel is fixed",
-    )
-    path = out / "pipeline-check.onnx"
-    gaussian_filter_network(path, sigma=sigma, spec=spec)
-    model = load_model(path, device=device)
-
+def _denoise(smap, device):
+    model = load_model("denoise-m2", device=device)
     start = time.perf_counter()
-    whole = model.predict(smap.data, tile_size=max(smap.data.shape))
-    whole_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    tiled = model.predict(smap.data, tile_size=256, overlap=32)
-    tiled_seconds = time.perf_counter() - start
-    output = model.predict(smap)
-    both = np.isfinite(whole)
+    output = denoise(smap, model=model)
+    seconds = time.perf_counter() - start
+    # The same network in 512-px tiles (the default for large images) against the whole image.
+    tiled = model.predict_array(smap.data, tile_size=512, overlap=256)
+    both = np.isfinite(output.data)
+    before, after = noise_level(smap), noise_level(output)
     result = {
-        "network": spec.architecture,
+        "model": f"{model.spec.name} {model.spec.version} (sha256 {model.sha256[:12]}...)",
         "device": model.device,
-        "whole_image_seconds": round(whole_seconds, 3),
-        "tiled_256px_seconds": round(tiled_seconds, 3),
-        "tiled_vs_whole_max_abs_diff_G": float(np.abs(whole[both] - tiled[both]).max()),
-        "nan_pixels_kept": int(np.isnan(output.data).sum()) == int(np.isnan(smap.data).sum()),
+        "seconds": round(seconds, 3),
+        "noise_before_G": round(float(before.to_value(u.G)), 2),
+        "noise_after_G": round(float(after.to_value(u.G)), 2),
+        "tiled_512px_vs_whole_max_abs_diff_G": round(float(np.abs(output.data[both] - tiled[both]).max()), 4),
+        "nan_pixels_kept": bool(np.array_equal(np.isnan(output.data), np.isnan(smap.data))),
     }
-    log.debug(f"pipeline check: {result}")
+    log.debug(f"denoise: {result}")
     _say(
-        f"Runtime ({model.device}): whole image {whole_seconds:.2f} s, 256-px tiles {tiled_seconds:.2f} s, "
-        f"largest tiled-vs-whole difference {result['tiled_vs_whole_max_abs_diff_G']:.2e} G, "
-        f"off-disk NaN kept: {result['nan_pixels_kept']}"
+        f"Denoise ({model.spec.name}, {model.device}): {seconds:.2f} s; quiet-Sun noise "
+        f"{result['noise_before_G']} G -> {result['noise_after_G']} G; 512-px tiles differ from the whole "
+        f"image by at most {result['tiled_512px_vs_whole_max_abs_diff_G']} G; off-disk NaN kept: "
+        f"{result['nan_pixels_kept']}"
     )
     return result, output
 
 
-def _figure(smap, frame, back, output, path):
+def _figure(smap, frame, output, path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from astropy.visualization import ImageNormalize
 
-    fig = plt.figure(figsize=(15, 5), layout="constrained")
     panels = [
         (smap, f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M')}"),
         (frame, "AISFM model frame (north up, R = 392 px)"),
-        (output, "pipeline check through the tiled runtime"),
     ]
+    if output is not None:
+        panels.append((output, f"denoised ({output.meta['dlmodel']})"))
+    fig = plt.figure(figsize=(5 * len(panels), 5), layout="constrained")
     for i, (m, title) in enumerate(panels, start=1):
-        ax = fig.add_subplot(1, 3, i, projection=m)
+        ax = fig.add_subplot(1, len(panels), i, projection=m)
         m.plot(axes=ax, cmap="gray", norm=ImageNormalize(vmin=-200, vmax=200), title=title)
         m.draw_limb(axes=ax, color="tab:orange", lw=0.6)
     write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=90), overwrite=True)

@@ -26,7 +26,7 @@ from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.runtime import Model
 
-__all__ = ["denoise", "noise_level", "stack_magnetograms"]
+__all__ = ["denoise", "noise_level", "quiet_sun_mask", "stack_magnetograms"]
 
 _METHODS = {"ae": "denoise-m2", "translation": "denoise-m1"}
 
@@ -118,8 +118,35 @@ def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=No
     return net.output_map(out, magnetogram)
 
 
-def _quiet_sun_mask(smap, data, *, strong=50.0, margin=5, min_mu=0.5):
-    """On-disk pixels with mu >= min_mu, away (margin px) from any |B| > strong G."""
+def quiet_sun_mask(magnetogram, *, strong=50.0, margin=5, min_mu=0.5):
+    """
+    Quiet-Sun pixels of a magnetogram, as `noise_level` selects them by default.
+
+    Finite pixels with ``mu >= min_mu`` (maps only) that are more than ``margin`` pixels
+    from any cluster of pixels above ``strong`` G.
+
+    Parameters
+    ----------
+    magnetogram : `~sunpy.map.GenericMap` or `numpy.ndarray`
+        A magnetogram in G.
+    strong : float
+        Field strength (G) that marks non-quiet pixels.
+    margin : int
+        Pixels kept clear around them.
+    min_mu : float
+        Smallest cosine of the heliocentric angle (maps only): the limb is noisier.
+
+    Returns
+    -------
+    `numpy.ndarray`
+        Boolean mask of the data's shape.
+    """
+    smap = magnetogram
+    data = (
+        magnetogram.quantity.to_value(u.G)
+        if isinstance(magnetogram, sunpy.map.GenericMap)
+        else np.asarray(magnetogram, dtype=np.float32)
+    )
     finite = np.isfinite(data)
     strong_pixels = ndimage.binary_dilation(np.abs(np.nan_to_num(data)) > strong, iterations=margin)
     # Noise alone exceeds `strong` G in single pixels; only clusters mark real strong fields.
@@ -137,7 +164,7 @@ def _quiet_sun_mask(smap, data, *, strong=50.0, margin=5, min_mu=0.5):
 
 def _region_mask(smap, data, region):
     if region is None:
-        return _quiet_sun_mask(smap, data)
+        return quiet_sun_mask(smap if isinstance(smap, sunpy.map.GenericMap) else data)
     if isinstance(region, np.ndarray):
         if region.shape != data.shape or region.dtype != bool:
             raise InputMapError(

@@ -50,10 +50,12 @@ def test_help_explains_commands(capsys):
 def test_demo_runs_on_bundled_real_data(tmp_path, capsys):
     summary = run_demo(tmp_path, device="cpu")
     names = {p.name for p in tmp_path.iterdir()}
-    assert {"summary.json", "demo.png", "mdi_aisfm_frame.fits", "mdi_pipeline_check.fits"} <= names
+    assert {"summary.json", "demo.png", "mdi_aisfm_frame.fits", "mdi_denoised.fits"} <= names
     assert not [n for n in names if n.endswith(".part")]
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
     assert summary["geometry"]["round_trip_shift_arcsec"] < 0.2
-    assert summary["runtime"]["tiled_vs_whole_max_abs_diff_G"] < 1e-2
-    assert summary["runtime"]["nan_pixels_kept"]
+    denoised = summary["denoise"]
+    assert denoised["noise_after_G"] < denoised["noise_before_G"] / 2
+    assert denoised["tiled_512px_vs_whole_max_abs_diff_G"] < 0.1
+    assert denoised["nan_pixels_kept"]
     assert "Geometry:" in capsys.readouterr().out

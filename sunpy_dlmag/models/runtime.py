@@ -354,7 +354,8 @@ def _axis_tiles(length, tile, overlap):
         return [0], length, [np.ones(length, dtype=np.float32)]
     step = tile - overlap
     starts = [*range(0, length - tile, step), length - tile]
-    margin = overlap // 4
+    # Weights are zero within 3/8 of the overlap from an inner edge and ramp up over the middle quarter.
+    margin = 3 * overlap // 8
     ramp = max(overlap - 2 * margin, 1)
     index = np.arange(tile, dtype=np.float32)
     weights = []

@@ -210,6 +210,7 @@ def export_onnx(checkpoint, path, *, version=None, training_data=None, scores=No
     -------
     `ExportResult`
     """
+    from sunpy_dlmag.models import WeightsSource
     from sunpy_dlmag.models.registry import sha256sum
     from sunpy_dlmag.training.presets import get_preset
     from sunpy_dlmag.training.trainer import load_checkpoint
@@ -230,7 +231,8 @@ def export_onnx(checkpoint, path, *, version=None, training_data=None, scores=No
     geometry = dataclasses.replace(
         spec.geometry, stride=generator.stride, receptive_radius=int(generator.receptive_radius)
     )
-    spec = dataclasses.replace(spec, geometry=geometry)
+    # A new export is not the registered file: it carries no sha256 or download location.
+    spec = dataclasses.replace(spec, geometry=geometry, weights=WeightsSource())
     if example_size is None:
         example_size = -(-64 // generator.stride) * generator.stride
     difference = export_to_onnx(generator, path, in_channels=spec.n_inputs, example_size=example_size, spec=spec)
