@@ -154,3 +154,5 @@ def test_command_line_trains_and_exports(tmp_path, capsys):
     assert "sha256:" in out
     assert main(["models", "info", str(tmp_path / "m2.onnx")]) == 0
     assert "denoise-m2" in capsys.readouterr().out
+    # A fresh export is not the registered file: it loads without the registry's sha256.
+    assert load_model(tmp_path / "m2.onnx", device="cpu").spec.weights.sha256 is None
