@@ -78,7 +78,8 @@ class Preset:
 
     @property
     def tile_safe(self):
-        return self.generator_kwargs.get("norm", "batch") != "instance"
+        """Whether tiles reproduce the whole image: no instance norm, and not a U-Net that sees the whole image."""
+        return self.generator != "unet" and self.generator_kwargs.get("norm", "batch") != "instance"
 
     @property
     def stride(self):
