@@ -152,7 +152,9 @@ def build_parser():
     train.add_argument("--batch-size", type=int, help="default: the preset's")
     train.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's, 2e-4)")
     train.add_argument("--patch-size", type=int, help="training patch size in pixels (default: the preset's)")
-    train.add_argument("--patches-per-image", type=int, default=16, help="patches drawn per image per epoch")
+    train.add_argument(
+        "--patches-per-image", type=int, help="patches per image per epoch (default 1 for whole images, else 16)"
+    )
     train.add_argument(
         "--held-out-months", type=int, nargs="*", default=[9, 10], help="months kept for validation (default 9 10)"
     )

@@ -84,8 +84,8 @@ def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=No
     magnetogram : `~sunpy.map.GenericMap`
         Full-disk HMI (45-s or 720-s) or MDI magnetogram of any size, or a cutout; in G.
     method : {"ae", "translation"}
-        ``"ae"``: the M2 autoencoder (`denoise-m2`, weights ship with the package);
-        ``"translation"``: M1 (`denoise-m1`), which needs weights you train (see the
+        ``"ae"``: the M2 autoencoder (``denoise-m2``, weights ship with the package);
+        ``"translation"``: M1 (``denoise-m1``), which needs weights you train (see the
         training guide) or download.
     model : str, path or `~sunpy_dlmag.models.Model`, optional
         Another registered model, or an ONNX file you trained and exported.

@@ -665,7 +665,7 @@ def fetch_hmi_series(start, end, *, out_dir, cadence="45s", provider="jsoc", ema
     """
     Download consecutive HMI magnetograms (resumable) and return their paths in time order.
 
-    Stack them with `sunpy_dlmag.denoise.stack_magnetograms` to build M1 targets.
+    Stack them with `sunpy_dlmag.stack_magnetograms` to build M1 targets.
     Parameters as in `build_hmi_series_query`; ``out_dir`` is the download folder.
     """
     attrs = build_hmi_series_query(start, end, cadence=cadence, provider=provider, email=email)

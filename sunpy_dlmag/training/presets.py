@@ -139,7 +139,7 @@ class Preset:
 
     def tile_safe_variant(self):
         """The same preset with batch normalisation in place of instance normalisation."""
-        if self.tile_safe:
+        if self.tile_safe or self.generator == "unet":
             return self
         return dataclasses.replace(
             self,

@@ -369,7 +369,7 @@ def build_datasets(
     *,
     val=None,
     patch_size=None,
-    patches_per_image=16,
+    patches_per_image=None,
     held_out_months=(9, 10),
     cache_dir=None,
     seed=0,
@@ -389,7 +389,9 @@ def build_datasets(
         the months in ``held_out_months`` instead, as the papers do.
     patch_size : int, optional
         Default: the preset's.
-    patches_per_image : int
+    patches_per_image : int, optional
+        Patches per image per epoch; default 1 for whole-image presets (patch >= 512 px),
+        16 otherwise.
     held_out_months : tuple of int
     cache_dir : path, optional
         Where prepared arrays are cached (paired presets); default ``<manifest folder>/cache``.
@@ -405,6 +407,8 @@ def build_datasets(
 
     preset = preset if isinstance(preset, Preset) else get_preset(preset)
     patch_size = patch_size or preset.patch_size
+    if patches_per_image is None:
+        patches_per_image = 1 if patch_size >= 512 else 16
     spec = preset.base_spec()
     if preset.noise_training:
         norm = spec.inputs[0].normalization
