@@ -44,15 +44,7 @@ from sunpy_dlmag.data.fetch import (
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
 from sunpy_dlmag.io import write_atomic
 from sunpy_dlmag.models.spec import Normalization
-
-try:
-    import torch
-    from torch.utils.data import Dataset
-except ImportError as err:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "sunpy_dlmag.training needs torch, which is not installed. "
-        "Install the training extra: pip install 'sunpy-dlmag[train]'."
-    ) from err
+from sunpy_dlmag.training._torch import torch
 
 __all__ = [
     "NoiseDataset",
@@ -68,6 +60,8 @@ __all__ = [
     "split_by_month",
     "write_manifest",
 ]
+
+Dataset = torch.utils.data.Dataset
 
 # Bits of the prepared mask: usable on-disk pixel, strong-field pixel of the target.
 DISK = np.uint8(1)

@@ -12,15 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-try:
-    import torch
-except ImportError as err:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "sunpy_dlmag.training needs torch, which is not installed. "
-        "Install the training extra: pip install 'sunpy-dlmag[train]'."
-    ) from err
-
 from sunpy import log
+
+from sunpy_dlmag.training._torch import torch
 
 __all__ = ["ExportResult", "export_onnx", "export_to_onnx"]
 

@@ -8,10 +8,11 @@ Losses of the published networks.
 - the multi-scale correlation-coefficient loss of Pix2PixCC (Pearson or concordance CC).
 """
 
-import torch
-import torch.nn.functional as F
+from sunpy_dlmag.training._torch import torch
 
 __all__ = ["GANLoss", "correlation_coefficient", "correlation_loss", "feature_matching_loss"]
+
+F = torch.nn.functional
 
 
 class GANLoss:

@@ -12,16 +12,11 @@ Generator and discriminator networks of the published methods, in torch.
 - `MultiScaleDiscriminator`: PatchGANs at several image scales (Pix2PixHD).
 """
 
-try:
-    import torch
-    from torch import nn
-except ImportError as err:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "sunpy_dlmag.training needs torch, which is not installed. "
-        "Install the training extra: pip install 'sunpy-dlmag[train]'."
-    ) from err
+from sunpy_dlmag.training._torch import torch
 
 __all__ = ["DenoiseGenerator", "GlobalGenerator", "MultiScaleDiscriminator", "PatchDiscriminator", "UNetGenerator"]
+
+nn = torch.nn
 
 _NORMS = ("batch", "none")
 

@@ -11,17 +11,18 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from sunpy import log
 
 from sunpy_dlmag.io import write_atomic
 from sunpy_dlmag.metrics import pixel_cc
+from sunpy_dlmag.training._torch import torch
 from sunpy_dlmag.training.losses import GANLoss, correlation_loss, feature_matching_loss
 from sunpy_dlmag.training.presets import Preset, get_preset
+
+F = torch.nn.functional
+DataLoader = torch.utils.data.DataLoader
 
 __all__ = ["CHECKPOINT_NAME", "Trainer", "build_datasets", "load_checkpoint"]
 
