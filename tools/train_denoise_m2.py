@@ -9,6 +9,7 @@ tools/denoise_data.py; writes the checkpoint, history.json and denoise-m2.onnx t
 
 import argparse
 import json
+import time
 
 from denoise_data import held_out_magnetograms, training_magnetograms
 
@@ -34,6 +35,10 @@ def main():
     parser.add_argument("--device", default="auto")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--noise-sigma", type=float, nargs=2, default=(12.0, 4.0), help="mean and spread, G")
+    parser.add_argument("--base-filters", type=int, default=GENERATOR["base_filters"])
+    parser.add_argument("--max-filters", type=int, default=GENERATOR["max_filters"])
+    parser.add_argument("--n-res", type=int, default=GENERATOR["n_res"])
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that passes this")
     args = parser.parse_args()
 
     norm = get_model("denoise-m2").inputs[0].normalization
@@ -50,9 +55,21 @@ def main():
         device=args.device,
         seed=args.seed,
         batch_size=args.batch_size,
-        generator_kwargs=GENERATOR,
+        generator_kwargs={
+            **GENERATOR,
+            "base_filters": args.base_filters,
+            "max_filters": args.max_filters,
+            "n_res": args.n_res,
+        },
     )
-    history = trainer.fit(args.epochs, resume=args.resume)
+    start = time.monotonic()
+    history = trainer.fit(1, resume=args.resume, progress=False)
+    # One epoch at a time, so that a run with a time budget still ends with a finished epoch.
+    while trainer.epoch < args.epochs:
+        if args.max_minutes is not None and time.monotonic() - start > 60 * args.max_minutes:
+            print(f"Time budget reached after epoch {trainer.epoch}")
+            break
+        history = trainer.fit(trainer.epoch + 1, progress=False)
     print(json.dumps(history[-1], indent=2))
     result = export_onnx(trainer.checkpoint_path, f"{args.out}/denoise-m2.onnx", version="1.0")
     print(result)
