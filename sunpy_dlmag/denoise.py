@@ -21,42 +21,14 @@ from scipy import ndimage, optimize
 import sunpy.map
 from sunpy.coordinates import propagate_with_solar_surface
 
-from sunpy_dlmag import geometry
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+from sunpy_dlmag.maps import check_magnetogram
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.runtime import Model
 
 __all__ = ["denoise", "noise_level", "quiet_sun_mask", "stack_magnetograms"]
 
 _METHODS = {"ae": "denoise-m2", "translation": "denoise-m1"}
-
-
-def check_magnetogram(magnetogram):
-    """
-    Field values in G of a line-of-sight magnetogram map, after the checks every
-    magnetogram function needs.
-
-    Raises
-    ------
-    InputMapError
-        Not a map, data not in units of magnetic field, or no finite pixel.
-    MissingObserverError
-        No observer position in the header.
-    """
-    if not isinstance(magnetogram, sunpy.map.GenericMap):
-        raise InputMapError(f"Expected a magnetogram as a sunpy map, got {type(magnetogram).__name__}.")
-    unit = magnetogram.unit
-    if unit is None or not unit.is_equivalent(u.G):
-        what = f"{magnetogram.instrument} {magnetogram.measurement}".strip()
-        raise InputMapError(
-            f"Expected a magnetogram with data in G (or Mx/cm^2); got {what} with unit {unit}. "
-            "If this is a magnetogram, set its BUNIT, e.g. smap.meta['bunit'] = 'G'."
-        )
-    geometry.check_observer(magnetogram)
-    data = magnetogram.quantity.to_value(u.G).astype(np.float32, copy=False)
-    if not np.isfinite(data).any():
-        raise InputMapError(f"The magnetogram ({magnetogram.name}) has no finite pixel.")
-    return data
 
 
 def _denoise_model(method, model, device):

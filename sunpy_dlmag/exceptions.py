@@ -8,9 +8,14 @@ Every error says what was expected and what was given. All errors derive from
 from sunpy.util.exceptions import SunpyUserWarning
 
 __all__ = [
+    "CalibrationNotAvailableError",
+    "ChannelMismatchError",
+    "CyclePhaseUnknownError",
     "DeviceNotAvailableError",
     "DlmagError",
     "DlmagUserWarning",
+    "IncompleteDiskError",
+    "InconsistentObservationsError",
     "InputMapError",
     "InvalidModelSpecError",
     "MissingObserverError",
@@ -59,6 +64,26 @@ class InputMapError(DlmagError, ValueError):
 
 class MissingObserverError(InputMapError):
     """A map without the observer position needed to place it on the Sun."""
+
+
+class ChannelMismatchError(InputMapError):
+    """Input maps whose instrument, wavelength or number do not match a model's input channels."""
+
+
+class InconsistentObservationsError(InputMapError):
+    """Channels of one input that were not observed by the same observer at nearly the same time."""
+
+
+class IncompleteDiskError(InputMapError):
+    """A full-disk model given an image that does not hold the whole solar disk."""
+
+
+class CalibrationNotAvailableError(DlmagError, LookupError):
+    """No intensity cross-calibration is known for an instrument, spacecraft and wavelength."""
+
+
+class CyclePhaseUnknownError(DlmagError, ValueError):
+    """A date outside the solar cycles whose phase (and so Hale's polarity) is known."""
 
 
 class DlmagUserWarning(SunpyUserWarning):

@@ -1,5 +1,6 @@
 """
-What every map this package returns carries: provenance and plot settings.
+What every map this package returns carries (provenance and plot settings), and the
+checks every function that takes a magnetogram applies.
 """
 
 import copy
@@ -8,9 +9,13 @@ import astropy.units as u
 import numpy as np
 from astropy.visualization import ImageNormalize
 
+import sunpy.map
 from sunpy.map.header_helper import get_observer_meta
 
-__all__ = ["magnetogram_plot_settings", "provenance_meta"]
+from sunpy_dlmag import geometry
+from sunpy_dlmag.exceptions import InputMapError
+
+__all__ = ["check_magnetogram", "magnetogram_plot_settings", "provenance_meta"]
 
 # Keys describing the input observation that would be wrong on a derived map, or would make
 # sunpy read it as an observation of that instrument (e.g. DETECTOR='EUVI', CONTENT for HMI).
@@ -69,3 +74,31 @@ def magnetogram_plot_settings(data):
     limit = float(np.percentile(finite, 99.5)) if finite.size else 1.0
     limit = max(limit, 1.0)
     return {"cmap": "hmimag", "norm": ImageNormalize(vmin=-limit, vmax=limit)}
+
+
+def check_magnetogram(magnetogram):
+    """
+    Field values in G of a line-of-sight magnetogram map, after the checks every
+    magnetogram function needs.
+
+    Raises
+    ------
+    InputMapError
+        Not a map, data not in units of magnetic field, or no finite pixel.
+    MissingObserverError
+        No observer position in the header.
+    """
+    if not isinstance(magnetogram, sunpy.map.GenericMap):
+        raise InputMapError(f"Expected a magnetogram as a sunpy map, got {type(magnetogram).__name__}.")
+    unit = magnetogram.unit
+    if unit is None or not unit.is_equivalent(u.G):
+        what = f"{magnetogram.instrument} {magnetogram.measurement}".strip()
+        raise InputMapError(
+            f"Expected a magnetogram with data in G (or Mx/cm^2); got {what} with unit {unit}. "
+            "If this is a magnetogram, set its BUNIT, e.g. smap.meta['bunit'] = 'G'."
+        )
+    geometry.check_observer(magnetogram)
+    data = magnetogram.quantity.to_value(u.G).astype(np.float32, copy=False)
+    if not np.isfinite(data).any():
+        raise InputMapError(f"The magnetogram ({magnetogram.name}) has no finite pixel.")
+    return data
