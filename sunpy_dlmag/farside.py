@@ -1,0 +1,494 @@
+"""
+Farside magnetograms from EUV images (AISFM: Kim et al. 2019; Jeong et al. 2020, 2022).
+
+The networks are trained on frontside pairs (SDO/AIA EUV -> SDO/HMI line-of-sight
+magnetogram) and applied to STEREO/EUVI images of the far side. `farside_magnetogram` runs
+the whole path: checks of every input map, exposure normalisation and EUVI -> AIA intensity
+cross-calibration (`sunpy_dlmag.calibration`), the model frame of the spec (solar north up,
+disk centred, fixed solar radius; `sunpy_dlmag.geometry`), the network
+(`sunpy_dlmag.models.Model`, which applies the spec's normalisation), and back to the input
+map's own grid as a new map in the input observer's frame.
+
+Channels of a model (its `~sunpy_dlmag.models.ModelSpec` inputs) have two roles:
+
+- *observed* channels: the EUV channels of the spec's first EUV instrument (all of them for
+  AISFM v1, v2 and Pix2PixCC; the EUVI 304/195/171 channels for v3). They come from ``euv``
+  and define the output's observer, time and grid. An AIA channel also takes the EUVI image
+  of the corresponding passband (EUVI 304 -> AIA 304, 195 -> 193, 171 -> 171), cross-calibrated
+  to AIA intensities, and an EUVI channel the AIA image (with the inverse relation).
+- *reference* channels: the rest (for AISFM v3: the nearest frontside SDO pair, AIA 304/193/171
+  and an HMI magnetogram). They come from ``reference`` and are reprojected onto the observed
+  view at the observed time, following the solar surface with differential rotation
+  (`sunpy.coordinates.propagate_with_solar_surface`); pixels the reference never saw become 0.
+"""
+
+import copy
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+
+import sunpy.map
+from sunpy.coordinates import propagate_with_solar_surface
+
+from sunpy_dlmag import calibration, geometry
+from sunpy_dlmag.exceptions import (
+    CalibrationNotAvailableError,
+    ChannelMismatchError,
+    DlmagUserWarning,
+    InconsistentObservationsError,
+    InputMapError,
+    UnknownModelError,
+)
+from sunpy_dlmag.maps import check_magnetogram, magnetogram_plot_settings, provenance_meta
+from sunpy_dlmag.models import ModelSpec, get_model, load_model
+from sunpy_dlmag.models.registry import read_spec_for
+from sunpy_dlmag.models.runtime import Model
+
+__all__ = ["farside_magnetogram", "prepare_inputs"]
+
+#: Largest time between the observed channels of one input.
+DEFAULT_TIME_TOLERANCE = 1 * u.h
+# Observers closer than this (heliographic degrees, relative distance) are the same observer.
+_SAME_OBSERVER_DEG = 1.0
+_SAME_OBSERVER_DISTANCE = 0.01
+
+
+@dataclass
+class _Prepared:
+    stack: np.ndarray  # (C, H, W) physical values in the model frame
+    frame: sunpy.map.GenericMap  # the model frame (its data: channel 0)
+    template: sunpy.map.GenericMap  # the first observed map: the output's observer, time and grid
+    observed: list  # the euv maps, in channel order
+    notes: list
+
+
+# --------------------------------------------------------------------------- channels
+def _channel_text(channel):
+    return channel.label if channel.wavelength is not None else f"{channel.instrument} magnetogram"
+
+
+def _accepted(channel):
+    """(instrument, wavelength) pairs a channel takes: its own, and the other instrument's counterpart."""
+    if channel.wavelength is None:
+        return []
+    instrument = channel.instrument.upper()
+    wavelength = round(channel.wavelength.to_value(u.AA))
+    accepted = [(instrument, wavelength)]
+    if instrument == "AIA" and wavelength in calibration.AIA_TO_EUVI:
+        accepted.append(("EUVI", calibration.AIA_TO_EUVI[wavelength]))
+    elif instrument == "EUVI" and wavelength in calibration.EUVI_TO_AIA:
+        accepted.append(("AIA", calibration.EUVI_TO_AIA[wavelength]))
+    return accepted
+
+
+def _roles(spec):
+    """Indices of the observed and of the reference channels of a farside spec."""
+    euv = [i for i, c in enumerate(spec.inputs) if c.wavelength is not None]
+    if not euv:
+        raise InputMapError(
+            f"Model {spec.name!r} ({spec.task}) takes no EUV channel (inputs: "
+            f"{', '.join(_channel_text(c) for c in spec.inputs)}); farside_magnetogram needs a farside model "
+            f"such as {', '.join(n for n in ('aisfm-v1', 'aisfm-v2', 'pix2pixcc', 'aisfm-v3'))}."
+        )
+    first = spec.inputs[euv[0]].instrument.upper()
+    observed = [i for i in euv if spec.inputs[i].instrument.upper() == first]
+    reference = [i for i in range(spec.n_inputs) if i not in observed]
+    return observed, reference
+
+
+def _key_wavelength(key):
+    """A mapping key as a wavelength in Angstrom, or `None` for a magnetogram key."""
+    if key is None or (isinstance(key, str) and key.strip().lower() in ("magnetogram", "hmi", "mag", "b", "blos")):
+        return None
+    try:
+        quantity = key if isinstance(key, u.Quantity) else u.Quantity(float(str(key).strip()), u.AA)
+        return round(quantity.to_value(u.AA, equivalencies=u.spectral()))
+    except (ValueError, TypeError, u.UnitsError):
+        raise ChannelMismatchError(
+            f"Cannot read {key!r} as a wavelength: use keys such as 304, '195' or 171 * u.AA "
+            "(and 'magnetogram' for a magnetogram channel)."
+        ) from None
+
+
+def _assign(given, indices, spec, argument):
+    """Maps for the channels ``indices`` from a map, a sequence in channel order, or a mapping by wavelength."""
+    channels = [spec.inputs[i] for i in indices]
+    expected = ", ".join(_channel_text(c) for c in channels)
+    if given is None:
+        raise ChannelMismatchError(f"Model {spec.name!r} needs {argument}= maps for its channels: {expected}.")
+    if isinstance(given, sunpy.map.GenericMap):
+        given = [given]
+    if isinstance(given, Mapping):
+        assigned = {}
+        for key, smap in given.items():
+            wavelength = _key_wavelength(key)
+            matches = [
+                i
+                for i, c in zip(indices, channels, strict=True)
+                if (c.wavelength is None and wavelength is None)
+                or (wavelength is not None and any(wl == wavelength for _, wl in _accepted(c)))
+            ]
+            if len(matches) != 1:
+                raise ChannelMismatchError(
+                    f"The {argument} key {key!r} matches {len(matches)} of the channels of {spec.name!r} "
+                    f"({expected}); give one map per channel, keyed by wavelength, or a sequence in this order."
+                )
+            if matches[0] in assigned:
+                raise ChannelMismatchError(
+                    f"Two {argument} maps for the channel {_channel_text(spec.inputs[matches[0]])}."
+                )
+            assigned[matches[0]] = smap
+        missing = [_channel_text(spec.inputs[i]) for i in indices if i not in assigned]
+        if missing:
+            raise ChannelMismatchError(
+                f"Model {spec.name!r} needs {argument} maps for {expected}; missing: {', '.join(missing)}."
+            )
+        maps = [assigned[i] for i in indices]
+    elif isinstance(given, Sequence) and not isinstance(given, str):
+        maps = list(given)
+        if len(maps) != len(indices):
+            raise ChannelMismatchError(
+                f"Model {spec.name!r} takes {len(indices)} {argument} map(s) ({expected}), in this order; "
+                f"got {len(maps)}."
+            )
+    else:
+        raise ChannelMismatchError(
+            f"{argument} must be a map, a sequence of maps or a mapping of maps by wavelength; "
+            f"got {type(given).__name__}."
+        )
+    for smap in maps:
+        if not isinstance(smap, sunpy.map.GenericMap):
+            raise ChannelMismatchError(f"Expected sunpy maps for {argument}, got {type(smap).__name__}.")
+    return maps
+
+
+def _check_euv_channel(smap, channel, spec):
+    """Instrument and wavelength of ``smap`` against ``channel``; returns the map's instrument."""
+    instrument = calibration.euv_instrument(smap)
+    wavelength = calibration.wavelength_aa(smap)
+    accepted = _accepted(channel)
+    if (instrument, wavelength) not in accepted:
+        options = " or ".join(f"{i} {w} Angstrom" for i, w in accepted)
+        raise ChannelMismatchError(
+            f"The {channel.label} channel of {spec.name!r} takes {options}; got {calibration.describe(smap)}."
+        )
+    calibration.check_full_disk(smap)
+    return instrument
+
+
+def _check_consistent(maps, tolerance, argument):
+    """Same observer and nearly the same time for the maps of one group."""
+    first = maps[0]
+    observer = geometry.check_observer(first)
+    for smap in maps[1:]:
+        dt = abs((smap.date - first.date).to(u.s))
+        if dt > tolerance:
+            raise InconsistentObservationsError(
+                f"The {argument} channels must be observed within {tolerance} of each other; "
+                f"{calibration.describe(smap)} is {dt.to(u.min):.1f} from {calibration.describe(first)}. "
+                "Pick images closer in time, or raise time_tolerance."
+            )
+        other = geometry.check_observer(smap)
+        names = calibration.observatory_key(first), calibration.observatory_key(smap)
+        dlon = abs((other.lon - observer.lon + 180 * u.deg) % (360 * u.deg) - 180 * u.deg).to_value(u.deg)
+        dlat = abs(other.lat - observer.lat).to_value(u.deg)
+        ddist = abs(float(other.radius / observer.radius) - 1)
+        if (
+            (all(names) and names[0] != names[1])
+            or max(dlon, dlat) > _SAME_OBSERVER_DEG
+            or ddist > _SAME_OBSERVER_DISTANCE
+        ):
+            raise InconsistentObservationsError(
+                f"The {argument} channels must come from one observer; {calibration.describe(first)} was observed "
+                f"from lon {observer.lon.to_value(u.deg):.2f} deg, lat {observer.lat.to_value(u.deg):.2f} deg, "
+                f"{observer.radius.to(u.AU):.4f} and {calibration.describe(smap)} from lon "
+                f"{other.lon.to_value(u.deg):.2f} deg, lat {other.lat.to_value(u.deg):.2f} deg, "
+                f"{other.radius.to(u.AU):.4f}."
+            )
+
+
+# --------------------------------------------------------------------------- calibration
+def _user_calibrations(calibrate):
+    if isinstance(calibrate, bool):
+        return []
+    if isinstance(calibrate, calibration.Calibration):
+        return [calibrate]
+    values = list(calibrate.values()) if isinstance(calibrate, Mapping) else calibrate
+    if isinstance(values, Sequence) and all(isinstance(c, calibration.Calibration) for c in values):
+        return list(values)
+    raise TypeError(
+        "calibrate must be True (the packaged table), False (no cross-calibration), a "
+        f"sunpy_dlmag.calibration.Calibration, or a list of them; got {type(calibrate).__name__}."
+    )
+
+
+def _find_calibration(smap, instrument, calibrate):
+    """The EUVI -> AIA relation for a map fed to the other instrument's channel."""
+    user = _user_calibrations(calibrate)
+    wavelength = calibration.wavelength_aa(smap)
+    if instrument == "EUVI":
+        key = calibration.observatory_key(smap)
+        for c in user:
+            if c.observatory == key and round(c.wavelength.to_value(u.AA)) == wavelength:
+                return c
+        return calibration.get_calibration(key, wavelength * u.AA)
+    # An AIA image in an EUVI channel: the EUVI spacecraft is the one the network was trained with.
+    matching = [c for c in user if round(c.aia_wavelength.to_value(u.AA)) == wavelength]
+    if len(matching) == 1:
+        return matching[0]
+    euvi_wl = calibration.AIA_TO_EUVI[wavelength]
+    raise CalibrationNotAvailableError(
+        f"An AIA {wavelength} Angstrom image in an EUVI {euvi_wl} Angstrom channel needs the EUVI -> AIA relation "
+        f"of the spacecraft the network was trained with; pass exactly one Calibration for EUVI {euvi_wl} Angstrom "
+        "with calibrate= (see sunpy_dlmag.calibration.derive_calibration and get_calibration), or calibrate=False."
+    )
+
+
+def _euv_values(smap, instrument, channel, calibrate, notes):
+    """Intensities of ``smap`` in DN/s of the channel's instrument."""
+    values, _, _ = calibration._rate(smap)
+    if instrument == channel.instrument.upper():
+        return values
+    if calibrate is False:
+        warnings.warn(
+            f"calibrate=False: the {calibration.describe(smap)} intensities enter the {channel.label} channel "
+            "without cross-calibration, although the network was trained on the other instrument.",
+            DlmagUserWarning,
+            stacklevel=4,
+        )
+        notes.append(f"{calibration.describe(smap)} not cross-calibrated")
+        return values
+    relation = _find_calibration(smap, instrument, calibrate)
+    relation.check_date(smap.date)
+    notes.append(f"{calibration.describe(smap)} cross-calibrated: {relation}")
+    return relation.apply(values) if instrument == "EUVI" else relation.inverse(values)
+
+
+# --------------------------------------------------------------------------- preparation
+@u.quantity_input
+def _prepare(euv, spec, *, reference, calibrate, time_tolerance: u.s):
+    _user_calibrations(calibrate)  # a wrong type fails now, whatever the channels
+    observed_idx, reference_idx = _roles(spec)
+    observed = _assign(euv, observed_idx, spec, "euv")
+    instruments = [_check_euv_channel(m, spec.inputs[i], spec) for m, i in zip(observed, observed_idx, strict=True)]
+    _check_consistent(observed, time_tolerance, "euv")
+    if reference_idx:
+        references = _assign(reference, reference_idx, spec, "reference")
+    elif reference is not None:
+        raise ChannelMismatchError(
+            f"Model {spec.name!r} takes no reference input (its channels: "
+            f"{', '.join(_channel_text(c) for c in spec.inputs)}); leave reference=None."
+        )
+    else:
+        references = []
+
+    template = observed[0]
+    g = spec.geometry
+    if g.native:
+        frame = template
+    else:
+        header = geometry.model_frame_header(template, image_size=g.image_size, rsun_px=g.rsun_px)
+        frame = sunpy.map.Map(np.zeros((g.image_size, g.image_size), dtype=np.float32), header)
+    shape = frame.data.shape
+    stack = np.empty((spec.n_inputs, *shape), dtype=np.float32)
+    notes = []
+    for smap, i, instrument in zip(observed, observed_idx, instruments, strict=True):
+        values = _euv_values(smap, instrument, spec.inputs[i], calibrate, notes)
+        stack[i] = geometry.resample(values, smap.wcs, frame.wcs, shape)
+
+    euv_references = []
+    for smap, i in zip(references, reference_idx, strict=True):
+        channel = spec.inputs[i]
+        if channel.wavelength is None:
+            values = check_magnetogram(smap)
+            unit = "G"
+        else:
+            instrument = _check_euv_channel(smap, channel, spec)
+            values = _euv_values(smap, instrument, channel, calibrate, notes)
+            euv_references.append(smap)
+            unit = "DN/s"
+        stack[i] = _reproject_reference(values, smap, frame, unit)
+        covered = np.isfinite(stack[i]).mean()
+        notes.append(f"reference {channel.label}: {calibration.describe(smap)} ({100 * covered:.0f} % of the frame)")
+        # Pixels the reference never saw carry no information: 0 in physical units, not a mask.
+        stack[i][~np.isfinite(stack[i])] = 0.0
+    if len(euv_references) > 1:
+        _check_consistent(euv_references, time_tolerance, "reference")
+    if not g.native:
+        frame = sunpy.map.Map(stack[0], frame.meta)
+    return _Prepared(stack=stack, frame=frame, template=template, observed=observed, notes=notes)
+
+
+def _reproject_reference(values, smap, frame, unit):
+    """A reference map's values on the frame's grid, seen from the frame's observer at its time."""
+    meta = copy.deepcopy(smap.meta)
+    for key in ("blank", "bscale", "bzero"):
+        meta.pop(key, None)
+    meta["bunit"] = unit
+    # One sphere for both views (instruments assume radii 0.04 % apart): no rsun mismatch.
+    meta["rsun_ref"] = frame.rsun_meters.to_value(u.m)
+    source = sunpy.map.Map(values, meta)
+    with propagate_with_solar_surface():
+        return source.reproject_to(frame.wcs).data.astype(np.float32, copy=False)
+
+
+def _spec_of(model):
+    if isinstance(model, Model):
+        return model.spec
+    if isinstance(model, ModelSpec):
+        return model
+    path = Path(str(model)).expanduser()
+    if path.is_file():
+        return read_spec_for(path)
+    try:
+        return get_model(model)
+    except UnknownModelError:
+        raise UnknownModelError(
+            f"Unknown model {model!r}: neither a registered model nor an existing weights file."
+        ) from None
+
+
+@u.quantity_input
+def prepare_inputs(
+    euv, *, model="aisfm-v2", reference=None, calibrate=True, time_tolerance: u.s = DEFAULT_TIME_TOLERANCE
+):
+    """
+    What a farside network sees: the input channels in its model frame, in physical units.
+
+    Runs every check and preprocessing step of `farside_magnetogram` (no weights needed), and
+    returns one map per input channel of the model, in the spec's order.
+
+    Parameters
+    ----------
+    euv, reference, calibrate, time_tolerance
+        As in `farside_magnetogram`.
+    model : str, path, `~sunpy_dlmag.models.ModelSpec` or `~sunpy_dlmag.models.Model`
+        Only the spec is used.
+
+    Returns
+    -------
+    list of `~sunpy.map.GenericMap`
+        Maps in the model frame of the first ``euv`` map's observer and time: EUV channels in
+        DN/s of the channel's instrument (cross-calibrated where the image came from the other
+        instrument), magnetogram channels in G. Not normalised: the runtime does that.
+    """
+    spec = _spec_of(model)
+    prepared = _prepare(euv, spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
+    maps = []
+    for channel, data in zip(spec.inputs, prepared.stack, strict=True):
+        meta = copy.deepcopy(prepared.frame.meta)
+        meta["bunit"] = "G" if channel.wavelength is None else "DN/s"
+        meta["dlchan"] = _channel_text(channel)
+        if channel.wavelength is not None:
+            meta["wavelnth"] = channel.wavelength.to_value(u.AA)
+            meta["waveunit"] = "Angstrom"
+        meta["history"] = f"sunpy-dlmag: model-frame input {_channel_text(channel)} of {spec.name}"
+        maps.append(sunpy.map.Map(data, meta))
+    return maps
+
+
+# --------------------------------------------------------------------------- the network
+def _farside_model(model, device):
+    net = model if isinstance(model, Model) else load_model(model, device=device)
+    _roles(net.spec)  # raises for a model without EUV channels
+    return net
+
+
+@u.quantity_input
+def farside_magnetogram(
+    euv,
+    *,
+    model="aisfm-v2",
+    reference=None,
+    device="auto",
+    calibrate=True,
+    time_tolerance: u.s = DEFAULT_TIME_TOLERANCE,
+):
+    """
+    An AI-generated line-of-sight magnetogram from EUV images, as a new map.
+
+    Works on STEREO-A/B EUVI images (the far side) and on SDO/AIA images (the front side,
+    to compare with HMI). See the module description for the channel roles.
+
+    Parameters
+    ----------
+    euv : `~sunpy.map.GenericMap`, sequence or mapping of maps
+        One full-disk EUV map for a one-channel model (AISFM v1: 304 Angstrom); a sequence in
+        the spec's channel order, or a mapping by wavelength (``{304: m304, 195: m195, 171: m171}``,
+        keys in Angstrom or as Quantities), for the three-channel models. EUVI or AIA, level 0.5,
+        1 or 1.5, in DN or DN/s; observed by one observer within ``time_tolerance``.
+    model : str, path or `~sunpy_dlmag.models.Model`
+        A registered farside model (``"aisfm-v1"``, ``"aisfm-v2"``, ``"pix2pixcc"``,
+        ``"aisfm-v3"``; their weights are not published for download: train and export them,
+        see the farside guide), the path of an exported ONNX file, or a loaded model.
+    reference : `~sunpy.map.GenericMap`, sequence or mapping of maps, optional
+        The reference channels of reference-input models (AISFM v3: the nearest frontside SDO
+        pair, AIA 304, 193, 171 and an HMI magnetogram; keys 304, 193, 171 and ``"magnetogram"``).
+        They are reprojected onto the ``euv`` observer's view at its time, following the solar
+        surface (differential rotation); pixels they never saw become 0.
+    device : {"auto", "cpu", "cuda"}
+    calibrate : bool, `~sunpy_dlmag.calibration.Calibration` or list of them
+        ``True``: cross-calibrate EUVI images fed to AIA channels (and the reverse) with the
+        packaged table (`sunpy_dlmag.calibration.calibration_table`); a `~sunpy_dlmag.calibration.Calibration` (or
+        several, one per passband) from `~sunpy_dlmag.calibration.derive_calibration` takes
+        precedence over the table; ``False``: no cross-calibration (warns).
+    time_tolerance : `~astropy.units.Quantity`
+        Largest time between the ``euv`` channels (and between EUV reference channels).
+
+    Returns
+    -------
+    `~sunpy.map.GenericMap`
+        A new map on the grid of the first ``euv`` map (same WCS, observer and time: for
+        STEREO-A/B, that spacecraft's position), in G, NaN off the disk, with magnetogram plot
+        settings. Its header says it is an AI-generated magnetogram made by the model (name,
+        version, sha256 of the weights) from that EUV observation, not an observation.
+
+    Raises
+    ------
+    WeightsNotInstalledError
+        No weights for a registered model (the message says how to train, export and load
+        them, or where to put downloaded ones).
+    ChannelMismatchError
+        Wrong number of maps, or a map whose instrument or wavelength does not fit its channel.
+    InconsistentObservationsError
+        Channels from different observers, or further apart in time than ``time_tolerance``.
+    IncompleteDiskError
+        An EUV image that does not hold the whole disk.
+    MissingObserverError
+        A map without observer position.
+    CalibrationNotAvailableError
+        No cross-calibration for a spacecraft and passband (derive one, or ``calibrate=False``).
+
+    Examples
+    --------
+    >>> import sunpy.map
+    >>> from sunpy_dlmag.data.sample import EUVI_171
+    >>> from sunpy_dlmag.farside import farside_magnetogram
+    >>> euvi = sunpy.map.Map(EUVI_171)  # doctest: +IGNORE_WARNINGS
+    >>> farside_magnetogram(euvi, model="aisfm-v1")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    sunpy_dlmag.exceptions.WeightsNotInstalledError: No weights are installed for 'aisfm-v1' ...
+    """
+    net = _farside_model(model, device)
+    prepared = _prepare(euv, net.spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
+    return _finish(net.predict_array(prepared.stack), prepared, net)
+
+
+def _finish(out, prepared, net):
+    """The network's output (model frame) as the output map on the first EUV map's grid."""
+    template = prepared.template
+    if not net.spec.geometry.native:
+        out = geometry.to_map_grid(out, source=prepared.frame, target=template)
+    rho, _ = calibration.disk_radius_fraction(template)
+    out[rho >= 1] = np.nan
+    inputs = "; ".join(calibration.describe(m) for m in prepared.observed)
+    note = f"AI-generated magnetogram from the EUV observation(s): {inputs}."
+    if prepared.notes:
+        note += " " + "; ".join(prepared.notes) + "."
+    meta = provenance_meta(template, net, note=note)
+    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings(out))
