@@ -1,0 +1,533 @@
+"""
+The corona above a global magnetic map: PFSS extrapolation, open-field (coronal hole) maps and
+their comparison with dark regions in EUV (Jeong et al. 2020), with sunkit-magex inside.
+
+- `pfss_extrapolate`: checks a full-Sun Carrington CEA map, fills its NaNs (zonal means,
+  with a warning), brings it to a grid the solver handles quickly and runs
+  `sunkit_magex.pfss.pfss`; returns its `~sunkit_magex.pfss.Output`.
+- `open_field_map`: traces field lines from a grid of footpoints and maps where they are open
+  (+1 / -1: open with positive / negative polarity at the surface, 0 closed).
+- `open_field_area`, `source_surface_pil`, `trace_field_lines`: area of the open regions; the
+  polarity inversion lines on the source surface; field lines for plots.
+- `coronal_hole_overlap`: Dice / Jaccard agreement of open regions with dark EUV regions.
+"""
+
+import copy
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.wcs import WCS
+from reproject import reproject_adaptive, reproject_interp
+
+import sunpy.map
+import sunpy.sun.constants
+from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst, Helioprojective, get_earth
+from sunpy.coordinates.frames import BaseHeliographic
+from sunpy.map.header_helper import get_observer_meta, make_heliographic_header
+
+from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+from sunpy_dlmag.synchronic import _wrapped_in_longitude
+
+__all__ = [
+    "coronal_hole_overlap",
+    "open_field_area",
+    "open_field_map",
+    "pfss_extrapolate",
+    "source_surface_pil",
+    "trace_field_lines",
+]
+
+#: Largest grid `pfss_extrapolate` uses unless told otherwise (latitude, longitude): the grid
+#: of Jeong et al. (2020) and of GONG/ADAPT maps; about a second for the solver.
+DEFAULT_SHAPE = (180, 360)
+
+_FILL_POLICIES = ("zonal", "zero", "raise")
+_STEPS_PER_RADIAL_CELL = 8
+
+
+# --------------------------------------------------------------------------- checks
+def _check_global_map(smap, what="map"):
+    """Field values (G, float64) of a full-Sun heliographic CEA map in G; raises for anything else."""
+    from sunkit_magex.pfss.utils import is_cea_map, is_full_sun_synoptic_map
+
+    if not isinstance(smap, sunpy.map.GenericMap):
+        raise InputMapError(f"Expected the {what} as a sunpy map, got {type(smap).__name__}.")
+    if not isinstance(smap.coordinate_frame, BaseHeliographic):
+        raise InputMapError(
+            f"Expected a full-Sun heliographic {what} (Carrington or Stonyhurst CEA); got a map in "
+            f"{type(smap.coordinate_frame).__name__}. Merge disk maps first with sunpy_dlmag.synchronic_map."
+        )
+    if not is_cea_map(smap):
+        raise InputMapError(
+            f"Expected a cylindrical-equal-area (CEA) {what}, got projection {smap.coordinate_system.axis1}; "
+            "convert a plate carree (CAR) map with sunkit_magex.pfss.utils.car_to_cea."
+        )
+    if not is_full_sun_synoptic_map(smap):
+        span = (smap.data.shape[1] * u.pix * smap.scale.axis1).to_value(u.deg)
+        raise InputMapError(
+            f"Expected a {what} of the whole Sun (360 degrees of longitude, pole to pole); got {smap.data.shape[1]} "
+            f"pixels spanning {abs(span):.1f} degrees of longitude, {smap.data.shape[0]} of latitude."
+        )
+    if smap.unit is None or not smap.unit.is_equivalent(u.G):
+        raise InputMapError(f"Expected a radial-field {what} in G (or Mx/cm^2), got unit {smap.unit}.")
+    data = smap.quantity.to_value(u.G).astype(np.float64)
+    if not np.isfinite(data).any():
+        raise InputMapError(f"The {what} has no finite pixel.")
+    return data
+
+
+def _fill_zonal(data):
+    """NaNs replaced by the mean of the finite pixels of their latitude row (nearest such row if none)."""
+    data = data.copy()
+    finite = np.isfinite(data)
+    counts = finite.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        row_mean = np.where(counts > 0, np.where(finite, data, 0).sum(axis=1) / np.maximum(counts, 1), np.nan)
+    rows_with = np.flatnonzero(counts > 0)
+    nearest = rows_with[np.abs(np.arange(data.shape[0])[:, None] - rows_with[None, :]).argmin(axis=1)]
+    row_mean = row_mean[nearest]
+    rows, cols = np.nonzero(~finite)
+    data[rows, cols] = row_mean[rows]
+    return data
+
+
+def _heliographic_frame_name(smap):
+    return "carrington" if isinstance(smap.coordinate_frame, HeliographicCarrington) else "stonyhurst"
+
+
+def _observer(frame, date):
+    observer = getattr(frame, "observer", None)
+    return observer if isinstance(observer, SkyCoord | BaseHeliographic) else get_earth(date)
+
+
+def _resampled(smap, data, shape):
+    """``data`` on a CEA grid of ``shape`` with the same frame, time and central longitude."""
+    ny, nx = data.shape
+    centre = smap.pixel_to_world((nx - 1) / 2 * u.pix, (ny - 1) / 2 * u.pix)
+    header = make_heliographic_header(
+        smap.reference_date,
+        _observer(smap.coordinate_frame, smap.reference_date),
+        shape,
+        frame=_heliographic_frame_name(smap),
+        projection_code="CEA",
+        map_center_longitude=centre.lon.wrap_at(360 * u.deg).to(u.deg),
+    )
+    if smap.scale.axis1 < 0:  # longitude decreasing to the right: keep the orientation of the input
+        header["cdelt1"] = -header["cdelt1"]
+    by, bx = ny / shape[0], nx / shape[1]
+    if by == int(by) and bx == int(bx) and by >= 1 and bx >= 1:
+        # Whole blocks of a CEA grid are equal areas: the block mean is the area mean.
+        out = data.reshape(shape[0], int(by), shape[1], int(bx)).mean(axis=(1, 3))
+    else:
+        out, _ = reproject_adaptive(
+            _wrapped_in_longitude(smap, data), WCS(header), shape_out=shape, boundary_mode="nearest"
+        )
+    # A plain header: instrument-specific map classes (GONG's reads CDELT2 in sine latitude) must
+    # not reinterpret the new grid.
+    meta = dict(header)
+    meta["rsun_ref"] = smap.rsun_meters.to_value(u.m)
+    meta["history"] = f"{smap.name} resampled from {nx}x{ny} to {shape[1]}x{shape[0]} pixels by sunpy-dlmag"
+    return out, meta
+
+
+# --------------------------------------------------------------------------- PFSS
+def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal"):
+    """
+    Potential-field source-surface extrapolation of a full-Sun radial-field map (sunkit-magex).
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+        Full-Sun heliographic (Carrington or Stonyhurst) cylindrical-equal-area map of the
+        radial field in G: a `~sunpy_dlmag.synchronic.synchronic_map`, or a GONG, HMI or ADAPT
+        map from `sunpy_dlmag.io`.
+    nrho : int
+        Number of radial grid cells (equally spaced in ``ln r``) between the photosphere and
+        the source surface.
+    rss : float
+        Source-surface radius in solar radii.
+    shape : tuple of int, optional
+        ``(n_latitude, n_longitude)`` of the grid the solver uses. By default maps larger than
+        180x360 (``DEFAULT_SHAPE``) are brought to that size and smaller maps are used as they
+        are. Whole-block reductions are block means (exact area means on a CEA grid), others
+        use ``reproject_adaptive``.
+    fill_nan : {"zonal", "zero", "raise"}
+        What to do with NaN pixels (the solver needs finite values): ``"zonal"`` (default)
+        replaces each by the mean of the finite pixels at its latitude (rows with none take
+        the mean of the nearest row that has some, e.g. unobserved polar caps get the mean
+        field of the highest observed latitude); ``"zero"`` sets them to 0 G; ``"raise"``
+        raises. Filling warns with the fraction of pixels filled.
+
+    Returns
+    -------
+    `sunkit_magex.pfss.Output`
+        The solution; ``output.input_map`` is the map the solver used.
+
+    Raises
+    ------
+    InputMapError
+        Not a full-Sun heliographic CEA map in G, no finite pixel, or NaNs with
+        ``fill_nan="raise"``.
+    ValueError
+        Bad ``nrho``, ``rss``, ``shape`` or ``fill_nan``.
+
+    Examples
+    --------
+    >>> from sunpy_dlmag.data.sample import GONG_SYNOPTIC
+    >>> from sunpy_dlmag.io import read_gong_synoptic
+    >>> from sunpy_dlmag.pfss import pfss_extrapolate
+    >>> output = pfss_extrapolate(read_gong_synoptic(GONG_SYNOPTIC), nrho=20, shape=(90, 180))
+    >>> output.grid.ns, output.grid.nphi, output.grid.nr
+    (90, 180, 20)
+    """
+    import sunkit_magex.pfss
+
+    if not isinstance(nrho, int | np.integer) or nrho < 2:
+        raise ValueError(f"nrho must be an integer >= 2, got {nrho!r}.")
+    if isinstance(rss, u.Quantity):
+        rss = rss.to_value(u.R_sun)
+    if not np.isfinite(rss) or rss <= 1:
+        raise ValueError(f"rss is the source-surface radius in solar radii and must exceed 1, got {rss!r}.")
+    if fill_nan not in _FILL_POLICIES:
+        raise ValueError(f"fill_nan must be one of {_FILL_POLICIES}, got {fill_nan!r}.")
+    data = _check_global_map(smap)
+    bad = ~np.isfinite(data)
+    if bad.any():
+        if fill_nan == "raise":
+            raise InputMapError(f"The map has {bad.sum()} NaN pixels ({bad.mean():.1%}) and fill_nan='raise'.")
+        data = _fill_zonal(data) if fill_nan == "zonal" else np.where(bad, 0.0, data)
+        warnings.warn(
+            f"{bad.mean():.1%} of the map's pixels are NaN; filled with "
+            + ("the mean field of their latitude row" if fill_nan == "zonal" else "0 G")
+            + " for the PFSS solver.",
+            DlmagUserWarning,
+            stacklevel=2,
+        )
+    if shape is None:
+        shape = data.shape if data.shape[0] <= DEFAULT_SHAPE[0] and data.shape[1] <= DEFAULT_SHAPE[1] else DEFAULT_SHAPE
+    if len(shape) != 2 or not all(isinstance(n, int | np.integer) and n >= 8 for n in shape):
+        raise ValueError(f"shape must be (n_latitude, n_longitude) with integers >= 8, got {shape!r}.")
+    shape = (int(shape[0]), int(shape[1]))
+    if shape != data.shape:
+        data, meta = _resampled(smap, data, shape)
+    else:
+        meta = copy.deepcopy(smap.meta)
+    meta["bunit"] = "G"
+    br = sunpy.map.Map(data, meta)
+    return sunkit_magex.pfss.pfss(sunkit_magex.pfss.Input(br, int(nrho), float(rss)))
+
+
+def _check_output(pfss_output):
+    from sunkit_magex.pfss import Output
+
+    if not isinstance(pfss_output, Output):
+        raise InputMapError(
+            f"Expected a sunkit_magex.pfss.Output (from pfss_extrapolate), got {type(pfss_output).__name__}."
+        )
+
+
+def _grid_header(date, frame, shape, frame_name):
+    return make_heliographic_header(
+        date, _observer(frame, date), shape, frame=frame_name, projection_code="CEA", map_center_longitude=180 * u.deg
+    )
+
+
+# --------------------------------------------------------------------------- open field
+def _trace(pfss_output, seeds, tracer):
+    """Field lines from ``seeds``, and how many reached the default tracer's step limit (-1: your tracer)."""
+    from sunkit_magex.pfss.tracing import PerformanceTracer
+
+    if tracer is not None:
+        return tracer.trace(seeds, pfss_output), -1
+    tracer = PerformanceTracer(max_steps=_STEPS_PER_RADIAL_CELL * int(pfss_output.grid.nr), step_size=1)
+    with warnings.catch_warnings():
+        # Low closed loops in weak field can graze the photosphere without crossing it and wander
+        # along it until the step limit; both their ends are low, so they count as closed.
+        warnings.filterwarnings("ignore", message="At least one field line ran out of steps", category=UserWarning)
+        field_lines = tracer.trace(seeds, pfss_output)
+    return field_lines, int(np.any(tracer.tracer.ROT == 1, axis=-1).sum())
+
+
+def trace_field_lines(pfss_output, seeds, *, tracer=None):
+    """
+    Trace field lines of a PFSS solution from ``seeds``, with the tracer `open_field_map` uses.
+
+    Parameters
+    ----------
+    pfss_output : `sunkit_magex.pfss.Output`
+    seeds : `~astropy.coordinates.SkyCoord`
+        Start points (3D: with a radius between 1 and the source-surface radius).
+    tracer : `sunkit_magex.pfss.tracing.Tracer`, optional
+        See `open_field_map`.
+
+    Returns
+    -------
+    `sunkit_magex.pfss.fieldline.FieldLines`
+        ``.polarities``: +1 / -1 open with that footpoint polarity, 0 closed; each line's
+        ``.coords`` for plotting (``ax.plot_coord``).
+
+    Raises
+    ------
+    InputMapError
+        ``pfss_output`` is not a sunkit-magex Output, or ``seeds`` not a SkyCoord.
+    """
+    _check_output(pfss_output)
+    if not isinstance(seeds, SkyCoord):
+        raise InputMapError(f"seeds must be a SkyCoord, got {type(seeds).__name__}.")
+    return _trace(pfss_output, seeds, tracer)[0]
+
+
+@u.quantity_input
+def open_field_map(pfss_output, *, shape=(90, 180), seed_radius: u.R_sun = 1.01 * u.R_sun, tracer=None):
+    """
+    Where the PFSS field is open: trace a field line from the centre of every pixel of a grid.
+
+    Parameters
+    ----------
+    pfss_output : `sunkit_magex.pfss.Output`
+        From `pfss_extrapolate` (or `sunkit_magex.pfss.pfss`).
+    shape : tuple of int
+        ``(n_latitude, n_longitude)`` of the CEA grid of footpoints (and of the result);
+        longitude 0 at the left edge. 90x180 traces 16,200 field lines (about a second).
+    seed_radius : `~astropy.units.Quantity`
+        Height of the footpoints; just above the photosphere.
+    tracer : `sunkit_magex.pfss.tracing.Tracer`, optional
+        Default: the compiled `~sunkit_magex.pfss.tracing.PerformanceTracer` (streamtracer;
+        what ``FortranTracer`` became in sunkit-magex 1.x) with steps of one radial cell and at
+        most 8 steps per radial cell (sunkit-magex's default: 4); an open line needs about one
+        per cell. Low closed loops that graze the photosphere wander along it until that limit
+        (the header's ``nrunout`` counts them). With 5 times more steps, at most 5 of 16,200
+        footpoints change class on the GONG, HMI and ADAPT maps of 2018-11-06 (with 4 per cell:
+        up to 10).
+
+    Returns
+    -------
+    `~sunpy.map.GenericMap`
+        int8 codes on a heliographic CEA grid in the frame of the PFSS input: ``+1`` open
+        with positive radial field at the footpoint, ``-1`` open and negative, ``0`` closed.
+        Coronal holes are the open regions. Header: ``rss``, ``nrho``, ``openfrac`` (open
+        fraction of the surface), ``nrunout`` (field lines that
+        reached the step limit; -1 with your own tracer).
+
+    Raises
+    ------
+    InputMapError
+        ``pfss_output`` is not a sunkit-magex Output.
+    ValueError
+        Bad ``shape`` or ``seed_radius``.
+    """
+    _check_output(pfss_output)
+    if len(shape) != 2 or not all(isinstance(n, int | np.integer) and n >= 2 for n in shape):
+        raise ValueError(f"shape must be (n_latitude, n_longitude) with integers >= 2, got {shape!r}.")
+    rss = pfss_output.grid.rss
+    if not 1 <= seed_radius.to_value(u.R_sun) < rss:
+        raise ValueError(f"seed_radius must lie between 1 and rss = {rss} solar radii, got {seed_radius}.")
+    frame = pfss_output.coordinate_frame
+    frame_name = "carrington" if isinstance(frame, HeliographicCarrington) else "stonyhurst"
+    header = _grid_header(pfss_output.dtime, frame, tuple(shape), frame_name)
+    ys, xs = np.indices(shape)
+    grid = WCS(header).pixel_to_world(xs.ravel(), ys.ravel())
+    seeds = SkyCoord(grid.lon, grid.lat, np.full(grid.lon.shape, seed_radius.to_value(u.m)) * u.m, frame=frame)
+    field_lines, ran_out = _trace(pfss_output, seeds, tracer)
+    codes = field_lines.polarities.reshape(shape).astype(np.int8)
+
+    from sunpy_dlmag import __version__
+
+    meta = copy.deepcopy(header)
+    meta["bunit"] = ""
+    meta["telescop"] = "sunpy-dlmag"
+    meta["instrume"] = "PFSS open field"
+    meta["rss"] = float(rss)
+    meta["nrho"] = int(pfss_output.grid.nr)
+    meta["openfrac"] = float(np.mean(codes != 0))
+    meta["nrunout"] = ran_out
+    meta["history"] = (
+        f"sunpy-dlmag {__version__}: field lines traced from {seed_radius.to_value(u.R_sun):g} R_sun through a PFSS "
+        f"solution (rss {rss:g} R_sun, {pfss_output.grid.nr} radial cells, input {pfss_output.input_map.name}); "
+        "+1/-1 open with positive/negative footpoint polarity, 0 closed"
+    )
+    open_map = sunpy.map.Map(codes, meta)
+    open_map.plot_settings.update({"cmap": "bwr", "vmin": -1, "vmax": 1, "interpolation": "nearest"})
+    return open_map
+
+
+def _check_open_map(open_map):
+    from sunkit_magex.pfss.utils import is_cea_map, is_full_sun_synoptic_map
+
+    if not isinstance(open_map, sunpy.map.GenericMap) or not isinstance(open_map.coordinate_frame, BaseHeliographic):
+        raise InputMapError(f"Expected an open-field map from open_field_map, got {type(open_map).__name__}.")
+    if not (is_cea_map(open_map) and is_full_sun_synoptic_map(open_map)):
+        raise InputMapError("Expected an open-field map on a full-Sun CEA grid, as open_field_map makes.")
+    values = np.unique(open_map.data)
+    if not set(values.tolist()) <= {-1, 0, 1}:
+        raise InputMapError(f"An open-field map holds only -1, 0 and +1; got values {values[:6].tolist()}.")
+    return np.asarray(open_map.data)
+
+
+def open_field_area(open_map, *, polarity=None):
+    """
+    Area of the open-field regions of an `open_field_map` on the solar surface.
+
+    Parameters
+    ----------
+    open_map : `~sunpy.map.GenericMap`
+    polarity : {None, 1, -1}
+        Count only open regions of that polarity; `None`: both.
+
+    Returns
+    -------
+    `~astropy.units.Quantity`
+        Area in km^2 (on a CEA grid every pixel has the same area, ``4 pi R_sun^2 / n``);
+        divide by ``4 * pi * R_sun**2`` for the fraction of the solar surface.
+
+    Raises
+    ------
+    InputMapError
+        Not an open-field map.
+    ValueError
+        Bad ``polarity``.
+    """
+    codes = _check_open_map(open_map)
+    if polarity not in (None, 1, -1):
+        raise ValueError(f"polarity must be None, 1 or -1, got {polarity!r}.")
+    selected = codes != 0 if polarity is None else codes == polarity
+    surface = 4 * np.pi * sunpy.sun.constants.radius**2
+    return (surface * selected.mean()).to(u.km**2)
+
+
+def source_surface_pil(pfss_output):
+    """
+    Polarity inversion lines (``B_r = 0``) on the source surface of a PFSS solution.
+
+    Parameters
+    ----------
+    pfss_output : `sunkit_magex.pfss.Output`
+
+    Returns
+    -------
+    list of `~astropy.coordinates.SkyCoord`
+        One contour per line, in the frame of the PFSS input (longest first). The
+        source-surface field itself is ``pfss_output.source_surface_br``.
+    """
+    _check_output(pfss_output)
+    return sorted(pfss_output.source_surface_pils, key=len, reverse=True)
+
+
+# --------------------------------------------------------------------------- EUV comparison
+def _euv_on_grid(euv_map, meta, shape, min_mu):
+    """EUV data on the open map's grid (at the EUV map's own time), NaN where not usable."""
+    if not isinstance(euv_map, sunpy.map.GenericMap):
+        raise InputMapError(f"Expected an EUV map as a sunpy map, got {type(euv_map).__name__}.")
+    frame = euv_map.coordinate_frame
+    if not isinstance(frame, BaseHeliographic | Helioprojective):
+        raise InputMapError(
+            f"Expected an EUV synoptic (heliographic) or full-disk (helioprojective) map, got {type(frame).__name__}."
+        )
+    # The open map's grid at the EUV map's time: the same Carrington coordinates, no rotation.
+    meta = copy.deepcopy(meta)
+    for key in ("date-obs", "date_obs", "date-avg", "date-beg", "date-end", "mjd-obs", "t_obs"):
+        meta.pop(key, None)
+    meta["date-obs"] = euv_map.reference_date.utc.isot
+    meta.update(get_observer_meta(get_earth(euv_map.reference_date), euv_map.rsun_meters))
+    target = sunpy.map.Map(np.zeros(shape, dtype=np.int8), meta).wcs
+    data = np.asarray(euv_map.data, dtype=np.float64)
+    source = _wrapped_in_longitude(euv_map, data) if isinstance(frame, BaseHeliographic) else (data, euv_map.wcs)
+    values, _ = reproject_interp(source, target, shape_out=shape)
+    if isinstance(frame, Helioprojective):
+        ys, xs = np.indices(shape)
+        points = target.pixel_to_world(xs, ys).make_3d().transform_to(HeliographicStonyhurst(obstime=frame.obstime))
+        xyz = np.moveaxis(points.cartesian.xyz.to_value(u.m), 0, -1)
+        observer = euv_map.observer_coordinate.transform_to(HeliographicStonyhurst(obstime=frame.obstime))
+        to_obs = observer.cartesian.xyz.to_value(u.m) - xyz
+        mu = np.sum(to_obs * xyz, axis=-1) / (np.linalg.norm(to_obs, axis=-1) * np.linalg.norm(xyz, axis=-1))
+        values[~(mu >= min_mu)] = np.nan
+    return values
+
+
+def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", min_mu=0.3, max_latitude=None):
+    """
+    How well the open-field regions of a PFSS model match dark regions (coronal holes) in EUV.
+
+    The EUV map is reprojected onto the grid of ``open_map`` (at its own time: a synoptic map
+    keeps its Carrington coordinates). Dark pixels are those below ``threshold`` times the
+    median of the usable pixels. Scores count pixels (equal areas on the CEA grid) where the
+    EUV map is usable (finite; positive for linear data; ``mu >= min_mu`` for a disk image;
+    ``|latitude| <= max_latitude`` if given).
+
+    Parameters
+    ----------
+    open_map : `~sunpy.map.GenericMap`
+        From `open_field_map`.
+    euv_map : `~sunpy.map.GenericMap`
+        EUV synoptic map (heliographic, CAR or CEA) or full-disk image (helioprojective), e.g.
+        AIA 193 / EUVI 195.
+    threshold : float
+        Dark means below ``threshold x median`` (a fraction, for ``scale="linear"``).
+    scale : {"linear", "log10"}
+        ``"log10"`` for maps that hold ``log10`` of the intensity: dark means below
+        ``median + log10(threshold)``.
+    min_mu : float
+        For disk images: the smallest cosine of the heliocentric angle used.
+    max_latitude : `~astropy.units.Quantity`, optional
+        Leave out higher latitudes (EUV synoptic maps see the poles badly).
+
+    Returns
+    -------
+    dict
+        ``dice`` = ``2 |O & D| / (|O| + |D|)``, ``jaccard`` = ``|O & D| / |O or D|`` (O open, D dark), ``precision``
+        (fraction of the open area that is dark), ``recall`` (fraction of the dark area that
+        is open), ``open_fraction`` and ``dark_fraction`` (of the usable area),
+        ``valid_fraction`` (usable fraction of the surface), all floats; ``dark``: a map on the
+        grid of ``open_map`` (1 dark, 0 not dark, NaN not usable).
+
+    Raises
+    ------
+    InputMapError
+        Not an open-field map; an EUV map that is neither heliographic nor helioprojective,
+        or with no usable pixel.
+    ValueError
+        Bad ``threshold``, ``scale``, ``min_mu`` or ``max_latitude``.
+    """
+    codes = _check_open_map(open_map)
+    if scale not in ("linear", "log10"):
+        raise ValueError(f"scale must be 'linear' or 'log10', got {scale!r}.")
+    if not threshold > 0:
+        raise ValueError(f"threshold is a fraction of the median intensity and must be positive, got {threshold}.")
+    if not 0 <= min_mu < 1:
+        raise ValueError(f"min_mu must lie in [0, 1), got {min_mu}.")
+    shape = codes.shape
+    header = dict(open_map.meta)
+    values = _euv_on_grid(euv_map, open_map.meta, shape, min_mu)
+    usable = np.isfinite(values)
+    if scale == "linear":
+        usable &= values > 0
+    if max_latitude is not None:
+        max_latitude = u.Quantity(max_latitude, u.deg)
+        ys, xs = np.indices(shape)
+        lat = open_map.wcs.pixel_to_world(xs, ys).lat
+        usable &= np.abs(lat) <= max_latitude
+    if not usable.any():
+        raise InputMapError("The EUV map has no usable pixel on the open-field map's grid.")
+    median = np.median(values[usable])
+    limit = threshold * median if scale == "linear" else median + np.log10(threshold)
+    dark = usable & (values < limit)
+    opened = usable & (codes != 0)
+    both = np.sum(dark & opened)
+    n_dark, n_open = int(dark.sum()), int(opened.sum())
+    union = np.sum(dark | opened)
+    dark_data = np.where(usable, dark.astype(np.float32), np.nan)
+    meta = {key: value for key, value in header.items() if key not in ("rss", "nrho", "openfrac", "nrunout")}
+    meta["instrume"] = "EUV dark regions"
+    meta["history"] = f"EUV below {threshold} x median ({scale}) of {euv_map.name}"
+    return {
+        "dice": float(2 * both / (n_dark + n_open)) if n_dark + n_open else float("nan"),
+        "jaccard": float(both / union) if union else float("nan"),
+        "precision": float(both / n_open) if n_open else float("nan"),
+        "recall": float(both / n_dark) if n_dark else float("nan"),
+        "open_fraction": float(n_open / usable.sum()),
+        "dark_fraction": float(n_dark / usable.sum()),
+        "valid_fraction": float(usable.mean()),
+        "dark": sunpy.map.Map(dark_data, meta),
+    }

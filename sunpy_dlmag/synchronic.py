@@ -1,0 +1,475 @@
+"""
+Synchronic maps: full-disk magnetograms, observed and AI-generated, merged into one full-Sun
+Carrington map of the radial field (Jeong et al. 2020).
+
+- `synchronic_map`: reproject each disk map with its own observer onto a Carrington CEA grid,
+  turn the line-of-sight field into radial field (``B_r = B_los / mu``), average where views
+  overlap with weights ``mu`` (pixels with ``mu < limb_cutoff`` dropped), fill what no view
+  covers from a background synoptic map; optionally rotate every view to a common time with
+  differential rotation. A companion map of integer codes says where each pixel came from.
+- `source_legend`: the meaning of those codes.
+- `disk_view`: the other direction: what an observer sees of a global radial-field map, as a
+  full-disk line-of-sight magnetogram (``B_los = B_r mu``); for tests, round trips and planning.
+"""
+
+import contextlib
+import copy
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.wcs import WCS
+from reproject import reproject_interp
+
+import sunpy.map
+from sunpy.coordinates import HeliographicStonyhurst, Helioprojective, get_earth, propagate_with_solar_surface
+from sunpy.coordinates.frames import BaseHeliographic
+from sunpy.map.header_helper import get_observer_meta, make_fitswcs_header, make_heliographic_header
+from sunpy.time import parse_time
+
+from sunpy_dlmag import geometry
+from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+from sunpy_dlmag.maps import check_magnetogram, magnetogram_plot_settings
+
+__all__ = ["disk_view", "source_legend", "synchronic_map"]
+
+#: Code of pixels that no input covers (NaN in the synchronic map).
+CODE_NONE = 0
+#: Code of pixels filled from the background map.
+CODE_BACKGROUND = -1
+
+_KINDS = {"observed": "observed", "ai": "AI-generated", "background": "background", "none": "none"}
+
+
+def _as_map_list(maps, name):
+    if maps is None:
+        return []
+    if isinstance(maps, sunpy.map.GenericMap):
+        return [maps]
+    if isinstance(maps, sunpy.map.MapSequence):
+        return list(maps.maps)
+    if isinstance(maps, list | tuple):
+        return list(maps)
+    raise InputMapError(f"{name} must be a map or a sequence of maps, got {type(maps).__name__}.")
+
+
+def _check_disk_map(smap, name):
+    """Field values (G) of a full-disk helioprojective magnetogram; raises for anything else."""
+    try:
+        geometry.check_observer(smap)  # before anything reads the frame, which warns without an observer
+        if not isinstance(smap.coordinate_frame, Helioprojective):
+            raise InputMapError(
+                f"must be a full-disk magnetogram in helioprojective coordinates (as observed); got a map in "
+                f"{type(smap.coordinate_frame).__name__} ({smap.coordinate_system.axis1}). Pass full-Sun synoptic "
+                "or synchronic maps as background=."
+            )
+        return check_magnetogram(smap)
+    except InputMapError as error:
+        raise type(error)(f"{name}: {error}") from None
+
+
+def _kind(smap):
+    """
+    'ai' for maps a network made: this package's (their header names the model, ``dlmodel``) and
+    published AISFM products (`sunpy_dlmag.io.read_aisfm` names them in ``instrume``); else 'observed'.
+    """
+    ai = "dlmodel" in smap.meta or "aisfm" in str(smap.meta.get("instrume", "")).lower()
+    return "ai" if ai else "observed"
+
+
+def _label(smap):
+    """One line saying what a map is: instrument, time, observer longitude."""
+    what = " ".join(str(p) for p in (smap.observatory, smap.instrument) if p) or smap.name
+    if "dlmodel" in smap.meta:
+        what = f"model {smap.meta['dlmodel']} from {smap.meta.get('dlinput', smap.observatory or 'unknown')}"
+    elif "dlinput" in smap.meta:
+        what = f"{what} from {smap.meta['dlinput']}"
+    observer = smap.observer_coordinate.transform_to(HeliographicStonyhurst(obstime=smap.reference_date))
+    return f"{what}, {smap.date.isot[:19]}, observer at Stonyhurst longitude {observer.lon.to_value(u.deg):.1f} deg"
+
+
+def _carrington_header(date, shape):
+    """Carrington CEA header, longitude 0 at the left edge, observer at Earth at ``date``."""
+    return make_heliographic_header(
+        date, get_earth(date), shape, frame="carrington", projection_code="CEA", map_center_longitude=180 * u.deg
+    )
+
+
+def _surface_points(coords, obstime):
+    """Cartesian positions (m) in Stonyhurst coordinates at ``obstime`` of surface points ``coords``."""
+    hgs = coords.transform_to(HeliographicStonyhurst(obstime=obstime))
+    xyz = hgs.cartesian.xyz.to_value(u.m)
+    return np.moveaxis(xyz, 0, -1)
+
+
+def _mu(points, observer):
+    """Cosine of the angle between the surface normal at ``points`` and the direction to ``observer``."""
+    obs = observer.transform_to(HeliographicStonyhurst(obstime=observer.obstime)).cartesian.xyz.to_value(u.m)
+    to_observer = obs - points
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(to_observer * points, axis=-1) / (
+            np.linalg.norm(to_observer, axis=-1) * np.linalg.norm(points, axis=-1)
+        )
+
+
+def _binned(smap, data, out_pixel_arcsec):
+    """
+    Data and WCS of ``smap`` averaged over blocks of whole pixels, at most half an output pixel
+    wide at disk centre, so that the bilinear interpolation that follows samples an area mean.
+    """
+    scale = float(np.mean(np.abs(u.Quantity(smap.scale).to_value(u.arcsec / u.pix))))
+    block = int(np.floor(0.5 * out_pixel_arcsec / scale))
+    if block < 2:
+        return data, smap.wcs
+    ny, nx = (s // block * block for s in data.shape)
+    wcs = smap.wcs.slice((slice(0, ny, block), slice(0, nx, block)))  # block-centre pixels
+    return geometry._block_mean(data, block), wcs
+
+
+def _wrapped_in_longitude(smap, data):
+    """
+    Data and WCS of a heliographic map, with one column of the other edge added at each side when
+    the map spans 360 degrees: interpolation across the map's longitude seam then has data.
+    """
+    wcs = smap.wcs.deepcopy()
+    span = abs(data.shape[1] * smap.scale.axis1.to_value(u.deg / u.pix))
+    if abs(span - 360) > 1e-3 * 360:
+        return data, wcs
+    wcs.wcs.crpix[0] += 1
+    return np.concatenate([data[:, -1:], data, data[:, :1]], axis=1), wcs
+
+
+def _check_shape(shape):
+    if (
+        not isinstance(shape, tuple | list)
+        or len(shape) != 2
+        or not all(isinstance(n, int | np.integer) and n >= 4 for n in shape)
+    ):
+        raise ValueError(f"shape must be (n_latitude, n_longitude) with integers >= 4, got {shape!r}.")
+    return int(shape[0]), int(shape[1])
+
+
+def _check_background(background, shape):
+    """The background reprojected onto the Carrington CEA grid of ``shape`` (at the background's own time)."""
+    if not isinstance(background, sunpy.map.GenericMap):
+        raise InputMapError(f"background must be a sunpy map, got {type(background).__name__}.")
+    frame = background.coordinate_frame
+    if not isinstance(frame, BaseHeliographic):
+        raise InputMapError(
+            "background must be a full-Sun heliographic map (a GONG/HMI synoptic or ADAPT map, CEA or CAR); got a "
+            f"map in {type(frame).__name__}."
+        )
+    if background.unit is None or not background.unit.is_equivalent(u.G):
+        raise InputMapError(f"background must be a radial-field map in G (or Mx/cm^2), got unit {background.unit}.")
+    span = (background.data.shape[1] * u.pix * background.scale.axis1).to_value(u.deg)
+    if abs(abs(span) - 360) > 1:
+        raise InputMapError(f"background must span 360 degrees of longitude, got {abs(span):.1f} degrees.")
+    # Same time as the background: Carrington coordinates then map one to one (a change of obstime
+    # would rotate the Sun under a synoptic map).
+    header = _carrington_header(background.reference_date, shape)
+    source = _wrapped_in_longitude(background, background.quantity.to_value(u.G).astype(np.float32))
+    data, _ = reproject_interp(source, WCS(header), shape_out=shape)
+    return data
+
+
+def synchronic_map(
+    frontside,
+    farside=(),
+    *,
+    shape=(180, 360),
+    background=None,
+    time=None,
+    limb_cutoff=0.2,
+    return_sources=False,
+):
+    """
+    Merge full-disk line-of-sight magnetograms into a full-Sun Carrington map of the radial field.
+
+    Each disk map is reprojected with its own observer and time onto a Carrington
+    cylindrical-equal-area (CEA) grid (``reproject``), its line-of-sight field turned into
+    radial field as ``B_r = B_los / mu`` (``mu``: cosine of the heliocentric angle seen from
+    that observer), and the maps are averaged with weights ``mu``; pixels with
+    ``mu < limb_cutoff`` are dropped. Pixels that no map covers are taken from ``background``
+    if given, else left NaN with a `~sunpy_dlmag.exceptions.DlmagUserWarning`.
+
+    Maps that this package's networks made (their header has ``dlmodel``, e.g. the output of
+    ``farside_magnetogram``) and published AISFM products read with `sunpy_dlmag.io.read_aisfm`
+    are marked AI-generated in the sources map; all others observed.
+
+    Parameters
+    ----------
+    frontside : `~sunpy.map.GenericMap` or sequence of them
+        Full-disk magnetograms (HMI, MDI, ...) in G, helioprojective, with observer keys.
+    farside : `~sunpy.map.GenericMap` or sequence of them, optional
+        More disk maps, typically AI farside magnetograms seen from STEREO.
+    shape : tuple of int
+        ``(n_latitude, n_longitude)`` of the output grid; longitude 0 at the left edge.
+    background : `~sunpy.map.GenericMap`, optional
+        A full-Sun heliographic map of radial field in G (GONG or HMI synoptic, ADAPT; CEA or
+        CAR, Carrington or Stonyhurst) for the pixels no disk map covers. It is reprojected at
+        its own time (Carrington coordinates unchanged) and not rotated.
+    time : str or `~astropy.time.Time`, optional
+        Time of the result. If given, every disk map is rotated to it with differential
+        rotation (Howard model, `sunpy.coordinates.propagate_with_solar_surface`). If not,
+        the result has the time of the first map and each map is placed at the Carrington
+        coordinates of its own time (rigid Carrington rotation).
+    limb_cutoff : float
+        Smallest ``mu`` used (0.2: 78 degrees from disk centre); noise grows as ``1/mu``.
+    return_sources : bool
+        Also return the map of where each pixel came from.
+
+    Returns
+    -------
+    `~sunpy.map.GenericMap`
+        Radial field in G on a Carrington CEA grid, a valid input of `sunkit_magex.pfss.Input`
+        (once NaNs are filled: see `~sunpy_dlmag.pfss.pfss_extrapolate`). Its history lists
+        the inputs.
+    sources : `~sunpy.map.GenericMap`, only if ``return_sources``
+        Integer codes on the same grid: ``k = 1, 2, ...`` the k-th input map (``frontside``
+        first, then ``farside``) had the largest weight there, ``-1`` background, ``0`` no
+        data. Its header holds the legend (`~sunpy_dlmag.synchronic.source_legend`).
+
+    Raises
+    ------
+    InputMapError
+        No map given; a map that is not a full-disk helioprojective magnetogram in G with an
+        observer; a background that is not a full-Sun heliographic map in G.
+    ValueError
+        A bad ``shape`` or ``limb_cutoff``.
+
+    Examples
+    --------
+    >>> import astropy.units as u
+    >>> from sunpy.coordinates import HeliographicStonyhurst
+    >>> from astropy.coordinates import SkyCoord
+    >>> from sunpy_dlmag.data.sample import GONG_SYNOPTIC, HMI_SYNCHRONIC
+    >>> from sunpy_dlmag.io import read_gong_synoptic, read_hmi_synchronic
+    >>> from sunpy_dlmag.synchronic import disk_view, source_legend, synchronic_map
+    >>> hmi = read_hmi_synchronic(HMI_SYNCHRONIC)
+    >>> earth = SkyCoord(0 * u.deg, 4 * u.deg, 1 * u.AU, frame=HeliographicStonyhurst(obstime=hmi.date))
+    >>> view = disk_view(hmi, earth, shape=(256, 256))
+    >>> smap, sources = synchronic_map(view, background=read_gong_synoptic(GONG_SYNOPTIC), return_sources=True)
+    >>> smap.data.shape, sorted(source_legend(sources))
+    ((180, 360), [-1, 0, 1])
+    """
+    shape = _check_shape(shape)
+    if not 0 < float(limb_cutoff) < 1:
+        raise ValueError(f"limb_cutoff is the smallest mu used and must lie in (0, 1), got {limb_cutoff}.")
+    maps = _as_map_list(frontside, "frontside") + _as_map_list(farside, "farside")
+    if not maps:
+        raise InputMapError("synchronic_map needs at least one disk map; got none.")
+    values = [_check_disk_map(m, f"input map {i}") for i, m in enumerate(maps, start=1)]
+    background_data = None if background is None else _check_background(background, shape)
+
+    rotate = time is not None
+    out_time = parse_time(time) if rotate else maps[0].reference_date
+    out_header = _carrington_header(out_time, shape)
+    out_pixel_deg = 360.0 / shape[1]
+
+    sum_w = np.zeros(shape, dtype=np.float64)
+    sum_wb = np.zeros(shape, dtype=np.float64)
+    best_w = np.zeros(shape, dtype=np.float64)
+    codes = np.zeros(shape, dtype=np.int16)
+    ys, xs = np.indices(shape)
+    for code, (smap, data) in enumerate(zip(maps, values, strict=True), start=1):
+        obstime = smap.reference_date
+        # Without rotation the grid is taken at the map's own time: a Carrington longitude then
+        # names the same point of the Sun whatever the time.
+        header = out_header if rotate else _carrington_header(obstime, shape)
+        target = WCS(header)
+        rsun_arcsec = smap.rsun_obs.to_value(u.arcsec)
+        source_data, source_wcs = _binned(smap, data, np.deg2rad(out_pixel_deg) * rsun_arcsec)
+        context = propagate_with_solar_surface() if rotate else contextlib.nullcontext()
+        with context:
+            los, _ = reproject_interp((source_data, source_wcs), target, shape_out=shape)
+            coords = target.pixel_to_world(xs, ys).make_3d()
+            mu = _mu(_surface_points(coords, obstime), smap.observer_coordinate)
+        weight = np.where(np.isfinite(los) & (mu >= limb_cutoff), mu, 0.0)
+        used = weight > 0
+        sum_w += weight
+        sum_wb[used] += weight[used] * los[used] / mu[used]
+        better = weight > best_w
+        best_w[better] = weight[better]
+        codes[better] = code
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = np.where(sum_w > 0, sum_wb / sum_w, np.nan).astype(np.float32)
+    if background_data is not None:
+        fill = ~np.isfinite(result) & np.isfinite(background_data)
+        result[fill] = background_data[fill]
+        codes[fill] = CODE_BACKGROUND
+    missing = ~np.isfinite(result)
+    if missing.any():
+        empty_columns = int(missing.all(axis=0).sum())
+        warnings.warn(
+            f"{missing.mean():.1%} of the solar surface is covered by no input map"
+            + (f", including {empty_columns} of {shape[1]} longitude columns entirely" if empty_columns else "")
+            + "; those pixels are NaN. Pass background= (a synoptic or ADAPT map) to fill them.",
+            DlmagUserWarning,
+            stacklevel=2,
+        )
+
+    kinds = [_kind(m) for m in maps]
+    legend = {code: f"{_KINDS[kind]}: {_label(m)}" for code, (kind, m) in enumerate(zip(kinds, maps, strict=True), 1)}
+    if background is not None:
+        legend[CODE_BACKGROUND] = f"background: {_label_background(background)}"
+    legend[CODE_NONE] = "none: no data"
+
+    from sunpy_dlmag import __version__
+
+    meta = copy.deepcopy(out_header)
+    meta["bunit"] = "G"
+    meta["telescop"] = "sunpy-dlmag"
+    meta["instrume"] = "synchronic map"
+    meta["dlai"] = "ai" in kinds
+    meta["history"] = "\n".join(
+        [
+            f"sunpy-dlmag {__version__}: synchronic map of the radial field (B_los / mu, weights mu, "
+            f"mu >= {limb_cutoff}), " + ("differentially rotated to this time" if rotate else "no rotation"),
+            *(f"source {code}: {text}" for code, text in sorted(legend.items()) if code != CODE_NONE),
+        ]
+    )
+    smap = sunpy.map.Map(result, meta)
+    smap.plot_settings.update(magnetogram_plot_settings(result))
+    if not return_sources:
+        return smap
+
+    source_meta = copy.deepcopy(out_header)
+    source_meta["bunit"] = ""
+    source_meta["telescop"] = "sunpy-dlmag"
+    source_meta["instrume"] = "synchronic map sources"
+    for code, text in legend.items():
+        source_meta[_legend_key(code)] = text
+    sources = sunpy.map.Map(codes, source_meta)
+    sources.plot_settings.update({"cmap": "tab10", "vmin": -1.5, "vmax": 8.5, "interpolation": "nearest"})
+    return smap, sources
+
+
+def _label_background(background):
+    what = " ".join(str(p) for p in (background.observatory, background.instrument) if p) or background.name
+    return f"{what}, {background.date.isot[:19]}"
+
+
+def _legend_key(code):
+    return "srcbg" if code == CODE_BACKGROUND else f"src{code}"
+
+
+def source_legend(sources):
+    """
+    The legend of a sources map from `synchronic_map`: code -> description.
+
+    Descriptions start with the kind of data: ``"observed: ..."``, ``"AI-generated: ..."``,
+    ``"background: ..."`` or ``"none: no data"``.
+
+    Parameters
+    ----------
+    sources : `~sunpy.map.GenericMap`
+        The second map ``synchronic_map(..., return_sources=True)`` returns.
+
+    Returns
+    -------
+    dict
+        ``{code: description}`` for every code the header describes.
+
+    Raises
+    ------
+    InputMapError
+        The map carries no legend.
+
+    Examples
+    --------
+    ``ai = np.isin(sources.data, [c for c, d in source_legend(sources).items() if d.startswith("AI")])``
+    is the mask of AI-generated pixels.
+    """
+    if not isinstance(sources, sunpy.map.GenericMap) or "src0" not in sources.meta:
+        raise InputMapError("Expected the sources map returned by synchronic_map(..., return_sources=True).")
+    legend = {}
+    for key, value in sources.meta.items():
+        if key == "srcbg":
+            legend[CODE_BACKGROUND] = value
+        elif key.startswith("src") and key[3:].isdigit():
+            legend[int(key[3:])] = value
+    return dict(sorted(legend.items()))
+
+
+@u.quantity_input
+def disk_view(global_map, observer, *, shape=(1024, 1024), fov: u.arcsec = None, los=True):
+    """
+    What ``observer`` sees of a full-Sun radial-field map: a full-disk magnetogram.
+
+    The global map is taken to rotate rigidly with the Carrington frame, so the view shows
+    its Carrington coordinates as seen at ``observer.obstime``.
+
+    Parameters
+    ----------
+    global_map : `~sunpy.map.GenericMap`
+        Full-Sun heliographic map of the radial field in G (e.g. from `synchronic_map` or
+        `sunpy_dlmag.io.read_hmi_synchronic`).
+    observer : `~astropy.coordinates.SkyCoord`
+        Position of the observer, with an ``obstime`` (the time of the view).
+    shape : tuple of int
+        Image size in pixels, ``(ny, nx)``.
+    fov : `~astropy.units.Quantity`, optional
+        Full width of the field of view; default 2.2 solar radii as seen by the observer.
+    los : bool
+        ``True``: the line-of-sight component ``B_r mu`` (what a magnetograph measures, if the
+        field is radial); ``False``: ``B_r``.
+
+    Returns
+    -------
+    `~sunpy.map.GenericMap`
+        Helioprojective map in G with the observer's position and time; NaN off the disk and
+        where the global map has no data.
+
+    Raises
+    ------
+    InputMapError
+        ``global_map`` is not a heliographic map in G, or ``observer`` has no ``obstime``.
+    """
+    heliographic = isinstance(global_map, sunpy.map.GenericMap) and isinstance(
+        global_map.coordinate_frame, BaseHeliographic
+    )
+    if not heliographic:
+        raise InputMapError(f"global_map must be a heliographic sunpy map, got {type(global_map).__name__}.")
+    if global_map.unit is None or not global_map.unit.is_equivalent(u.G):
+        raise InputMapError(f"global_map must hold a magnetic field in G, got unit {global_map.unit}.")
+    if not isinstance(observer, SkyCoord) or observer.obstime is None:
+        raise InputMapError("observer must be a SkyCoord with an obstime (the time of the view).")
+    obstime = observer.obstime
+    observer = observer.transform_to(HeliographicStonyhurst(obstime=obstime))
+    rsun = global_map.rsun_meters
+    frame = Helioprojective(observer=observer, obstime=obstime, rsun=rsun)
+    rsun_angle = np.arcsin((rsun / observer.radius).decompose().value) * u.rad
+    fov = 2.2 * rsun_angle if fov is None else fov
+    ny, nx = shape
+    scale = (fov / nx).to(u.arcsec) / u.pix
+    header = make_fitswcs_header(
+        (ny, nx), SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=frame), scale=u.Quantity([scale, scale]), unit=u.G
+    )
+    header.update(get_observer_meta(observer, rsun))
+    header["rsun_ref"] = rsun.to_value(u.m)
+    # Global map at the view's time (same Carrington coordinates): rigid Carrington rotation.
+    source_meta = copy.deepcopy(global_map.meta)
+    source_meta["date-obs"] = obstime.utc.isot
+    for key in ("t_obs", "date-avg", "date_obs", "time-obs"):
+        source_meta.pop(key, None)
+    source = sunpy.map.Map(global_map.quantity.to_value(u.G).astype(np.float32), source_meta)
+    target = WCS(header)
+    br, _ = reproject_interp(_wrapped_in_longitude(source, source.data), target, shape_out=(ny, nx))
+    coords = sunpy.map.all_coordinates_from_map(sunpy.map.Map(np.zeros((ny, nx), np.float32), header))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # off-disk pixels have no surface point
+        surface = coords.make_3d()
+    mu = _mu(_surface_points(surface, obstime), observer)
+    data = np.where(np.isfinite(mu) & (mu > 0), br * mu if los else br, np.nan).astype(np.float32)
+    header["bunit"] = "G"
+    header["telescop"] = "sunpy-dlmag"
+    header["instrume"] = "disk view"
+    header["history"] = (
+        f"{'line-of-sight (B_r mu)' if los else 'radial'} field of {global_map.name} ({global_map.date.isot[:19]}) "
+        "as seen by this observer; not an observation"
+    )
+    view = sunpy.map.Map(data, header)
+    view.plot_settings.update(magnetogram_plot_settings(data))
+    return view
