@@ -188,7 +188,10 @@ _DATA_STEPS = {
         "      of single-frame inputs and stacked targets with sunpy_dlmag.data.fetch.write_manifest)"
     ),
     "denoise-m2": "any magnetogram FITS files in G (noise is added during training)",
-    "drawing": "drawing images and co-temporal HMI magnetograms, listed in a manifest (write_manifest)",
+    "drawing": (
+        "sunpy_dlmag.drawings.drawing_training_pairs(hmi_files, DIR)  (drawings traced from HMI magnetograms;\n"
+        "      or scans read with read_drawing, saved with save_map and listed with write_manifest)"
+    ),
 }
 
 
