@@ -1,0 +1,697 @@
+"""
+Batch processing of many files on a Dask cluster.
+
+Each input file is one task on a ``dask.distributed`` client: a ``LocalCluster``
+of worker processes on this machine by default, any scheduler address for a real cluster,
+or a client you made. Every task reads its file, runs one capability (a *task* of the
+registry below) and writes the output FITS file atomically. Outputs that exist already are
+skipped on a re-run; a file that fails is recorded in the manifest with its error and never
+stops the others.
+
+Dask is the optional ``dask`` extra (``pip install "sunpy-dlmag[dask]"``); this module can
+be imported without it, and `run_batch` says how to install it when it is missing.
+"""
+
+import os
+
+# onnxruntime reports telemetry unless told not to before it is imported; workers import
+# this module (to unpickle their task) before any network runs.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+import contextlib
+import csv
+import datetime
+import glob
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "FITS_SUFFIXES",
+    "MANIFEST_COLUMNS",
+    "MANIFEST_NAME",
+    "BatchTask",
+    "find_inputs",
+    "get_task",
+    "list_tasks",
+    "output_path",
+    "process_file",
+    "register_task",
+    "run_batch",
+]
+
+#: File name endings taken from folders and globs by the FITS tasks (compared case-insensitively).
+FITS_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz", ".fts.gz", ".fit.gz", ".fits.fz")
+#: Name of the manifest `run_batch` writes in the output folder.
+MANIFEST_NAME = "batch_manifest.csv"
+#: Columns of the manifest, in order.
+MANIFEST_COLUMNS = ("input", "output", "status", "error_type", "error", "seconds", "worker", "finished")
+# Rewriting the manifest after every file would cost O(files^2) for large runs.
+_MANIFEST_INTERVAL_S = 1.0
+
+
+# --------------------------------------------------------------------------- tasks
+@dataclass(frozen=True)
+class BatchTask:
+    """
+    A capability that `run_batch` and `process_file` can run on one file.
+
+    Parameters
+    ----------
+    name : str
+        Name on the command line and in output file names (``<stem>_<name>.fits``).
+    function : callable
+        ``function(path, *, num_threads, **options)`` reads the file at ``path`` and returns
+        the output `~sunpy.map.GenericMap`; ``num_threads`` is the number of threads its
+        networks may use (`~sunpy_dlmag.models.load_model`). It must be importable on the
+        workers: a module-level function of an installed package.
+    description : str
+        One line for ``sunpy-dlmag batch --help``.
+    suffixes : tuple of str
+        File name endings taken from folders and globs (case-insensitive).
+    """
+
+    name: str
+    function: Callable
+    description: str = ""
+    suffixes: tuple = FITS_SUFFIXES
+
+
+_TASKS = {}
+
+
+def register_task(name, function, *, description="", suffixes=FITS_SUFFIXES, replace=False):
+    """
+    Add a task to the registry of `run_batch`.
+
+    Parameters
+    ----------
+    name : str
+        Task name (letters, digits, ``-`` and ``_``).
+    function : callable
+        ``function(path, *, num_threads, **options) -> GenericMap``; see `BatchTask`.
+    description : str
+        One line for ``sunpy-dlmag batch --help``.
+    suffixes : tuple of str
+        File name endings taken from folders and globs.
+    replace : bool
+        Replace a task of the same name instead of raising.
+
+    Returns
+    -------
+    `BatchTask`
+
+    Raises
+    ------
+    ValueError
+        A name that is not a valid file name part, or one already registered.
+    """
+    if not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise ValueError(f"A task name may contain only letters, digits, '-' and '_'; got {name!r}.")
+    if name in _TASKS and not replace:
+        raise ValueError(f"A batch task named {name!r} is registered already; pass replace=True to replace it.")
+    if not callable(function):
+        raise TypeError(f"The function of task {name!r} must be callable, got {type(function).__name__}.")
+    task = BatchTask(name, function, description, tuple(s.lower() for s in suffixes))
+    _TASKS[name] = task
+    return task
+
+
+def list_tasks():
+    """Names of the registered batch tasks, sorted."""
+    return sorted(_TASKS)
+
+
+def get_task(name):
+    """
+    The registered `BatchTask` of a name (a `BatchTask` is returned as it is).
+
+    Raises
+    ------
+    ValueError
+        An unknown name.
+    """
+    if isinstance(name, BatchTask):
+        return name
+    try:
+        return _TASKS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"Unknown batch task {name!r}; the registered tasks are {', '.join(list_tasks())}.") from None
+
+
+def _denoise_file(path, *, num_threads=None, method="ae", model=None, device="auto", tile_size=None, overlap=None):
+    """Task ``denoise``: `sunpy_dlmag.denoise` of the magnetogram in one FITS file."""
+    import sunpy.map
+
+    from sunpy_dlmag.denoise import _METHODS, _denoise_model, denoise
+    from sunpy_dlmag.models import Model, load_model
+
+    if model is None and method not in _METHODS:
+        _denoise_model(method, model, device)  # raises its error for an unknown method
+    smap = sunpy.map.Map(path)
+    if not isinstance(model, Model):
+        # The runtime caches the session, so a worker creates it once per model.
+        model = load_model(_METHODS[method] if model is None else model, device=device, num_threads=num_threads)
+    return denoise(smap, method=method, model=model, tile_size=tile_size, overlap=overlap)
+
+
+register_task(
+    "denoise",
+    _denoise_file,
+    description="denoise line-of-sight magnetograms with sunpy_dlmag.denoise",
+)
+
+
+def _farside_file(path, *, num_threads=None, model="aisfm-v2", reference=None, device="auto", calibrate=True):
+    """Task ``farside``: `sunpy_dlmag.farside_magnetogram` of the EUV image in one FITS file (1-channel models)."""
+    import sunpy.map
+
+    from sunpy_dlmag.farside import farside_magnetogram
+    from sunpy_dlmag.models import Model, load_model
+
+    if not isinstance(model, Model):
+        model = load_model(model, device=device, num_threads=num_threads)
+    reference_map = sunpy.map.Map(reference) if reference is not None else None
+    return farside_magnetogram(sunpy.map.Map(path), model=model, reference=reference_map, calibrate=calibrate)
+
+
+register_task(
+    "farside",
+    _farside_file,
+    description="farside magnetograms from EUV images with sunpy_dlmag.farside_magnetogram (1-channel models)",
+)
+
+DRAWING_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+def _drawing_file(
+    path,
+    *,
+    num_threads=None,
+    date,
+    north_angle=0.0,
+    mirrored=False,
+    north="solar",
+    method="bipole",
+    model=None,
+    device="auto",
+    flux_factor=1.0,
+    leading_polarity=None,
+):
+    """Task ``drawing``: a magnetogram from a drawing image (`sunpy_dlmag.drawings`)."""
+    import astropy.units as u
+
+    from sunpy_dlmag.drawings import drawing_to_magnetogram, read_drawing
+    from sunpy_dlmag.models import Model, load_model
+
+    drawing = read_drawing(path, date=date, north_angle=north_angle * u.deg, mirrored=mirrored, north=north)
+    if method == "model" and not isinstance(model, Model):
+        model = load_model("drawing" if model is None else model, device=device, num_threads=num_threads)
+    return drawing_to_magnetogram(
+        drawing, method=method, model=model, flux_factor=flux_factor, leading_polarity=leading_polarity
+    )
+
+
+register_task(
+    "drawing",
+    _drawing_file,
+    description="magnetograms from sunspot drawings (PNG, JPEG, TIFF) with sunpy_dlmag.drawing_to_magnetogram",
+    suffixes=DRAWING_SUFFIXES,
+)
+
+
+# --------------------------------------------------------------------------- files
+def _has_suffix(path, suffixes):
+    return path.name.lower().endswith(tuple(suffixes))
+
+
+def find_inputs(inputs, *, suffixes=FITS_SUFFIXES):
+    """
+    The input files named by paths, folders and glob patterns.
+
+    Parameters
+    ----------
+    inputs : str, `os.PathLike` or sequence of them
+        Files (taken whatever their name), folders (their files whose names end in one of
+        ``suffixes``, not recursive, hidden files left out) and glob patterns such as
+        ``"data/**/*.fits"`` (recursive with ``**``).
+    suffixes : tuple of str
+        File name endings taken from folders and globs (case-insensitive).
+
+    Returns
+    -------
+    list of `pathlib.Path`
+        In the order given, folders and globs sorted by name, each file once.
+
+    Raises
+    ------
+    FileNotFoundError
+        A path that does not exist, or a folder or pattern with no matching file.
+    """
+    if isinstance(inputs, str | os.PathLike):
+        inputs = [inputs]
+    suffixes = tuple(s.lower() for s in suffixes)
+    found = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            files = sorted(
+                p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and _has_suffix(p, suffixes)
+            )
+            if not files:
+                raise FileNotFoundError(f"No file ending in {', '.join(suffixes)} in the folder {path}.")
+            found.extend(files)
+        elif glob.has_magic(str(item)):
+            files = sorted(
+                Path(p)
+                # Path.glob takes no absolute patterns.
+                for p in glob.glob(str(path), recursive=True)  # noqa: PTH207
+                if Path(p).is_file() and _has_suffix(Path(p), suffixes)
+            )
+            if not files:
+                raise FileNotFoundError(f"No file ending in {', '.join(suffixes)} matches {item!s}.")
+            found.extend(files)
+        else:
+            raise FileNotFoundError(f"No such input file or folder: {item!s}.")
+    unique = {}
+    for path in found:
+        unique.setdefault(path.absolute(), path)
+    return list(unique.values())
+
+
+def _stem(path):
+    name = Path(path).name
+    for suffix in sorted(FITS_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
+
+def output_path(task, path, out_dir):
+    """
+    Where a task writes the output of one input file: ``out_dir/<stem>_<task>.fits``.
+
+    ``<stem>`` is the input's name without its FITS ending (``.fits``, ``.fts.gz``, ...) or,
+    for other files, without its last suffix.
+    """
+    return Path(out_dir) / f"{_stem(path)}_{get_task(task).name}.fits"
+
+
+def _save_quicklook(smap, path, *, overwrite=False):
+    """A PNG quick-look of a map, with its own plot settings, written atomically."""
+    from matplotlib.figure import Figure
+
+    from sunpy.coordinates import Helioprojective
+
+    from sunpy_dlmag.io import write_atomic
+
+    # A Figure without pyplot: no global state, safe in worker threads.
+    fig = Figure(figsize=(6, 5.4), layout="constrained")
+    ax = fig.add_subplot(projection=smap)
+    image = smap.plot(axes=ax, title=f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M:%S')}")
+    if isinstance(smap.coordinate_frame, Helioprojective):
+        smap.draw_limb(axes=ax, color="tab:orange", lw=0.6)
+    fig.colorbar(image, ax=ax, shrink=0.85, label=smap.unit.to_string() if smap.unit is not None else "")
+    return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100), overwrite=overwrite)
+
+
+def process_file(task, path, output, *, overwrite=False, quicklook=False, num_threads=None, **options):
+    """
+    Run a task on one file and write its output FITS file (and a PNG quick-look) atomically.
+
+    This is what each `run_batch` task does on a worker; ``sunpy-dlmag denoise`` calls it
+    once per file.
+
+    Parameters
+    ----------
+    task : str or `BatchTask`
+        A registered task (see `list_tasks`), e.g. ``"denoise"``.
+    path : str or `os.PathLike`
+        The input file.
+    output : str or `os.PathLike`
+        The FITS file to write; the quick-look is the same path ending in ``.png``.
+    overwrite : bool
+        Replace existing outputs instead of raising.
+    quicklook : bool
+        Also write a PNG quick-look of the output map.
+    num_threads : int, optional
+        Threads its networks may use (default: onnxruntime's choice, one per core).
+    **options
+        Options of the task's function, e.g. ``method``, ``model``, ``device``,
+        ``tile_size`` and ``overlap`` for ``"denoise"`` (see `sunpy_dlmag.denoise`).
+
+    Returns
+    -------
+    `~sunpy.map.GenericMap`
+        The output map, as written.
+
+    Raises
+    ------
+    FileExistsError
+        An output exists and ``overwrite`` is False (checked before any work).
+    TypeError
+        The task's function returned something other than a map.
+    """
+    import sunpy.map
+
+    from sunpy_dlmag.io import save_map
+
+    task = get_task(task)
+    output = Path(output)
+    png = output.with_suffix(".png")
+    for target in [output, png] if quicklook else [output]:
+        if target.exists() and not overwrite:
+            raise FileExistsError(f"{target} exists; pass overwrite=True (--overwrite) to replace it.")
+    result = task.function(path, num_threads=num_threads, **options)
+    if not isinstance(result, sunpy.map.GenericMap):
+        raise TypeError(f"Task {task.name!r} returned {type(result).__name__}, not a sunpy map.")
+    save_map(result, output, overwrite=overwrite)
+    if quicklook:
+        _save_quicklook(result, png, overwrite=overwrite)
+    return result
+
+
+# --------------------------------------------------------------------------- worker side
+def _now():
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _record(path, output, status, *, seconds=0.0, error=None, worker=""):
+    return {
+        "input": str(path),
+        "output": str(output),
+        "status": status,
+        "error_type": type(error).__name__ if error is not None else "",
+        "error": str(error) if error is not None else "",
+        "seconds": round(float(seconds), 3),
+        "worker": worker,
+        "finished": _now(),
+    }
+
+
+def _run_one(path, output, *, task, overwrite, quicklook, num_threads, options):
+    """One file on a worker; any error becomes a ``failed`` record instead of stopping the run."""
+    from sunpy import log
+
+    try:
+        from distributed import get_worker
+
+        worker = get_worker().address
+    except (ImportError, ValueError):
+        worker = ""
+    if not overwrite and Path(output).exists():
+        # Written by another run since the client looked.
+        return _record(path, output, "skipped", worker=worker)
+    start = time.perf_counter()
+    try:
+        process_file(task, path, output, overwrite=overwrite, quicklook=quicklook, num_threads=num_threads, **options)
+    except Exception as err:  # a failing file must never stop the others
+        if isinstance(err, FileExistsError) and not overwrite and Path(output).exists():
+            # Another run wrote it while this one worked: it is complete (written atomically).
+            return _record(path, output, "skipped", worker=worker)
+        log.debug(f"sunpy-dlmag batch: {path} failed", exc_info=True)
+        return _record(path, output, "failed", seconds=time.perf_counter() - start, error=err, worker=worker)
+    return _record(path, output, "ok", seconds=time.perf_counter() - start, worker=worker)
+
+
+# --------------------------------------------------------------------------- client side
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError as err:
+        raise ImportError(
+            "Batch processing runs on Dask, which is not installed: pip install 'sunpy-dlmag[dask]' "
+            f"(or pip install 'dask[distributed]'). ({err})"
+        ) from err
+    return distributed
+
+
+class _Manifest:
+    """The CSV manifest: one row per input, rows of earlier runs kept, rewritten atomically."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.rows = {}
+        self._written = 0.0
+        if self.path.is_file():
+            with self.path.open(newline="") as f:
+                for row in csv.DictReader(f):
+                    if row.get("input"):
+                        self.rows[row["input"]] = {k: row.get(k, "") for k in MANIFEST_COLUMNS}
+
+    def update(self, record):
+        self.rows[record["input"]] = record
+
+    def write(self, *, force=True):
+        from sunpy_dlmag.io import write_atomic
+
+        now = time.monotonic()
+        if not force and now - self._written < _MANIFEST_INTERVAL_S:
+            return
+        self._written = now
+
+        def write(tmp):
+            with Path(tmp).open("w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS)
+                writer.writeheader()
+                writer.writerows(self.rows.values())
+
+        write_atomic(self.path, write, overwrite=True)
+
+
+@contextlib.contextmanager
+def _dask_client(distributed, *, workers, scheduler, client, n_tasks):
+    if client is not None:
+        yield client
+    elif scheduler is not None:
+        with distributed.Client(scheduler) as own:
+            yield own
+    else:
+        n_workers = min(workers or os.cpu_count() or 1, n_tasks)
+        # One thread per worker process: the networks scale better across processes than
+        # threads, and numpy/onnxruntime thread pools do not oversubscribe the cores. The
+        # dashboard listens on a free local port (client.dashboard_link), never a fixed one.
+        with (
+            distributed.LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address="127.0.0.1:0",
+                env={"ORT_DISABLE_TELEMETRY": "1"},
+            ) as cluster,
+            distributed.Client(cluster) as own,
+        ):
+            yield own
+
+
+def run_batch(
+    task,
+    inputs,
+    out_dir,
+    *,
+    workers=None,
+    scheduler=None,
+    client=None,
+    overwrite=False,
+    quicklook=False,
+    progress=True,
+    num_threads=1,
+    **task_options,
+):
+    """
+    Run a task on many files on a Dask cluster, one file per Dask task.
+
+    Each file is read, processed and written to ``out_dir/<stem>_<task>.fits`` (see
+    `output_path`) on a worker, atomically: an output file is always complete. Outputs that
+    exist already are skipped, so running the same call again after an interruption or a
+    failure only processes what is missing. A file that fails (unreadable, not the right kind
+    of map, ...) is recorded with its error and never stops the others.
+
+    The manifest ``out_dir/batch_manifest.csv`` (`MANIFEST_COLUMNS`: input, output, status
+    ``ok``/``skipped``/``failed``, error type and message, seconds, worker, finish time in
+    UTC) has one row per input file; it is rewritten atomically as files finish (at most once
+    a second, and at the end, also when interrupted). Rows of inputs that are not part of
+    this run are kept.
+
+    Parameters
+    ----------
+    task : str or `BatchTask`
+        A registered task (see `list_tasks`), e.g. ``"denoise"``.
+    inputs : str, `os.PathLike` or sequence of them
+        Files, folders and glob patterns (see `find_inputs`). On a real cluster, the workers
+        must see the files (and ``out_dir``) at the same paths.
+    out_dir : str or `os.PathLike`
+        Folder for the outputs and the manifest (created if needed).
+    workers : int, optional
+        Worker processes of the local cluster (one thread each); default: one per CPU core,
+        at most one per file to process.
+    scheduler : str, optional
+        Address of a running Dask scheduler, e.g. ``"tcp://10.0.0.1:8786"``, instead of a
+        local cluster.
+    client : ``distributed.Client``, optional
+        A client of your own, instead of a local cluster; it is left open.
+    overwrite : bool
+        Process every file again and replace existing outputs.
+    quicklook : bool
+        Also write a PNG quick-look beside each output.
+    progress : bool
+        Show a progress bar (tqdm).
+    num_threads : int
+        Threads the networks of each task may use. Dask runs one task per worker thread,
+        so the default of 1 keeps each worker within its own thread count.
+    **task_options
+        Options of the task's function, passed to every file, e.g. ``method``, ``model``,
+        ``device``, ``tile_size`` and ``overlap`` for ``"denoise"``.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        One row per input in the order given, with the manifest's columns (``seconds`` in
+        s). ``meta`` holds the counts (``"ok"``, ``"skipped"``, ``"failed"``), the
+        ``"manifest"`` path, the ``"wall_time"`` and a one-line ``"summary"``.
+
+    Raises
+    ------
+    ImportError
+        Dask is not installed (the ``dask`` extra).
+    ValueError
+        An unknown task, both ``scheduler`` and ``client`` (or ``workers`` with either), a
+        number of workers below 1, or two inputs that would write the same output.
+    FileNotFoundError
+        An input that does not exist, or a folder or pattern with no matching file.
+
+    Examples
+    --------
+    >>> from sunpy_dlmag.batch import run_batch
+    >>> summary = run_batch("denoise", "magnetograms/", "denoised/", workers=2)  # doctest: +SKIP
+    >>> summary.meta["summary"]  # doctest: +SKIP
+    'batch denoise: 9 files in 17.9 s: 8 ok, 0 skipped, 1 failed; manifest denoised/batch_manifest.csv'
+    """
+    from sunpy import log
+
+    task = get_task(task)
+    if client is not None and scheduler is not None:
+        raise ValueError("Give either a scheduler address or a client, not both.")
+    if workers is not None and (client is not None or scheduler is not None):
+        raise ValueError(
+            "workers sets the size of the local cluster; it cannot be combined with a scheduler or client."
+        )
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer, got {workers!r}.")
+    distributed = _import_distributed()
+    wall = time.perf_counter()
+    out_dir = Path(out_dir)
+    paths = [
+        p
+        for p in find_inputs(inputs, suffixes=task.suffixes)
+        # Outputs of an earlier run in the same folder are not inputs.
+        if not (p.absolute().parent == out_dir.absolute() and p.name.endswith(f"_{task.name}.fits"))
+    ]
+    outputs = [output_path(task, p, out_dir).absolute() for p in paths]
+    clashes = {}
+    for path, output in zip(paths, outputs, strict=True):
+        clashes.setdefault(output, []).append(str(path))
+    clashes = {o: ps for o, ps in clashes.items() if len(ps) > 1}
+    if clashes:
+        output, names = next(iter(clashes.items()))
+        raise ValueError(
+            f"{len(clashes)} output name(s) would be written by more than one input, e.g. {output.name} by "
+            f"{' and '.join(names)}; process them into separate folders."
+        )
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = _Manifest(out_dir / MANIFEST_NAME)
+    records = {}
+    todo = []
+    for path, output in zip(paths, outputs, strict=True):
+        if output.exists() and not overwrite:
+            records[str(path.absolute())] = _record(path.absolute(), output, "skipped")
+        else:
+            todo.append((path.absolute(), output))
+    for record in records.values():
+        manifest.update(record)
+    manifest.write()
+
+    if todo:
+        with _dask_client(distributed, workers=workers, scheduler=scheduler, client=client, n_tasks=len(todo)) as dask:
+            _run_on_dask(
+                dask,
+                distributed.as_completed,
+                task,
+                todo,
+                records=records,
+                manifest=manifest,
+                total=len(paths),
+                progress=progress,
+                options=dict(overwrite=overwrite, quicklook=quicklook, num_threads=num_threads, options=task_options),
+            )
+    table = _summary(task, paths, records, manifest.path, time.perf_counter() - wall)
+    log.debug(table.meta["summary"])
+    return table
+
+
+def _run_on_dask(client, as_completed, task, todo, *, records, manifest, total, progress, options):
+    """Submit one Dask task per (input, output) of ``todo``; record each as it finishes."""
+    from tqdm.auto import tqdm
+
+    run = uuid.uuid4().hex[:8]
+    futures = client.map(
+        _run_one,
+        [str(p) for p, _ in todo],
+        [str(o) for _, o in todo],
+        key=[f"sunpy-dlmag-{task.name}-{run}-{i}" for i in range(len(todo))],
+        pure=False,
+        task=task,
+        **options,
+    )
+    files = {f.key: pair for f, pair in zip(futures, todo, strict=True)}
+    bar = tqdm(total=total, initial=total - len(todo), unit="file", desc=f"batch {task.name}", disable=not progress)
+    failed = 0
+    try:
+        for future in as_completed(futures):
+            if future.status == "finished":
+                record = future.result()
+            else:
+                # The worker itself died (e.g. killed for memory), or the task was lost or cancelled.
+                path, output = files[future.key]
+                try:
+                    error = future.exception()
+                except Exception as err:  # e.g. CancelledError
+                    error = err
+                record = _record(path, output, "failed", error=error)
+            records[record["input"]] = record
+            failed += record["status"] == "failed"
+            manifest.update(record)
+            manifest.write(force=False)
+            bar.set_postfix(failed=failed, refresh=False)
+            bar.update()
+            future.release()
+    finally:
+        # Interrupted or not: keep what finished, stop what did not.
+        manifest.write()
+        bar.close()
+        client.cancel([f for f in futures if not f.done()])
+
+
+def _summary(task, paths, records, manifest_path, wall):
+    import astropy.units as u
+    from astropy.table import QTable
+
+    rows = [records[str(p.absolute())] for p in paths]
+    table = QTable(
+        {name: [row[name] for row in rows] if rows else [] for name in MANIFEST_COLUMNS if name != "seconds"}
+    )
+    table.add_column(u.Quantity([float(row["seconds"]) for row in rows], u.s), name="seconds", index=5)
+    counts = {status: sum(row["status"] == status for row in rows) for status in ("ok", "skipped", "failed")}
+    table.meta.update(counts)
+    table.meta["manifest"] = manifest_path
+    table.meta["wall_time"] = wall * u.s
+    table.meta["summary"] = (
+        f"batch {task.name}: {len(rows)} files in {wall:.1f} s: {counts['ok']} ok, {counts['skipped']} skipped, "
+        f"{counts['failed']} failed; manifest {manifest_path}"
+    )
+    return table
