@@ -78,6 +78,7 @@ if not ONLINE:
     _EXTERNAL = (
         "astropy", "dask", "matplotlib", "numpy", "onnx", "onnxruntime", "os", "pathlib", "reproject",
         "scipy", "sunkit_magex", "sunpy", "typing", "collections", "dataclasses", "json", "torch", "tqdm",
+        "datetime", "PIL", "distributed",
     )  # fmt: skip
     nitpick_ignore_regex = [
         (r"py:.*", rf"({'|'.join(_EXTERNAL)})(\..*)?"),

@@ -12,6 +12,26 @@ except ImportError:  # running from a source tree that was never installed
     __version__ = "0.0.0.dev0"
 
 from sunpy_dlmag.denoise import denoise, noise_level, stack_magnetograms
+from sunpy_dlmag.drawings import detect_sunspots, drawing_to_magnetogram, read_drawing
+from sunpy_dlmag.farside import farside_magnetogram
 from sunpy_dlmag.models import get_model, list_models, load_model
+from sunpy_dlmag.pfss import coronal_hole_overlap, open_field_map, pfss_extrapolate
+from sunpy_dlmag.synchronic import synchronic_map
 
-__all__ = ["__version__", "denoise", "get_model", "list_models", "load_model", "noise_level", "stack_magnetograms"]
+__all__ = [
+    "__version__",
+    "coronal_hole_overlap",
+    "denoise",
+    "detect_sunspots",
+    "drawing_to_magnetogram",
+    "farside_magnetogram",
+    "get_model",
+    "list_models",
+    "load_model",
+    "noise_level",
+    "open_field_map",
+    "pfss_extrapolate",
+    "read_drawing",
+    "stack_magnetograms",
+    "synchronic_map",
+]

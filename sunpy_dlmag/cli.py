@@ -95,6 +95,346 @@ def _fetch_pairs(args):
     return 0
 
 
+# --------------------------------------------------------------------------- file commands
+# Capabilities that turn one file into one output map: each has a command of its own
+# (`sunpy-dlmag NAME INPUT... --out`) and a batch task (`sunpy-dlmag batch NAME`), with the
+# same options. To add one: register its task in sunpy_dlmag.batch, and add an entry here:
+# name -> (help, add_arguments(parser), options(args) -> keyword arguments of the task).
+def _denoise_arguments(parser):
+    parser.add_argument(
+        "--method",
+        default="ae",
+        choices=["ae", "translation"],
+        help="ae: the M2 autoencoder (denoise-m2, weights ship with the package; default); "
+        "translation: M1 (denoise-m1, needs weights you train or download)",
+    )
+    parser.add_argument("--model", help="another registered denoising model, or an ONNX file you exported")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the network runs")
+    parser.add_argument(
+        "--tile-size",
+        type=int,
+        help="tile size in pixels for large images (default: whole image up to 1024 px, 512-px tiles beyond)",
+    )
+    parser.add_argument("--overlap", type=int, help="overlap of tiles in pixels (default: from the network)")
+
+
+def _denoise_options(args):
+    return {
+        "method": args.method,
+        "model": args.model,
+        "device": args.device,
+        "tile_size": args.tile_size,
+        "overlap": args.overlap,
+    }
+
+
+def _farside_arguments(parser):
+    parser.add_argument(
+        "--model",
+        default="aisfm-v2",
+        help="registered farside model (default aisfm-v2), or an ONNX file you trained and exported; "
+        "no farside weights ship: see `sunpy-dlmag models info aisfm-v2`",
+    )
+    parser.add_argument("--reference", help="frontside magnetogram FITS file, for reference-input models")
+    parser.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="skip the EUVI-to-AIA intensity cross-calibration (warns; only for inputs already calibrated)",
+    )
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the network runs")
+
+
+def _farside_options(args):
+    return {"model": args.model, "reference": args.reference, "device": args.device, "calibrate": not args.no_calibrate}
+
+
+def _drawing_arguments(parser):
+    parser.add_argument("--date", required=True, help="date and time of the drawing (ISO, e.g. 1612-05-03T12:00)")
+    parser.add_argument(
+        "--north-angle",
+        type=float,
+        default=0.0,
+        help="angle of north on the image, degrees counter-clockwise from up, as the image is seen (default 0)",
+    )
+    parser.add_argument("--mirrored", action="store_true", help="the drawing is a mirror image (e.g. a projection)")
+    parser.add_argument(
+        "--celestial", action="store_true", help="--north-angle gives celestial north instead of solar north"
+    )
+    parser.add_argument(
+        "--method",
+        default="bipole",
+        choices=["bipole", "model"],
+        help="bipole: one bipole per spot group, no training needed (default); model: the drawing network",
+    )
+    parser.add_argument("--model", help="an ONNX file of the drawing network you trained and exported")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the network runs")
+    parser.add_argument("--flux-factor", type=float, default=1.0, help="scale the flux of every bipole (default 1)")
+    parser.add_argument(
+        "--leading-polarity",
+        type=int,
+        choices=[1, -1],
+        help="sign of the leading polarity in the northern hemisphere, for dates whose solar cycle is unknown",
+    )
+
+
+def _drawing_options(args):
+    return {
+        "date": args.date,
+        "north_angle": args.north_angle,
+        "mirrored": args.mirrored,
+        "north": "celestial" if args.celestial else "solar",
+        "method": args.method,
+        "model": args.model,
+        "device": args.device,
+        "flux_factor": args.flux_factor,
+        "leading_polarity": args.leading_polarity,
+    }
+
+
+_FILE_COMMANDS = {
+    "denoise": ("denoise line-of-sight magnetograms (Park et al. 2020)", _denoise_arguments, _denoise_options),
+    "farside": (
+        "magnetograms from STEREO/EUVI or SDO/AIA EUV images (AISFM, 1-channel models)",
+        _farside_arguments,
+        _farside_options,
+    ),
+    "drawing": (
+        "magnetograms from sunspot drawings (PNG, JPEG or TIFF scans)",
+        _drawing_arguments,
+        _drawing_options,
+    ),
+}
+_FITS_ENDINGS = (".fits", ".fts", ".fit")
+
+
+def _file_command(args):
+    from pathlib import Path
+
+    from sunpy_dlmag.batch import find_inputs, get_task, output_path, process_file
+    from sunpy_dlmag.exceptions import DlmagError, InputMapError
+
+    task = get_task(args.command)
+    options = _FILE_COMMANDS[task.name][2](args)
+    inputs = find_inputs(args.inputs, suffixes=task.suffixes)
+    out = Path(args.out)
+    single = out.suffix.lower() in _FITS_ENDINGS
+    if single and len(inputs) > 1:
+        print(
+            f"sunpy-dlmag: error: --out {out} is one file, but there are {len(inputs)} inputs; give a folder.",
+            file=sys.stderr,
+        )
+        return 2
+    failed = []
+    for path in inputs:
+        output = out if single else output_path(task, path, out)
+        try:
+            process_file(task, path, output, overwrite=args.overwrite, quicklook=args.png, **options)
+        except Exception as err:
+            if isinstance(err, DlmagError) and not isinstance(err, InputMapError):
+                raise  # the model or the device, not this file: every file would fail
+            # A problem of this file (unreadable, not a magnetogram, output exists): go on with the others.
+            print(f"sunpy-dlmag: error: {path}: {err} ({type(err).__name__})", file=sys.stderr)
+            failed.append(path)
+            continue
+        print(f"{path} -> {output}" + (f" and {output.with_suffix('.png').name}" if args.png else ""))
+    written = len(inputs) - len(failed)
+    print(f"{task.name}: {len(inputs)} file(s): {written} written, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def _batch(args):
+    from sunpy_dlmag.batch import run_batch
+
+    options = _FILE_COMMANDS[args.task][2](args) if args.task in _FILE_COMMANDS else {}
+    try:
+        table = run_batch(
+            args.task,
+            args.inputs,
+            args.out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            overwrite=args.overwrite,
+            quicklook=args.png,
+            progress=not args.quiet,
+            **options,
+        )
+    except ValueError as err:  # checked before any work: e.g. two inputs with the same output name
+        print(f"sunpy-dlmag: error: {err}", file=sys.stderr)
+        return 2
+    for row in table[table["status"] == "failed"]:
+        message = " ".join(str(row["error"]).split())  # one line per file; the manifest has it as raised
+        print(f"failed: {row['input']}: {row['error_type']}: {message}", file=sys.stderr)
+    print(table.meta["summary"])
+    return 1 if table.meta["failed"] else 0
+
+
+def _add_file_commands(sub):
+    from sunpy_dlmag.batch import FITS_SUFFIXES, get_task, list_tasks
+
+    for name, (help_text, add_arguments, _) in _FILE_COMMANDS.items():
+        reads = "FITS" if get_task(name).suffixes == FITS_SUFFIXES else "images"
+        command = sub.add_parser(
+            name,
+            help=f"{help_text}: {reads} in, FITS (and PNG) out",
+            description=f"{help_text[0].upper()}{help_text[1:]}. Reads each input FITS file, writes the result "
+            f"atomically to OUT/<stem>_{name}.fits (or to OUT itself if it ends in .fits and there is one input). "
+            f"A file that fails is reported and the others go on; the exit status is 1 if any failed. "
+            f"For many files on several cores or a cluster, see `sunpy-dlmag batch {name}`.",
+        )
+        command.add_argument("inputs", nargs="+", metavar="INPUT", help=f"{reads} files, folders or glob patterns")
+        command.add_argument("--out", required=True, help="output folder, or the output .fits file for one input")
+        add_arguments(command)
+        command.add_argument("--png", action="store_true", help="also write a PNG quick-look beside each output")
+        command.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+        command.set_defaults(func=_file_command)
+
+    batch = sub.add_parser(
+        "batch",
+        help="run a task on many files on a Dask cluster (needs the dask extra)",
+        description="Run a task on many files, one Dask task per file, on a local cluster of worker processes "
+        "(one thread each) or on a running Dask scheduler. Outputs are written atomically to "
+        "OUT/<stem>_<task>.fits; existing outputs are skipped, so the same command resumes an interrupted run; "
+        "a file that fails is recorded in OUT/batch_manifest.csv with its error and never stops the others. "
+        "The exit status is 1 if any file failed.",
+    )
+    tasks = batch.add_subparsers(dest="task", required=True, metavar="TASK")
+    for name in list_tasks():
+        what = get_task(name).description
+        task = tasks.add_parser(
+            name,
+            help=what,
+            description=f"Run the task {name!r} on many files on Dask: {what}. One Dask task per file, writing "
+            f"OUT/<stem>_{name}.fits. Existing outputs are skipped; failures are recorded in "
+            "OUT/batch_manifest.csv and never stop the others; the exit status is 1 if any file failed.",
+        )
+        task.add_argument("inputs", nargs="+", metavar="INPUT", help="FITS files, folders or glob patterns")
+        task.add_argument(
+            "--out", required=True, help="output folder; the manifest batch_manifest.csv is written there"
+        )
+        where = task.add_mutually_exclusive_group()
+        where.add_argument(
+            "--workers",
+            type=int,
+            metavar="N",
+            help="worker processes of the local cluster (default: one per core, at most one per file)",
+        )
+        where.add_argument(
+            "--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler, e.g. tcp://host:8786"
+        )
+        if name in _FILE_COMMANDS:
+            _FILE_COMMANDS[name][1](task)
+        task.add_argument("--png", action="store_true", help="also write a PNG quick-look beside each output")
+        task.add_argument("--overwrite", action="store_true", help="process every file again, replacing outputs")
+        task.add_argument("--quiet", action="store_true", help="no progress bar")
+        task.set_defaults(func=_batch)
+
+
+_GLOBAL_READERS = ("map", "gong", "hmi-synchronic", "adapt")
+
+
+def _read_global(path, reader):
+    import sunpy.map
+
+    from sunpy_dlmag import io
+
+    readers = {
+        "map": sunpy.map.Map,
+        "gong": io.read_gong_synoptic,
+        "hmi-synchronic": io.read_hmi_synchronic,
+        "adapt": io.read_adapt,
+    }
+    return readers[reader](path)
+
+
+def _synchronic(args):
+
+    import sunpy.map
+
+    from sunpy_dlmag.io import save_map
+    from sunpy_dlmag.synchronic import synchronic_map
+
+    frontside = [sunpy.map.Map(f) for f in args.frontside]
+    farside = [sunpy.map.Map(f) for f in args.farside]
+    background = _read_global(args.background, args.background_reader) if args.background else None
+    smap, sources = synchronic_map(
+        frontside,
+        farside,
+        shape=tuple(args.shape),
+        background=background,
+        time=args.time,
+        limb_cutoff=args.limb_cutoff,
+        return_sources=True,
+    )
+    save_map(smap, args.out, overwrite=args.overwrite)
+    print(f"synchronic map -> {args.out}")
+    if args.sources:
+        save_map(sources, args.sources, overwrite=args.overwrite)
+        print(f"sources map -> {args.sources}")
+    observed = float((sources.data > 0).mean())
+    print(f"{observed:.1%} of the surface comes from the disk maps")
+    return 0
+
+
+def _pfss(args):
+    import astropy.units as u
+    import numpy as np
+
+    from sunpy_dlmag.io import save_map
+    from sunpy_dlmag.pfss import open_field_area, open_field_map, pfss_extrapolate
+
+    smap = _read_global(args.input, args.reader)
+    output = pfss_extrapolate(smap, nrho=args.nrho, rss=args.rss)
+    open_map = open_field_map(output, shape=tuple(args.open_shape))
+    save_map(open_map, args.out, overwrite=args.overwrite)
+    fraction = float((open_field_area(open_map) / (4 * np.pi * u.R_sun**2)).decompose())
+    print(f"open-field map -> {args.out}; open field covers {fraction:.1%} of the surface")
+    return 0
+
+
+def _add_global_commands(sub):
+    synchronic = sub.add_parser(
+        "synchronic",
+        help="merge full-disk magnetograms (observed and AI farside) into a Carrington CEA map of B_r",
+        description="Merge full-disk line-of-sight magnetograms into one full-Sun Carrington CEA map of the radial "
+        "field: each map is reprojected with its own observer, divided by mu, weighted by mu (pixels below the "
+        "limb cut-off dropped) and averaged; what no map covers comes from --background, or is NaN with a "
+        "warning. Outputs are written atomically.",
+    )
+    synchronic.add_argument("frontside", nargs="+", metavar="FRONTSIDE", help="frontside magnetogram FITS files")
+    synchronic.add_argument("--farside", nargs="*", default=[], metavar="FARSIDE", help="AI farside magnetograms")
+    synchronic.add_argument("--background", help="a synoptic or ADAPT map for what no disk map covers")
+    synchronic.add_argument(
+        "--background-reader", default="gong", choices=_GLOBAL_READERS, help="how to read --background (default gong)"
+    )
+    synchronic.add_argument("--time", help="rotate every contribution to this time (default: no rotation)")
+    synchronic.add_argument(
+        "--shape", type=int, nargs=2, default=(180, 360), metavar=("NLAT", "NLON"), help="output grid (180 360)"
+    )
+    synchronic.add_argument("--limb-cutoff", type=float, default=0.2, help="drop pixels with mu below this (0.2)")
+    synchronic.add_argument("--out", required=True, help="output FITS file of the synchronic map")
+    synchronic.add_argument("--sources", help="also write the map of where each pixel came from to this FITS file")
+    synchronic.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    synchronic.set_defaults(func=_synchronic)
+
+    pfss = sub.add_parser(
+        "pfss",
+        help="PFSS (sunkit-magex) on a global map and its open-field (coronal hole) map",
+        description="Extrapolate a potential field with a source surface (sunkit-magex) from a full-Sun CEA map "
+        "of the radial field and write the map of open field at the photosphere: +1 open and positive, "
+        "-1 open and negative, 0 closed.",
+    )
+    pfss.add_argument("input", help="global map FITS file (a synchronic map, GONG, HMI synchronic frame, ADAPT)")
+    pfss.add_argument("--reader", default="map", choices=_GLOBAL_READERS, help="how to read INPUT (default: map)")
+    pfss.add_argument("--nrho", type=int, default=35, help="radial grid points (default 35)")
+    pfss.add_argument("--rss", type=float, default=2.5, help="source-surface radius in solar radii (default 2.5)")
+    pfss.add_argument(
+        "--open-shape", type=int, nargs=2, default=(90, 180), metavar=("NLAT", "NLON"), help="footpoint grid"
+    )
+    pfss.add_argument("--out", required=True, help="output FITS file of the open-field map")
+    pfss.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    pfss.set_defaults(func=_pfss)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="sunpy-dlmag",
@@ -111,6 +451,9 @@ def build_parser():
     info = models_sub.add_parser("info", help="the model card of one model: geometry, normalisation, data, scores")
     info.add_argument("name", help="registered model name, or the path of an ONNX file with its spec")
     info.set_defaults(func=_models_info)
+
+    _add_file_commands(sub)
+    _add_global_commands(sub)
 
     demo = sub.add_parser(
         "demo",
@@ -192,9 +535,13 @@ def main(argv=None):
 
     try:
         return args.func(args)
-    except DlmagError as err:
+    except (DlmagError, OSError, ImportError) as err:
+        # Errors of the user's setup or inputs: a message, no traceback.
         print(f"sunpy-dlmag: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("sunpy-dlmag: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
