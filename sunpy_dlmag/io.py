@@ -24,6 +24,16 @@ from sunpy_dlmag.exceptions import InputMapError
 __all__ = ["save_map", "write_atomic"]
 
 
+def _read_umask():
+    # os.umask can only be read by setting it; done once, at import.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def write_atomic(path, write, *, overwrite=False):
     """
     Call ``write(tmp_path)`` and move the finished file to ``path`` in one step.
@@ -36,6 +46,7 @@ def write_atomic(path, write, *, overwrite=False):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part" + path.suffix)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
     try:
         write(Path(tmp))
         os.replace(tmp, path)

@@ -49,6 +49,12 @@ def provenance_meta(template, model, *, note=""):
     meta.update(get_observer_meta(template.observer_coordinate, template.rsun_meters))
     meta["rsun_obs"] = template.rsun_obs.to_value(u.arcsec)
     meta["date-obs"] = template.date.isot
+    # Instrument map classes (AIA's T_OBS, MDI's default units) fill in what a generic map
+    # must find in the header itself: the frame's time and the axis units.
+    meta["date-avg"] = template.reference_date.isot
+    for axis, (unit, ctype) in enumerate(zip(template.spatial_units, template.wcs.wcs.ctype, strict=True), start=1):
+        meta[f"cunit{axis}"] = unit.to_string("fits")
+        meta[f"ctype{axis}"] = ctype
     meta["obsrvtry"] = template.observatory or "unknown"
     meta["telescop"] = template.observatory or "unknown"
     meta["instrume"] = f"sunpy-dlmag {spec.name}"

@@ -152,3 +152,15 @@ def test_hmi_series_query():
         build_hmi_series_query("2011-01-01", "2011-01-02")
     with pytest.raises(ValueError, match="after start"):
         build_hmi_series_query("2011-01-02", "2011-01-01", provider="vso")
+
+
+def test_denoise_output_of_a_header_without_axis_units(denoiser):
+    # Real binned MDI file without CUNIT: sunpy's MDI class supplies arcsec, the output map must carry them.
+    from conftest import DATA
+
+    mdi = sunpy.map.Map(DATA / "mdi_fd_M_96m_01d.5874.0005_s.fits")
+    assert "cunit1" not in mdi.meta
+    out = sunpy_dlmag.denoise(mdi, model=denoiser)
+    assert out.spatial_units == mdi.spatial_units
+    assert out.reference_date == mdi.reference_date
+    np.testing.assert_allclose(out.wcs.wcs.crval, mdi.wcs.wcs.crval)

@@ -41,3 +41,12 @@ def test_save_map_leaves_the_map_untouched(tmp_path, euvi_map):
     save_map(euvi_map, tmp_path / "euvi.fits")
     assert "blank" in euvi_map.meta
     assert dict(euvi_map.meta["keycomments"]) == comments
+
+
+def test_outputs_get_the_usual_file_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = write_atomic(tmp_path / "out.txt", lambda p: p.write_text("x"))
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
