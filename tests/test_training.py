@@ -156,3 +156,13 @@ def test_command_line_trains_and_exports(tmp_path, capsys):
     assert "denoise-m2" in capsys.readouterr().out
     # A fresh export is not the registered file: it loads without the registry's sha256.
     assert load_model(tmp_path / "m2.onnx", device="cpu").spec.weights.sha256 is None
+
+
+def test_field_weighted_mse_counts_strong_fields_more(crops, tmp_path):
+    trainer = _trainer("aisfm-v1", crops, tmp_path, loss_weights={"l1": 0.0, "mse_field": 1.0})
+    assert trainer.weights["mse_field"] == 1.0
+    assert get_preset("aisfm-v1").loss_weights.get("l1")  # the preset itself is untouched
+    y = torch.tensor([[[[0.1, 2.0]]]])
+    weak_error = trainer._reconstruction(torch.tensor([[[[0.6, 2.0]]]]), y)["mse_field"]
+    strong_error = trainer._reconstruction(torch.tensor([[[[0.1, 2.5]]]]), y)["mse_field"]
+    assert float(strong_error) == pytest.approx(20 * float(weak_error))  # same error, 20 times the field

@@ -38,6 +38,9 @@ def main():
     parser.add_argument("--base-filters", type=int, default=GENERATOR["base_filters"])
     parser.add_argument("--max-filters", type=int, default=GENERATOR["max_filters"])
     parser.add_argument("--n-res", type=int, default=GENERATOR["n_res"])
+    parser.add_argument(
+        "--field-weight", type=float, default=0.0, help="weight of the field-strength-weighted MSE term (mse_field)"
+    )
     parser.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that passes this")
     args = parser.parse_args()
 
@@ -55,6 +58,7 @@ def main():
         device=args.device,
         seed=args.seed,
         batch_size=args.batch_size,
+        loss_weights={"mse_field": args.field_weight} if args.field_weight else None,
         generator_kwargs={
             **GENERATOR,
             "base_filters": args.base_filters,

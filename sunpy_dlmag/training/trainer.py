@@ -78,6 +78,10 @@ class Trainer:
         Default: the preset's.
     generator_kwargs, discriminator_kwargs : dict, optional
         Override the preset's network settings (e.g. smaller networks for a quick run).
+    loss_weights : dict, optional
+        Override or add loss weights of the preset. Besides the preset's terms, ``"mse_field"``
+        weights the squared error of each pixel by the target's field strength (network
+        units), so that strong fields count more than the quiet Sun.
     amp : bool, optional
         Mixed precision; default on for CUDA, always off on the CPU.
     """
@@ -95,6 +99,7 @@ class Trainer:
         lr=None,
         generator_kwargs=None,
         discriminator_kwargs=None,
+        loss_weights=None,
         amp=None,
     ):
         self.preset = preset if isinstance(preset, Preset) else get_preset(preset)
@@ -126,7 +131,7 @@ class Trainer:
         )
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.gan_loss = GANLoss(self.preset.gan_mode) if self.preset.gan_mode else None
-        self.weights = dict(self.preset.loss_weights)
+        self.weights = {**self.preset.loss_weights, **(loss_weights or {})}
 
     @property
     def checkpoint_path(self):
@@ -206,6 +211,8 @@ class Trainer:
             terms["l1"] = w["l1"] * F.l1_loss(fake, y)
         if w.get("mse"):
             terms["mse"] = w["mse"] * F.mse_loss(fake, y)
+        if w.get("mse_field"):
+            terms["mse_field"] = w["mse_field"] * (y.abs() * (fake - y) ** 2).mean()
         if w.get("cc"):
             terms["cc"] = w["cc"] * correlation_loss(
                 fake.float(), y.float(), scales=self.preset.cc_scales, kind=self.preset.cc_kind
