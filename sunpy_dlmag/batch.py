@@ -145,16 +145,18 @@ def _denoise_file(path, *, num_threads=None, method="ae", model=None, device="au
     """Task ``denoise``: `sunpy_dlmag.denoise` of the magnetogram in one FITS file."""
     import sunpy.map
 
-    from sunpy_dlmag.denoise import _METHODS, _denoise_model, denoise
-    from sunpy_dlmag.models import Model, load_model
+    from sunpy_dlmag.denoise import denoise
 
-    if model is None and method not in _METHODS:
-        _denoise_model(method, model, device)  # raises its error for an unknown method
-    smap = sunpy.map.Map(path)
-    if not isinstance(model, Model):
-        # The runtime caches the session, so a worker creates it once per model.
-        model = load_model(_METHODS[method] if model is None else model, device=device, num_threads=num_threads)
-    return denoise(smap, method=method, model=model, tile_size=tile_size, overlap=overlap)
+    # The runtime caches sessions, so a worker creates each model's session once.
+    return denoise(
+        sunpy.map.Map(path),
+        method=method,
+        model=model,
+        device=device,
+        tile_size=tile_size,
+        overlap=overlap,
+        num_threads=num_threads,
+    )
 
 
 register_task(

@@ -243,13 +243,17 @@ def _figure(smap, frame, output, synchronic, open_map, drawing_magnetogram, path
     from astropy.visualization import ImageNormalize
 
     field = ImageNormalize(vmin=-200, vmax=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # sunpy's note on differing solar radii
+        # On MDI's grid (north up), to compare with the first panel; the map itself keeps the drawing's grid.
+        drawing_on_mdi = drawing_magnetogram.reproject_to(smap.wcs)
     panels = [
         (smap, f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M')}", field),
         (frame, "AISFM model frame (north up, R = 392 px)", field),
         (output, f"denoised ({output.meta['dlmodel']})" if output is not None else "", field),
         (synchronic, "synchronic map from 4 disk views (GONG 2018-11-06)", ImageNormalize(vmin=-50, vmax=50)),
         (open_map, "open field from PFSS (coronal holes)", None),
-        (drawing_magnetogram, "bipoles from a drawing of the MDI spots", field),
+        (drawing_on_mdi, "bipoles from a drawing of the MDI spots", field),
     ]
     fig = plt.figure(figsize=(15, 9), layout="constrained")
     for i, (m, title, norm) in enumerate(panels, start=1):

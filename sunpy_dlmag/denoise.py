@@ -31,14 +31,14 @@ __all__ = ["denoise", "noise_level", "quiet_sun_mask", "stack_magnetograms"]
 _METHODS = {"ae": "denoise-m2", "translation": "denoise-m1"}
 
 
-def _denoise_model(method, model, device):
+def _denoise_model(method, model, device, num_threads=None):
     if method not in _METHODS:
         raise ValueError(f"method must be 'ae' (M2 autoencoder) or 'translation' (M1), got {method!r}.")
     if isinstance(model, Model):
         loaded = model
     else:
         name = _METHODS[method] if model is None else model
-        loaded = load_model(name, device=device)
+        loaded = load_model(name, device=device, num_threads=num_threads)
     if loaded.spec.task != "denoise":
         raise InputMapError(
             f"Model {loaded.spec.name!r} is a {loaded.spec.task!r} model; denoise needs a 'denoise' model "
@@ -47,7 +47,7 @@ def _denoise_model(method, model, device):
     return loaded
 
 
-def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=None, overlap=None):
+def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=None, overlap=None, num_threads=None):
     """
     Denoise a line-of-sight magnetogram with a trained network.
 
@@ -65,6 +65,9 @@ def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=No
     tile_size, overlap : int, optional
         Tiling of large images (default: whole image up to 1024 px, 512-px tiles beyond,
         overlap from the network's receptive field, so tiles give the whole-image result).
+    num_threads : int, optional
+        Threads of onnxruntime (default: its own choice, all cores); e.g. 1 per process when
+        many processes denoise at once.
 
     Returns
     -------
@@ -85,7 +88,7 @@ def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=No
     True
     """
     data = check_magnetogram(magnetogram)
-    net = _denoise_model(method, model, device)
+    net = _denoise_model(method, model, device, num_threads)
     out = net.predict_array(data, tile_size=tile_size, overlap=overlap)
     return net.output_map(out, magnetogram)
 
