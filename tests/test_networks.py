@@ -145,6 +145,8 @@ def _gradient_extent(net, size, pixels):
         (GlobalGenerator, {"in_channels": 1, "n_down": 1, "n_res": 2, "padding": "zero"}),
         (DenoiseGenerator, {"in_channels": 2, "n_down": 2, "n_res": 1}),
         (DenoiseGenerator, {"in_channels": 1, "n_down": 3, "n_res": 0}),
+        (DenoiseGenerator, {"in_channels": 1, "n_down": 2, "n_res": 1, "full_res_filters": 3}),
+        (DenoiseGenerator, {"in_channels": 2, "n_down": 1, "n_res": 0, "full_res_filters": 2}),
     ],
 )
 def test_receptive_radius_by_input_gradients(cls, kwargs):
@@ -193,6 +195,10 @@ def test_tile_safety(cls):
             net(2 * torch.randn(4, 1, 32, 32) + 0.5)
     net.eval()
     assert _crop_matches_whole(net)
+    # The optional full-resolution stage of the denoising generator keeps tiles exact too.
+    if cls is DenoiseGenerator:
+        torch.manual_seed(3)
+        assert _crop_matches_whole(cls(in_channels=1, base_filters=4, n_down=2, n_res=1, full_res_filters=3).eval())
     # Instance normalisation takes the statistics of the whole input, so a crop differs.
     torch.manual_seed(3)
     assert not _crop_matches_whole(cls(in_channels=1, base_filters=4, n_down=2, n_res=1, norm="instance").eval())

@@ -455,6 +455,12 @@ class DenoiseGenerator(nn.Module):
         Add the input to the output, so the network learns the correction (the noise to
         remove) rather than the whole field. Strong fields then pass through unchanged
         unless the network acts on them; not in the published network.
+    full_res_filters : int
+        Width of an optional stage at full resolution (0, the default, leaves it out, as
+        published): a 3x3 convolution before the encoder and a 3x3 convolution after the
+        decoder that also takes the first one's output as a skip connection. Without it
+        the finest features are computed at half resolution, which blurs pixel-scale
+        structure of strong fields; not in the published network.
 
     Notes
     -----
@@ -496,6 +502,7 @@ class DenoiseGenerator(nn.Module):
         norm="batch",
         output_activation="none",
         residual=False,
+        full_res_filters=0,
     ):
         super().__init__()
         if residual and in_channels != out_channels:
@@ -516,8 +523,9 @@ class DenoiseGenerator(nn.Module):
             max_filters=max_filters,
             n_down=n_down,
         )
-        _check_counts(0, n_res=n_res)
+        _check_counts(0, n_res=n_res, full_res_filters=full_res_filters)
         self.in_channels = in_channels
+        self.full_res_filters = full_res_filters
         self.out_channels = out_channels
         self.n_down = n_down
         self.n_res = n_res
@@ -527,8 +535,12 @@ class DenoiseGenerator(nn.Module):
         self.filters = tuple(filters)
         bias = norm == "none"
 
-        self.down = nn.ModuleList()
+        self.head = None
         previous = in_channels
+        if full_res_filters:
+            self.head = nn.Sequential(nn.Conv2d(in_channels, full_res_filters, 3, padding=1), nn.LeakyReLU(0.2))
+            previous = full_res_filters
+        self.down = nn.ModuleList()
         for level, width in enumerate(filters):
             if level == 0:
                 layers = [nn.Conv2d(previous, width, 4, stride=2, padding=1)]
@@ -549,8 +561,9 @@ class DenoiseGenerator(nn.Module):
         for level in reversed(range(n_down)):
             in_width = 2 * filters[level]
             if level == 0:
-                layers = [nn.ReLU(), nn.ConvTranspose2d(in_width, out_channels, 4, stride=2, padding=1)]
-                if output_activation == "tanh":
+                width = full_res_filters or out_channels
+                layers = [nn.ReLU(), nn.ConvTranspose2d(in_width, width, 4, stride=2, padding=1)]
+                if output_activation == "tanh" and not full_res_filters:
                     layers.append(nn.Tanh())
             else:
                 out_width = filters[level - 1]
@@ -560,6 +573,12 @@ class DenoiseGenerator(nn.Module):
                     _norm2d(norm, out_width),
                 ]
             self.up.append(nn.Sequential(*layers))
+        self.tail = None
+        if full_res_filters:
+            tail = [nn.ReLU(), nn.Conv2d(2 * full_res_filters, out_channels, 3, padding=1)]
+            if output_activation == "tanh":
+                tail.append(nn.Tanh())
+            self.tail = nn.Sequential(*tail)
 
     @property
     def stride(self):
@@ -568,8 +587,12 @@ class DenoiseGenerator(nn.Module):
 
     def _support(self, x):
         # The decoder path from output pixel x down to each encoder level, then back up that
-        # encoder to the input; the span is the hull over all skip connections.
-        lo = hi = span_lo = span_hi = x
+        # encoder to the input; the span is the hull over all skip connections. The
+        # full-resolution stage widens everything by one pixel at each end, and its own skip
+        # sees two pixels either side.
+        edge = 1 if self.full_res_filters else 0
+        lo, hi = x - edge, x + edge
+        span_lo, span_hi = lo - edge, hi + edge
         for level in range(1, self.n_down + 1):
             lo, hi = _transposed_inputs(lo, hi, 4, stride=2, padding=1)
             a, b = lo, hi
@@ -577,7 +600,7 @@ class DenoiseGenerator(nn.Module):
                 a, b = a - 2 * self.n_res, b + 2 * self.n_res
             for _ in range(level):
                 a, b = _conv_inputs(a, b, 4, stride=2, padding=1)
-            span_lo, span_hi = min(span_lo, a), max(span_hi, b)
+            span_lo, span_hi = min(span_lo, a - edge), max(span_hi, b + edge)
         return span_lo, span_hi
 
     @property
@@ -609,12 +632,16 @@ class DenoiseGenerator(nn.Module):
         """
         skips = []
         inputs = x
+        if self.head is not None:
+            x = full_res = self.head(x)
         for block in self.down:
             x = block(x)
             skips.append(x)
         x = self.residual(x)
         for block in self.up:
             x = block(torch.cat([x, skips.pop()], dim=1))
+        if self.tail is not None:
+            x = self.tail(torch.cat([x, full_res], dim=1))
         return inputs + x if self.residual_output else x
 
 
