@@ -113,7 +113,8 @@ def _denoise_arguments(parser):
     parser.add_argument(
         "--tile-size",
         type=int,
-        help="tile size in pixels for large images (default: whole image up to 1024 px, 512-px tiles beyond)",
+        help="tile size in pixels for large images (default: whole image up to 1024 px, larger ones in tiles "
+        "of four receptive radii)",
     )
     parser.add_argument("--overlap", type=int, help="overlap of tiles in pixels (default: from the network)")
 

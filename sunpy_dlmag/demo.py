@@ -35,6 +35,7 @@ from sunpy_dlmag.denoise import denoise, noise_level
 from sunpy_dlmag.exceptions import DlmagUserWarning, WeightsNotInstalledError
 from sunpy_dlmag.io import read_gong_synoptic, save_map, write_atomic
 from sunpy_dlmag.models import get_model, list_models, load_model, weights_status
+from sunpy_dlmag.models.runtime import default_tile_size
 from sunpy_dlmag.pfss import open_field_area, open_field_map, pfss_extrapolate
 from sunpy_dlmag.synchronic import disk_view, synchronic_map
 
@@ -130,8 +131,9 @@ def _denoise(smap, device):
     start = time.perf_counter()
     output = denoise(smap, model=model)
     seconds = time.perf_counter() - start
-    # The same network in 512-px tiles (the default for large images) against the whole image.
-    tiled = model.predict_array(smap.data, tile_size=512, overlap=256)
+    # The same network in the tiles it uses for large images, against the whole image.
+    tile_size = default_tile_size(model.spec.geometry)
+    tiled = model.predict_array(smap.data, tile_size=tile_size, overlap=tile_size // 2)
     both = np.isfinite(output.data)
     before, after = noise_level(smap), noise_level(output)
     result = {
@@ -140,14 +142,15 @@ def _denoise(smap, device):
         "seconds": round(seconds, 3),
         "noise_before_G": round(float(before.to_value(u.G)), 2),
         "noise_after_G": round(float(after.to_value(u.G)), 2),
-        "tiled_512px_vs_whole_max_abs_diff_G": round(float(np.abs(output.data[both] - tiled[both]).max()), 4),
+        "tile_size_px": tile_size,
+        "tiled_vs_whole_max_abs_diff_G": round(float(np.abs(output.data[both] - tiled[both]).max()), 4),
         "nan_pixels_kept": bool(np.array_equal(np.isnan(output.data), np.isnan(smap.data))),
     }
     log.debug(f"denoise: {result}")
     _say(
         f"Denoise ({model.spec.name}, {model.device}): {seconds:.2f} s; quiet-Sun noise "
-        f"{result['noise_before_G']} G -> {result['noise_after_G']} G; 512-px tiles differ from the whole "
-        f"image by at most {result['tiled_512px_vs_whole_max_abs_diff_G']} G; off-disk NaN kept: "
+        f"{result['noise_before_G']} G -> {result['noise_after_G']} G; {tile_size}-px tiles differ from the whole "
+        f"image by at most {result['tiled_vs_whole_max_abs_diff_G']} G; off-disk NaN kept: "
         f"{result['nan_pixels_kept']}"
     )
     return result, output

@@ -63,8 +63,9 @@ def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=No
         Another registered model, or an ONNX file you trained and exported.
     device : {"auto", "cpu", "cuda"}
     tile_size, overlap : int, optional
-        Tiling of large images (default: whole image up to 1024 px, 512-px tiles beyond,
-        overlap from the network's receptive field, so tiles give the whole-image result).
+        Tiling of large images (default: whole image up to 1024 px; beyond, tiles and
+        overlap from the network's receptive field, so tiles give the whole-image result:
+        704-px tiles overlapping by 352 px for ``denoise-m2``).
     num_threads : int, optional
         Threads of onnxruntime (default: its own choice, all cores); e.g. 1 per process when
         many processes denoise at once.

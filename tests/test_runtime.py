@@ -8,7 +8,8 @@ import sunpy.map
 
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, MissingObserverError
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.runtime import tiled_inference
+from sunpy_dlmag.models.runtime import default_tile_size, tiled_inference
+from sunpy_dlmag.models.spec import Geometry
 
 
 @pytest.fixture
@@ -28,6 +29,15 @@ def test_tiled_equals_whole_image_on_a_real_magnetogram(tiny, mdi_map):
     # Equal to float32 rounding: convolution kernels sum in a tile-size dependent order.
     np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-5 * scale)
     assert np.mean(np.abs(tiled - whole)) < 1e-7 * scale
+
+
+@pytest.mark.parametrize(
+    ("radius", "stride", "expected"),
+    [(14, 4, 512), (175, 16, 704), (333, 16, 1024)],
+)
+def test_default_tiles_span_four_receptive_radii(radius, stride, expected):
+    # Half-tile overlaps then cover two radii, bounded so memory stays that of a 1024-px image.
+    assert default_tile_size(Geometry(stride=stride, receptive_radius=radius)) == expected
 
 
 def test_batch_size_does_not_change_the_result(tiny, rng):

@@ -162,7 +162,8 @@ class Model:
             the model's geometry and the result is put back on the first map's grid.
         tile_size : int, optional
             Tile width and height in pixels (rounded down to the network's stride).
-            Default: the whole image up to 1024 px, 512 px tiles beyond.
+            Default: the whole image up to 1024 px; beyond, tiles of four times the
+            network's receptive radius, at least 512 px and at most 1024 px.
         overlap : int, optional
             Overlap of neighbouring tiles, pixels. Default: four times the network's
             receptive radius, at least 32 px and at most half a tile.
@@ -220,7 +221,7 @@ class Model:
         g = self.spec.geometry
         largest = max(shape)
         if tile_size is None:
-            tile_size = largest if largest <= WHOLE_IMAGE_LIMIT or not g.tile_safe else DEFAULT_TILE_SIZE
+            tile_size = largest if largest <= WHOLE_IMAGE_LIMIT or not g.tile_safe else default_tile_size(g)
         elif not g.tile_safe and tile_size < largest:
             import warnings
 
@@ -290,6 +291,19 @@ def _plot_settings(spec, data):
     if spec.output.unit == "G":
         return magnetogram_plot_settings(data)
     return {}
+
+
+def default_tile_size(geometry):
+    """
+    The tile size for images too large to run whole: four receptive radii (on the stride grid),
+    within ``DEFAULT_TILE_SIZE`` and ``WHOLE_IMAGE_LIMIT``.
+
+    With the default overlap of half a tile, the overlap then spans two receptive radii, so
+    the blended seams match the whole-image result; the work per output pixel is the same
+    for any tile that overlaps by half.
+    """
+    four_radii = -(-4 * geometry.receptive_radius // geometry.stride) * geometry.stride
+    return int(min(max(DEFAULT_TILE_SIZE, four_radii), WHOLE_IMAGE_LIMIT))
 
 
 def tiled_inference(run, image, *, tile, overlap, stride=1, batch_size=DEFAULT_BATCH_SIZE):
