@@ -20,10 +20,11 @@ from sunpy_dlmag.denoise import quiet_sun_mask
 from sunpy_dlmag.metrics import pixel_area_on_sphere
 from sunpy_dlmag.models import get_model, load_model, sha256sum
 from sunpy_dlmag.models.registry import WEIGHTS_DIR
+from sunpy_dlmag.models.runtime import default_tile_size
 
 SOUTH = np.s_[:496]  # rows of the MDI disk never used in training
-# Measured -6.7 % (model card): the issue asks for 5 %, met on HMI (-1.3 %) but not on MDI.
-STRONG_FLUX_TOLERANCE = 0.08
+# What the model card promises: under 5 % (measured -2.7 % on MDI, +0.3 % on HMI).
+STRONG_FLUX_TOLERANCE = 0.05
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +93,18 @@ def test_held_out_hmi_active_region(model):
     hmi = fits.getdata(DATA / "hmi.b_720s.20100830_173600_TAI.b_hmi_los_0.fits").astype(np.float32)
     clean = model.predict_array(hmi)
     strong = np.abs(hmi) > 100
-    assert abs(np.abs(clean[strong]).sum() / np.abs(hmi[strong]).sum() - 1) < 0.05
+    assert abs(np.abs(clean[strong]).sum() / np.abs(hmi[strong]).sum() - 1) < STRONG_FLUX_TOLERANCE
     box = _ar_box(hmi)
     assert np.corrcoef(hmi[box].ravel(), clean[box].ravel())[0, 1] > 0.99
+    # HMI is four times less noisy than MDI, so any shrinking of strong fields stands out here.
+    smooth = ndimage.gaussian_filter(hmi, 3)
+    assert abs(np.corrcoef((hmi - clean).ravel(), smooth.ravel())[0, 1]) < 0.1
 
 
 def test_tiles_agree_with_the_whole_disk(model, mdi_pair):
     mdi, clean = mdi_pair
-    tiled = model.predict_array(mdi.data, tile_size=512, overlap=256)
+    # The tiles a 4096-px disk runs in by default, on the 1024-px disk that runs whole.
+    tile_size = default_tile_size(model.spec.geometry)
+    tiled = model.predict_array(mdi.data, tile_size=tile_size, overlap=tile_size // 2)
     both = np.isfinite(clean.data)
-    assert np.abs(tiled[both] - clean.data[both]).max() < 0.1
+    assert np.abs(tiled[both] - clean.data[both]).max() < 0.05

@@ -15,22 +15,24 @@ __all__ = ["PUBLISHED_MODELS"]
 
 # The denoise-m2 weights that ship with the package (model card: weights/denoise-m2.rst;
 # reproduce with tools/train_denoise_m2.py, tools/package_denoise_m2.py, tools/evaluate_denoise.py).
-DENOISE_M2_SHA256 = "2366bd98e097b5533e094cc77dd98e35aa82c2f1ec5f193a6262f59cb400ec37"
+DENOISE_M2_SHA256 = "e894643d7af89c013fd4c96a46c36b7edcce81f61ced80b9ffa1d6de8bb63e78"
 DENOISE_M2_TRAINING = (
-    "Real magnetograms with added Gaussian noise (mean U(-1, 1) G, sigma 12 +- 4 G), 128-px patches: "
+    "Real magnetograms with added Gaussian noise (mean U(-1, 1) G, sigma 12 +- 4 G), 128-px patches, "
+    "loss 1000 x (MSE + field-strength-weighted MSE): "
     "SOHO/MDI 96-min full disk 2010-10-15 northern half (2x2 binned), SDO/HMI 720-s SHARP 377 (AR 11158) "
     "2011-02-15, SOHO/MDI AR 11101 cutout 2010-08-30 (2x2 binned); held out: the southern half of the "
     "2010-10-15 MDI disk and the HMI 720-s AR 11101 cutout"
 )
 # Measured by tools/evaluate_denoise.py on the held-out data (noise: quiet-Sun Gaussian fit).
 DENOISE_M2_SCORES = {
-    "MDI south half noise level (G)": "13.66 -> 5.87",
-    "MDI south half flux change, |B| > 100 G (%)": -6.7,
-    "MDI south half AR pixel CC": 0.987,
-    "MDI south half residual vs smoothed field CC": 0.026,
-    "HMI AR 11101 noise level (G)": "3.96 -> 2.72",
-    "HMI AR 11101 flux change, |B| > 100 G (%)": -1.3,
-    "HMI AR 11101 AR pixel CC": 0.999,
+    "MDI south half noise level (G)": "13.66 -> 5.54",
+    "MDI south half flux change, |B| > 100 G (%)": -2.7,
+    "MDI south half AR pixel CC": 0.992,
+    "MDI south half residual vs smoothed field CC": -0.001,
+    "HMI AR 11101 noise level (G)": "3.96 -> 3.35",
+    "HMI AR 11101 flux change, |B| > 100 G (%)": 0.3,
+    "HMI AR 11101 AR pixel CC": 1.000,
+    "HMI AR 11101 residual vs smoothed field CC": -0.068,
 }
 
 AISFM_GEOMETRY = dict(image_size=1024, rsun_px=392.0)
@@ -131,14 +133,15 @@ PUBLISHED_MODELS = (
         task="denoise",
         architecture=(
             "Park et al. 2020 generator, reduced for CPUs: 4 stride-2 down (32-128 filters), 4 residual blocks, "
-            "4 up with skips, batch norm, residual output (input + learned correction); 1.8 M parameters"
+            "4 up with skips, a 16-filter stage at full resolution, batch norm, residual output "
+            "(input + learned correction); 2.5 M parameters"
         ),
         # Not clipped: the autoencoder must keep strong fields (SCIENCE.md clips M1 only).
         inputs=(
             Channel("HMI", None, "G", Normalization("linear", -100.0, 100.0, clip=False), "line-of-sight magnetogram"),
         ),
         output=Channel("HMI", None, "G", Normalization("linear", -100.0, 100.0, clip=False), "denoised magnetogram"),
-        geometry=Geometry(stride=16, receptive_radius=173),
+        geometry=Geometry(stride=16, receptive_radius=175),
         version="1.0",
         training_data=DENOISE_M2_TRAINING,
         scores=DENOISE_M2_SCORES,
