@@ -43,7 +43,6 @@ import os
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 import argparse
-import json
 import platform
 import shutil
 import statistics
@@ -52,6 +51,8 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+
+from _common import print_ab_table, write_json
 
 RESULTS = Path(__file__).parent / "results" / "batch.json"
 
@@ -73,6 +74,7 @@ def _machine_busy_s():
 
 
 def _worker_peak_mb():
+    # Runs on a Dask worker, which has not imported this script's helpers.
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -238,14 +240,9 @@ def main(argv=None):
         f"sunpy-dlmag batch benchmark: {args.files} x SOHO/MDI 1024x1024, denoise-m2 on the CPU; "
         f"{os.cpu_count()} CPUs, dask {dask.__version__}, onnxruntime {onnxruntime.__version__}"
     )
-    print(f"{'what':<84} {'A':>9} {'B':>9} {'A/B':>6}")
-    for what, a, b in rows:
-        ratio = f"{a / b:6.2f}" if b else ""
-        print(f"{what:<84} {a:9.3g} {b:9.3g} {ratio:>6}")
+    print_ab_table(rows, width=84)
     print(f"wall time {total:.0f} s")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
-    print(f"written {args.json}")
+    write_json(args.json, result)
     return 0
 
 

@@ -15,11 +15,11 @@ The targets of issue 4: under a minute and under 3 GB for 4096x4096 on 2 cores.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _common import peak_rss_mb, print_ab_table, timings, write_json
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
@@ -73,13 +73,7 @@ def onnx_vs_torch(checkpoint, size=512, repeats=5):
     x = np.random.default_rng(0).normal(0, 0.2, (1, 1, size, size)).astype(np.float32)
 
     def median_time(fn):
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return float(np.median(times))
+        return float(np.median(timings(fn, repeats)))
 
     with torch.inference_mode():
         t_torch = median_time(lambda: net(torch.from_numpy(x)))
@@ -102,16 +96,9 @@ def main():
         rows.append(("512x512 tile [s]: A torch eager, B onnxruntime", t_torch, t_onnx))
         rows.append(("max |torch - onnxruntime| (network units)", difference, None))
     print(f"sunpy-dlmag denoise benchmark; {os.cpu_count()} CPUs, onnxruntime with 2 threads")
-    print(f"{'what':<52} {'A':>10} {'B':>10} {'A/B':>8}")
-    for what, a, b in rows:
-        ratio = f"{a / b:8.2f}" if b else ""
-        b_text = f"{b:10.3g}" if b is not None else ""
-        print(f"{what:<52} {a:10.3g} {b_text:>10} {ratio}")
-    RESULTS.mkdir(exist_ok=True)
-    records = [{"what": what, "A": a, "B": b} for what, a, b in rows]
-    (RESULTS / "denoise.json").write_text(json.dumps(records, indent=2))
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"(benchmark process itself: {own:.0f} MB)")
+    print_ab_table(rows)
+    print(f"(benchmark process itself: {peak_rss_mb():.0f} MB)")
+    write_json(RESULTS / "denoise.json", [{"what": what, "A": a, "B": b} for what, a, b in rows])
 
 
 if __name__ == "__main__":

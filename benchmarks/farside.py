@@ -41,7 +41,6 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 import argparse
 import json
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import peak_rss_mb, print_ab_table, timings, write_json
 
 THREADS = 2
 RESULTS = Path(__file__).parent / "results" / "farside.json"
@@ -57,19 +57,8 @@ SIZES = (1024, 2048)
 
 def _best_time(call, repeats, warmup=1):
     """Fastest of ``repeats`` calls after ``warmup`` calls, and all the times."""
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
+    times = timings(call, repeats, warmup)
     return min(times), times
-
-
-def _maxrss_mb():
-    kilobytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kilobytes / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -176,7 +165,7 @@ def end_to_end_main(model_path, size, repeats):
                 "finish_all_s": finish_all,
                 "total_all_s": total_all,
                 "finite_fraction": float(np.isfinite(out.data).mean()),
-                "peak_mb": _maxrss_mb(),
+                "peak_mb": peak_rss_mb(),
             }
         )
     )
@@ -224,7 +213,7 @@ def network_main(engine, workdir, repeats):
         version = onnxruntime.__version__
     seconds, times = _best_time(call, repeats)
     np.save(Path(workdir) / f"{engine}.npy", out["y"])
-    print(json.dumps({"seconds": seconds, "all_s": times, "version": version, "peak_mb": _maxrss_mb()}))
+    print(json.dumps({"seconds": seconds, "all_s": times, "version": version, "peak_mb": peak_rss_mb()}))
 
 
 def main():
@@ -287,11 +276,7 @@ def main():
         f"sunpy-dlmag farside benchmark; {export['parameters'] / 1e6:.1f} M parameter aisfm-v2 generator "
         f"(random weights); {os.cpu_count()} CPUs, {THREADS} threads"
     )
-    print(f"{'what':<58} {'A':>10} {'B':>10} {'A/B':>8}")
-    for what, a, b in rows:
-        ratio = f"{a / b:8.2f}" if b else ""
-        b_text = f"{b:10.3g}" if b is not None else ""
-        print(f"{what:<58} {a:10.3g} {b_text:>10} {ratio}")
+    print_ab_table(rows, width=58)
     record = {
         "rows": [{"what": what, "A": a, "B": b} for what, a, b in rows],
         "export": export,
@@ -307,9 +292,7 @@ def main():
         },
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=2))
-    print(f"written to {args.json}")
+    write_json(args.json, record)
 
 
 if __name__ == "__main__":

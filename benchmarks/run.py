@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import peak_rss_mb, rusage_mb, timings, write_json
 
 THREADS = 2
 RESULTS = Path(__file__).parent / "results" / "runtime.json"
@@ -63,13 +64,7 @@ def _spec(name, architecture, *, stride, receptive_radius, tile_safe):
 
 
 def _median_time(call, repeats, warmup):
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
+    times = timings(call, repeats, warmup)
     return statistics.median(times), times
 
 
@@ -88,11 +83,6 @@ def _status_mb(key):
 def _rss_mb():
     """Current resident set size of this process, MB."""
     return _status_mb("VmRSS")
-
-
-def _maxrss_mb(kilobytes):
-    # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
-    return kilobytes / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 # --------------------------------------------------------------------------- part a
@@ -171,7 +161,6 @@ def write_conv_network(workdir):
 
 def child_main(args):
     """Run in a fresh process: predict on one image size; report timings and memory as JSON on stdout."""
-    import resource
 
     from sunpy_dlmag.models import load_model
     from sunpy_dlmag.models.runtime import DEFAULT_BATCH_SIZE
@@ -183,7 +172,7 @@ def child_main(args):
     for _ in range(2):
         model.run(np.zeros((DEFAULT_BATCH_SIZE, 1, TILE_SIZE, TILE_SIZE), np.float32))
     baseline_mb = _rss_mb()
-    baseline_peak_mb = _maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    baseline_peak_mb = peak_rss_mb()
     rng = np.random.default_rng(2)
     image = rng.normal(0.0, 300.0, (args.size, args.size)).astype(np.float32)
     times = []
@@ -201,7 +190,7 @@ def child_main(args):
                 "all_seconds": times,
                 "baseline_rss_mb": baseline_mb,
                 "baseline_peak_mb": baseline_peak_mb,
-                "self_peak_mb": _maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
+                "self_peak_mb": peak_rss_mb(),
                 "vmhwm_mb": _status_mb("VmHWM"),
             }
         )
@@ -239,7 +228,7 @@ def run_child(model_path, size, tile, overlap, *, repeats, warmup):
             errors.seek(0)
             raise RuntimeError(f"Benchmark child {cmd} failed ({proc.returncode}):\n{errors.read()}")
     report = json.loads(stdout.strip().splitlines()[-1])
-    report["peak_rss_mb"] = _maxrss_mb(usage.ru_maxrss)
+    report["peak_rss_mb"] = rusage_mb(usage.ru_maxrss)
     report["parent_rss_at_start_mb"] = parent_mb
     if parent_mb > 0.9 * report["baseline_rss_mb"]:
         print(f"warning: this process ({parent_mb:.0f} MB) may dominate the child's ru_maxrss", file=sys.stderr)
@@ -418,9 +407,7 @@ def main(argv=None):
         },
         "wall_s": wall,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
-    print(f"written {args.json}")
+    write_json(args.json, result)
     return 0
 
 

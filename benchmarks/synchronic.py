@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import peak_rss_mb, write_json
 
 RESULTS = Path(__file__).parent / "results" / "synchronic.json"
 
@@ -213,12 +213,11 @@ def main(argv=None):
             "numpy": np.__version__,
             "sunkit_magex": sunkit_magex.__version__,
         },
-        "benchmark_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "benchmark_peak_mb": peak_rss_mb(),
         "wall_s": wall,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
-    print(f"written {args.json} ({wall:.0f} s)")
+    write_json(args.json, result)
+    print(f"wall time {wall:.0f} s")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ The table is printed and written as JSON to ``benchmarks/results/training.json``
 """
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -29,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import write_json
 
 THREADS = 2
 SIZE = 256
@@ -259,9 +260,7 @@ def main(argv=None):
         },
         "wall_s": wall,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
-    print(f"written {args.json}")
+    write_json(args.json, result)
     return 0
 
 
