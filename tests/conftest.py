@@ -1,3 +1,4 @@
+import copy
 import os
 import tempfile
 from pathlib import Path
@@ -27,6 +28,17 @@ from sunpy_dlmag.models.graphs import convolution_network, gaussian_filter_netwo
 iers.conf.auto_download = False
 
 DATA = Path(__file__).parent / "data"
+
+
+def map_with(smap, data=None, **changes):
+    """A copy of ``smap`` with header keys changed (``None`` removes a key) and optionally new data."""
+    meta = copy.deepcopy(smap.meta)
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    return sunpy.map.Map(smap.data.copy() if data is None else data, meta)
 
 
 @pytest.fixture

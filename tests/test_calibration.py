@@ -1,9 +1,8 @@
-import copy
-
 import astropy.units as u
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
+from conftest import map_with
 
 import sunpy.map
 from sunpy.map.header_helper import make_heliographic_header
@@ -19,16 +18,6 @@ from sunpy_dlmag.exceptions import (
     InputMapError,
     MissingObserverError,
 )
-
-
-def _with(smap, **changes):
-    meta = copy.deepcopy(smap.meta)
-    for key, value in changes.items():
-        if value is None:
-            meta.pop(key, None)
-        else:
-            meta[key] = value
-    return sunpy.map.Map(smap.data.copy(), meta)
 
 
 def _mu_on_disk(smap):
@@ -62,7 +51,7 @@ def test_normalize_exposure(euvi_map, aia_map):
     # Already in DN/s: unchanged; normalising twice changes nothing.
     np.testing.assert_allclose(calibration.normalize_exposure(rate).data, rate.data)
     # Bias already subtracted: only the exposure.
-    done = _with(euvi_map, offsetcr=725.0)
+    done = map_with(euvi_map, offsetcr=725.0)
     np.testing.assert_allclose(
         calibration.normalize_exposure(done).data, euvi_map.data / euvi_map.meta["exptime"], rtol=1e-5
     )
@@ -72,7 +61,7 @@ def test_normalize_exposure_errors(euvi_map, mdi_map):
     with pytest.raises(InputMapError, match="Expected EUV intensities in DN"):
         calibration.normalize_exposure(mdi_map)
     with pytest.raises(InputMapError, match="no positive exposure time"):
-        calibration.normalize_exposure(_with(euvi_map, exptime=0.0))
+        calibration.normalize_exposure(map_with(euvi_map, exptime=0.0))
 
 
 def test_full_disk_check(euvi_map, aia_map, mdi_map):
@@ -162,7 +151,7 @@ def test_not_available(euvi_map):
     assert "derive_calibration(euvi_map, aia_map)" in message
     assert "calibrate=False" in message
     with pytest.raises(CalibrationNotAvailableError, match="STEREO_A EUVI 304"):
-        calibration.cross_calibrate(_with(euvi_map, wavelnth=304))
+        calibration.cross_calibrate(map_with(euvi_map, wavelnth=304))
     table = calibration.calibration_table()
     assert len(table) == 6
     for row in table:
@@ -181,8 +170,8 @@ def test_derive_errors(euvi_map, aia_map):
     with pytest.raises(ChannelMismatchError, match="euvi_map must be an EUVI image"):
         calibration.derive_calibration(aia_map, euvi_map)
     with pytest.raises(ChannelMismatchError, match="not corresponding passbands"):
-        calibration.derive_calibration(euvi_map, _with(aia_map, wavelnth=193))
-    late = _with(aia_map, **{"date-obs": "2011-02-15T03:00:00", "t_obs": None})
+        calibration.derive_calibration(euvi_map, map_with(aia_map, wavelnth=193))
+    late = map_with(aia_map, **{"date-obs": "2011-02-15T03:00:00", "t_obs": None})
     with pytest.raises(InconsistentObservationsError, match="apart"):
         calibration.derive_calibration(euvi_map, late)
     with pytest.raises(IncompleteDiskError):
@@ -193,6 +182,6 @@ def test_derive_errors(euvi_map, aia_map):
         if k.endswith("_obs") and k[:3] in ("hgl", "crl", "dsu", "hci", "hae", "hee", "heq")
     }
     with pytest.raises(MissingObserverError):
-        calibration.derive_calibration(_with(euvi_map, **no_observer), aia_map)
+        calibration.derive_calibration(map_with(euvi_map, **no_observer), aia_map)
     with pytest.raises(ValueError, match="quantiles"):
         calibration.derive_calibration(euvi_map, aia_map, quantiles=[0.5])

@@ -1,9 +1,8 @@
-import copy
-
 import astropy.units as u
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
+from conftest import map_with
 
 import sunpy.map
 
@@ -69,21 +68,11 @@ def conv_model(tmp_path):
     return build
 
 
-def _with(smap, data=None, **changes):
-    meta = copy.deepcopy(smap.meta)
-    for key, value in changes.items():
-        if value is None:
-            meta.pop(key, None)
-        else:
-            meta[key] = value
-    return sunpy.map.Map(smap.data.copy() if data is None else data, meta)
-
-
 def stereo_b(smap):
     """The real EUVI-A image as if STEREO-B had taken it (B's position on 2011-03-05, AISFM sample)."""
     changes = dict.fromkeys(OBSERVER_KEYS)
     changes.update(obsrvtry="STEREO_B", hgln_obs=-94.782, hglt_obs=1.077, dsun_obs=1.52041e11)
-    return _with(smap, **changes)
+    return map_with(smap, **changes)
 
 
 def add_blob(smap, tx, ty, amplitude=3e4, sigma=1.2):
@@ -91,7 +80,7 @@ def add_blob(smap, tx, ty, amplitude=3e4, sigma=1.2):
     x, y = smap.wcs.world_to_pixel(SkyCoord(tx, ty, frame=smap.coordinate_frame))
     yy, xx = np.indices(smap.data.shape)
     blob = amplitude * np.exp(-0.5 * ((xx - x) ** 2 + (yy - y) ** 2) / sigma**2)
-    return _with(smap, data=smap.data + blob)
+    return map_with(smap, data=smap.data + blob)
 
 
 def peak_coordinate(smap, near, box=6):
@@ -212,7 +201,7 @@ def test_aia_frontside(aia_map, gauss_model):
 def test_three_channels(euvi_map, conv_model):
     model = conv_model([("EUVI", 304), ("EUVI", 195), ("EUVI", 171)])
     # Relabelled copies of the real 171 image stand in for 304 and 195: the mechanics only.
-    m304, m195 = _with(euvi_map, wavelnth=304), _with(euvi_map, wavelnth=195)
+    m304, m195 = map_with(euvi_map, wavelnth=304), map_with(euvi_map, wavelnth=195)
     by_order = farside_magnetogram([m304, m195, euvi_map], model=model)
     by_wavelength = farside_magnetogram({171 * u.AA: euvi_map, "304": m304, 193: m195}, model=model)
     np.testing.assert_array_equal(by_order.data, by_wavelength.data)
@@ -226,7 +215,7 @@ def test_three_channels(euvi_map, conv_model):
     # One observer, nearly one time.
     with pytest.raises(InconsistentObservationsError, match="one observer"):
         farside_magnetogram([m304, stereo_b(m195), euvi_map], model=model)
-    late = _with(m195, **{"date-obs": "2011-02-15T02:30:00", "date-avg": None, "date_obs": None})
+    late = map_with(m195, **{"date-obs": "2011-02-15T02:30:00", "date-avg": None, "date_obs": None})
     with pytest.raises(InconsistentObservationsError, match=r"within 1\.0 h"):
         farside_magnetogram([m304, late, euvi_map], model=model)
     out = farside_magnetogram([m304, late, euvi_map], model=model, time_tolerance=3 * u.h)
@@ -237,10 +226,10 @@ def test_reference_channels(euvi_map, aia_map, conv_model):
     # The AISFM-v3 layout: EUVI triple observed, the nearest frontside SDO pair as reference.
     channels = [("EUVI", 304), ("EUVI", 195), ("EUVI", 171), ("AIA", 304), ("AIA", 193), ("AIA", 171), ("HMI", None)]
     model = conv_model(channels)
-    euv = [_with(euvi_map, wavelnth=w) for w in (304, 195)] + [euvi_map]
-    aia = [_with(aia_map, wavelnth=w) for w in (304, 193)] + [aia_map]
+    euv = [map_with(euvi_map, wavelnth=w) for w in (304, 195)] + [euvi_map]
+    aia = [map_with(aia_map, wavelnth=w) for w in (304, 193)] + [aia_map]
     # A uniform 50 G field seen from SDO: only part of the disk STEREO-A sees was visible from there.
-    magnetogram = _with(aia_map, data=np.full(aia_map.data.shape, 50.0), bunit="G", instrume="HMI", detector="HMI")
+    magnetogram = map_with(aia_map, data=np.full(aia_map.data.shape, 50.0), bunit="G", instrume="HMI", detector="HMI")
     inputs = prepare_inputs(euv, model=model.spec, reference=[*aia, magnetogram])
     field = inputs[6].data
     seen = field != 0
@@ -268,7 +257,7 @@ def test_input_checks(euvi_map, mdi_map, gauss_model):
     with pytest.raises(
         ChannelMismatchError, match="takes AIA 171 Angstrom or EUVI 171 Angstrom; got STEREO A EUVI 195"
     ):
-        farside_magnetogram(_with(euvi_map, wavelnth=195), model=gauss_model)
+        farside_magnetogram(map_with(euvi_map, wavelnth=195), model=gauss_model)
     with pytest.raises(ChannelMismatchError, match="got SOHO MDI"):
         farside_magnetogram(mdi_map, model=gauss_model)
     with pytest.raises(ChannelMismatchError, match="takes 1 euv map"):
@@ -279,7 +268,7 @@ def test_input_checks(euvi_map, mdi_map, gauss_model):
     with pytest.raises(IncompleteDiskError, match="does not hold the whole solar disk"):
         farside_magnetogram(half, model=gauss_model)
     with pytest.raises(MissingObserverError, match="no observer position"):
-        farside_magnetogram(_with(euvi_map, **dict.fromkeys(OBSERVER_KEYS)), model=gauss_model)
+        farside_magnetogram(map_with(euvi_map, **dict.fromkeys(OBSERVER_KEYS)), model=gauss_model)
     with pytest.raises(TypeError, match="calibrate must be"):
         farside_magnetogram(euvi_map, model=gauss_model, calibrate="yes")
 
