@@ -13,47 +13,29 @@ The targets of issue 4: under a minute and under 3 GB for 4096x4096 on 2 cores.
 """
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-from _common import peak_rss_mb, print_ab_table, timings, write_json
+from _common import child_json, peak_rss_mb, print_ab_table, timings, write_json
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 RESULTS = Path(__file__).parent / "results"
 
 CHILD = r"""
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 warnings.simplefilter("ignore")
-import numpy as np
-from scipy import ndimage
 import sunpy.map
 import sunpy_dlmag
+from _common import peak_rss_mb, resized_map
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
-size = int(sys.argv[1])
-mdi = sunpy.map.Map(MDI_MAGNETOGRAM)
-if size != mdi.data.shape[0]:
-    factor = size / mdi.data.shape[0]
-    data = ndimage.zoom(np.nan_to_num(mdi.data), factor, order=1)
-    data[ndimage.zoom(np.isnan(mdi.data).astype(np.uint8), factor, order=0).astype(bool)] = np.nan
-    meta = mdi.meta.copy()
-    meta["cdelt1"] /= factor; meta["cdelt2"] /= factor
-    meta["crpix1"] = (meta["crpix1"] - 0.5) * factor + 0.5; meta["crpix2"] = (meta["crpix2"] - 0.5) * factor + 0.5
-    mdi = sunpy.map.Map(data.astype(np.float32), meta)
+mdi = resized_map(sunpy.map.Map(MDI_MAGNETOGRAM), int(sys.argv[1]))
 model = sunpy_dlmag.load_model("denoise-m2", device="cpu", num_threads=2)
 start = time.perf_counter()
 out = sunpy_dlmag.denoise(mdi, model=model)
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"seconds": seconds, "peak_mb": peak_rss_mb()}))
 """
-
-
-def run_child(size):
-    result = subprocess.run([sys.executable, "-c", CHILD, str(size)], capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def onnx_vs_torch(checkpoint, size=512, repeats=5):
@@ -88,7 +70,7 @@ def main():
     parser.add_argument("--checkpoint", help="training checkpoint of the shipped weights (for the torch row)")
     args = parser.parse_args()
     rows = []
-    small, large = run_child(1024), run_child(4096)
+    small, large = child_json("-c", CHILD, 1024), child_json("-c", CHILD, 4096)
     rows.append(("denoise() wall time [s]: A 4096 px, B 1024 px", large["seconds"], small["seconds"]))
     rows.append(("denoise() peak RSS [MB]: A 4096 px, B 1024 px", large["peak_mb"], small["peak_mb"]))
     if args.checkpoint:

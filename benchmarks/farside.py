@@ -41,14 +41,12 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 import argparse
 import json
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import peak_rss_mb, print_ab_table, timings, write_json
+from _common import child_json, peak_rss_mb, print_ab_table, resized_map, timings, write_json
 
 THREADS = 2
 RESULTS = Path(__file__).parent / "results" / "farside.json"
@@ -67,28 +65,20 @@ def euvi_inputs(size):
     import copy
     import warnings
 
-    from scipy import ndimage
-
     import sunpy.map
 
     from sunpy_dlmag.data.sample import EUVI_171
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        euvi = sunpy.map.Map(EUVI_171)
-    factor = size / euvi.data.shape[0]
+        euvi = resized_map(sunpy.map.Map(EUVI_171), size)
     meta = copy.deepcopy(euvi.meta)
-    meta["cdelt1"] /= factor
-    meta["cdelt2"] /= factor
-    meta["crpix1"] = (meta["crpix1"] - 0.5) * factor + 0.5
-    meta["crpix2"] = (meta["crpix2"] - 0.5) * factor + 0.5
     meta.pop("blank", None)
-    data = ndimage.zoom(euvi.data.astype(np.float32), factor, order=1)
     maps = []
     for wavelength in (304, 195, 171):
         m = copy.deepcopy(meta)
         m["wavelnth"] = wavelength
-        maps.append(sunpy.map.Map(data, m))
+        maps.append(sunpy.map.Map(euvi.data, m))
     return maps
 
 
@@ -172,12 +162,7 @@ def end_to_end_main(model_path, size, repeats):
 
 
 def run_child(*args):
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", *map(str, args)], capture_output=True, text=True, check=False
-    )
-    if result.returncode:
-        raise RuntimeError(f"child {args} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return child_json(__file__, "--child", *args)
 
 
 # --------------------------------------------------------------------------- torch vs onnxruntime

@@ -22,40 +22,26 @@ The table is printed and written as JSON to ``benchmarks/results/synchronic.json
 """
 
 import argparse
-import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import peak_rss_mb, write_json
+from _common import alternating_timings, child_json, peak_rss_mb, write_json
 
 RESULTS = Path(__file__).parent / "results" / "synchronic.json"
 
 CHILD = r"""
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 warnings.simplefilter("ignore")
 import numpy as np
-from scipy import ndimage
 import sunpy.map
+from _common import peak_rss_mb, resized_map
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 from sunpy_dlmag.synchronic import synchronic_map
-
-def resized(smap, size):
-    if size == smap.data.shape[0]:
-        return smap
-    factor = size / smap.data.shape[0]
-    data = ndimage.zoom(np.nan_to_num(smap.data), factor, order=1)
-    data[ndimage.zoom(np.isnan(smap.data).astype(np.uint8), factor, order=0).astype(bool)] = np.nan
-    meta = smap.meta.copy()
-    meta["cdelt1"] /= factor; meta["cdelt2"] /= factor
-    meta["crpix1"] = (meta["crpix1"] - 0.5) * factor + 0.5; meta["crpix2"] = (meta["crpix2"] - 0.5) * factor + 0.5
-    return sunpy.map.Map(data.astype(np.float32), meta)
 
 def moved(smap, lon):
     meta = smap.meta.copy()
@@ -68,7 +54,7 @@ def moved(smap, lon):
 
 size = int(sys.argv[1])
 mdi = sunpy.map.Map(MDI_MAGNETOGRAM)
-front = resized(mdi, size)
+front = resized_map(mdi, size)
 far = [moved(mdi, 120.0), moved(mdi, -120.0)]
 times = []
 for _ in range(int(sys.argv[2])):
@@ -76,15 +62,8 @@ for _ in range(int(sys.argv[2])):
     out = synchronic_map(front, far)
     times.append(time.perf_counter() - start)
 print(json.dumps({"seconds": min(times), "all_seconds": times, "covered": float(np.isfinite(out.data).mean()),
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_rss_mb()}))
 """
-
-
-def run_child(size, repeats):
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(size), str(repeats)], capture_output=True, text=True, check=True
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def bench_pfss(repeats):
@@ -102,15 +81,8 @@ def bench_pfss(repeats):
     def wrapped():
         return pfss_extrapolate(gong, nrho=35, rss=2.5)
 
-    a, b = [], []
     direct(), wrapped()  # warm-up
-    for _ in range(repeats):  # alternate, so that drifts of a shared machine hit both alike
-        start = time.perf_counter()
-        out_w = wrapped()
-        a.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        out_d = direct()
-        b.append(time.perf_counter() - start)
+    a, b, out_w, out_d = alternating_timings(wrapped, direct, repeats)
     # The wrapper hands the solver float64 G; GONG's float32 loses a little precision in the direct call.
     ss_w, ss_d = out_w.source_surface_br.data, out_d.source_surface_br.data
     difference = float(np.max(np.abs(ss_w - ss_d)) / np.max(np.abs(ss_d)))
@@ -139,14 +111,7 @@ def bench_tracing(output, repeats):
     def wrapped():
         return open_field_map(output, shape=shape)
 
-    a, b = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        open_map = wrapped()
-        a.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        polarities = direct()
-        b.append(time.perf_counter() - start)
+    a, b, open_map, polarities = alternating_timings(wrapped, direct, repeats)
     agree = float(np.mean(open_map.data.ravel() == polarities))
     return statistics.median(a), statistics.median(b), a, b, agree
 
@@ -169,8 +134,8 @@ def main(argv=None):
     repeats = 3 if args.quick else 7
     wall = time.perf_counter()
     # Children first, while this process is small (a child's ru_maxrss starts from its parent's).
-    large = run_child(4096, 1 if args.quick else 3)
-    small = run_child(1024, 1 if args.quick else 3)
+    large = child_json("-c", CHILD, 4096, 1 if args.quick else 3)
+    small = child_json("-c", CHILD, 1024, 1 if args.quick else 3)
     t_wrap, t_direct, all_wrap, all_direct, difference, output = bench_pfss(repeats)
     t_open, t_trace, all_open, all_trace, agree = bench_tracing(output, 1 if args.quick else 3)
     # Alternating calls: the median of the ratios of each pair cancels the drifts of a shared machine.
