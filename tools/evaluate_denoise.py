@@ -41,12 +41,16 @@ def active_region_box(data, size=128):
     return np.s_[y - size // 2 : y + size // 2, x - size // 2 : x + size // 2]
 
 
+def flux_change_percent(before, after, area, selected):
+    """Change (%) of the total unsigned flux from ``before`` to ``after`` over the ``selected`` pixels."""
+    flux_before = np.nansum(np.abs(before[selected]) * area[selected])
+    flux_after = np.nansum(np.abs(after[selected]) * area[selected])
+    return 100 * (flux_after - flux_before) / flux_before
+
+
 def scores(original, cleaned, area, quiet):
     """The issue's measures for one held-out image (arrays in G; area per pixel)."""
-    strong = np.abs(original) > STRONG
-    strong &= np.isfinite(cleaned)
-    flux_in = np.nansum(np.abs(original[strong]) * area[strong])
-    flux_out = np.nansum(np.abs(cleaned[strong]) * area[strong])
+    strong = (np.abs(original) > STRONG) & np.isfinite(cleaned)
     box = active_region_box(original)
     a, b = original[box].ravel(), cleaned[box].ravel()
     ok = np.isfinite(a) & np.isfinite(b)
@@ -55,7 +59,7 @@ def scores(original, cleaned, area, quiet):
     finite = np.isfinite(residual)
     return {
         "noise_G": round(float(noise_level(cleaned, region=quiet).to_value(u.G)), 2),
-        "strong_flux_change_percent": round(float(100 * (flux_out - flux_in) / flux_in), 2),
+        "strong_flux_change_percent": round(float(flux_change_percent(original, cleaned, area, strong)), 2),
         "ar_pixel_cc": round(float(np.corrcoef(a[ok], b[ok])[0, 1]), 4),
         "residual_vs_smoothed_cc": round(float(np.corrcoef(residual[finite], smooth[finite])[0, 1]), 4),
     }
@@ -75,8 +79,7 @@ def ideal_flux_change(cleaned, input_noise, output_noise, area, repeats=10, seed
     for _ in range(repeats):
         noisy = cleaned + rng.normal(0, sigma, cleaned.shape)
         strong = (np.abs(noisy) > STRONG) & np.isfinite(noisy)
-        truth, observed = np.abs(cleaned[strong]) * area[strong], np.abs(noisy[strong]) * area[strong]
-        changes.append(100 * (truth.sum() - observed.sum()) / observed.sum())
+        changes.append(flux_change_percent(noisy, cleaned, area, strong))
     return round(float(np.mean(changes)), 2)
 
 
