@@ -69,7 +69,7 @@ OVERLAP = 1.5 * u.yr
 OVERLAP_LATITUDE = 15 * u.deg
 
 # Compared in TT: UTC is not defined before 1960 nor beyond the leap seconds known today.
-_STARTS = [(n, Time(f"{month}-01T00:00:00", scale="tt")) for n, month in CYCLE_MINIMA.items()]
+_STARTS = {n: Time(f"{month}-01T00:00:00", scale="tt") for n, month in CYCLE_MINIMA.items()}
 _LAST = Time(LAST_DATE, scale="tt")
 
 
@@ -96,7 +96,7 @@ def cycle_number(date, latitude=None):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=ErfaWarning, message=".*dubious year")
         time = parse_time(date).tt
-    if time < _STARTS[0][1] or time > _LAST:
+    if time < _STARTS[1] or time > _LAST:
         raise CyclePhaseUnknownError(
             f"The date {time.isot[:10]} is outside the solar cycles sunpy-dlmag knows: cycle 1 began in "
             f"{CYCLE_MINIMA[1]} and cycle 25 (began {CYCLE_MINIMA[25]}) is assumed to end by {LAST_DATE[:10]} "
@@ -104,14 +104,14 @@ def cycle_number(date, latitude=None):
             "(e.g. Galileo's drawings of 1612). Give leading_polarity=+1 or -1, the polarity of the leading spots "
             "of the northern hemisphere, to reconstruct anyway."
         )
-    running = max(n for n, start in _STARTS if start <= time)
+    running = max(n for n, start in _STARTS.items() if start <= time)
     if latitude is None:
         return running
     high = abs(u.Quantity(latitude, u.deg)) >= OVERLAP_LATITUDE
-    following = next((start for n, start in _STARTS if n == running + 1), None)
+    following = _STARTS.get(running + 1)
     if following is not None and (following - time).to(u.yr) <= OVERLAP and high:
         return running + 1
-    started = dict(_STARTS)[running]
+    started = _STARTS[running]
     if running > 1 and (time - started).to(u.yr) <= OVERLAP and not high:
         return running - 1
     return running

@@ -37,7 +37,7 @@ from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst, He
 from sunpy.map.header_helper import make_fitswcs_header
 from sunpy.time import parse_time
 
-from sunpy_dlmag import _cycles, geometry
+from sunpy_dlmag import _cycles, calibration, geometry
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
 from sunpy_dlmag.maps import magnetogram_plot_settings, provenance_meta
 from sunpy_dlmag.metrics import pixel_area_on_sphere
@@ -423,9 +423,7 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
             north_angle = north_angle + sun.P(time).to(u.deg)
         grey, source = _grey_image(image)
         fit = _fit_disk(grey) if disk is None else _disk_by_hand(disk, grey.shape)
-        data = grey[::-1]
-        if mirrored:
-            data = data[:, ::-1]
+        data = _to_image_orientation(grey, mirrored)  # its own inverse: image to map orientation
         header = _drawing_header(
             data.shape,
             centre=(fit["x"], fit["y"]),
@@ -536,6 +534,18 @@ def _unit_vectors(lon, lat):
     return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
 
 
+def _weighted_centre(vectors, weights):
+    """Unit vector of the weighted mean direction of ``vectors``."""
+    centre = (weights[:, np.newaxis] * vectors).sum(axis=0)
+    return centre / np.linalg.norm(centre)
+
+
+def _spot_weights(spots):
+    """Areas (MSH) of a group's spots as weights, equal weights if none has an area."""
+    areas = spots["area"].to_value(MSH)
+    return areas if areas.sum() > 0 else np.ones(len(spots))
+
+
 def _lon_lat(vectors):
     v = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
     return np.rad2deg(np.arctan2(v[..., 1], v[..., 0])), np.rad2deg(np.arcsin(np.clip(v[..., 2], -1, 1)))
@@ -552,26 +562,6 @@ def _mu(vectors, observer, rsun_m):
     return np.einsum("ij,ij->i", vectors, to_observer) / np.linalg.norm(to_observer, axis=1)
 
 
-def _empty_spots():
-    table = QTable(
-        {
-            "spot": np.zeros(0, dtype=int),
-            "group": np.zeros(0, dtype=int),
-            "x": np.zeros(0) * u.pix,
-            "y": np.zeros(0) * u.pix,
-            "Tx": np.zeros(0) * u.arcsec,
-            "Ty": np.zeros(0) * u.arcsec,
-            "lat": np.zeros(0) * u.deg,
-            "lon": np.zeros(0) * u.deg,
-            "carrington_lon": np.zeros(0) * u.deg,
-            "mu": np.zeros(0),
-            "area": np.zeros(0) * MSH,
-            "n_pixels": np.zeros(0, dtype=int),
-        }
-    )
-    return table
-
-
 def _table(rows, columns):
     """A QTable from row dicts; ``columns`` maps each name to its unit (None: plain numbers)."""
     data = {}
@@ -585,6 +575,10 @@ def _table(rows, columns):
 
 
 _INT_COLUMNS = ("spot", "group", "n_spots", "n_pixels", "cycle", "polarity")
+_SPOT_COLUMNS = {
+    "spot": None, "group": None, "x": u.pix, "y": u.pix, "Tx": u.arcsec, "Ty": u.arcsec, "lat": u.deg,
+    "lon": u.deg, "carrington_lon": u.deg, "mu": None, "area": MSH, "n_pixels": None,
+}  # fmt: skip
 
 
 def _single_linkage(vectors, distance):
@@ -684,7 +678,7 @@ def _detect_sunspots(drawing_map, threshold, min_pixels, stroke_width, group_dis
             DlmagUserWarning,
             stacklevel=3,
         )
-        return _empty_spots()
+        return _table([], _SPOT_COLUMNS)
 
     ys, xs = np.nonzero(labels)
     ids = labels[ys, xs]
@@ -749,7 +743,7 @@ def _number_groups_east_to_west(groups, centres, areas):
     lons = []
     for g in ids:
         member = groups == g
-        lons.append(_lon_lat((areas[member, None] * centres[member]).sum(axis=0))[0])
+        lons.append(_lon_lat(_weighted_centre(centres[member], areas[member]))[0])
     order = ids[np.argsort(lons, kind="stable")]
     mapping = {g: i + 1 for i, g in enumerate(order)}
     return np.array([mapping[g] for g in groups], dtype=int)
@@ -783,10 +777,9 @@ def sunspot_groups(spots):
     rows = []
     for g in np.unique(np.asarray(spots["group"])):
         member = spots[np.asarray(spots["group"]) == g]
-        w = member["area"].to_value(MSH)
-        w = w if w.sum() > 0 else np.ones_like(w)
+        w = _spot_weights(member)
         vectors = _unit_vectors(member["lon"].to_value(u.deg), member["lat"].to_value(u.deg))
-        lon, lat = _lon_lat((w[:, None] * vectors).sum(axis=0))
+        lon, lat = _lon_lat(_weighted_centre(vectors, w))
         # Carrington and Stonyhurst longitudes differ by one offset at a given time.
         offset = np.median((member["carrington_lon"] - member["lon"]).to_value(u.deg))
         extent = np.arccos(np.clip(vectors @ vectors.T, -1, 1)).max() if len(member) > 1 else 0.0
@@ -911,10 +904,8 @@ _BIPOLE_COLUMNS = {
 
 def _bipole(member, time, leading_polarity, flux_factor, joy_coefficient):
     areas = member["area"].to(MSH)
-    w = areas.value if areas.value.sum() > 0 else np.ones(len(member))
     vectors = _unit_vectors(member["lon"].to_value(u.deg), member["lat"].to_value(u.deg))
-    centre = (w[:, None] * vectors).sum(axis=0)
-    centre /= np.linalg.norm(centre)
+    centre = _weighted_centre(vectors, _spot_weights(member))
     lon, lat = _lon_lat(centre)
     if leading_polarity is None:
         cycle = _cycles.cycle_number(time, lat * u.deg)
@@ -1034,7 +1025,7 @@ def _on_disk_vectors(smap):
 
 def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
     if spots is None:
-        spots = _detect_sunspots(drawing_map, 0.3, 5, 1, 10 * u.deg, None)
+        spots = detect_sunspots(drawing_map)
     bipoles = sunspot_bipoles(spots, date=drawing_map.date, leading_polarity=leading_polarity, flux_factor=flux_factor)
     vectors, on_disk, mu = _on_disk_vectors(drawing_map)
     radial = np.zeros(len(vectors))
@@ -1136,8 +1127,7 @@ def _spot_masks(smap, threshold, umbra_threshold, min_pixels):
 
 def _relative_intensity(smap, data, finite):
     """Intensity over the quiet-Sun level at the same distance from disk centre (removes limb darkening)."""
-    coords = sunpy.map.all_coordinates_from_map(smap)
-    rho = (np.hypot(coords.Tx, coords.Ty) / smap.rsun_obs).decompose().value
+    rho, _ = calibration.disk_radius_fraction(smap)
     rings = np.clip((rho * 50).astype(int), 0, 60)
     level = np.full(61, np.nan)
     for k in np.unique(rings[finite & (rho < 1)]):
@@ -1204,7 +1194,7 @@ def _pen_dots(smap, penumbra, umbra, target, radius, shape, mirrored):
     labels, n = ndimage.label(penumbra, structure=np.ones((3, 3)))
     if n == 0:
         return penumbra, umbra, []
-    source_radius = (smap.rsun_obs / smap.scale.axis1).to_value(u.pix)
+    source_radius = _disk_pixels(smap)[2]
     sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:] * (radius / source_radius) ** 2
     small = 1 + np.flatnonzero(sizes < 3 * np.pi * (_PEN_DOT / 2) ** 2)
     if small.size == 0:
@@ -1213,9 +1203,7 @@ def _pen_dots(smap, penumbra, umbra, target, radius, shape, mirrored):
     dark = np.asarray(ndimage.maximum(umbra, labels, small), dtype=bool)
     diameters = np.maximum(_PEN_DOT, 2 * np.sqrt(sizes[small - 1] / np.pi))
     x, y = target.world_to_pixel(smap.pixel_to_world(centres[:, 1] * u.pix, centres[:, 0] * u.pix))
-    h, w = shape
-    x = (w - 1 - x) if mirrored else x
-    y = h - 1 - y
+    x, y = _map_centre((x, y), shape, mirrored)  # its own inverse: map pixels to image pixels
     removed = np.isin(labels, small)
     dots = [
         ((xi, yi), di, d)
