@@ -12,16 +12,11 @@ Dask is the optional ``dask`` extra (``pip install "sunpy-dlmag[dask]"``); this 
 be imported without it, and `run_batch` says how to install it when it is missing.
 """
 
-import os
-
-# onnxruntime reports telemetry unless told not to before it is imported; workers import
-# this module (to unpickle their task) before any network runs.
-os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-
 import contextlib
 import csv
 import datetime
 import glob
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -171,12 +166,16 @@ def _farside_file(path, *, num_threads=None, model="aisfm-v2", reference=None, d
     import sunpy.map
 
     from sunpy_dlmag.farside import farside_magnetogram
-    from sunpy_dlmag.models import Model, load_model
 
-    if not isinstance(model, Model):
-        model = load_model(model, device=device, num_threads=num_threads)
     reference_map = sunpy.map.Map(reference) if reference is not None else None
-    return farside_magnetogram(sunpy.map.Map(path), model=model, reference=reference_map, calibrate=calibrate)
+    return farside_magnetogram(
+        sunpy.map.Map(path),
+        model=model,
+        reference=reference_map,
+        device=device,
+        calibrate=calibrate,
+        num_threads=num_threads,
+    )
 
 
 register_task(
@@ -206,13 +205,16 @@ def _drawing_file(
     import astropy.units as u
 
     from sunpy_dlmag.drawings import drawing_to_magnetogram, read_drawing
-    from sunpy_dlmag.models import Model, load_model
 
     drawing = read_drawing(path, date=date, north_angle=north_angle * u.deg, mirrored=mirrored, north=north)
-    if method == "model" and not isinstance(model, Model):
-        model = load_model("drawing" if model is None else model, device=device, num_threads=num_threads)
     return drawing_to_magnetogram(
-        drawing, method=method, model=model, flux_factor=flux_factor, leading_polarity=leading_polarity
+        drawing,
+        method=method,
+        model=model,
+        device=device,
+        flux_factor=flux_factor,
+        leading_polarity=leading_polarity,
+        num_threads=num_threads,
     )
 
 
@@ -405,15 +407,13 @@ def _run_one(path, output, *, task, overwrite, quicklook, num_threads, options):
         worker = get_worker().address
     except (ImportError, ValueError):
         worker = ""
-    if not overwrite and Path(output).exists():
-        # Written by another run since the client looked.
-        return _record(path, output, "skipped", worker=worker)
     start = time.perf_counter()
     try:
         process_file(task, path, output, overwrite=overwrite, quicklook=quicklook, num_threads=num_threads, **options)
     except Exception as err:  # a failing file must never stop the others
         if isinstance(err, FileExistsError) and not overwrite and Path(output).exists():
-            # Another run wrote it while this one worked: it is complete (written atomically).
+            # Another run wrote it since the client looked (process_file checks before any work),
+            # or while this one worked: it is complete (written atomically).
             return _record(path, output, "skipped", worker=worker)
         log.debug(f"sunpy-dlmag batch: {path} failed", exc_info=True)
         return _record(path, output, "failed", seconds=time.perf_counter() - start, error=err, worker=worker)
@@ -483,7 +483,6 @@ def _dask_client(distributed, *, workers, scheduler, client, n_tasks):
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address="127.0.0.1:0",
-                env={"ORT_DISABLE_TELEMETRY": "1"},
             ) as cluster,
             distributed.Client(cluster) as own,
         ):
@@ -607,15 +606,12 @@ def run_batch(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = _Manifest(out_dir / MANIFEST_NAME)
-    records = {}
     todo = []
     for path, output in zip(paths, outputs, strict=True):
         if output.exists() and not overwrite:
-            records[str(path.absolute())] = _record(path.absolute(), output, "skipped")
+            manifest.update(_record(path.absolute(), output, "skipped"))
         else:
             todo.append((path.absolute(), output))
-    for record in records.values():
-        manifest.update(record)
     manifest.write()
 
     if todo:
@@ -625,18 +621,17 @@ def run_batch(
                 distributed.as_completed,
                 task,
                 todo,
-                records=records,
                 manifest=manifest,
                 total=len(paths),
                 progress=progress,
                 options=dict(overwrite=overwrite, quicklook=quicklook, num_threads=num_threads, options=task_options),
             )
-    table = _summary(task, paths, records, manifest.path, time.perf_counter() - wall)
+    table = _summary(task, paths, manifest, time.perf_counter() - wall)
     log.debug(table.meta["summary"])
     return table
 
 
-def _run_on_dask(client, as_completed, task, todo, *, records, manifest, total, progress, options):
+def _run_on_dask(client, as_completed, task, todo, *, manifest, total, progress, options):
     """Submit one Dask task per (input, output) of ``todo``; record each as it finishes."""
     from tqdm.auto import tqdm
 
@@ -665,7 +660,6 @@ def _run_on_dask(client, as_completed, task, todo, *, records, manifest, total, 
                 except Exception as err:  # e.g. CancelledError
                     error = err
                 record = _record(path, output, "failed", error=error)
-            records[record["input"]] = record
             failed += record["status"] == "failed"
             manifest.update(record)
             manifest.write(force=False)
@@ -679,21 +673,21 @@ def _run_on_dask(client, as_completed, task, todo, *, records, manifest, total, 
         client.cancel([f for f in futures if not f.done()])
 
 
-def _summary(task, paths, records, manifest_path, wall):
+def _summary(task, paths, manifest, wall):
     import astropy.units as u
     from astropy.table import QTable
 
-    rows = [records[str(p.absolute())] for p in paths]
+    rows = [manifest.rows[str(p.absolute())] for p in paths]  # this run's record of every input
     table = QTable(
         {name: [row[name] for row in rows] if rows else [] for name in MANIFEST_COLUMNS if name != "seconds"}
     )
     table.add_column(u.Quantity([float(row["seconds"]) for row in rows], u.s), name="seconds", index=5)
     counts = {status: sum(row["status"] == status for row in rows) for status in ("ok", "skipped", "failed")}
     table.meta.update(counts)
-    table.meta["manifest"] = manifest_path
+    table.meta["manifest"] = manifest.path
     table.meta["wall_time"] = wall * u.s
     table.meta["summary"] = (
         f"batch {task.name}: {len(rows)} files in {wall:.1f} s: {counts['ok']} ok, {counts['skipped']} skipped, "
-        f"{counts['failed']} failed; manifest {manifest_path}"
+        f"{counts['failed']} failed; manifest {manifest.path}"
     )
     return table

@@ -953,7 +953,7 @@ def _bipole(member, time, leading_polarity, flux_factor, joy_coefficient):
 
 
 def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="auto", spots=None,
-                           leading_polarity=None, flux_factor=1.0):  # fmt: skip
+                           leading_polarity=None, flux_factor=1.0, num_threads=None):  # fmt: skip
     """
     A line-of-sight magnetogram from a sunspot drawing.
 
@@ -972,6 +972,8 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
         trained and exported (default: ``"drawing"``).
     device : {"auto", "cpu", "cuda"}
         ``"model"`` only.
+    num_threads : int, optional
+        ``"model"`` only: threads of onnxruntime when the model is loaded here.
     spots : `~astropy.table.QTable`, optional
         ``"bipole"`` only: the sunspot table to use (default: `~sunpy_dlmag.drawings.detect_sunspots` with its
         defaults); edit it to correct the detection.
@@ -1006,7 +1008,7 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
     with _old_dates():
         data = _drawing_data(drawing_map)
         if method == "model":
-            return _model_magnetogram(drawing_map, data, model, device)
+            return _model_magnetogram(drawing_map, data, model, device, num_threads)
         return _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor)
 
 
@@ -1075,8 +1077,9 @@ def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):
     return meta
 
 
-def _model_magnetogram(drawing_map, data, model, device):
-    net = model if isinstance(model, Model) else load_model("drawing" if model is None else model, device=device)
+def _model_magnetogram(drawing_map, data, model, device, num_threads):
+    name = "drawing" if model is None else model
+    net = model if isinstance(model, Model) else load_model(name, device=device, num_threads=num_threads)
     if net.spec.task != "drawing":
         raise InputMapError(
             f"Model {net.spec.name!r} is a {net.spec.task!r} model; drawing_to_magnetogram needs a 'drawing' model."

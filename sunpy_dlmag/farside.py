@@ -392,8 +392,8 @@ def prepare_inputs(
 
 
 # --------------------------------------------------------------------------- the network
-def _farside_model(model, device):
-    net = model if isinstance(model, Model) else load_model(model, device=device)
+def _farside_model(model, device, num_threads=None):
+    net = model if isinstance(model, Model) else load_model(model, device=device, num_threads=num_threads)
     _roles(net.spec)  # raises for a model without EUV channels
     return net
 
@@ -407,6 +407,7 @@ def farside_magnetogram(
     device="auto",
     calibrate=True,
     time_tolerance: u.s = DEFAULT_TIME_TOLERANCE,
+    num_threads=None,
 ):
     """
     An AI-generated line-of-sight magnetogram from EUV images, as a new map.
@@ -438,6 +439,9 @@ def farside_magnetogram(
         precedence over the table; ``False``: no cross-calibration (warns).
     time_tolerance : `~astropy.units.Quantity`
         Largest time between the ``euv`` channels (and between EUV reference channels).
+    num_threads : int, optional
+        Threads of onnxruntime when the model is loaded here (default: its own choice, all
+        cores); e.g. 1 per process when many processes run at once.
 
     Returns
     -------
@@ -474,7 +478,7 @@ def farside_magnetogram(
     ...
     sunpy_dlmag.exceptions.WeightsNotInstalledError: No weights are installed for 'aisfm-v1' ...
     """
-    net = _farside_model(model, device)
+    net = _farside_model(model, device, num_threads)
     prepared = _prepare(euv, net.spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
     return _finish(net.predict_array(prepared.stack), prepared, net)
 
