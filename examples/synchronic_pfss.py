@@ -27,7 +27,13 @@ from sunpy.coordinates import HeliographicStonyhurst, get_earth
 
 from sunpy_dlmag.data.sample import GONG_SYNOPTIC, HMI_SYNCHRONIC
 from sunpy_dlmag.io import read_gong_synoptic, read_hmi_synchronic
-from sunpy_dlmag.pfss import open_field_area, open_field_map, pfss_extrapolate, source_surface_pil, trace_field_lines
+from sunpy_dlmag.pfss import (
+    open_field_fraction,
+    open_field_map,
+    pfss_extrapolate,
+    source_surface_pil,
+    trace_field_lines,
+)
 from sunpy_dlmag.synchronic import disk_view, source_legend, synchronic_map
 
 ###############################################################################
@@ -64,7 +70,7 @@ for code, text in source_legend(sources).items():
 
 output = pfss_extrapolate(smap, nrho=35, rss=2.5)
 open_map = open_field_map(output, shape=(90, 180))
-fraction = (open_field_area(open_map) / (4 * np.pi * u.R_sun**2)).decompose()
+fraction = open_field_fraction(open_map)
 print(f"open field: {fraction:.1%} of the surface")
 
 ###############################################################################

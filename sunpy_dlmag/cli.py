@@ -377,17 +377,14 @@ def _synchronic(args):
 
 
 def _pfss(args):
-    import astropy.units as u
-    import numpy as np
-
     from sunpy_dlmag.io import save_map
-    from sunpy_dlmag.pfss import open_field_area, open_field_map, pfss_extrapolate
+    from sunpy_dlmag.pfss import open_field_fraction, open_field_map, pfss_extrapolate
 
     smap = _read_global(args.input, args.reader)
     output = pfss_extrapolate(smap, nrho=args.nrho, rss=args.rss)
     open_map = open_field_map(output, shape=tuple(args.open_shape))
     save_map(open_map, args.out, overwrite=args.overwrite)
-    fraction = float((open_field_area(open_map) / (4 * np.pi * u.R_sun**2)).decompose())
+    fraction = open_field_fraction(open_map)
     print(f"open-field map -> {args.out}; open field covers {fraction:.1%} of the surface")
     return 0
 

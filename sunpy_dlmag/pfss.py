@@ -33,6 +33,7 @@ from sunpy_dlmag.synchronic import _wrapped_in_longitude
 __all__ = [
     "coronal_hole_overlap",
     "open_field_area",
+    "open_field_fraction",
     "open_field_map",
     "pfss_extrapolate",
     "source_surface_pil",
@@ -379,8 +380,34 @@ def open_field_area(open_map, *, polarity=None):
     Returns
     -------
     `~astropy.units.Quantity`
-        Area in km^2 (on a CEA grid every pixel has the same area, ``4 pi R_sun^2 / n``);
-        divide by ``4 * pi * R_sun**2`` for the fraction of the solar surface.
+        Area in km^2: `open_field_fraction` times the solar surface, ``4 pi R_sun^2``.
+
+    Raises
+    ------
+    InputMapError
+        Not an open-field map.
+    ValueError
+        Bad ``polarity``.
+    """
+    surface = 4 * np.pi * sunpy.sun.constants.radius**2
+    return (surface * open_field_fraction(open_map, polarity=polarity)).to(u.km**2)
+
+
+def open_field_fraction(open_map, *, polarity=None):
+    """
+    Fraction of the solar surface covered by the open-field regions of an `open_field_map`.
+
+    Parameters
+    ----------
+    open_map : `~sunpy.map.GenericMap`
+    polarity : {None, 1, -1}
+        Count only open regions of that polarity; `None`: both.
+
+    Returns
+    -------
+    float
+        Between 0 and 1 (on a CEA grid every pixel has the same area, so it is the fraction of
+        open pixels).
 
     Raises
     ------
@@ -393,8 +420,7 @@ def open_field_area(open_map, *, polarity=None):
     if polarity not in (None, 1, -1):
         raise ValueError(f"polarity must be None, 1 or -1, got {polarity!r}.")
     selected = codes != 0 if polarity is None else codes == polarity
-    surface = 4 * np.pi * sunpy.sun.constants.radius**2
-    return (surface * selected.mean()).to(u.km**2)
+    return float(selected.mean())
 
 
 def source_surface_pil(pfss_output):

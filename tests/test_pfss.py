@@ -19,6 +19,7 @@ from sunpy_dlmag.io import read_gong_synoptic, read_hmi_synchronic
 from sunpy_dlmag.pfss import (
     coronal_hole_overlap,
     open_field_area,
+    open_field_fraction,
     open_field_map,
     pfss_extrapolate,
     source_surface_pil,
@@ -154,6 +155,11 @@ def test_open_field_area_and_pil(output, open_map):
     assert area.unit == u.km**2
     assert (area / surface).decompose().value == pytest.approx(open_map.meta["openfrac"])
     assert u.allclose(open_field_area(open_map, polarity=1) + open_field_area(open_map, polarity=-1), area)
+    fraction = open_field_fraction(open_map)
+    assert fraction == pytest.approx(open_map.meta["openfrac"])
+    assert open_field_fraction(open_map, polarity=1) + open_field_fraction(open_map, polarity=-1) == pytest.approx(
+        fraction
+    )
     with pytest.raises(ValueError, match="polarity"):
         open_field_area(open_map, polarity=2)
     with pytest.raises(InputMapError, match="only -1, 0 and \\+1"):

@@ -42,13 +42,12 @@ from sunpy_dlmag.data.sample import ADAPT_SYNCHRONIC, GONG_SYNOPTIC, HMI_SYNCHRO
 from sunpy_dlmag.exceptions import DlmagUserWarning
 from sunpy_dlmag.io import read_adapt, read_gong_synoptic, read_hmi_synchronic
 from sunpy_dlmag.metrics import pixel_cc
-from sunpy_dlmag.pfss import open_field_area, open_field_map, pfss_extrapolate, source_surface_pil
+from sunpy_dlmag.pfss import open_field_area, open_field_fraction, open_field_map, pfss_extrapolate, source_surface_pil
 from sunpy_dlmag.synchronic import disk_view, synchronic_map
 
 JSON = Path(__file__).with_name("pfss_20181106.json")
 NRHO, RSS, PFSS_SHAPE, OPEN_SHAPE = 35, 2.5, (180, 360), (180, 360)
 VIEW_LONGITUDES = (0, 90, 180, -90)
-SURFACE_KM2 = (4 * np.pi * u.R_sun**2).to_value(u.km**2)
 
 
 def open_map_of(smap):
@@ -65,10 +64,10 @@ def describe(open_map):
     area = open_field_area(open_map).to_value(u.km**2)
     return {
         "source_surface_pil_max_abs_latitude_deg": open_map.meta["pilmaxlt"],
-        "open_fraction": area / SURFACE_KM2,
+        "open_fraction": open_field_fraction(open_map),
         "open_area_km2": area,
-        "positive_fraction": open_field_area(open_map, polarity=1).to_value(u.km**2) / SURFACE_KM2,
-        "negative_fraction": open_field_area(open_map, polarity=-1).to_value(u.km**2) / SURFACE_KM2,
+        "positive_fraction": open_field_fraction(open_map, polarity=1),
+        "negative_fraction": open_field_fraction(open_map, polarity=-1),
         "field_lines_at_step_limit": open_map.meta["nrunout"],
     }
 
