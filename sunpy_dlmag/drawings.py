@@ -551,17 +551,6 @@ def _lon_lat(vectors):
     return np.rad2deg(np.arctan2(v[..., 1], v[..., 0])), np.rad2deg(np.arcsin(np.clip(v[..., 2], -1, 1)))
 
 
-def _observer_cartesian(smap):
-    observer = smap.observer_coordinate.transform_to(HeliographicStonyhurst(obstime=smap.date))
-    return observer.cartesian.xyz.to_value(u.m)
-
-
-def _mu(vectors, observer, rsun_m):
-    """Cosine between the surface normal and the direction to the observer."""
-    to_observer = observer[np.newaxis] - rsun_m * vectors
-    return np.einsum("ij,ij->i", vectors, to_observer) / np.linalg.norm(to_observer, axis=1)
-
-
 def _table(rows, columns):
     """A QTable from row dicts; ``columns`` maps each name to its unit (None: plain numbers)."""
     data = {}
@@ -698,7 +687,7 @@ def _detect_sunspots(drawing_map, threshold, min_pixels, stroke_width, group_dis
     lon, lat = _lon_lat(centres)
 
     rsun_m = drawing_map.rsun_meters.to_value(u.m)
-    mu = _mu(centres, _observer_cartesian(drawing_map), rsun_m)
+    mu = geometry.mu_towards(rsun_m * centres, drawing_map.observer_coordinate)
     points = SkyCoord(lon * u.deg, lat * u.deg, rsun_m * u.m, frame=frame)
     seen = points.transform_to(drawing_map.coordinate_frame)
     px, py = drawing_map.wcs.world_to_pixel(seen)
@@ -1021,7 +1010,7 @@ def _on_disk_vectors(smap):
     good = np.isfinite(vectors).all(axis=1)
     on_disk[on_disk] = good
     vectors = vectors[good]
-    mu = _mu(vectors, _observer_cartesian(smap), smap.rsun_meters.to_value(u.m))
+    mu = geometry.mu_towards(smap.rsun_meters.to_value(u.m) * vectors, smap.observer_coordinate)
     return vectors, on_disk, mu
 
 

@@ -20,6 +20,7 @@ from astropy.coordinates import SkyCoord
 from scipy import ndimage
 
 import sunpy.map
+from sunpy.coordinates import HeliographicStonyhurst
 from sunpy.map.header_helper import make_fitswcs_header
 
 from sunpy_dlmag.exceptions import InputMapError, MissingObserverError
@@ -28,6 +29,25 @@ __all__ = ["check_observer", "model_frame_header", "resample", "to_map_grid", "t
 
 # Largest departure from an affine mapping (pixels) accepted before reproject is used.
 _AFFINE_TOLERANCE_PX = 0.01
+
+
+def surface_points(coords, obstime):
+    """Cartesian positions (m, last axis x, y, z) in Stonyhurst coordinates at ``obstime`` of surface points."""
+    hgs = coords.transform_to(HeliographicStonyhurst(obstime=obstime))
+    return np.moveaxis(hgs.cartesian.xyz.to_value(u.m), 0, -1)
+
+
+def mu_towards(points, observer):
+    """
+    Cosine of the angle between the surface normal at ``points`` (from `surface_points`) and the
+    direction to ``observer`` (a coordinate): 1 at disk centre, 0 at the limb, negative behind it.
+    """
+    obs = observer.transform_to(HeliographicStonyhurst(obstime=observer.obstime)).cartesian.xyz.to_value(u.m)
+    to_observer = obs - points
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(to_observer * points, axis=-1) / (
+            np.linalg.norm(to_observer, axis=-1) * np.linalg.norm(points, axis=-1)
+        )
 
 
 def check_observer(smap):

@@ -23,10 +23,11 @@ from reproject import reproject_adaptive, reproject_interp
 
 import sunpy.map
 import sunpy.sun.constants
-from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst, Helioprojective, get_earth
+from sunpy.coordinates import HeliographicCarrington, Helioprojective, get_earth
 from sunpy.coordinates.frames import BaseHeliographic
 from sunpy.map.header_helper import get_observer_meta, make_heliographic_header
 
+from sunpy_dlmag import geometry
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
 from sunpy_dlmag.synchronic import _wrapped_in_longitude
 
@@ -463,11 +464,8 @@ def _euv_on_grid(euv_map, meta, shape, min_mu):
     values, _ = reproject_interp(source, target, shape_out=shape)
     if isinstance(frame, Helioprojective):
         ys, xs = np.indices(shape)
-        points = target.pixel_to_world(xs, ys).make_3d().transform_to(HeliographicStonyhurst(obstime=frame.obstime))
-        xyz = np.moveaxis(points.cartesian.xyz.to_value(u.m), 0, -1)
-        observer = euv_map.observer_coordinate.transform_to(HeliographicStonyhurst(obstime=frame.obstime))
-        to_obs = observer.cartesian.xyz.to_value(u.m) - xyz
-        mu = np.sum(to_obs * xyz, axis=-1) / (np.linalg.norm(to_obs, axis=-1) * np.linalg.norm(xyz, axis=-1))
+        points = geometry.surface_points(target.pixel_to_world(xs, ys).make_3d(), frame.obstime)
+        mu = geometry.mu_towards(points, euv_map.observer_coordinate)
         values[~(mu >= min_mu)] = np.nan
     return values
 

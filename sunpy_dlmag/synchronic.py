@@ -96,23 +96,6 @@ def _carrington_header(date, shape):
     )
 
 
-def _surface_points(coords, obstime):
-    """Cartesian positions (m) in Stonyhurst coordinates at ``obstime`` of surface points ``coords``."""
-    hgs = coords.transform_to(HeliographicStonyhurst(obstime=obstime))
-    xyz = hgs.cartesian.xyz.to_value(u.m)
-    return np.moveaxis(xyz, 0, -1)
-
-
-def _mu(points, observer):
-    """Cosine of the angle between the surface normal at ``points`` and the direction to ``observer``."""
-    obs = observer.transform_to(HeliographicStonyhurst(obstime=observer.obstime)).cartesian.xyz.to_value(u.m)
-    to_observer = obs - points
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sum(to_observer * points, axis=-1) / (
-            np.linalg.norm(to_observer, axis=-1) * np.linalg.norm(points, axis=-1)
-        )
-
-
 def _binned(smap, data, out_pixel_arcsec):
     """
     Data and WCS of ``smap`` averaged over blocks of whole pixels, at most half an output pixel
@@ -284,7 +267,7 @@ def synchronic_map(
         with context:
             los, _ = reproject_interp((source_data, source_wcs), target, shape_out=shape)
             coords = target.pixel_to_world(xs, ys).make_3d()
-            mu = _mu(_surface_points(coords, obstime), smap.observer_coordinate)
+            mu = geometry.mu_towards(geometry.surface_points(coords, obstime), smap.observer_coordinate)
         weight = np.where(np.isfinite(los) & (mu >= limb_cutoff), mu, 0.0)
         used = weight > 0
         sum_w += weight
@@ -461,7 +444,7 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov: u.arcsec = None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # off-disk pixels have no surface point
         surface = coords.make_3d()
-    mu = _mu(_surface_points(surface, obstime), observer)
+    mu = geometry.mu_towards(geometry.surface_points(surface, obstime), observer)
     data = np.where(np.isfinite(mu) & (mu > 0), br * mu if los else br, np.nan).astype(np.float32)
     header["bunit"] = "G"
     header["telescop"] = "sunpy-dlmag"
