@@ -43,7 +43,7 @@ from sunpy_dlmag.exceptions import (
     InputMapError,
     UnknownModelError,
 )
-from sunpy_dlmag.maps import check_magnetogram, magnetogram_plot_settings, provenance_meta
+from sunpy_dlmag.maps import check_magnetogram
 from sunpy_dlmag.models import ModelSpec, get_model, load_model
 from sunpy_dlmag.models.registry import read_spec_for
 from sunpy_dlmag.models.runtime import Model
@@ -494,5 +494,4 @@ def _finish(out, prepared, net):
     note = f"AI-generated magnetogram from the EUV observation(s): {inputs}."
     if prepared.notes:
         note += " " + "; ".join(prepared.notes) + "."
-    meta = provenance_meta(template, net, note=note)
-    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings(out))
+    return net.output_map(out, template, note=note)

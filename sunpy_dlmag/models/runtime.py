@@ -272,16 +272,17 @@ class Model:
                 raise InputMapError(f"Expected sunpy maps, got {type(m).__name__}.")
         return maps
 
-    def output_map(self, data, template):
+    def output_map(self, data, template, *, note=""):
         """
         A new map of ``data`` on ``template``'s grid, observer and time, saying what made it.
 
         The header keeps the WCS and observer keys of ``template``; the instrument keys
         name this package and the model, so the map is never mistaken for an observation.
+        ``note`` is added to its history.
         """
         from sunpy_dlmag.maps import provenance_meta
 
-        meta = provenance_meta(template, self)
+        meta = provenance_meta(template, self, note=note)
         return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta, plot_settings=_plot_settings(self.spec, data))
 
 
