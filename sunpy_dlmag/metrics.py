@@ -118,9 +118,7 @@ def _flux(smap, signed):
         raise InputMapError(f"Magnetic flux needs a magnetogram in G, got unit {smap.unit}.")
     field = smap.quantity.to_value(u.G)
     area = pixel_area_on_sphere(smap).to_value(u.cm**2)
-    valid = np.isfinite(field) & np.isfinite(area)
-    values = field[valid] if signed else np.abs(field[valid])
-    return float(np.sum(values * area[valid])) * u.Mx
+    return _sum_flux(field if signed else np.abs(field), area) * u.Mx
 
 
 def total_unsigned_flux(smap):
