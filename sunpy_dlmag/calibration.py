@@ -113,7 +113,7 @@ def wavelength_aa(smap):
 def describe(smap):
     """``'STEREO A EUVI 171 Angstrom 2011-02-15T00:14:00.006'`` and the like, for messages."""
     parts = [smap.observatory, euv_instrument(smap) or smap.instrument or smap.detector]
-    wavelength = wavelength_aa(smap) if smap.wavelength is not None else None
+    wavelength = wavelength_aa(smap)
     if wavelength is not None:
         parts.append(f"{wavelength} Angstrom")
     parts.append(smap.date.isot)

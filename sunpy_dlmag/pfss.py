@@ -95,8 +95,8 @@ def _fill_zonal(data):
     return data
 
 
-def _heliographic_frame_name(smap):
-    return "carrington" if isinstance(smap.coordinate_frame, HeliographicCarrington) else "stonyhurst"
+def _heliographic_frame_name(frame):
+    return "carrington" if isinstance(frame, HeliographicCarrington) else "stonyhurst"
 
 
 def _observer(frame, date):
@@ -112,7 +112,7 @@ def _resampled(smap, data, shape):
         smap.reference_date,
         _observer(smap.coordinate_frame, smap.reference_date),
         shape,
-        frame=_heliographic_frame_name(smap),
+        frame=_heliographic_frame_name(smap.coordinate_frame),
         projection_code="CEA",
         map_center_longitude=centre.lon.wrap_at(360 * u.deg).to(u.deg),
     )
@@ -327,8 +327,7 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius: u.R_sun = 1.01 
     if not 1 <= seed_radius.to_value(u.R_sun) < rss:
         raise ValueError(f"seed_radius must lie between 1 and rss = {rss} solar radii, got {seed_radius}.")
     frame = pfss_output.coordinate_frame
-    frame_name = "carrington" if isinstance(frame, HeliographicCarrington) else "stonyhurst"
-    header = _grid_header(pfss_output.dtime, frame, tuple(shape), frame_name)
+    header = _grid_header(pfss_output.dtime, frame, tuple(shape), _heliographic_frame_name(frame))
     ys, xs = np.indices(shape)
     grid = WCS(header).pixel_to_world(xs.ravel(), ys.ravel())
     seeds = SkyCoord(grid.lon, grid.lat, np.full(grid.lon.shape, seed_radius.to_value(u.m)) * u.m, frame=frame)
