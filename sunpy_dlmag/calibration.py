@@ -332,6 +332,10 @@ class Calibration:
             f"{self.observatory} EUVI {self.wavelength.to_value(u.AA):g} -> AIA {self.aia_wavelength.to_value(u.AA):g}"
         )
 
+    def matches(self, observatory, wavelength_aa):
+        """Whether this relation is for ``observatory`` (a `observatory_key`) and EUVI passband ``wavelength_aa``."""
+        return self.observatory == observatory and round(self.wavelength.to_value(u.AA)) == wavelength_aa
+
     def __str__(self):
         if not self.available:
             return f"{self.label}: not available"
@@ -457,7 +461,7 @@ def get_calibration(observatory, wavelength: u.AA):
     key = observatory_key(observatory)
     wl = round(wavelength.to_value(u.AA))
     for calibration in _table_calibrations():
-        if calibration.observatory == key and round(calibration.wavelength.to_value(u.AA)) == wl:
+        if calibration.matches(key, wl):
             if calibration.available:
                 return calibration
             break
@@ -610,7 +614,7 @@ def cross_calibrate(euvi_map, *, calibration=None):
     key, wl = observatory_key(euvi_map), wavelength_aa(euvi_map)
     if calibration is None:
         calibration = get_calibration(key, wl * u.AA)
-    elif calibration.observatory != key or round(calibration.wavelength.to_value(u.AA)) != wl:
+    elif not calibration.matches(key, wl):
         raise ChannelMismatchError(f"The calibration {calibration.label} does not apply to {describe(euvi_map)}.")
     calibration.check_date(euvi_map.date)
     rate_map = normalize_exposure(euvi_map)

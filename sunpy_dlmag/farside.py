@@ -233,7 +233,7 @@ def _find_calibration(smap, instrument, calibrate):
     if instrument == "EUVI":
         key = calibration.observatory_key(smap)
         for c in user:
-            if c.observatory == key and round(c.wavelength.to_value(u.AA)) == wavelength:
+            if c.matches(key, wavelength):
                 return c
         return calibration.get_calibration(key, wavelength * u.AA)
     # An AIA image in an EUVI channel: the EUVI spacecraft is the one the network was trained with.
