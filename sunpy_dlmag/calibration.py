@@ -59,6 +59,7 @@ from sunpy_dlmag.exceptions import (
     InconsistentObservationsError,
     InputMapError,
 )
+from sunpy_dlmag.maps import append_history
 
 __all__ = [
     "EUVI_TO_AIA",
@@ -277,8 +278,7 @@ def normalize_exposure(smap):
     if seconds is not None:
         line = f"sunpy-dlmag: exposure-normalised to DN/s (divided by {seconds:g} s"
         line += f", bias {bias:g} DN subtracted first)" if bias else ")"
-        history = meta.get("history", "")
-        meta["history"] = f"{history}\n{line}" if history else line
+        append_history(meta, line)
     return sunpy.map.Map(data, meta)
 
 
@@ -619,7 +619,5 @@ def cross_calibrate(euvi_map, *, calibration=None):
     calibration.check_date(euvi_map.date)
     rate_map = normalize_exposure(euvi_map)
     meta = copy.deepcopy(rate_map.meta)
-    history = meta.get("history", "")
-    line = f"sunpy-dlmag: cross-calibrated to AIA-equivalent intensity: {calibration}"
-    meta["history"] = f"{history}\n{line}" if history else line
+    append_history(meta, f"sunpy-dlmag: cross-calibrated to AIA-equivalent intensity: {calibration}")
     return sunpy.map.Map(calibration.apply(rate_map.data), meta)

@@ -22,7 +22,7 @@ import sunpy.map
 from sunpy.coordinates import propagate_with_solar_surface
 
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
-from sunpy_dlmag.maps import check_magnetogram
+from sunpy_dlmag.maps import append_history, check_magnetogram
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.runtime import Model
 
@@ -269,10 +269,9 @@ def stack_magnetograms(maps, *, reference=None, min_coverage=0.5):
         warnings.warn("No pixel is covered by enough maps of the series.", DlmagUserWarning, stacklevel=2)
     meta = copy.deepcopy(reference.meta)
     meta["bunit"] = "G"
-    history = meta.get("history", "")
-    line = (
+    append_history(
+        meta,
         f"sunpy-dlmag: mean of {len(maps)} magnetograms {maps[0].date.isot} .. {maps[-1].date.isot}, "
-        f"aligned for differential rotation to {reference.date.isot}"
+        f"aligned for differential rotation to {reference.date.isot}",
     )
-    meta["history"] = f"{history}\n{line}" if history else line
     return sunpy.map.Map(mean, meta, plot_settings=reference.plot_settings)

@@ -39,7 +39,7 @@ from sunpy.time import parse_time
 
 from sunpy_dlmag import _cycles, calibration, geometry
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
-from sunpy_dlmag.maps import magnetogram_plot_settings, provenance_meta
+from sunpy_dlmag.maps import append_history, magnetogram_plot_settings, provenance_meta
 from sunpy_dlmag.metrics import pixel_area_on_sphere
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.runtime import Model
@@ -1061,8 +1061,7 @@ def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):
         f"tilt {JOY_COEFFICIENT.to_value(u.deg):g} deg x sin(lat) (Joy's law, Stenflo & Kosovichev 2012); "
         "Gaussian patches of radial field, B_los = B_r mu; not an observation."
     )
-    history = meta.get("history", "")
-    meta["history"] = f"{history}\n{line}" if history else line
+    append_history(meta, line)
     return meta
 
 

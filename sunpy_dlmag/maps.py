@@ -15,7 +15,7 @@ from sunpy.map.header_helper import get_observer_meta
 from sunpy_dlmag import geometry
 from sunpy_dlmag.exceptions import InputMapError
 
-__all__ = ["check_magnetogram", "magnetogram_plot_settings", "provenance_meta"]
+__all__ = ["append_history", "check_magnetogram", "magnetogram_plot_settings", "provenance_meta"]
 
 # Keys describing the input observation that would be wrong on a derived map, or would make
 # sunpy read it as an observation of that instrument (e.g. DETECTOR='EUVI', CONTENT for HMI).
@@ -69,9 +69,14 @@ def provenance_meta(template, model, *, note=""):
     )
     if note:
         line += f" {note}"
+    append_history(meta, line)
+    return meta
+
+
+def append_history(meta, line):
+    """Add ``line`` to the HISTORY of header ``meta`` (in place), after what is there."""
     history = meta.get("history", "")
     meta["history"] = f"{history}\n{line}" if history else line
-    return meta
 
 
 def magnetogram_plot_settings(data):
