@@ -440,7 +440,8 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov: u.arcsec = None,
     source = sunpy.map.Map(global_map.quantity.to_value(u.G).astype(np.float32), source_meta)
     target = WCS(header)
     br, _ = reproject_interp(_wrapped_in_longitude(source, source.data), target, shape_out=(ny, nx))
-    coords = sunpy.map.all_coordinates_from_map(sunpy.map.Map(np.zeros((ny, nx), np.float32), header))
+    ys, xs = np.indices((ny, nx))
+    coords = target.pixel_to_world(xs, ys)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # off-disk pixels have no surface point
         surface = coords.make_3d()
