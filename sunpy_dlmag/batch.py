@@ -136,7 +136,9 @@ def get_task(name):
         raise ValueError(f"Unknown batch task {name!r}; the registered tasks are {', '.join(list_tasks())}.") from None
 
 
-def _denoise_file(path, *, num_threads=None, method="ae", model=None, device="auto", tile_size=None, overlap=None):
+def _denoise_file(
+    path, *, num_threads=None, method="ae", model=None, device="auto", tile_size=None, overlap=None, precision="fp32"
+):
     """Task ``denoise``: `sunpy_dlmag.denoise` of the magnetogram in one FITS file."""
     import sunpy.map
 
@@ -151,6 +153,8 @@ def _denoise_file(path, *, num_threads=None, method="ae", model=None, device="au
         tile_size=tile_size,
         overlap=overlap,
         num_threads=num_threads,
+        precision=precision,
+        progress=False,  # the batch has its own bar; workers' tile bars would garble it
     )
 
 
@@ -161,7 +165,9 @@ register_task(
 )
 
 
-def _farside_file(path, *, num_threads=None, model="aisfm-v2", reference=None, device="auto", calibrate=True):
+def _farside_file(
+    path, *, num_threads=None, model="aisfm-v2", reference=None, device="auto", calibrate=True, precision="fp32"
+):
     """Task ``farside``: `sunpy_dlmag.farside_magnetogram` of the EUV image in one FITS file (1-channel models)."""
     import sunpy.map
 
@@ -175,6 +181,7 @@ def _farside_file(path, *, num_threads=None, model="aisfm-v2", reference=None, d
         device=device,
         calibrate=calibrate,
         num_threads=num_threads,
+        precision=precision,
     )
 
 

@@ -113,10 +113,22 @@ def _denoise_arguments(parser):
     parser.add_argument(
         "--tile-size",
         type=int,
-        help="tile size in pixels for large images (default: whole image up to 1024 px, larger ones in tiles "
-        "of four receptive radii)",
+        help="largest tile in pixels, margins included (default: whole image up to 1600 px, larger ones in "
+        "tiles of at most 1600 px)",
     )
-    parser.add_argument("--overlap", type=int, help="overlap of tiles in pixels (default: from the network)")
+    parser.add_argument(
+        "--overlap", type=int, help="margin read around each tile, pixels (default and minimum: receptive radius)"
+    )
+    _precision_argument(parser)
+
+
+def _precision_argument(parser):
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["fp32", "int8", "fp16"],
+        help="fp32 (default); int8: faster on the CPU, less exact (see the performance page); fp16: CUDA only",
+    )
 
 
 def _denoise_options(args):
@@ -126,6 +138,7 @@ def _denoise_options(args):
         "device": args.device,
         "tile_size": args.tile_size,
         "overlap": args.overlap,
+        "precision": args.precision,
     }
 
 
@@ -143,10 +156,17 @@ def _farside_arguments(parser):
         help="skip the EUVI-to-AIA intensity cross-calibration (warns; only for inputs already calibrated)",
     )
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the network runs")
+    _precision_argument(parser)
 
 
 def _farside_options(args):
-    return {"model": args.model, "reference": args.reference, "device": args.device, "calibrate": not args.no_calibrate}
+    return {
+        "model": args.model,
+        "reference": args.reference,
+        "device": args.device,
+        "calibrate": not args.no_calibrate,
+        "precision": args.precision,
+    }
 
 
 def _drawing_arguments(parser):

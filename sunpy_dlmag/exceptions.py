@@ -21,6 +21,7 @@ __all__ = [
     "MissingObserverError",
     "ModelInputMismatchError",
     "ModelTaskError",
+    "TilingError",
     "UnknownModelError",
     "WeightsHashMismatchError",
     "WeightsNotInstalledError",
@@ -53,6 +54,10 @@ class ModelInputMismatchError(DlmagError, ValueError):
 
 class InvalidModelSpecError(DlmagError, ValueError):
     """A model spec that is missing, malformed or inconsistent."""
+
+
+class TilingError(DlmagError, ValueError):
+    """Tile size or overlap arguments that are not integers, out of range, or too small for the network."""
 
 
 class DeviceNotAvailableError(DlmagError, RuntimeError):
