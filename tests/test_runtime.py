@@ -34,7 +34,7 @@ def test_tiled_equals_whole_image_on_a_real_magnetogram(tiny, mdi_map):
 
 @pytest.mark.parametrize(
     ("radius", "stride", "expected"),
-    [(14, 4, 1600), (175, 16, 1600), (333, 16, 1600), (500, 16, 2048)],
+    [(14, 4, 1296), (175, 16, 1296), (333, 16, 1344), (500, 16, 2048)],
 )
 def test_default_tiles(radius, stride, expected):
     # The largest tile that keeps a 4096-px denoise-m2 run under 2 GB, and at least four margins.
@@ -57,6 +57,9 @@ def test_tiles_cover_each_pixel_once_with_aligned_margins(length):
     # 4096 px: three windows of 1600 px, 1.17 times the pixels along the axis.
     if length == 4096:
         assert [w1 - w0 for _, _, w0, w1 in tiles] == [1600, 1600, 1600]
+    # With 1296-px windows (the default): four, 1.26 times the pixels along the axis.
+    if length == 4096:
+        assert [w1 - w0 for _, _, w0, w1 in _axis_tiles(length, 1296, 176, 16)] == [1296, 1296, 1296, 1264]
 
 
 def test_batch_size_does_not_change_the_result(tiny, rng):
