@@ -17,7 +17,6 @@ The relations, their sources and the measured accuracy are in the user guide (dr
 """
 
 import contextlib
-import copy
 import os
 import warnings
 from pathlib import Path
@@ -39,7 +38,7 @@ from sunpy.time import parse_time
 
 from sunpy_dlmag import _cycles, calibration, geometry
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
-from sunpy_dlmag.maps import append_history, magnetogram_plot_settings, provenance_meta
+from sunpy_dlmag.maps import derived_meta, magnetogram_plot_settings, provenance_meta
 from sunpy_dlmag.metrics import pixel_area_on_sphere
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.runtime import Model
@@ -1046,23 +1045,20 @@ def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
 
 
 def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):
-    from sunpy_dlmag import __version__
-
-    meta = copy.deepcopy(drawing_map.meta)
-    meta["bunit"] = "G"
-    meta["instrume"] = "sunpy-dlmag bipoles"
-    meta["dlmodel"] = "bipole"
-    meta["dlinput"] = f"sunspot drawing {drawing_map.meta.get('drawfile', '')} {drawing_map.date.isot}".replace(
-        "  ", " "
-    )
-    line = (
-        f"sunpy-dlmag {__version__}: bipole reconstruction of {n_groups} spot group(s) from a sunspot drawing; "
+    return derived_meta(
+        drawing_map.meta,
+        product="drawing",
+        measurement="magnetogram",
+        ai_generated=False,
+        instrument="sunpy-dlmag bipoles",
+        observatory=drawing_map.observatory or "unknown",
+        inputs=f"sunspot drawing {drawing_map.meta.get('drawfile', '')} {drawing_map.date.isot}".replace("  ", " "),
+        model="bipole",
+        history=f"bipole reconstruction of {n_groups} spot group(s) from a sunspot drawing; "
         f"flux = {flux_factor:g} x mean spot field (Tlatov & Pevtsov 2014) x spot area; {cycle_note}; "
         f"tilt {JOY_COEFFICIENT.to_value(u.deg):g} deg x sin(lat) (Joy's law, Stenflo & Kosovichev 2012); "
-        "Gaussian patches of radial field, B_los = B_r mu; not an observation."
+        "Gaussian patches of radial field, B_los = B_r mu; not an observation.",
     )
-    append_history(meta, line)
-    return meta
 
 
 def _model_magnetogram(drawing_map, data, model, device, num_threads):
