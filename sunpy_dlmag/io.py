@@ -21,7 +21,25 @@ from sunpy.time import parse_time
 
 from sunpy_dlmag.exceptions import InputMapError
 
-__all__ = ["save_map", "write_atomic"]
+__all__ = ["FITS_SUFFIXES", "fits_stem", "is_fits_name", "save_map", "write_atomic"]
+
+#: File name endings of FITS files, compressed ones included (compared case-insensitively).
+FITS_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz", ".fts.gz", ".fit.gz", ".fits.fz")
+
+
+def is_fits_name(path):
+    """Whether a file name ends in one of `FITS_SUFFIXES` (``.fits``, ``.fts.gz``, ``.fits.fz``, ...)."""
+    return str(path).lower().endswith(FITS_SUFFIXES)
+
+
+def fits_stem(name):
+    """``name`` without its FITS ending (``.fits``, ``.fts.gz``, ...), or else without its last suffix."""
+    name = str(name)
+    for suffix in sorted(FITS_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    stem, dot, _ = name.rpartition(".")
+    return stem if dot and stem else name
 
 
 def _new_temporary(path):
@@ -60,13 +78,25 @@ def write_atomic(path, write, *, overwrite=False):
 
 
 def save_map(smap, path, *, overwrite=False):
-    """Save a map as FITS atomically (see `write_atomic`)."""
+    """
+    Save a map as FITS atomically (see `write_atomic`); a name ending in ``.gz`` is gzipped.
+
+    Raises
+    ------
+    ValueError
+        A name ending in ``.fz``: tile-compressed FITS is read, not written.
+    """
+    path = Path(path)
+    if path.name.lower().endswith(".fz"):
+        raise ValueError(f"{path}: tile-compressed FITS (.fz) is read, not written; name the output .fits or .fits.gz.")
     if "blank" in smap.meta and not np.issubdtype(smap.data.dtype, np.integer):
         # BLANK only applies to integer data; astropy warns when a float image carries it.
         meta = copy.deepcopy(smap.meta)
         meta.pop("blank")
         smap = sunpy.map.Map(smap.data, meta)
-    return write_atomic(path, lambda tmp: smap.save(tmp, overwrite=True), overwrite=overwrite)
+    # sunpy takes the file type from the last suffix; astropy gzips names ending in .gz.
+    filetype = "fits" if is_fits_name(path) else "auto"
+    return write_atomic(path, lambda tmp: smap.save(tmp, filetype=filetype, overwrite=True), overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------- global magnetic maps
