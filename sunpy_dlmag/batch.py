@@ -4,7 +4,8 @@ Batch processing of many files on a Dask cluster.
 Each input file is one task on a ``dask.distributed`` client: a ``LocalCluster``
 of worker processes on this machine by default, any scheduler address for a real cluster,
 or a client you made. Every task reads its file, runs one capability (a *task* of the
-registry below) and writes the output FITS file atomically. Outputs that exist already are
+registry below: the capabilities declared in `sunpy_dlmag.tasks`, and any you register) and
+writes the output FITS file atomically. Outputs that exist already are
 skipped on a re-run; a file that fails is recorded in the manifest with its error and never
 stops the others.
 
@@ -62,7 +63,8 @@ class BatchTask:
         ``function(path, *, num_threads, **options)`` reads the file at ``path`` and returns
         the output `~sunpy.map.GenericMap`; ``num_threads`` is the number of threads its
         networks may use (`~sunpy_dlmag.models.load_model`). It must be importable on the
-        workers: a module-level function of an installed package.
+        workers: a module-level function of an installed package, or a
+        `sunpy_dlmag.tasks.Task`.
     description : str
         One line for ``sunpy-dlmag batch --help``.
     suffixes : tuple of str
@@ -251,7 +253,7 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     path : str or `os.PathLike`
         The input file.
     output : str or `os.PathLike`
-        The FITS file to write; the quick-look is the same path ending in ``.png``.
+        The FITS file to write (``.fits.gz`` is gzipped); the quick-look is `quicklook_path` of it.
     overwrite : bool
         Replace existing outputs instead of raising.
     quicklook : bool

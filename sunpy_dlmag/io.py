@@ -28,7 +28,7 @@ FITS_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz", ".fts.gz", ".fit.gz", ".fi
 
 
 def is_fits_name(path):
-    """Whether a file name ends in one of `FITS_SUFFIXES` (``.fits``, ``.fts.gz``, ``.fits.fz``, ...)."""
+    """Whether a file name ends in one of ``FITS_SUFFIXES`` (``.fits``, ``.fts.gz``, ``.fits.fz``, ...)."""
     return str(path).lower().endswith(FITS_SUFFIXES)
 
 

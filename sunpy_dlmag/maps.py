@@ -92,7 +92,8 @@ def derived_meta(
     instrument : str, optional
         ``INSTRUME`` (default: ``"sunpy-dlmag <product>"``); never an observing instrument.
     observatory : str
-        ``OBSRVTRY`` and ``TELESCOP``: the platform the input was observed from, or this package.
+        ``OBSRVTRY``: the platform the input was observed from, or this package. ``TELESCOP``
+        is always ``"sunpy-dlmag"``.
     inputs : str, optional
         The input(s) it was made from (``DLINPUT``).
     model : str or `~sunpy_dlmag.models.Model`, optional
@@ -111,7 +112,9 @@ def derived_meta(
     for key in _OBSERVATION_KEYS + _PRODUCT_KEYS:
         meta.pop(key, None)
     meta["obsrvtry"] = observatory
-    meta["telescop"] = observatory
+    # Not the input's telescope: sunpy's sources of observations (GONG's, HMI's, ...) key on
+    # TELESCOP, and a product they also claimed could not be read at all (MultipleMatchError).
+    meta["telescop"] = "sunpy-dlmag"
     meta["instrume"] = instrument or f"sunpy-dlmag {product}"
     meta["bunit"] = bunit
     if wavelength is not None:
@@ -207,13 +210,12 @@ _CODE_PLOT_SETTINGS = {
 }
 
 
-class DlmagMap(sunpy.map.GenericMap):
-    """
+_DLMAGMAP_DOC = """
     A map this package made: a denoised, farside or drawing magnetogram, a synchronic map, a
     PFSS open-field map, ...
 
     ``sunpy.map.Map`` returns this class for every header that states a product of this
-    package (the ``DLPROD`` key written by `derived_meta`), so a saved output read back with
+    package (the ``DLPROD`` key written by `sunpy_dlmag.maps.derived_meta`), so a saved output read back with
     ``sunpy.map.Map(path)`` knows what it is, measures what it says and plots like a
     magnetogram (the ``hmimag`` colour map, limits symmetric about 0 G). Observations are
     never claimed.
@@ -227,6 +229,8 @@ class DlmagMap(sunpy.map.GenericMap):
     (True, 'denoise-m2', True)
     """
 
+
+class DlmagMap(sunpy.map.GenericMap):  # its docstring is set below the class
     def __init__(self, data, header, plot_settings=None, **kwargs):
         super().__init__(data, header, **kwargs)
         self._nickname = self.instrument  # e.g. "sunpy-dlmag denoise-m2": names the map, not an instrument
@@ -274,7 +278,7 @@ class DlmagMap(sunpy.map.GenericMap):
 
     @property
     def provenance(self):
-        """What the header states about how the map was made: each product key (`derived_meta`) by name."""
+        """What the header states about how it was made: the product keys, by name (see `sunpy_dlmag.maps`)."""
         keys = {"product": "dlprod", "ai_generated": "dlai", "measurement": "dlmeas", "inputs": "dlinput"}
         keys |= {"model": "dlmodel", "model_version": "dlmodver", "weights_sha256": "dlsha256", "version": "dlver"}
         return {name: self.meta[key] for name, key in keys.items() if key in self.meta}
@@ -283,6 +287,10 @@ class DlmagMap(sunpy.map.GenericMap):
     def is_datasource_for(cls, data, header, **kwargs):
         """A product of this package: its header states one (``DLPROD``)."""
         return bool(header.get("dlprod"))
+
+
+# sunpy appends notes to every map class that cite a bibliography these docs do not have.
+DlmagMap.__doc__ = _DLMAGMAP_DOC
 
 
 def check_magnetogram(magnetogram):

@@ -132,3 +132,18 @@ def test_derived_meta_states_the_product_and_drops_the_observation(mdi):
 def test_import_registers_the_map_source():
     code = "import sunpy.map, sunpy_dlmag; assert sunpy.map.Map.registry[sunpy_dlmag.DlmagMap]"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, check=False).returncode == 0
+
+
+def test_products_of_inputs_sunpy_knows_by_telescope_are_not_claimed_twice(mdi):
+    # A GONG magnetogram header (sunpy's GONGMagnetogramMap keys on TELESCOP, IMTYPE, DTYPE).
+    gong_meta = copy.deepcopy(mdi.meta)
+    gong_meta.update({"telescop": "NSO-GONG", "imtype": "MAGNETIC", "dtype": "OBSERVE"})
+    for key in ("instrume", "camera"):
+        gong_meta.pop(key, None)
+    assert type(sunpy.map.Map(mdi.data, gong_meta)).__name__ == "GONGMagnetogramMap"
+    meta = derived_meta(
+        gong_meta, product="denoise", measurement="magnetogram", ai_generated=True, history="x", observatory="NSO-GONG"
+    )
+    product = sunpy.map.Map(mdi.data, meta)
+    assert type(product) is DlmagMap
+    assert product.observatory == "NSO-GONG"
