@@ -25,10 +25,8 @@ from sunpy_dlmag.drawings.spots import (
     _weighted_centre,
     detect_sunspots,
 )
-from sunpy_dlmag.exceptions import InputMapError
-from sunpy_dlmag.maps import append_history, magnetogram_plot_settings, provenance_meta
+from sunpy_dlmag.maps import append_history, magnetogram_plot_settings
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.runtime import Model
 
 __all__ = ["JOY_COEFFICIENT", "drawing_to_magnetogram", "spot_mean_field", "sunspot_bipoles"]
 
@@ -316,18 +314,5 @@ def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):
 
 def _model_magnetogram(drawing_map, data, model, device, num_threads):
     name = "drawing" if model is None else model
-    net = model if isinstance(model, Model) else load_model(name, device=device, num_threads=num_threads)
-    if net.spec.task != "drawing":
-        raise InputMapError(
-            f"Model {net.spec.name!r} is a {net.spec.task!r} model; drawing_to_magnetogram needs a 'drawing' model."
-        )
-    g = net.spec.geometry
-    if g.native:
-        out = net.predict_array(data)
-    else:
-        frame = geometry.to_model_frame(drawing_map, image_size=g.image_size, rsun_px=g.rsun_px)
-        out = geometry.to_map_grid(net.predict_array(frame.data), source=frame, target=drawing_map)
-    on_disk = sunpy.map.coordinate_is_on_solar_disk(sunpy.map.all_coordinates_from_map(drawing_map))
-    out = np.where(on_disk, out, np.nan).astype(np.float32)
-    meta = provenance_meta(drawing_map, net, note="Input: a sunspot drawing.")
-    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings(out))
+    net = load_model(name, device=device, num_threads=num_threads, task="drawing")
+    return net.translate([data], drawing_map, note="Input: a sunspot drawing.")
