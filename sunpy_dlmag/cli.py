@@ -277,7 +277,7 @@ def _add_file_commands(sub):
         command = sub.add_parser(
             name,
             help=f"{help_text}: {reads} in, FITS (and PNG) out",
-            description=f"{help_text[0].upper()}{help_text[1:]}. Reads each input FITS file, writes the result "
+            description=f"{help_text[0].upper()}{help_text[1:]}. Reads each input ({reads}), writes the result "
             f"atomically to OUT/<stem>_{name}.fits (or to OUT itself if it ends in .fits and there is one input). "
             f"A file that fails is reported and the others go on; the exit status is 1 if any failed. "
             f"For many files on several cores or a cluster, see `sunpy-dlmag batch {name}`.",
@@ -441,7 +441,13 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    models = sub.add_parser("models", help="list the registered networks or describe one")
+    models = sub.add_parser(
+        "models",
+        help="list the registered networks or describe one",
+        description="List the registered networks (`models list`) or print the model card of one "
+        "(`models info NAME`): its task, inputs, geometry, normalisation, training data, scores and "
+        "whether its weights are installed. Needs no weights.",
+    )
     models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     listing = models_sub.add_parser("list", help="registered models, their inputs and whether weights are installed")
     listing.add_argument("--task", help="only models for this task (farside, denoise, drawing)")
@@ -456,6 +462,10 @@ def build_parser():
     demo = sub.add_parser(
         "demo",
         help="run what the package can do on its bundled real data; writes FITS, figures and a summary",
+        description="Run what the package can do on the real data bundled with it: the geometry round trip "
+        "of a SOHO/MDI magnetogram through the AISFM model frame, denoising with the shipped denoise-m2 "
+        "weights, a synchronic map and PFSS from the GONG map of 2018-11-06, and the bipole magnetogram of "
+        "a sunspot drawing. Writes FITS files, demo.png and summary.json to OUT.",
     )
     demo.add_argument("--out", default="demo-output", help="folder for the outputs (default: ./demo-output)")
     demo.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where networks run")
@@ -511,6 +521,9 @@ def build_parser():
     export = sub.add_parser(
         "export",
         help="export a training checkpoint to ONNX (with its spec) for load_model / model=PATH",
+        description="Export a checkpoint written by `sunpy-dlmag train` to an ONNX file with the model spec in "
+        "its metadata, checked against the torch network on a test input; load it with "
+        "sunpy_dlmag.load_model(PATH) or pass --model PATH to a command. Needs the train extra (torch).",
     )
     export.add_argument("checkpoint", help="checkpoint.pt written by `sunpy-dlmag train`")
     export.add_argument("output", help="ONNX file to write")
