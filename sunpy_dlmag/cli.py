@@ -534,9 +534,9 @@ def build_parser():
 
 
 def _version():
-    from sunpy_dlmag import __version__
+    from sunpy_dlmag.version import version
 
-    return __version__
+    return version
 
 
 def main(argv=None):

@@ -6,7 +6,7 @@ maps (GONG synoptic maps, HMI daily synchronic frames, ADAPT).
 import copy
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
 
 import astropy.units as u
@@ -24,14 +24,19 @@ from sunpy_dlmag.exceptions import InputMapError
 __all__ = ["save_map", "write_atomic"]
 
 
-def _read_umask():
-    # os.umask can only be read by setting it; done once, at import.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
+def _new_temporary(path):
+    """An empty file beside ``path`` with a unique name, made with the permissions the umask gives."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part{path.suffix}"
+        try:
+            # Not mkstemp (0600): the kernel applies the process umask to 0666, as for any new
+            # file, without this module reading or changing the umask.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"No free temporary file name beside {path}.")
 
 
 def write_atomic(path, write, *, overwrite=False):
@@ -44,9 +49,7 @@ def write_atomic(path, write, *, overwrite=False):
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part" + path.suffix)
-    os.close(fd)
-    Path(tmp).chmod(0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
+    tmp = _new_temporary(path)
     try:
         write(Path(tmp))
         os.replace(tmp, path)
@@ -340,7 +343,7 @@ def read_aisfm(path, *, observer=None):
         No observer position in the file for a STEREO input, and no ``observer=``.
     """
     from sunpy_dlmag.exceptions import MissingObserverError
-    from sunpy_dlmag.maps import magnetogram_plot_settings
+    from sunpy_dlmag.maps import derived_meta
 
     path = _existing_file(path)
     with fits.open(path) as hdul:
@@ -375,8 +378,6 @@ def read_aisfm(path, *, observer=None):
     meta.setdefault("crpix1", (data.shape[1] + 1) / 2)
     meta.setdefault("crpix2", (data.shape[0] + 1) / 2)
     meta.setdefault("rsun_ref", _RSUN_M)
-    if not str(meta.get("bunit", "")).strip():
-        meta["bunit"] = "G"
     notes = []
     has_observer = all(meta.get(k) not in (None, "") for k in ("hgln_obs", "hglt_obs", "dsun_obs")) or all(
         meta.get(k) not in (None, "") for k in ("crln_obs", "crlt_obs", "dsun_obs")
@@ -396,18 +397,23 @@ def read_aisfm(path, *, observer=None):
         notes.append("observer: Earth (SDO input without observer keys)")
 
     label = f"AISFM v{version}" if version else "AISFM"
-    meta["obsrvtry"] = platform or "unknown"
-    meta["telescop"] = platform or "unknown"
-    meta["instrume"] = f"{label} (KASI)"
-    meta["detector"] = ""
-    if version:
-        meta["dlmodel"] = f"aisfm-v{version}"
-    meta["dlinput"] = "; ".join(inputs) if inputs else (platform or "unknown")
     line = (
-        f"sunpy-dlmag read_aisfm: {label}, AI-generated farside magnetogram published by KASI "
+        f"read_aisfm: {label}, AI-generated farside magnetogram published by KASI "
         f"(Korean Data Center for SDO) from {platform or 'unknown'} EUV data of {date.isot}; not an observation."
     )
     if notes:
         line += " " + "; ".join(notes) + "."
-    meta["history"] = "\n".join([*history, line])
-    return sunpy.map.Map(data, meta, plot_settings=magnetogram_plot_settings(data))
+    meta["history"] = "\n".join(history)
+    meta = derived_meta(
+        meta,
+        product="farside",
+        measurement="magnetogram",
+        ai_generated=True,
+        bunit=str(meta.get("bunit", "")).strip() or "G",
+        instrument=f"{label} (KASI)",
+        observatory=platform or "unknown",
+        inputs="; ".join(inputs) if inputs else (platform or "unknown"),
+        model=f"aisfm-v{version}" if version else None,
+        history=line,
+    )
+    return sunpy.map.Map(data, meta)

@@ -3,7 +3,6 @@ Magnetograms from sunspot drawings: one bipole per spot group from physical rela
 from the spot areas, Hale's and Joy's laws), or a trained ``drawing`` network.
 """
 
-import copy
 
 import astropy.units as u
 import numpy as np
@@ -25,7 +24,7 @@ from sunpy_dlmag.drawings.spots import (
     _weighted_centre,
     detect_sunspots,
 )
-from sunpy_dlmag.maps import append_history, magnetogram_plot_settings
+from sunpy_dlmag.maps import derived_meta, magnetogram_plot_settings
 from sunpy_dlmag.models import load_model
 
 __all__ = ["JOY_COEFFICIENT", "drawing_to_magnetogram", "spot_mean_field", "sunspot_bipoles"]
@@ -293,23 +292,20 @@ def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
 
 
 def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):
-    from sunpy_dlmag import __version__
-
-    meta = copy.deepcopy(drawing_map.meta)
-    meta["bunit"] = "G"
-    meta["instrume"] = "sunpy-dlmag bipoles"
-    meta["dlmodel"] = "bipole"
-    meta["dlinput"] = f"sunspot drawing {drawing_map.meta.get('drawfile', '')} {drawing_map.date.isot}".replace(
-        "  ", " "
-    )
-    line = (
-        f"sunpy-dlmag {__version__}: bipole reconstruction of {n_groups} spot group(s) from a sunspot drawing; "
+    return derived_meta(
+        drawing_map.meta,
+        product="drawing",
+        measurement="magnetogram",
+        ai_generated=False,
+        instrument="sunpy-dlmag bipoles",
+        observatory=drawing_map.observatory or "unknown",
+        inputs=f"sunspot drawing {drawing_map.meta.get('drawfile', '')} {drawing_map.date.isot}".replace("  ", " "),
+        model="bipole",
+        history=f"bipole reconstruction of {n_groups} spot group(s) from a sunspot drawing; "
         f"flux = {flux_factor:g} x mean spot field (Tlatov & Pevtsov 2014) x spot area; {cycle_note}; "
         f"tilt {JOY_COEFFICIENT.to_value(u.deg):g} deg x sin(lat) (Joy's law, Stenflo & Kosovichev 2012); "
-        "Gaussian patches of radial field, B_los = B_r mu; not an observation."
+        "Gaussian patches of radial field, B_los = B_r mu; not an observation.",
     )
-    append_history(meta, line)
-    return meta
 
 
 def _model_magnetogram(drawing_map, data, model, device, num_threads):
