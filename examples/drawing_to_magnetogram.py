@@ -24,14 +24,15 @@ import sunpy.map
 
 from sunpy_dlmag import drawings
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
+from sunpy_dlmag.training.drawings import render_drawing
 
 ###############################################################################
 # The full-disk MDI magnetogram of 2010-10-15, bundled with the package. Its spots are the
-# places where the field reaches 300 G; `~sunpy_dlmag.drawings.render_drawing` draws them as
+# places where the field reaches 300 G; `~sunpy_dlmag.training.drawings.render_drawing` draws them as
 # seen from Earth, here with solar north 25 degrees to the left of "up" on the paper.
 
 mdi = sunpy.map.Map(MDI_MAGNETOGRAM)
-image = drawings.render_drawing(mdi, shape=(900, 1000), centre=(520, 440), radius=380, north_angle=25 * u.deg,
+image = render_drawing(mdi, shape=(900, 1000), centre=(520, 440), radius=380, north_angle=25 * u.deg,
                                 threshold=300 * u.G)  # fmt: skip
 path = Path(tempfile.mkdtemp()) / "drawing_2010-10-15.png"
 Image.fromarray(image).save(path)

@@ -365,8 +365,9 @@ def build_parser():
     models = sub.add_parser(
         "models",
         help="list the registered networks or describe one",
-        description="List the registered networks (`models list`) or show one model card (`models info NAME`): "
-        "its inputs, geometry, normalisation, training data, scores and whether its weights are installed.",
+        description="List the registered networks (`models list`) or print the model card of one "
+        "(`models info NAME`): its task, inputs, geometry, normalisation, training data, scores and "
+        "whether its weights are installed. Needs no weights.",
     )
     models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     listing = models_sub.add_parser("list", help="registered models, their inputs and whether weights are installed")
@@ -382,9 +383,10 @@ def build_parser():
     demo = sub.add_parser(
         "demo",
         help="run what the package can do on its bundled real data; writes FITS, figures and a summary",
-        description="Run the package's capabilities on the real data it ships (an MDI magnetogram, a GONG "
-        "synoptic map, ...): denoising, synchronic maps and PFSS, a drawing read back. Writes the output FITS "
-        "files, figures and summary.json to --out; needs no network and no extra weights.",
+        description="Run what the package can do on the real data bundled with it: the geometry round trip "
+        "of a SOHO/MDI magnetogram through the AISFM model frame, denoising with the shipped denoise-m2 "
+        "weights, a synchronic map and PFSS from the GONG map of 2018-11-06, and the bipole magnetogram of "
+        "a sunspot drawing. Writes FITS files, demo.png and summary.json to OUT.",
     )
     demo.add_argument("--out", default="demo-output", help="folder for the outputs (default: ./demo-output)")
     demo.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where networks run")
@@ -440,8 +442,9 @@ def build_parser():
     export = sub.add_parser(
         "export",
         help="export a training checkpoint to ONNX (with its spec) for load_model / model=PATH",
-        description="Export the generator of a checkpoint written by `sunpy-dlmag train` to an ONNX file that "
-        "carries its model spec and sha256, for load_model(PATH) and --model PATH (needs the train extra: torch).",
+        description="Export a checkpoint written by `sunpy-dlmag train` to an ONNX file with the model spec in "
+        "its metadata, checked against the torch network on a test input; load it with "
+        "sunpy_dlmag.load_model(PATH) or pass --model PATH to a command. Needs the train extra (torch).",
     )
     export.add_argument("checkpoint", help="checkpoint.pt written by `sunpy-dlmag train`")
     export.add_argument("output", help="ONNX file to write")

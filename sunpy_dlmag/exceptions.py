@@ -20,6 +20,7 @@ __all__ = [
     "InvalidModelSpecError",
     "MissingObserverError",
     "ModelInputMismatchError",
+    "ModelTaskError",
     "UnknownModelError",
     "WeightsHashMismatchError",
     "WeightsNotInstalledError",
@@ -64,6 +65,10 @@ class InputMapError(DlmagError, ValueError):
 
 class MissingObserverError(InputMapError):
     """A map without the observer position needed to place it on the Sun."""
+
+
+class ModelTaskError(InputMapError):
+    """A model made for another task than the function it was given to (e.g. a farside model to denoise)."""
 
 
 class ChannelMismatchError(InputMapError):
