@@ -1042,7 +1042,7 @@ def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
     else:
         cycle_note = f"leading polarity {leading_polarity:+d} in the north (given)"
     meta = _bipole_meta(drawing_map, len(bipoles), cycle_note, flux_factor)
-    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings(out))
+    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings())
 
 
 def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):
@@ -1081,7 +1081,7 @@ def _model_magnetogram(drawing_map, data, model, device, num_threads):
     on_disk = sunpy.map.coordinate_is_on_solar_disk(sunpy.map.all_coordinates_from_map(drawing_map))
     out = np.where(on_disk, out, np.nan).astype(np.float32)
     meta = provenance_meta(drawing_map, net, note="Input: a sunspot drawing.")
-    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings(out))
+    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings())
 
 
 # --------------------------------------------------------------------------- rendering

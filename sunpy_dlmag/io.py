@@ -410,4 +410,4 @@ def read_aisfm(path, *, observer=None):
     if notes:
         line += " " + "; ".join(notes) + "."
     meta["history"] = "\n".join([*history, line])
-    return sunpy.map.Map(data, meta, plot_settings=magnetogram_plot_settings(data))
+    return sunpy.map.Map(data, meta, plot_settings=magnetogram_plot_settings())

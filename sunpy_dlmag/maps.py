@@ -15,7 +15,7 @@ from sunpy.map.header_helper import get_observer_meta
 from sunpy_dlmag import geometry
 from sunpy_dlmag.exceptions import InputMapError
 
-__all__ = ["append_history", "check_magnetogram", "magnetogram_plot_settings", "provenance_meta"]
+__all__ = ["MAGNETOGRAM_PLOT", "append_history", "check_magnetogram", "magnetogram_plot_settings", "provenance_meta"]
 
 # Keys describing the input observation that would be wrong on a derived map, or would make
 # sunpy read it as an observation of that instrument (e.g. DETECTOR='EUVI', CONTENT for HMI).
@@ -79,12 +79,39 @@ def append_history(meta, line):
     meta["history"] = f"{history}\n{line}" if history else line
 
 
-def magnetogram_plot_settings(data):
-    """The ``hmimag`` colour map with limits symmetric about 0 G."""
-    finite = np.abs(np.asarray(data)[np.isfinite(data)])
-    limit = float(np.percentile(finite, 99.5)) if finite.size else 1.0
-    limit = max(limit, 1.0)
-    return {"cmap": "hmimag", "norm": ImageNormalize(vmin=-limit, vmax=limit)}
+#: Colour maps and limits of the magnetic maps this package makes, symmetric about 0 G and fixed
+#: per kind of product (never taken from the data), so that maps of one kind compare at a glance
+#: and a network's output is shown exactly as its input. ``"magnetogram"``: maps at arcsecond
+#: resolution (full-disk and cutout line-of-sight magnetograms, network outputs, bipoles from
+#: drawings), in ``hmimag`` at +-1500 G as sunpy shows HMI synoptic maps. ``"global"``: maps on
+#: grids of about a degree (synchronic and synoptic maps, disk views of them), in grey as sunpy
+#: shows GONG maps, at +-50 G, where their large-scale field and the polar fields show.
+MAGNETOGRAM_PLOT = {"magnetogram": ("hmimag", 1500 * u.G), "global": ("gray", 50 * u.G)}
+
+
+def magnetogram_plot_settings(product="magnetogram"):
+    """
+    Plot settings of a magnetic map: the fixed colour map and limits of its kind of product
+    (`MAGNETOGRAM_PLOT`).
+
+    Parameters
+    ----------
+    product : {"magnetogram", "global"}
+        ``"magnetogram"`` for maps at arcsecond resolution, ``"global"`` for maps on grids of
+        about a degree.
+
+    Returns
+    -------
+    dict
+        ``cmap`` and ``norm``, for ``plot_settings`` of a map.
+    """
+    if not isinstance(product, str) or product not in MAGNETOGRAM_PLOT:
+        raise ValueError(
+            f"product must be one of {sorted(MAGNETOGRAM_PLOT)} (the limits are fixed per kind of map), "
+            f"got {product!r}."
+        )
+    cmap, limit = MAGNETOGRAM_PLOT[product]
+    return {"cmap": cmap, "norm": ImageNormalize(vmin=-limit.to_value(u.G), vmax=limit.to_value(u.G))}
 
 
 def check_magnetogram(magnetogram):

@@ -350,7 +350,16 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius: u.R_sun = 1.01 
         "+1/-1 open with positive/negative footpoint polarity, 0 closed"
     )
     open_map = sunpy.map.Map(codes, meta)
-    open_map.plot_settings.update({"cmap": "bwr", "vmin": -1, "vmax": 1, "interpolation": "nearest"})
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    # Three categories, three colours (open negative, closed, open positive): not a continuous scale.
+    open_map.plot_settings.update(
+        {
+            "cmap": ListedColormap(["tab:blue", "0.92", "tab:red"], name="open field"),
+            "norm": BoundaryNorm([-1.5, -0.5, 0.5, 1.5], 3),
+            "interpolation": "nearest",
+        }
+    )
     return open_map
 
 

@@ -314,7 +314,7 @@ def synchronic_map(
         ]
     )
     smap = sunpy.map.Map(result, meta)
-    smap.plot_settings.update(magnetogram_plot_settings(result))
+    smap.plot_settings.update(magnetogram_plot_settings("global"))
     if not return_sources:
         return smap
 
@@ -455,5 +455,5 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov: u.arcsec = None,
         "as seen by this observer; not an observation"
     )
     view = sunpy.map.Map(data, header)
-    view.plot_settings.update(magnetogram_plot_settings(data))
+    view.plot_settings.update(magnetogram_plot_settings("global"))
     return view
