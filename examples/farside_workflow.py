@@ -156,14 +156,21 @@ fig = plt.figure(figsize=(15, 5.4), layout="constrained")
 euv = {"cmap": "sdoaia171", "norm": ImageNormalize(vmin=20, vmax=2000, stretch=LogStretch())}
 ax = fig.add_subplot(1, 3, 1, projection=euvi_as_aia)
 image = euvi_as_aia.plot(axes=ax, title=f"STEREO-A/EUVI 171 (observed)\n{when}, AIA-equivalent", **euv)
-fig.colorbar(image, ax=ax, shrink=0.8, extend="both", label="AIA-equivalent 171 intensity [DN/s]")
+euv_ticks = [30, 100, 300, 1000, 2000]
+fig.colorbar(image, ax=ax, shrink=0.8, extend="both", ticks=euv_ticks, label="AIA-equivalent 171 [DN/s]")
 ax = fig.add_subplot(1, 3, 2, projection=frame)
 image = frame.plot(axes=ax, title=f"the same in the model frame\n1024 px, R = {radius:.0f} px, north up", **euv)
 frame.draw_limb(axes=ax, color="w", lw=0.5)
 ax.coords[1].set_axislabel(" ")
-fig.colorbar(image, ax=ax, shrink=0.8, extend="both", label="AIA-equivalent 171 intensity [DN/s]")
+fig.colorbar(image, ax=ax, shrink=0.8, extend="both", ticks=euv_ticks, label="AIA-equivalent 171 [DN/s]")
 ax = fig.add_subplot(1, 3, 3, projection=out)
-image = out.plot(axes=ax, title=f"PIPELINE CHECK, NOT A SCIENCE MODEL\nnetwork output on the EUVI grid, {when}")
+# Its "field" spans the whole +-3000 G output range of the spec: shown on that range, not on
+# the package's +-1500 G magnetogram scale, which it is not.
+image = out.plot(
+    axes=ax,
+    norm=ImageNormalize(vmin=-3000, vmax=3000),
+    title=f"PIPELINE CHECK, NOT A SCIENCE MODEL\nnetwork output, {when}",
+)
 aia.draw_limb(axes=ax, color="black", lw=1.2)
 ax.coords[1].set_axislabel(" ")
 fig.colorbar(image, ax=ax, shrink=0.8, extend="both", label="network output [G]: brightness, not field")

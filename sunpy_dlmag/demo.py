@@ -257,9 +257,9 @@ def _figure(smap, output, synchronic, open_map, drawing_magnetogram, path):
     panels = [
         (smap, f"{observed} magnetogram (observed)\n{when}", disk, field),
         (drawing_on_mdi, f"bipole model of the spot groups of a drawing\ntraced from {observed}, {when}", disk, field),
-        (synchronic, f"synchronic map from 4 disk views of GONG\n{global_date}", magnetogram_plot_settings("global"),
+        (synchronic, f"synchronic map, {global_date}\nfrom 4 disk views of GONG", magnetogram_plot_settings("global"),
          r"$B_r$ [G]"),
-        (open_map, f"PFSS open field (source surface {open_map.meta['rss']:g} $R_\\odot$)\n{global_date}", None,
+        (open_map, f"PFSS open field, {global_date}\nsource surface {open_map.meta['rss']:g} $R_\\odot$", None,
          None),
     ]  # fmt: skip
     if output is not None:
