@@ -318,7 +318,7 @@ def _save_quicklook(smap, path, *, overwrite=False):
     ax = fig.add_subplot(projection=smap)
     title = f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M:%S')}"
     if "dlmodel" in smap.meta:  # made by a network (provenance_meta): never mistaken for an observation
-        title += f"\nAI-GENERATED from {smap.meta.get('dlinput', 'an observation')}"
+        title += "\nAI-GENERATED, not an observation"
     image = smap.plot(axes=ax, title=title)
     if isinstance(smap.coordinate_frame, Helioprojective):
         smap.draw_limb(axes=ax, color="tab:orange", lw=0.6)
