@@ -3,7 +3,6 @@ Magnetograms from sunspot drawings: one bipole per spot group from physical rela
 from the spot areas, Hale's and Joy's laws), or a trained ``drawing`` network.
 """
 
-
 import astropy.units as u
 import numpy as np
 
@@ -288,7 +287,7 @@ def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
     else:
         cycle_note = f"leading polarity {leading_polarity:+d} in the north (given)"
     meta = _bipole_meta(drawing_map, len(bipoles), cycle_note, flux_factor)
-    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings(out))
+    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings())
 
 
 def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):
