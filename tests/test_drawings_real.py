@@ -204,3 +204,16 @@ def test_diagnostic_figure_shows_every_candidate(scan, tmp_path):
     path = tmp_path / "check.png"
     axes.figure.savefig(path, dpi=50)
     assert path.stat().st_size > 1000
+
+
+def test_drawing_command_writes_the_check_figure(tmp_path, capsys):
+    from sunpy.map import Map
+
+    from sunpy_dlmag.cli import main
+
+    name = "usd201806060752.jpg"
+    out = tmp_path / "out"
+    assert main(["drawing", str(REAL / name), "--date", TRUTH[name]["date"], "--out", str(out), "--png"]) == 0
+    stem = out / "usd201806060752_drawing"
+    assert {p.name for p in out.iterdir()} == {f"{stem.name}.fits", f"{stem.name}.png", f"{stem.name}_candidates.png"}
+    assert "1spotgroup(s)" in "".join(Map(f"{stem}.fits").meta["history"].split())  # FITS wraps HISTORY
