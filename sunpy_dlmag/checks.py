@@ -137,10 +137,14 @@ def check_quantity(value, unit, name, *, positive=False, allow_zero=False, allow
 
 
 def check_choice(value, choices, name):
-    """``value`` if it is one of ``choices`` (compared by equality, of the same type)."""
+    """``value`` if it is one of ``choices``; a bool or a string never stands for a number, nor the reverse."""
     for choice in choices:
-        if type(value) is type(choice) and value == choice:
-            return value
+        if isinstance(value, bool | np.bool_) != isinstance(choice, bool) or isinstance(value, str) != isinstance(
+            choice, str
+        ):
+            continue
+        if value is choice or (isinstance(value, str | numbers.Number) and value == choice):
+            return choice
     raise InvalidArgumentError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
 
 
@@ -242,9 +246,9 @@ def _known_gauss_source(smap):
     return None
 
 
-def field_data(smap, *, name="magnetogram", assume_gauss=False):
+def field_data(smap, *, name="magnetogram", assume_gauss=False, dtype=np.float32):
     """
-    Field values (G, float32, NaN where missing or masked) of a map in units of magnetic field.
+    Field values (G, ``dtype``, NaN where missing or masked) of a map in units of magnetic field.
 
     Parameters
     ----------
@@ -287,9 +291,9 @@ def field_data(smap, *, name="magnetogram", assume_gauss=False):
             f"Expected a {name} with data in G (or Mx/cm^2); the {_describe(smap)} has data in "
             f"{smap.meta.get('bunit')!r} ({unit})."
         )
-    data = finite_data(map_data(smap), f"The {name}'s data")
+    data = finite_data(map_data(smap), f"The {name}'s data", dtype=dtype)
     factor = unit.to(u.G)
-    return data if factor == 1 else data * np.float32(factor)
+    return data if factor == 1 else data * data.dtype.type(factor)
 
 
 # --------------------------------------------------------------------------- map predicates
@@ -416,7 +420,11 @@ def is_full_sun_heliographic(smap, *, error=False, name="map"):
         )
     span = _longitude_span(smap)
     if abs(span - 360) > 1:
-        return _fail(error, InputMapError, f"Expected a {name} spanning 360 degrees of longitude, got {span:.1f}.")
+        return _fail(
+            error,
+            InputMapError,
+            f"Expected a {name} of the whole Sun (360 degrees of longitude), got {span:.1f} degrees.",
+        )
     return True
 
 
