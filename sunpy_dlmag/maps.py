@@ -20,14 +20,12 @@ DLVER     the sunpy-dlmag version that made it
 import copy
 
 import astropy.units as u
-import numpy as np
 from astropy.visualization import ImageNormalize
 
 import sunpy.map
 from sunpy.map.header_helper import get_observer_meta
 
-from sunpy_dlmag import geometry
-from sunpy_dlmag.exceptions import InputMapError
+from sunpy_dlmag import checks, geometry
 from sunpy_dlmag.version import version
 
 __all__ = [
@@ -175,10 +173,10 @@ def provenance_meta(template, model, *, note=""):
     # Standard observer keys: instrument-specific ones (MDI's OBS_L0...) are only read by that source class.
     meta.update(get_observer_meta(template.observer_coordinate, template.rsun_meters))
     meta["rsun_obs"] = template.rsun_obs.to_value(u.arcsec)
-    meta["date-obs"] = template.date.isot
+    meta["date-obs"] = template.date.utc.isot
     # Instrument map classes (AIA's T_OBS, MDI's default units) fill in what a generic map
     # must find in the header itself: the frame's time and the axis units.
-    meta["date-avg"] = template.reference_date.isot
+    meta["date-avg"] = template.reference_date.utc.isot  # HMI gives T_OBS in TAI
     for axis, (unit, ctype) in enumerate(zip(template.spatial_units, template.wcs.wcs.ctype, strict=True), start=1):
         meta[f"cunit{axis}"] = unit.to_string("fits")
         meta[f"ctype{axis}"] = ctype
@@ -335,26 +333,22 @@ DlmagMap.__doc__ = _DLMAGMAP_DOC
 def check_magnetogram(magnetogram):
     """
     Field values in G of a line-of-sight magnetogram map, after the checks every
-    magnetogram function needs.
+    magnetogram function needs (`sunpy_dlmag.checks`).
 
     Raises
     ------
     InputMapError
-        Not a map, data not in units of magnetic field, or no finite pixel.
+        Not a map, or an EUV image.
+    UnitError
+        Data not in units of magnetic field (the message quotes BUNIT as written).
+    NonFiniteDataError
+        Infinite values, or no finite pixel; masked pixels become NaN.
+    MissingDateError
+        No observation time in the header.
     MissingObserverError
         No observer position in the header.
     """
-    if not isinstance(magnetogram, sunpy.map.GenericMap):
-        raise InputMapError(f"Expected a magnetogram as a sunpy map, got {type(magnetogram).__name__}.")
-    unit = magnetogram.unit
-    if unit is None or not unit.is_equivalent(u.G):
-        what = f"{magnetogram.instrument} {magnetogram.measurement}".strip()
-        raise InputMapError(
-            f"Expected a magnetogram with data in G (or Mx/cm^2); got {what} with unit {unit}. "
-            "If this is a magnetogram, set its BUNIT, e.g. smap.meta['bunit'] = 'G'."
-        )
+    checks.is_magnetogram(magnetogram, error=True)
+    checks.has_date(magnetogram, error=True, name="magnetogram")
     geometry.check_observer(magnetogram)
-    data = magnetogram.quantity.to_value(u.G).astype(np.float32, copy=False)
-    if not np.isfinite(data).any():
-        raise InputMapError(f"The magnetogram ({magnetogram.name}) has no finite pixel.")
-    return data
+    return checks.field_data(magnetogram)
