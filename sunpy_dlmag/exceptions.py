@@ -8,6 +8,8 @@ Every error says what was expected and what was given. All errors derive from
 from sunpy.util.exceptions import SunpyUserWarning
 
 __all__ = [
+    "ArgumentTypeError",
+    "AssumedUnitWarning",
     "CalibrationNotAvailableError",
     "ChannelMismatchError",
     "CyclePhaseUnknownError",
@@ -16,12 +18,17 @@ __all__ = [
     "DlmagUserWarning",
     "IncompleteDiskError",
     "InconsistentObservationsError",
+    "InputFileError",
     "InputMapError",
+    "InvalidArgumentError",
     "InvalidModelSpecError",
+    "MissingDateError",
     "MissingObserverError",
     "ModelInputMismatchError",
     "ModelTaskError",
+    "NonFiniteDataError",
     "TilingError",
+    "UnitError",
     "UnknownModelError",
     "WeightsHashMismatchError",
     "WeightsNotInstalledError",
@@ -56,16 +63,40 @@ class InvalidModelSpecError(DlmagError, ValueError):
     """A model spec that is missing, malformed or inconsistent."""
 
 
-class TilingError(DlmagError, ValueError):
-    """Tile size or overlap arguments that are not integers, out of range, or too small for the network."""
-
-
 class DeviceNotAvailableError(DlmagError, RuntimeError):
     """A device was requested that onnxruntime cannot use on this machine."""
 
 
 class InputMapError(DlmagError, ValueError):
     """A map or array that is not the input a function expects."""
+
+
+class InvalidArgumentError(DlmagError, ValueError):
+    """An argument whose value is out of range or not one of the allowed choices."""
+
+
+class TilingError(InvalidArgumentError):
+    """Tile size or overlap arguments that are not integers, out of range, or too small for the network."""
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument of the wrong type (a string for a number, a number without its unit, ...)."""
+
+
+class InputFileError(InputMapError, OSError):
+    """A file that cannot be read as the product a reader expects (empty, truncated, corrupt, wrong shape)."""
+
+
+class UnitError(InputMapError):
+    """Data in a unit the function cannot use, or a unit (BUNIT) that cannot be parsed."""
+
+
+class NonFiniteDataError(InputMapError):
+    """Data with infinite values, values too large for float32, or no finite value at all."""
+
+
+class MissingDateError(InputMapError):
+    """A map without an observation time (sunpy would silently use the current time)."""
 
 
 class MissingObserverError(InputMapError):
@@ -98,3 +129,7 @@ class CyclePhaseUnknownError(DlmagError, ValueError):
 
 class DlmagUserWarning(SunpyUserWarning):
     """Warnings raised by sunpy-dlmag."""
+
+
+class AssumedUnitWarning(DlmagUserWarning):
+    """A map without a unit (BUNIT) taken to be in the unit its source is known to use."""
