@@ -343,6 +343,8 @@ class Model:
                     f"({', '.join(c.label for c in self.spec.inputs)}); got {len(channels)}."
                 )
             stack = frame.stack(channels)
+        # The limb mask's temporaries are freed before the network's memory arena grows.
+        frame.off_disk  # noqa: B018
         out = self.predict_array(stack, tile_size=tile_size, overlap=overlap, batch_size=batch_size, progress=progress)
         return self.output_map(frame.to_template(out), frame.template, note=note)
 
