@@ -202,8 +202,8 @@ class Model:
         tile_size : int, optional
             Tile width and height in pixels (the image is cut into nearly equal tiles of at
             most this size, on the network's stride grid). Default: the whole image up to
-            1024 px; beyond, `default_tile_size`. At least the network's stride and
-            receptive radius.
+            1296 px; beyond, tiles of at most 1296 px. Larger than twice the margin
+            (``overlap``), so that a tile keeps pixels of its own.
         overlap : int, optional
             Margin read beyond each side of a tile and cropped from its output, pixels
             (neighbouring tiles' inputs overlap by twice this). Default and minimum: the
