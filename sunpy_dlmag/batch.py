@@ -232,7 +232,10 @@ def _save_quicklook(smap, path, *, overwrite=False):
     # A Figure without pyplot: no global state, safe in worker threads.
     fig = Figure(figsize=(6, 5.4), layout="constrained")
     ax = fig.add_subplot(projection=smap)
-    image = smap.plot(axes=ax, title=f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M:%S')}")
+    title = f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M:%S')}"
+    if "dlmodel" in smap.meta:  # made by a network (provenance_meta): never mistaken for an observation
+        title += "\nAI-GENERATED, not an observation"
+    image = smap.plot(axes=ax, title=title)
     if isinstance(smap.coordinate_frame, Helioprojective):
         smap.draw_limb(axes=ax, color="tab:orange", lw=0.6)
     fig.colorbar(image, ax=ax, shrink=0.85, label=smap.unit.to_string() if smap.unit is not None else "")

@@ -121,6 +121,19 @@ def _task_options(args, task):
     return {option.name: getattr(args, option.name) for option in task.options}
 
 
+def _drawing_check(path, png, options, overwrite):
+    """The drawing's limb fit and the verdict on each mark (`sunpy_dlmag.drawings.plot_candidates`), as a PNG."""
+    import astropy.units as u
+
+    from sunpy_dlmag.drawings import plot_candidates, read_drawing
+    from sunpy_dlmag.io import write_atomic
+
+    drawing = read_drawing(path, date=options["date"], north_angle=options["north_angle"] * u.deg,
+                           mirrored=options["mirrored"], north=options["north"])  # fmt: skip
+    figure = plot_candidates(drawing).figure
+    write_atomic(png, lambda tmp: figure.savefig(tmp, format="png", dpi=100), overwrite=overwrite)
+
+
 def _file_command(args):
     from pathlib import Path
 
@@ -145,6 +158,8 @@ def _file_command(args):
         output = out if single else output_path(task, path, out)
         try:
             process_file(task, path, output, overwrite=args.overwrite, quicklook=args.png, **options)
+            if args.png and task.name == "drawing":
+                _drawing_check(path, output.with_name(f"{output.stem}_candidates.png"), options, args.overwrite)
         except Exception as err:
             if isinstance(err, DlmagError) and not isinstance(err, InputMapError):
                 raise  # the model or the device, not this file: every file would fail

@@ -3,10 +3,13 @@ Reading and writing files: atomic FITS output, and readers of the standard globa
 maps (GONG synoptic maps, HMI daily synchronic frames, ADAPT).
 """
 
+import contextlib
 import copy
 import os
 import re
 import secrets
+import warnings
+import zlib
 from pathlib import Path
 
 import astropy.units as u
@@ -19,7 +22,8 @@ from sunpy.coordinates import get_earth
 from sunpy.map.header_helper import get_observer_meta
 from sunpy.time import parse_time
 
-from sunpy_dlmag.exceptions import InputMapError
+from sunpy_dlmag import checks
+from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagError, InputFileError, InputMapError
 
 __all__ = ["FITS_SUFFIXES", "fits_stem", "is_fits_name", "save_map", "write_atomic"]
 
@@ -109,10 +113,31 @@ _RSUN_M = sunpy.sun.constants.radius.to_value(u.m)
 
 
 def _existing_file(path):
+    if not isinstance(path, str | os.PathLike):
+        raise ArgumentTypeError(f"path must be a str or a pathlib.Path, got {type(path).__name__}.")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such file: {path}")
     return path
+
+
+# What astropy, sunpy, gzip and numpy raise on empty, truncated or corrupt files.
+_READ_ERRORS = (OSError, EOFError, ValueError, TypeError, IndexError, KeyError, zlib.error, fits.VerifyError)
+
+
+@contextlib.contextmanager
+def _reading(path, what):
+    """Turn the errors of a broken file into an `InputFileError` that names the file and the product."""
+    try:
+        yield
+    except DlmagError:
+        raise
+    except FileNotFoundError:
+        raise
+    except _READ_ERRORS as err:
+        raise InputFileError(
+            f"{path} cannot be read as {what}: {type(err).__name__}: {err} (empty, truncated or not a FITS image?)"
+        ) from err
 
 
 def read_gong_synoptic(path):
@@ -143,23 +168,37 @@ def read_gong_synoptic(path):
     >>> gong.data.shape, gong.unit
     ((180, 360), Unit("G"))
     """
-    smap = sunpy.map.Map(_existing_file(path))
-    if not isinstance(smap, sunpy.map.sources.GONGSynopticMap):
+    path = _existing_file(path)
+    with _reading(path, "a GONG synoptic map"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        smap = sunpy.map.Map(path)
+    if not isinstance(smap, sunpy.map.GenericMap) or not isinstance(smap, sunpy.map.sources.GONGSynopticMap):
         raise InputMapError(
             f"{path} is not a GONG synoptic map: expected TELESCOP 'NSO-GONG' and Carrington longitudes "
-            f"(CTYPE1 'CRLN-CEA'), got a {type(smap).__name__} from {smap.observatory or 'an unknown observatory'}."
+            f"(CTYPE1 'CRLN-CEA'), got {_what_map(smap)}."
         )
+    return _standard_gong(smap)
+
+
+def _what_map(smap):
+    if isinstance(smap, list):
+        return f"{len(smap)} maps"
+    return f"a {type(smap).__name__} from {smap.observatory or 'an unknown observatory'}"
+
+
+def _standard_gong(smap):
     meta = copy.deepcopy(smap.meta)
     meta["bunit"] = "G"
     meta.setdefault("rsun_ref", _RSUN_M)  # sunpy would assume this radius anyway
-    return sunpy.map.Map(smap.data.astype(np.float32), meta)
+    return sunpy.map.Map(np.asarray(smap.data, dtype=np.float32), meta)
 
 
 def _first_image_hdu(hdul, path):
     for hdu in hdul:
-        if hdu.data is not None and hdu.data.ndim >= 2:
+        image = isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU)
+        if image and hdu.data is not None and hdu.data.ndim >= 2:
             return hdu
-    raise InputMapError(f"{path} has no image data.")
+    raise InputFileError(f"{path} has no image data (only tables or empty HDUs).")
 
 
 def read_hmi_synchronic(path):
@@ -200,7 +239,7 @@ def read_hmi_synchronic(path):
     ((360, 720), 'CRLN-CEA')
     """
     path = _existing_file(path)
-    with fits.open(path) as hdul:
+    with _reading(path, "an HMI synoptic map"), fits.open(path) as hdul:
         hdu = _first_image_hdu(hdul, path)
         hdu.verify("silentfix")  # cards such as HGLN_OBS = 'nan' do not parse otherwise
         header = hdu.header.copy()
@@ -212,22 +251,32 @@ def read_hmi_synchronic(path):
             f"{path} is not an HMI synoptic map: expected TELESCOP 'SDO/HMI' and CTYPE1 'CRLN-CEA' on a 2D image, "
             f"got TELESCOP {telescope!r}, CTYPE1 {ctype1!r}, data shape {data.shape}."
         )
-    for key in list(header):
-        value = header[key]
+    with _reading(path, "an HMI synoptic map"):
+        _fix_hmi_synoptic_meta(header)
+        return sunpy.map.Map(data, header)
+
+
+def _fix_hmi_synoptic_meta(meta):
+    """
+    Make the header of an HMI synoptic product standard FITS WCS, in place (see `read_hmi_synchronic`).
+
+    Works on a `~astropy.io.fits.Header` and on a map's `~sunpy.util.MetaDict` (both case-insensitive).
+    """
+    for key in list(meta):
+        value = meta[key]
         if isinstance(value, str) and value.strip().lower() == "nan":
-            del header[key]
-    if str(header.get("CUNIT1", "")).lower() in ("degree", "degrees"):
-        header["CUNIT1"] = "deg"
-    if str(header.get("CUNIT2", "")).strip() in ("sin(deg)", "Sine Latitude"):
-        header["CUNIT2"] = "deg"
-        header["CDELT2"] = 180 / np.pi * header["CDELT2"]
-    if abs(header["CRVAL1"]) > 360:  # Carrington time: 360 * rotation - longitude
-        header["CRVAL1"] = (-header["CRVAL1"]) % 360
-        header["CDELT1"] = -header["CDELT1"]
-    if "T_OBS" in header:
-        header["DATE-OBS"] = parse_time(header["T_OBS"]).utc.isot
-    header["BUNIT"] = "G"  # Mx/cm^2
-    return sunpy.map.Map(data, header)
+            del meta[key]
+    if str(meta.get("CUNIT1", "")).lower() in ("degree", "degrees"):
+        meta["CUNIT1"] = "deg"
+    if str(meta.get("CUNIT2", "")).strip() in ("sin(deg)", "Sine Latitude"):
+        meta["CUNIT2"] = "deg"
+        meta["CDELT2"] = 180 / np.pi * meta["CDELT2"]
+    if abs(meta["CRVAL1"]) > 360:  # Carrington time: 360 * rotation - longitude, decreasing to the right
+        meta["CRVAL1"] = (-meta["CRVAL1"]) % 360
+        meta["CDELT1"] = abs(meta["CDELT1"])  # sunkit-magex's fix_hmi_meta may have made it positive already
+    if "T_OBS" in meta:
+        meta["DATE-OBS"] = parse_time(meta["T_OBS"]).utc.isot
+    meta["BUNIT"] = "G"  # Mx/cm^2
 
 
 def read_adapt(path, *, realization="mean"):
@@ -263,10 +312,8 @@ def read_adapt(path, *, realization="mean"):
     >>> adapt.coordinate_system.axis1, adapt.meta["adaptrl"]
     ('CRLN-CEA', '3')
     """
-    from sunkit_magex.pfss.utils import car_to_cea
-
     path = _existing_file(path)
-    with fits.open(path) as hdul:
+    with _reading(path, "an ADAPT map"), fits.open(path) as hdul:
         header = hdul[0].header.copy()
         if str(header.get("MODEL", "")).strip() != "ADAPT":
             raise InputMapError(
@@ -275,6 +322,8 @@ def read_adapt(path, *, realization="mean"):
         cube = np.asarray(hdul[0].data, dtype=np.float32)
     if cube.ndim == 2:
         cube = cube[np.newaxis]
+    if cube.ndim != 3:
+        raise InputFileError(f"{path} holds data of shape {cube.shape}; an ADAPT map is (realisations, lat, lon).")
     cube = np.where(cube == header.get("MISSING", np.nan), np.nan, cube)
     if isinstance(realization, str) and realization == "mean":
         data = cube.mean(axis=0)
@@ -289,6 +338,16 @@ def read_adapt(path, *, realization="mean"):
     header["NAXIS"] = 2
     header["BUNIT"] = "G"
     header["ADAPTRL"] = str(realization)
+    with _reading(path, "an ADAPT map"):
+        return _adapt_cea(data, header)
+
+
+def _adapt_cea(data, header):
+    """An ADAPT realisation (CAR) as a CEA map in G with an observer at Earth."""
+    from sunkit_magex.pfss.utils import car_to_cea
+
+    header = copy.deepcopy(header)
+    header["BUNIT"] = "G"
     header.setdefault("RSUN_REF", _RSUN_M)
     car = sunpy.map.Map(data, header)
     # ADAPT headers carry no observer; state Earth's, as sunpy would otherwise assume with a warning.
@@ -299,6 +358,85 @@ def read_adapt(path, *, realization="mean"):
     meta.update(cea.wcs.to_header())
     meta["date-obs"] = car.date.isot
     return sunpy.map.Map(cea.data.astype(np.float32), meta)
+
+
+__all__ += ["global_field_map"]
+
+
+def global_field_map(smap, *, name="map", dtype=np.float32):
+    """
+    A full-Sun radial-field map in G as this module's readers return it, from a map read the
+    ecosystem's documented ways, and its data.
+
+    - ADAPT maps read with ``sunpy.map.Map(path, hdus=0)`` (sunpy's gallery; one realisation,
+      plate carree, no BUNIT): missing values NaN, observer at Earth, converted to CEA with
+      `sunkit_magex.pfss.utils.car_to_cea`, as `read_adapt` does;
+    - HMI synoptic maps and synchronic frames read with ``sunpy.map.Map`` (`~sunpy.map.sources.HMISynopticMap`):
+      their header fixed as `read_hmi_synchronic` does (sunkit-magex's ``fix_hmi_meta``, and
+      CRVAL1 in Carrington time);
+    - GONG synoptic maps read with ``sunpy.map.Map`` (their BUNIT is read);
+    - any other full-Sun heliographic map; without BUNIT (e.g. the output of ``car_to_cea``)
+      it is taken as G, as sunkit-magex does.
+
+    Maps without BUNIT warn once (`~sunpy_dlmag.exceptions.AssumedUnitWarning`) with the assumption.
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+    name : str
+        What the map is called in messages.
+    dtype : numpy dtype
+        Of the returned data.
+
+    Returns
+    -------
+    smap : `~sunpy.map.GenericMap`
+        The map itself, or a new standard one.
+    data : `numpy.ndarray`
+        Field in G (``dtype``), NaN where missing or masked.
+
+    Raises
+    ------
+    InputMapError
+        Not a full-Sun heliographic map; `~sunpy_dlmag.exceptions.UnitError` for data not in
+        units of magnetic field; `~sunpy_dlmag.exceptions.NonFiniteDataError` for infinite values.
+    """
+    checks.is_map(smap, error=True, name=name)
+    meta = smap.meta
+    no_unit = not str(meta.get("bunit", "") or "").strip()
+    if (
+        str(meta.get("model", "")).strip() == "ADAPT"
+        and "CAR" in str(meta.get("ctype1", "")) + smap.coordinate_system.axis1
+    ):
+        if no_unit:
+            _assumed_gauss(name, "an ADAPT map")
+        header = copy.deepcopy(meta)
+        for key in ("naxis3", "crpix3", "cdelt3", "crval3", "ctype3", "cunit3"):
+            header.pop(key, None)
+        header["naxis"] = 2
+        data = checks.finite_data(checks.map_data(smap), f"The {name}'s data", allow_all_nan=True)
+        if "missing" in header:
+            data = np.where(data == np.float32(header["missing"]), np.nan, data)
+        smap = _adapt_cea(data, header)
+    elif isinstance(smap, sunpy.map.sources.HMISynopticMap) or (
+        "HMI" in str(meta.get("telescop", "")).upper() and str(meta.get("ctype1", "")).upper().startswith("CRLN")
+    ):
+        header = copy.deepcopy(meta)
+        _fix_hmi_synoptic_meta(header)
+        smap = sunpy.map.Map(checks.finite_data(checks.map_data(smap), f"The {name}'s data"), header)
+    checks.is_full_sun_heliographic(smap, error=True, name=name)
+    return smap, checks.field_data(smap, name=name, assume_gauss=True, dtype=dtype)
+
+
+def _assumed_gauss(name, source):
+    from sunpy_dlmag.exceptions import AssumedUnitWarning
+
+    warnings.warn(
+        f"The {name} ({source}) has no BUNIT; its values are taken to be in G, the unit of its source. "
+        "Set meta['bunit'] = 'G' to say so.",
+        AssumedUnitWarning,
+        stacklevel=3,
+    )
 
 
 # --------------------------------------------------------------------------- AISFM farside products

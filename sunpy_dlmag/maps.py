@@ -20,17 +20,16 @@ DLVER     the sunpy-dlmag version that made it
 import copy
 
 import astropy.units as u
-import numpy as np
 from astropy.visualization import ImageNormalize
 
 import sunpy.map
 from sunpy.map.header_helper import get_observer_meta
 
-from sunpy_dlmag import geometry
-from sunpy_dlmag.exceptions import InputMapError
+from sunpy_dlmag import checks, geometry
 from sunpy_dlmag.version import version
 
 __all__ = [
+    "MAGNETOGRAM_PLOT",
     "DlmagMap",
     "append_history",
     "check_magnetogram",
@@ -174,10 +173,10 @@ def provenance_meta(template, model, *, note=""):
     # Standard observer keys: instrument-specific ones (MDI's OBS_L0...) are only read by that source class.
     meta.update(get_observer_meta(template.observer_coordinate, template.rsun_meters))
     meta["rsun_obs"] = template.rsun_obs.to_value(u.arcsec)
-    meta["date-obs"] = template.date.isot
+    meta["date-obs"] = template.date.utc.isot
     # Instrument map classes (AIA's T_OBS, MDI's default units) fill in what a generic map
     # must find in the header itself: the frame's time and the axis units.
-    meta["date-avg"] = template.reference_date.isot
+    meta["date-avg"] = template.reference_date.utc.isot  # HMI gives T_OBS in TAI
     for axis, (unit, ctype) in enumerate(zip(template.spatial_units, template.wcs.wcs.ctype, strict=True), start=1):
         meta[f"cunit{axis}"] = unit.to_string("fits")
         meta[f"ctype{axis}"] = ctype
@@ -195,19 +194,56 @@ def append_history(meta, line):
     meta["history"] = f"{history}\n{line}" if history else line
 
 
-def magnetogram_plot_settings(data):
-    """The ``hmimag`` colour map with limits symmetric about 0 G."""
-    finite = np.abs(np.asarray(data)[np.isfinite(data)])
-    limit = float(np.percentile(finite, 99.5)) if finite.size else 1.0
-    limit = max(limit, 1.0)
-    return {"cmap": "hmimag", "norm": ImageNormalize(vmin=-limit, vmax=limit)}
+#: Colour maps and limits of the magnetic maps this package makes, symmetric about 0 G and fixed
+#: per kind of product (never taken from the data), so that maps of one kind compare at a glance
+#: and a network's output is shown exactly as its input. ``"magnetogram"``: maps at arcsecond
+#: resolution (full-disk and cutout line-of-sight magnetograms, network outputs, bipoles from
+#: drawings), in ``hmimag`` at +-1500 G as sunpy shows HMI synoptic maps. ``"global"``: maps on
+#: grids of about a degree (synchronic and synoptic maps, disk views of them), in grey as sunpy
+#: shows GONG maps, at +-50 G, where their large-scale field and the polar fields show.
+MAGNETOGRAM_PLOT = {"magnetogram": ("hmimag", 1500 * u.G), "global": ("gray", 50 * u.G)}
 
 
-# Plot settings of the products whose data are codes, not a field.
-_CODE_PLOT_SETTINGS = {
-    "open-field polarity": {"cmap": "bwr", "vmin": -1, "vmax": 1, "interpolation": "nearest"},
-    "source code": {"cmap": "tab10", "vmin": -1.5, "vmax": 8.5, "interpolation": "nearest"},
-}
+def magnetogram_plot_settings(product="magnetogram"):
+    """
+    Plot settings of a magnetic map: the fixed colour map and limits of its kind of product
+    (`MAGNETOGRAM_PLOT`).
+
+    Parameters
+    ----------
+    product : {"magnetogram", "global"}
+        ``"magnetogram"`` for maps at arcsecond resolution, ``"global"`` for maps on grids of
+        about a degree.
+
+    Returns
+    -------
+    dict
+        ``cmap`` and ``norm``, for ``plot_settings`` of a map.
+    """
+    if not isinstance(product, str) or product not in MAGNETOGRAM_PLOT:
+        raise ValueError(
+            f"product must be one of {sorted(MAGNETOGRAM_PLOT)} (the limits are fixed per kind of map), "
+            f"got {product!r}."
+        )
+    cmap, limit = MAGNETOGRAM_PLOT[product]
+    return {"cmap": cmap, "norm": ImageNormalize(vmin=-limit.to_value(u.G), vmax=limit.to_value(u.G))}
+
+
+# Products on grids of about a degree, shown with the "global" limits of `MAGNETOGRAM_PLOT`.
+_GLOBAL_PRODUCTS = {"synchronic", "disk-view"}
+
+
+def _code_plot_settings(measurement):
+    """Plot settings of the products whose data are codes, not a field: one colour per category."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    if measurement == "open-field polarity":
+        # Open negative, closed, open positive: three categories, not a continuous scale.
+        cmap = ListedColormap(["tab:blue", "0.92", "tab:red"], name="open field")
+        return {"cmap": cmap, "norm": BoundaryNorm([-1.5, -0.5, 0.5, 1.5], 3), "interpolation": "nearest"}
+    if measurement == "source code":
+        return {"cmap": "tab10", "vmin": -1.5, "vmax": 8.5, "interpolation": "nearest"}
+    return {}
 
 
 _DLMAGMAP_DOC = """
@@ -235,9 +271,10 @@ class DlmagMap(sunpy.map.GenericMap):  # its docstring is set below the class
         super().__init__(data, header, **kwargs)
         self._nickname = self.instrument  # e.g. "sunpy-dlmag denoise-m2": names the map, not an instrument
         if self.unit is not None and self.unit.is_equivalent(u.G):
-            self.plot_settings.update(magnetogram_plot_settings(self.data))
+            kind = "global" if self.product in _GLOBAL_PRODUCTS else "magnetogram"
+            self.plot_settings.update(magnetogram_plot_settings(kind))
         else:
-            self.plot_settings.update(_CODE_PLOT_SETTINGS.get(self.measurement, {}))
+            self.plot_settings.update(_code_plot_settings(self.measurement))
         if plot_settings:
             self.plot_settings.update(plot_settings)
 
@@ -296,26 +333,22 @@ DlmagMap.__doc__ = _DLMAGMAP_DOC
 def check_magnetogram(magnetogram):
     """
     Field values in G of a line-of-sight magnetogram map, after the checks every
-    magnetogram function needs.
+    magnetogram function needs (`sunpy_dlmag.checks`).
 
     Raises
     ------
     InputMapError
-        Not a map, data not in units of magnetic field, or no finite pixel.
+        Not a map, or an EUV image.
+    UnitError
+        Data not in units of magnetic field (the message quotes BUNIT as written).
+    NonFiniteDataError
+        Infinite values, or no finite pixel; masked pixels become NaN.
+    MissingDateError
+        No observation time in the header.
     MissingObserverError
         No observer position in the header.
     """
-    if not isinstance(magnetogram, sunpy.map.GenericMap):
-        raise InputMapError(f"Expected a magnetogram as a sunpy map, got {type(magnetogram).__name__}.")
-    unit = magnetogram.unit
-    if unit is None or not unit.is_equivalent(u.G):
-        what = f"{magnetogram.instrument} {magnetogram.measurement}".strip()
-        raise InputMapError(
-            f"Expected a magnetogram with data in G (or Mx/cm^2); got {what} with unit {unit}. "
-            "If this is a magnetogram, set its BUNIT, e.g. smap.meta['bunit'] = 'G'."
-        )
+    checks.is_magnetogram(magnetogram, error=True)
+    checks.has_date(magnetogram, error=True, name="magnetogram")
     geometry.check_observer(magnetogram)
-    data = magnetogram.quantity.to_value(u.G).astype(np.float32, copy=False)
-    if not np.isfinite(data).any():
-        raise InputMapError(f"The magnetogram ({magnetogram.name}) has no finite pixel.")
-    return data
+    return checks.field_data(magnetogram)

@@ -24,7 +24,6 @@ from sunpy.map.header_helper import make_fitswcs_header
 
 from sunpy_dlmag import _cycles, drawings, geometry
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
-from sunpy_dlmag.drawings import bipoles as bipole_module
 from sunpy_dlmag.exceptions import (
     CyclePhaseUnknownError,
     DlmagUserWarning,
@@ -54,6 +53,19 @@ CASES = {
 def _unit_vectors(lon, lat):
     lon, lat = np.deg2rad(lon), np.deg2rad(lat)
     return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
+
+
+def _on_disk_vectors(smap):
+    """Unit vectors (Stonyhurst) of the on-disk pixels, their mask and mu, from sunpy's coordinates."""
+    coords = sunpy.map.all_coordinates_from_map(smap)
+    on_disk = sunpy.map.coordinate_is_on_solar_disk(coords)
+    surface = coords[on_disk].transform_to(HeliographicStonyhurst(obstime=smap.date))
+    vectors = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
+    good = np.isfinite(vectors).all(axis=1)
+    on_disk[on_disk] = good
+    vectors = vectors[good]
+    mu = geometry.mu_towards(smap.rsun_meters.to_value(u.m) * vectors, smap.observer_coordinate)
+    return vectors, on_disk, mu
 
 
 def _separation_deg(v, w):
@@ -254,9 +266,7 @@ def sharp_disk():
     )
     header["bunit"] = "DN/s"
     disk = sunpy.map.Map(
-        geometry.resample(
-            continuum.data, continuum.wcs, sunpy.map.Map(np.zeros((1, 1)), header).wcs, (1024, 1024)
-        ),
+        geometry.resample(continuum.data, continuum.wcs, sunpy.map.Map(np.zeros((1, 1)), header).wcs, (1024, 1024)),
         header,
     )
     return continuum, disk
@@ -373,8 +383,8 @@ def test_bipole_magnetogram(mdi_drawing, mdi_spots):
     central = mdi_spots[np.abs(mdi_spots["lon"]) < 50 * u.deg]
     magnetogram = drawings.drawing_to_magnetogram(mdi_drawing, spots=central)
     bipoles = drawings.sunspot_bipoles(central, date=mdi_drawing.date)
-    _, disk, mu = bipole_module._on_disk_vectors(magnetogram)
-    radial = magnetogram.data[disk] / mu
+    _, disk, mu = _on_disk_vectors(magnetogram)
+    radial = np.nan_to_num(magnetogram.data[disk]) / mu  # NaN: a pixel on the limb
     area = pixel_area_on_sphere(magnetogram).to_value(u.cm**2)[disk]
     positive = np.sum(np.clip(radial, 0, None) * area)
     negative = -np.sum(np.clip(radial, None, 0) * area)

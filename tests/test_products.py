@@ -37,14 +37,14 @@ def _read_back(smap, tmp_path, name):
     return sunpy.map.Map(save_map(smap, tmp_path / f"{name}.fits"))
 
 
-def _assert_plots_as_a_magnetogram(smap):
-    expected = magnetogram_plot_settings(smap.data)["norm"]
-    assert smap.plot_settings["cmap"] == "hmimag"
+def _assert_plots_as_a_magnetogram(smap, kind="magnetogram"):
+    expected = magnetogram_plot_settings(kind)
+    assert smap.plot_settings["cmap"] == expected["cmap"]
     norm = smap.plot_settings["norm"]
-    assert norm.vmin == -norm.vmax == pytest.approx(expected.vmin)
+    assert norm.vmin == -norm.vmax == pytest.approx(expected["norm"].vmin)
     fig = Figure()
     image = smap.plot(axes=fig.add_subplot(projection=smap))
-    assert image.cmap.name == "hmimag"
+    assert image.cmap.name == expected["cmap"]
     assert image.norm.vmin == -image.norm.vmax
 
 
@@ -90,7 +90,7 @@ def test_synchronic_and_pfss_maps_read_back(mdi, denoised, tmp_path):
     assert again.model is None
     assert "denoise-m2" in again.inputs
     assert again.wavelength is None
-    _assert_plots_as_a_magnetogram(again)
+    _assert_plots_as_a_magnetogram(again, "global")
 
     codes = _read_back(sources, tmp_path, "sources")
     assert (codes.product, codes.measurement, codes.ai_generated) == ("synchronic-sources", "source code", False)
@@ -102,8 +102,8 @@ def test_synchronic_and_pfss_maps_read_back(mdi, denoised, tmp_path):
     assert type(again) is DlmagMap
     assert (again.product, again.measurement, again.ai_generated) == ("pfss-open-field", "open-field polarity", False)
     assert again.meta["rss"] == pytest.approx(2.5)
-    assert again.plot_settings["cmap"] == "bwr"
-    assert (again.plot_settings["vmin"], again.plot_settings["vmax"]) == (-1, 1)
+    assert again.plot_settings["cmap"].name == "open field"
+    assert list(again.plot_settings["norm"].boundaries) == [-1.5, -0.5, 0.5, 1.5]
 
 
 def test_derived_meta_states_the_product_and_drops_the_observation(mdi):

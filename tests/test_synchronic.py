@@ -17,7 +17,7 @@ from sunpy.map.header_helper import make_heliographic_header
 from sunpy.sun.models import differential_rotation
 
 from sunpy_dlmag.data.sample import GONG_SYNOPTIC
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, MissingObserverError
+from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError, MissingObserverError
 from sunpy_dlmag.io import read_gong_synoptic
 from sunpy_dlmag.synchronic import CODE_BACKGROUND, CODE_NONE, disk_view, source_legend, synchronic_map
 
@@ -223,7 +223,7 @@ def test_bad_inputs(gong, views, mdi_map, aia_map):
         synchronic_map(views[0], background=unitless)
     with pytest.raises(InputMapError, match="sources map"):
         source_legend(gong)
-    with pytest.raises(InputMapError, match="obstime"):
+    with pytest.raises(InvalidArgumentError, match="obstime"):
         disk_view(gong, SkyCoord(0 * u.deg, 0 * u.deg, 1 * u.AU, frame="heliographic_stonyhurst"))
     with pytest.raises(InputMapError, match="heliographic"):
         disk_view(mdi_map, _observer(0, mdi_map.date))

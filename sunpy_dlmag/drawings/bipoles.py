@@ -3,9 +3,11 @@ Magnetograms from sunspot drawings: one bipole per spot group from physical rela
 from the spot areas, Hale's and Joy's laws), or a trained ``drawing`` network.
 """
 
+import warnings
 
 import astropy.units as u
 import numpy as np
+from astropy.coordinates import SkyCoord
 
 import sunpy.map
 import sunpy.sun.constants
@@ -13,7 +15,7 @@ from sunpy.coordinates import HeliographicStonyhurst
 from sunpy.time import parse_time
 
 from sunpy_dlmag import _cycles, geometry
-from sunpy_dlmag.drawings.read import _drawing_data, _old_dates
+from sunpy_dlmag.drawings.read import _disk_pixels, _drawing_data, _old_dates
 from sunpy_dlmag.drawings.spots import (
     MSH,
     _check_spots,
@@ -247,39 +249,60 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
         return _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor)
 
 
-def _on_disk_vectors(smap):
-    """Unit vectors (Stonyhurst) of the on-disk pixels, their mask and mu."""
-    coords = sunpy.map.all_coordinates_from_map(smap)
-    on_disk = sunpy.map.coordinate_is_on_solar_disk(coords)
-    surface = coords[on_disk].transform_to(HeliographicStonyhurst(obstime=smap.date))
+def _disk_of_zeros(smap):
+    """Zeros on the disk (a circle of the angular radius around disk centre), NaN off it."""
+    cx, cy, radius = _disk_pixels(smap)
+    ny, nx = smap.data.shape
+    yy, xx = np.ogrid[:ny, :nx]
+    inside = (np.float32(xx - cx) ** 2 + np.float32(yy - cy) ** 2) < np.float32(radius) ** 2
+    return np.where(inside, np.float32(0), np.float32(np.nan))
+
+
+def _add_patch(out, smap, lat, lon, peak, sigma):
+    """
+    Add a Gaussian patch of radial field (``peak`` G, width ``sigma`` rad) seen along the line
+    of sight; only the pixels within 6 widths are computed, so a large drawing costs little.
+    """
+    centre = _unit_vectors(lon.to_value(u.deg), lat.to_value(u.deg))
+    frame = HeliographicStonyhurst(obstime=smap.date)
+    point = SkyCoord(lon, lat, smap.rsun_meters, frame=frame).transform_to(smap.coordinate_frame)
+    x, y = (float(v) for v in smap.wcs.world_to_pixel(point))
+    radius_px = _disk_pixels(smap)[2]
+    reach = 6 * sigma * radius_px + 2  # 6 widths on the sphere span at most this many pixels
+    if not (np.isfinite(x) and np.isfinite(y)):
+        return
+    ny, nx = out.shape
+    y0, y1 = max(int(y - reach), 0), min(int(y + reach) + 2, ny)
+    x0, x1 = max(int(x - reach), 0), min(int(x + reach) + 2, nx)
+    if y0 >= y1 or x0 >= x1:
+        return
+    ys, xs = np.nonzero(np.isfinite(out[y0:y1, x0:x1]))
+    ys, xs = ys + y0, xs + x0
+    coords = smap.pixel_to_world(xs * u.pix, ys * u.pix)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pixels just off the limb have no surface point
+        surface = coords.transform_to(frame)
     vectors = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
     good = np.isfinite(vectors).all(axis=1)
-    on_disk[on_disk] = good
-    vectors = vectors[good]
+    cos_angle = vectors[good] @ centre
+    near = cos_angle > np.cos(6 * sigma)
+    ys, xs, vectors = ys[good][near], xs[good][near], vectors[good][near]
+    angle = np.arccos(np.clip(cos_angle[near], -1, 1))
     mu = geometry.mu_towards(smap.rsun_meters.to_value(u.m) * vectors, smap.observer_coordinate)
-    return vectors, on_disk, mu
+    out[ys, xs] += (peak * np.exp(-0.5 * (angle / sigma) ** 2) * mu).astype(np.float32)  # B_los = B_r mu
 
 
 def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
     if spots is None:
         spots = detect_sunspots(drawing_map)
     bipoles = sunspot_bipoles(spots, date=drawing_map.date, leading_polarity=leading_polarity, flux_factor=flux_factor)
-    vectors, on_disk, mu = _on_disk_vectors(drawing_map)
-    radial = np.zeros(len(vectors))
+    out = _disk_of_zeros(drawing_map)
     for row in bipoles:
-        sigma = row["sigma"].to_value(u.rad)
-        peak = row["peak"].to_value(u.G)
         for lat, lon, sign in (
             (row["lead_lat"], row["lead_lon"], row["polarity"]),
             (row["follow_lat"], row["follow_lon"], -row["polarity"]),
         ):
-            centre = _unit_vectors(lon.to_value(u.deg), lat.to_value(u.deg))
-            cos_angle = vectors @ centre
-            near = cos_angle > np.cos(6 * sigma)
-            angle = np.arccos(np.clip(cos_angle[near], -1, 1))
-            radial[near] += sign * peak * np.exp(-0.5 * (angle / sigma) ** 2)
-    out = np.full(drawing_map.data.shape, np.nan, dtype=np.float32)
-    out[on_disk] = radial * mu  # a radial field seen along the line of sight
+            _add_patch(out, drawing_map, lat, lon, sign * row["peak"].to_value(u.G), row["sigma"].to_value(u.rad))
     if len(bipoles) == 0:
         cycle_note = "no spot groups"
     elif leading_polarity is None:
@@ -288,7 +311,7 @@ def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
     else:
         cycle_note = f"leading polarity {leading_polarity:+d} in the north (given)"
     meta = _bipole_meta(drawing_map, len(bipoles), cycle_note, flux_factor)
-    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings(out))
+    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings())
 
 
 def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):

@@ -45,7 +45,7 @@ def _old_dates():
 
 
 def _grey_image(image):
-    """Grey levels (0 black .. 255 white, float64, first row at the top) and a name for the source."""
+    """Grey levels (0 black .. 255 white, float32, first row at the top) and a name for the source."""
     if isinstance(image, str | os.PathLike):
         path = Path(image).expanduser()
         if not path.is_file():
@@ -56,6 +56,9 @@ def _grey_image(image):
             with Image.open(path) as img:
                 # Phone photos store their orientation in EXIF; the pixels are not rotated.
                 img = ImageOps.exif_transpose(img)
+                if img.mode in _OPAQUE_MODES:
+                    # PIL's own conversion (ITU-R 601 luma, as _to_grey), in C and in 8 bits.
+                    return _to_grey(np.asarray(img.convert("L"))), path.name
                 array = _pil_array(img)
         except UnidentifiedImageError as err:
             raise InputMapError(f"{path} is not an image file that PIL can read (PNG, JPEG, TIFF, ...).") from err
@@ -63,6 +66,9 @@ def _grey_image(image):
     if isinstance(image, sunpy.map.GenericMap):
         raise InputMapError("read_drawing takes an image file or array; this is already a map.")
     return _to_grey(np.asarray(image)), "array"
+
+
+_OPAQUE_MODES = ("1", "L", "RGB", "CMYK", "YCbCr")
 
 
 def _pil_array(img):
@@ -81,6 +87,8 @@ def _to_grey(array):
         raise InputMapError(f"Expected an image of numbers, got dtype {a.dtype}.")
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
         raise InputMapError(f"Expected an image of shape (H, W), (H, W, 3) or (H, W, 4); got shape {a.shape}.")
+    if a.dtype == np.uint8 and a.ndim == 2:  # the common case (scans), without float64 copies
+        return _check_size(a.astype(np.float32))
     a = a.astype(np.float64)
     if not np.isfinite(a).all():
         raise InputMapError("The image has non-finite values (NaN or inf).")
@@ -94,6 +102,10 @@ def _to_grey(array):
         luminance = 0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]
         # Transparent pixels are paper.
         a = luminance * alpha + 255.0 * (1 - alpha)
+    return _check_size(a.astype(np.float32))
+
+
+def _check_size(a):
     if min(a.shape) < 32:
         raise InputMapError(f"The image is too small to hold a drawing of the Sun: {a.shape[1]}x{a.shape[0]} px.")
     return a
@@ -104,13 +116,25 @@ def _odd(value):
     return n if n % 2 else n + 1
 
 
+def _paper_level(grey, size):
+    """Local paper level: a grey closing removes ink features narrower than ``size``, then a smoothing."""
+    return ndimage.uniform_filter(ndimage.grey_closing(grey, size=(size, size)), size)
+
+
 def _paper_and_depth(grey, size):
-    """Local paper level (a grey closing removes ink features narrower than ``size``) and ink depth."""
-    paper = ndimage.grey_closing(grey, size=(size, size))
-    paper = ndimage.uniform_filter(paper, size)
+    """Ink depth: the fraction of the local paper level by which a pixel is darker."""
+    paper = _paper_level(grey, size)
     with np.errstate(invalid="ignore", divide="ignore"):
         depth = np.where(paper > 0, 1 - grey / paper, 0.0)
     return depth
+
+
+def _block_mean(grey, factor):
+    """Mean of each ``factor x factor`` block (the image cropped to whole blocks)."""
+    if factor == 1:
+        return grey
+    h, w = (s // factor * factor for s in grey.shape)
+    return grey[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
 
 
 def _block_min(grey, factor):
@@ -194,6 +218,25 @@ def _no_disk(detail):
     )
 
 
+def _ink_near_circle(grey, cx, cy, r, band):
+    """
+    Full-resolution ink pixels (x, y) within ``band`` of a circle; the paper level comes from
+    a reduced image, so only the ring is looked at in full.
+    """
+    h, w = grey.shape
+    step = max(1, int(np.ceil(max(h, w) / 1024)))
+    paper = _paper_level(_block_mean(grey, step), _odd(max(9, 0.02 * min(h, w) / step)))
+    y0, y1 = max(int(cy - r - band), 0), min(int(cy + r + band) + 1, h)
+    x0, x1 = max(int(cx - r - band), 0), min(int(cx + r + band) + 1, w)
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    dist = np.hypot(np.float32(xx - cx), np.float32(yy - cy))
+    ys, xs = np.nonzero(np.abs(dist - np.float32(r)) < band)
+    ys, xs = ys + y0, xs + x0
+    level = paper[np.minimum(ys // step, paper.shape[0] - 1), np.minimum(xs // step, paper.shape[1] - 1)]
+    dark = grey[ys, xs] < (1 - _DISK_INK_DEPTH) * level
+    return xs[dark].astype(float), ys[dark].astype(float)
+
+
 def _fit_disk(grey):
     """
     Centre (x from the left, y from the top) and radius of the drawn disk outline, in pixels.
@@ -227,15 +270,14 @@ def _fit_disk(grey):
         raise _no_disk("no circle of a plausible size fits the ink.")
     cx, cy, r = (found[0] * factor + (factor - 1) / 2, found[1] * factor + (factor - 1) / 2, found[2] * factor)
 
-    full_ink = _paper_and_depth(grey, _odd(max(9, 0.02 * min(h, w)))) > _DISK_INK_DEPTH
-    ys, xs = np.nonzero(full_ink)
-    xs, ys = xs.astype(float), ys.astype(float)
+    xs, ys = _ink_near_circle(grey, cx, cy, r, max(3.0, 0.03 * r) + factor)
     band = max(3.0, 0.03 * r) + factor
     for _ in range(3):
         near = np.abs(np.hypot(xs - cx, ys - cy) - r) < band
         if near.sum() < 20:
             raise _no_disk(f"the best circle (centre {cx:.0f}, {cy:.0f}, radius {r:.0f} px) has no ink along it.")
-        px, py = xs[near], ys[near]
+        # A few ten thousand points fix three parameters as well as all of them.
+        px, py = xs[near][:: 1 + near.sum() // 20000], ys[near][:: 1 + near.sum() // 20000]
         fit = optimize.least_squares(
             lambda p, px=px, py=py: np.hypot(px - p[0], py - p[1]) - p[2], [cx, cy, r], loss="soft_l1", f_scale=1.0
         )
@@ -455,7 +497,8 @@ def _drawing_data(drawing_map):
             f"{drawing_map.coordinate_frame.name} frame."
         )
     geometry.check_observer(drawing_map)
-    data = np.asarray(drawing_map.data, dtype=np.float64)
+    data = np.asarray(drawing_map.data)
+    data = data if np.issubdtype(data.dtype, np.floating) else data.astype(np.float32)
     if not np.isfinite(data).any():
         raise InputMapError(f"The drawing ({drawing_map.name}) has no finite pixel.")
     return data

@@ -318,14 +318,14 @@ class Model:
         from sunpy_dlmag.maps import provenance_meta
 
         meta = provenance_meta(template, self, note=note)
-        return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta, plot_settings=_plot_settings(self.spec, data))
+        return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta, plot_settings=_plot_settings(self.spec))
 
 
-def _plot_settings(spec, data):
+def _plot_settings(spec):
     from sunpy_dlmag.maps import magnetogram_plot_settings
 
     if spec.output.unit == "G":
-        return magnetogram_plot_settings(data)
+        return magnetogram_plot_settings()
     return {}
 
 
