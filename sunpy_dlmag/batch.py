@@ -292,7 +292,8 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     result = task.function(path, num_threads=num_threads, **options)
     if not isinstance(result, sunpy.map.GenericMap):
         raise TypeError(f"Task {task.name!r} returned {type(result).__name__}, not a sunpy map.")
-    save_map(result, output, overwrite=overwrite)
+    # Declared tasks (sunpy_dlmag.tasks) name their writer; others write FITS.
+    getattr(task.function, "write", save_map)(result, output, overwrite=overwrite)
     if quicklook:
         _save_quicklook(result, png, overwrite=overwrite)
     return result
