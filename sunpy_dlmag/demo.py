@@ -205,10 +205,10 @@ def _synchronic_and_pfss():
 
 
 def _drawing(mdi, out):
+    from sunpy_dlmag.training.drawings import render_drawing
+
     centre, radius, north = (520.0, 440.0), 380.0, 25 * u.deg
-    image = drawings.render_drawing(
-        mdi, shape=(900, 1000), centre=centre, radius=radius, north_angle=north, threshold=300 * u.G
-    )
+    image = render_drawing(mdi, shape=(900, 1000), centre=centre, radius=radius, north_angle=north, threshold=300 * u.G)
     path = out / "drawing_20101015.png"
     from PIL import Image
 
