@@ -189,7 +189,8 @@ _DATA_STEPS = {
     ),
     "denoise-m2": "any magnetogram FITS files in G (noise is added during training)",
     "drawing": (
-        "sunpy_dlmag.training.drawings.drawing_training_pairs(hmi_files, DIR)  (drawings traced from HMI magnetograms;\n"
+        "sunpy_dlmag.training.drawings.drawing_training_pairs(hmi_files, DIR)  (drawings traced from HMI "
+        "magnetograms;\n"
         "      or scans read with read_drawing, saved with save_map and listed with write_manifest)"
     ),
 }
