@@ -3,7 +3,6 @@ Magnetograms from sunspot drawings: one bipole per spot group from physical rela
 from the spot areas, Hale's and Joy's laws), or a trained ``drawing`` network.
 """
 
-import copy
 import warnings
 
 import astropy.units as u
@@ -27,10 +26,8 @@ from sunpy_dlmag.drawings.spots import (
     _weighted_centre,
     detect_sunspots,
 )
-from sunpy_dlmag.exceptions import InputMapError
-from sunpy_dlmag.maps import append_history, magnetogram_plot_settings, provenance_meta
+from sunpy_dlmag.maps import derived_meta, magnetogram_plot_settings
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.runtime import Model
 
 __all__ = ["JOY_COEFFICIENT", "drawing_to_magnetogram", "spot_mean_field", "sunspot_bipoles"]
 
@@ -314,43 +311,27 @@ def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
     else:
         cycle_note = f"leading polarity {leading_polarity:+d} in the north (given)"
     meta = _bipole_meta(drawing_map, len(bipoles), cycle_note, flux_factor)
-    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings(out))
+    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings())
 
 
 def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):
-    from sunpy_dlmag import __version__
-
-    meta = copy.deepcopy(drawing_map.meta)
-    meta["bunit"] = "G"
-    meta["instrume"] = "sunpy-dlmag bipoles"
-    meta["dlmodel"] = "bipole"
-    meta["dlinput"] = f"sunspot drawing {drawing_map.meta.get('drawfile', '')} {drawing_map.date.isot}".replace(
-        "  ", " "
-    )
-    line = (
-        f"sunpy-dlmag {__version__}: bipole reconstruction of {n_groups} spot group(s) from a sunspot drawing; "
+    return derived_meta(
+        drawing_map.meta,
+        product="drawing",
+        measurement="magnetogram",
+        ai_generated=False,
+        instrument="sunpy-dlmag bipoles",
+        observatory=drawing_map.observatory or "unknown",
+        inputs=f"sunspot drawing {drawing_map.meta.get('drawfile', '')} {drawing_map.date.isot}".replace("  ", " "),
+        model="bipole",
+        history=f"bipole reconstruction of {n_groups} spot group(s) from a sunspot drawing; "
         f"flux = {flux_factor:g} x mean spot field (Tlatov & Pevtsov 2014) x spot area; {cycle_note}; "
         f"tilt {JOY_COEFFICIENT.to_value(u.deg):g} deg x sin(lat) (Joy's law, Stenflo & Kosovichev 2012); "
-        "Gaussian patches of radial field, B_los = B_r mu; not an observation."
+        "Gaussian patches of radial field, B_los = B_r mu; not an observation.",
     )
-    append_history(meta, line)
-    return meta
 
 
 def _model_magnetogram(drawing_map, data, model, device, num_threads):
     name = "drawing" if model is None else model
-    net = model if isinstance(model, Model) else load_model(name, device=device, num_threads=num_threads)
-    if net.spec.task != "drawing":
-        raise InputMapError(
-            f"Model {net.spec.name!r} is a {net.spec.task!r} model; drawing_to_magnetogram needs a 'drawing' model."
-        )
-    g = net.spec.geometry
-    if g.native:
-        out = net.predict_array(data)
-    else:
-        frame = geometry.to_model_frame(drawing_map, image_size=g.image_size, rsun_px=g.rsun_px)
-        out = geometry.to_map_grid(net.predict_array(frame.data), source=frame, target=drawing_map)
-    on_disk = sunpy.map.coordinate_is_on_solar_disk(sunpy.map.all_coordinates_from_map(drawing_map))
-    out = np.where(on_disk, out, np.nan).astype(np.float32)
-    meta = provenance_meta(drawing_map, net, note="Input: a sunspot drawing.")
-    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings(out))
+    net = load_model(name, device=device, num_threads=num_threads, task="drawing")
+    return net.translate([data], drawing_map, note="Input: a sunspot drawing.")
