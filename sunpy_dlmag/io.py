@@ -472,8 +472,11 @@ def read_aisfm(path, *, observer=None):
     Raises
     ------
     FileNotFoundError
+    InputFileError
+        An empty, truncated or corrupt file, or no 2D image.
     InputMapError
-        No 2D image, no observation time, or no pixel scale (CDELT1/CDELT2).
+        An observation rather than an AISFM product (INSTRUME, TELESCOP or DETECTOR set, or
+        data not in G), no observation time, or no pixel scale (CDELT1/CDELT2).
     MissingObserverError
         No observer position in the file for a STEREO input, and no ``observer=``.
     """
@@ -481,12 +484,24 @@ def read_aisfm(path, *, observer=None):
     from sunpy_dlmag.maps import magnetogram_plot_settings
 
     path = _existing_file(path)
-    with fits.open(path) as hdul:
+    if observer is not None:
+        checks.check_observer_coordinate(observer)
+    with _reading(path, "an AISFM product"), fits.open(path) as hdul:
         hdu = _first_image_hdu(hdul, path)
         header = hdu.header.copy()
         data = np.asarray(hdu.data, dtype=np.float32)
     if data.ndim != 2:
-        raise InputMapError(f"{path} holds an image of shape {data.shape}; an AISFM product is a 2D image.")
+        raise InputFileError(f"{path} holds an image of shape {data.shape}; an AISFM product is a 2D image.")
+    named = {key: str(header.get(key, "") or "").strip() for key in ("INSTRUME", "TELESCOP", "DETECTOR")}
+    if any(value and "AISFM" not in value.upper() for value in named.values()):
+        raise InputMapError(
+            f"{path} is not an AISFM product: their INSTRUME, TELESCOP and DETECTOR are blank, this file names "
+            + ", ".join(f"{key} {value!r}" for key, value in named.items() if value)
+            + " (an observation?)."
+        )
+    bunit = str(header.get("BUNIT", "") or "").strip()
+    if bunit and bunit.lower() not in ("g", "gauss", "mx/cm^2", "mx/cm2", "mx cm-2"):
+        raise InputMapError(f"{path} is not an AISFM product: their data are in G, this file's BUNIT is {bunit!r}.")
     history = [str(line) for line in header.get("HISTORY", [])]
     inputs = [line.strip() for line in history if line.strip()]
     platform = (

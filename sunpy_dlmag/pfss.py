@@ -19,7 +19,7 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
-from reproject import reproject_adaptive, reproject_interp
+from reproject import reproject_interp
 
 import sunpy.map
 import sunpy.sun.constants
@@ -76,6 +76,15 @@ def _fill_zonal(data):
     return data
 
 
+def _rebin_matrix(n_in, n_out):
+    """(n_out, n_in) weights: the fraction of each new bin covered by each old bin, on a common range."""
+    edges_in = np.linspace(0, 1, n_in + 1)
+    edges_out = np.linspace(0, 1, n_out + 1)
+    low = np.maximum(edges_out[:-1, None], edges_in[None, :-1])
+    high = np.minimum(edges_out[1:, None], edges_in[None, 1:])
+    return np.clip(high - low, 0, None) * n_out
+
+
 def _heliographic_frame_name(frame):
     return "carrington" if isinstance(frame, HeliographicCarrington) else "stonyhurst"
 
@@ -104,9 +113,9 @@ def _resampled(smap, data, shape):
         # Whole blocks of a CEA grid are equal areas: the block mean is the area mean.
         out = data.reshape(shape[0], int(by), shape[1], int(bx)).mean(axis=(1, 3))
     else:
-        out, _ = reproject_adaptive(
-            _wrapped_in_longitude(smap, data), WCS(header), shape_out=shape, boundary_mode="nearest"
-        )
+        # Both grids span the whole Sun, equally spaced in sin(latitude) and longitude: the area
+        # mean over each new pixel is separable, one overlap matrix per axis.
+        out = _rebin_matrix(ny, shape[0]) @ data @ _rebin_matrix(nx, shape[1]).T
     # A plain header: instrument-specific map classes (GONG's reads CDELT2 in sine latitude) must
     # not reinterpret the new grid.
     meta = dict(header)
@@ -134,8 +143,8 @@ def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal"):
     shape : tuple of int, optional
         ``(n_latitude, n_longitude)`` of the grid the solver uses. By default maps larger than
         180x360 (``DEFAULT_SHAPE``) are brought to that size and smaller maps are used as they
-        are. Whole-block reductions are block means (exact area means on a CEA grid), others
-        use ``reproject_adaptive``.
+        are. The resampling is an exact area mean (on a CEA grid pixels of one map have equal
+        areas): block means for whole blocks, overlap-weighted means otherwise.
     fill_nan : {"zonal", "zero", "raise"}
         What to do with NaN pixels (the solver needs finite values): ``"zonal"`` (default)
         replaces each by the mean of the finite pixels at its latitude (rows with none take
