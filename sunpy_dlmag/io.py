@@ -21,6 +21,7 @@ import sunpy.sun.constants
 from sunpy.coordinates import get_earth
 from sunpy.map.header_helper import get_observer_meta
 from sunpy.time import parse_time
+from sunpy.util.exceptions import NoMapsInFileError
 
 from sunpy_dlmag import checks
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagError, InputFileError, InputMapError
@@ -89,14 +90,19 @@ def _existing_file(path):
 
 
 # What astropy, sunpy, gzip and numpy raise on empty, truncated or corrupt files.
-_READ_ERRORS = (OSError, EOFError, ValueError, TypeError, IndexError, KeyError, zlib.error, fits.VerifyError)
+_READ_ERRORS = (
+    OSError, EOFError, ValueError, TypeError, IndexError, KeyError, zlib.error, fits.VerifyError, NoMapsInFileError,
+)  # fmt: skip
 
 
 @contextlib.contextmanager
 def _reading(path, what):
     """Turn the errors of a broken file into an `InputFileError` that names the file and the product."""
     try:
-        yield
+        with warnings.catch_warnings():
+            # A broken file's header warnings come before the error that says it all.
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+            yield
     except DlmagError:
         raise
     except FileNotFoundError:
@@ -365,10 +371,12 @@ def global_field_map(smap, *, name="map", dtype=np.float32):
     Raises
     ------
     InputMapError
-        Not a full-Sun heliographic map; `~sunpy_dlmag.exceptions.UnitError` for data not in
+        Not a full-Sun heliographic map; `~sunpy_dlmag.exceptions.MissingDateError` for a map
+        without a date; `~sunpy_dlmag.exceptions.UnitError` for data not in
         units of magnetic field; `~sunpy_dlmag.exceptions.NonFiniteDataError` for infinite values.
     """
     checks.is_map(smap, error=True, name=name)
+    checks.has_date(smap, error=True, name=name)  # before anything reads the frame, which needs one
     meta = smap.meta
     no_unit = not str(meta.get("bunit", "") or "").strip()
     if (

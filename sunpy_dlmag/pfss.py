@@ -57,7 +57,6 @@ def _check_global_map(smap, what="map"):
     """
     smap, data = io.global_field_map(smap, name=what, dtype=np.float64)
     checks.is_full_sun_cea(smap, error=True, name=what)
-    checks.has_date(smap, error=True, name=what)
     return smap, data
 
 
