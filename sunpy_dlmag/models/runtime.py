@@ -18,12 +18,13 @@ import numpy as np
 import sunpy.map
 from sunpy import log
 
-from sunpy_dlmag import geometry
+from sunpy_dlmag import checks, geometry
 from sunpy_dlmag.exceptions import (
     DeviceNotAvailableError,
     DlmagUserWarning,
     InputMapError,
     ModelInputMismatchError,
+    ModelOutputError,
 )
 
 __all__ = ["DEFAULT_TILE_SIZE", "Model", "available_devices", "resolve_device"]
@@ -214,10 +215,18 @@ class Model:
             batch_size=batch_size,
         )
         out = self.spec.output.normalization.inverse(out)
+        broken = ~np.isfinite(out) & ~nan
+        if broken.any():
+            raise ModelOutputError(
+                f"Model {self.spec.name!r} ({self.path.name}) returned {int(broken.sum())} NaN or infinite value(s) "
+                f"for finite input ({broken.mean():.1%} of the pixels); its weights are broken or untrained."
+            )
         out[nan] = np.nan
         return out
 
     def _tiling(self, shape, tile_size, overlap):
+        tile_size = checks.check_int(tile_size, "tile_size", minimum=1, allow_none=True)
+        overlap = checks.check_int(overlap, "overlap", minimum=0, allow_none=True)
         g = self.spec.geometry
         largest = max(shape)
         if tile_size is None:
