@@ -243,3 +243,52 @@ def test_readers_refuse_other_array_shapes(tmp_path):
     with pytest.raises(ArgumentTypeError, match="path must be"):
         read_hmi_synchronic(3)
     assert HMI_SYNCHRONIC  # the reader's own sample reads
+
+
+# --------------------------------------------------------------------------- models
+def test_models_with_a_fixed_batch_of_one_run_in_tiles(conv_onnx, rng):
+    import onnx
+
+    from sunpy_dlmag.models import load_model, registry
+
+    path, spec = conv_onnx("tiny")
+    fixed = path.with_name("fixed.onnx")
+    graph = onnx.load(path)
+    graph.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
+    onnx.save(graph, fixed)
+    registry.write_spec_to_onnx(fixed, spec)
+    image = rng.normal(0, 100, (96, 96)).astype(np.float32)
+    expected = load_model(path, device="cpu").predict_array(image, tile_size=32, overlap=16)
+    got = load_model(fixed, device="cpu").predict_array(image, tile_size=32, overlap=16)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ArgumentTypeError, match="tile_size must be an integer"):
+        load_model(path, device="cpu").predict_array(image, tile_size="32")
+
+
+def test_deeply_nested_spec_is_an_invalid_spec():
+    from sunpy_dlmag.exceptions import InvalidModelSpecError
+    from sunpy_dlmag.models.spec import ModelSpec
+
+    with pytest.raises(InvalidModelSpecError, match="not valid JSON"):
+        ModelSpec.from_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_a_model_returning_nan_is_refused(conv_onnx, mdi_map):
+    import onnx
+    from onnx import helper
+
+    from sunpy_dlmag.exceptions import ModelOutputError
+    from sunpy_dlmag.models import load_model, registry
+
+    path, spec = conv_onnx("tiny")
+    graph = onnx.load(path)
+    # Multiply the output by NaN: an untrained or broken export.
+    last = graph.graph.output[0].name
+    graph.graph.initializer.append(helper.make_tensor("nan", onnx.TensorProto.FLOAT, [], [float("nan")]))
+    graph.graph.node.append(helper.make_node("Mul", [last, "nan"], ["broken"]))
+    graph.graph.output[0].name = "broken"
+    broken = path.with_name("broken.onnx")
+    onnx.save(graph, broken)
+    registry.write_spec_to_onnx(broken, spec)
+    with pytest.raises(ModelOutputError, match=r"returned .* NaN or infinite"):
+        load_model(broken, device="cpu").predict_array(np.ones((32, 32), dtype=np.float32))
