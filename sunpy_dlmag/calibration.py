@@ -288,7 +288,7 @@ class Calibration:
         )
 
     def matches(self, observatory, wavelength_aa):
-        """Whether this relation is for ``observatory`` (a `observatory_key`) and EUVI passband ``wavelength_aa``."""
+        """Whether this relation is for ``observatory`` (as ``observatory_key`` spells it) and ``wavelength_aa``."""
         return self.observatory == observatory and round(self.wavelength.to_value(u.AA)) == wavelength_aa
 
     def __str__(self):
