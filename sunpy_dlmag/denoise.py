@@ -25,7 +25,6 @@ from sunpy_dlmag import checks, disk
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 from sunpy_dlmag.maps import append_history, check_magnetogram
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.runtime import Model
 
 __all__ = ["denoise", "noise_level", "quiet_sun_mask", "stack_magnetograms"]
 
@@ -35,17 +34,8 @@ _METHODS = {"ae": "denoise-m2", "translation": "denoise-m1"}
 def _denoise_model(method, model, device, num_threads=None):
     if method not in _METHODS:
         raise ValueError(f"method must be 'ae' (M2 autoencoder) or 'translation' (M1), got {method!r}.")
-    if isinstance(model, Model):
-        loaded = model
-    else:
-        name = _METHODS[method] if model is None else model
-        loaded = load_model(name, device=device, num_threads=num_threads)
-    if loaded.spec.task != "denoise":
-        raise InputMapError(
-            f"Model {loaded.spec.name!r} is a {loaded.spec.task!r} model; denoise needs a 'denoise' model "
-            f"such as {', '.join(sorted(_METHODS.values()))}."
-        )
-    return loaded
+    name = _METHODS[method] if model is None else model
+    return load_model(name, device=device, num_threads=num_threads, task="denoise")
 
 
 def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=None, overlap=None, num_threads=None):
@@ -91,8 +81,7 @@ def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=No
     """
     data = check_magnetogram(magnetogram)
     net = _denoise_model(method, model, device, num_threads)
-    out = net.predict_array(data, tile_size=tile_size, overlap=overlap)
-    return net.output_map(out, magnetogram)
+    return net.translate([data], magnetogram, tile_size=tile_size, overlap=overlap)
 
 
 def quiet_sun_mask(magnetogram, *, strong=50.0, margin=5, min_mu=0.5):

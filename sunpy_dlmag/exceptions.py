@@ -26,6 +26,7 @@ __all__ = [
     "MissingObserverError",
     "ModelInputMismatchError",
     "ModelOutputError",
+    "ModelTaskError",
     "NonFiniteDataError",
     "UnitError",
     "UnknownModelError",
@@ -100,6 +101,10 @@ class MissingDateError(InputMapError):
 
 class MissingObserverError(InputMapError):
     """A map without the observer position needed to place it on the Sun."""
+
+
+class ModelTaskError(InputMapError):
+    """A model made for another task than the function it was given to (e.g. a farside model to denoise)."""
 
 
 class ChannelMismatchError(InputMapError):

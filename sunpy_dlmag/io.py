@@ -7,7 +7,7 @@ import contextlib
 import copy
 import os
 import re
-import tempfile
+import secrets
 import warnings
 import zlib
 from pathlib import Path
@@ -26,17 +26,40 @@ from sunpy.util.exceptions import NoMapsInFileError
 from sunpy_dlmag import checks
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagError, InputFileError, InputMapError
 
-__all__ = ["save_map", "write_atomic"]
+__all__ = ["FITS_SUFFIXES", "fits_stem", "is_fits_name", "save_map", "write_atomic"]
+
+#: File name endings of FITS files, compressed ones included (compared case-insensitively).
+FITS_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz", ".fts.gz", ".fit.gz", ".fits.fz")
 
 
-def _read_umask():
-    # os.umask can only be read by setting it; done once, at import.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def is_fits_name(path):
+    """Whether a file name ends in one of ``FITS_SUFFIXES`` (``.fits``, ``.fts.gz``, ``.fits.fz``, ...)."""
+    return str(path).lower().endswith(FITS_SUFFIXES)
 
 
-_UMASK = _read_umask()
+def fits_stem(name):
+    """``name`` without its FITS ending (``.fits``, ``.fts.gz``, ...), or else without its last suffix."""
+    name = str(name)
+    for suffix in sorted(FITS_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    stem, dot, _ = name.rpartition(".")
+    return stem if dot and stem else name
+
+
+def _new_temporary(path):
+    """An empty file beside ``path`` with a unique name, made with the permissions the umask gives."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part{path.suffix}"
+        try:
+            # Not mkstemp (0600): the kernel applies the process umask to 0666, as for any new
+            # file, without this module reading or changing the umask.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"No free temporary file name beside {path}.")
 
 
 def write_atomic(path, write, *, overwrite=False):
@@ -49,9 +72,7 @@ def write_atomic(path, write, *, overwrite=False):
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part" + path.suffix)
-    os.close(fd)
-    Path(tmp).chmod(0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
+    tmp = _new_temporary(path)
     try:
         write(Path(tmp))
         os.replace(tmp, path)
@@ -62,13 +83,25 @@ def write_atomic(path, write, *, overwrite=False):
 
 
 def save_map(smap, path, *, overwrite=False):
-    """Save a map as FITS atomically (see `write_atomic`)."""
+    """
+    Save a map as FITS atomically (see `write_atomic`); a name ending in ``.gz`` is gzipped.
+
+    Raises
+    ------
+    ValueError
+        A name ending in ``.fz``: tile-compressed FITS is read, not written.
+    """
+    path = Path(path)
+    if path.name.lower().endswith(".fz"):
+        raise ValueError(f"{path}: tile-compressed FITS (.fz) is read, not written; name the output .fits or .fits.gz.")
     if "blank" in smap.meta and not np.issubdtype(smap.data.dtype, np.integer):
         # BLANK only applies to integer data; astropy warns when a float image carries it.
         meta = copy.deepcopy(smap.meta)
         meta.pop("blank")
         smap = sunpy.map.Map(smap.data, meta)
-    return write_atomic(path, lambda tmp: smap.save(tmp, overwrite=True), overwrite=overwrite)
+    # sunpy takes the file type from the last suffix; astropy gzips names ending in .gz.
+    filetype = "fits" if is_fits_name(path) else "auto"
+    return write_atomic(path, lambda tmp: smap.save(tmp, filetype=filetype, overwrite=True), overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------- global magnetic maps
@@ -489,7 +522,7 @@ def read_aisfm(path, *, observer=None):
         No observer position in the file for a STEREO input, and no ``observer=``.
     """
     from sunpy_dlmag.exceptions import MissingObserverError
-    from sunpy_dlmag.maps import magnetogram_plot_settings
+    from sunpy_dlmag.maps import derived_meta
 
     path = _existing_file(path)
     if observer is not None:
@@ -536,8 +569,6 @@ def read_aisfm(path, *, observer=None):
     meta.setdefault("crpix1", (data.shape[1] + 1) / 2)
     meta.setdefault("crpix2", (data.shape[0] + 1) / 2)
     meta.setdefault("rsun_ref", _RSUN_M)
-    if not str(meta.get("bunit", "")).strip():
-        meta["bunit"] = "G"
     notes = []
     has_observer = all(meta.get(k) not in (None, "") for k in ("hgln_obs", "hglt_obs", "dsun_obs")) or all(
         meta.get(k) not in (None, "") for k in ("crln_obs", "crlt_obs", "dsun_obs")
@@ -557,18 +588,23 @@ def read_aisfm(path, *, observer=None):
         notes.append("observer: Earth (SDO input without observer keys)")
 
     label = f"AISFM v{version}" if version else "AISFM"
-    meta["obsrvtry"] = platform or "unknown"
-    meta["telescop"] = platform or "unknown"
-    meta["instrume"] = f"{label} (KASI)"
-    meta["detector"] = ""
-    if version:
-        meta["dlmodel"] = f"aisfm-v{version}"
-    meta["dlinput"] = "; ".join(inputs) if inputs else (platform or "unknown")
     line = (
-        f"sunpy-dlmag read_aisfm: {label}, AI-generated farside magnetogram published by KASI "
+        f"read_aisfm: {label}, AI-generated farside magnetogram published by KASI "
         f"(Korean Data Center for SDO) from {platform or 'unknown'} EUV data of {date.isot}; not an observation."
     )
     if notes:
         line += " " + "; ".join(notes) + "."
-    meta["history"] = "\n".join([*history, line])
-    return sunpy.map.Map(data, meta, plot_settings=magnetogram_plot_settings(data))
+    meta["history"] = "\n".join(history)
+    meta = derived_meta(
+        meta,
+        product="farside",
+        measurement="magnetogram",
+        ai_generated=True,
+        bunit=str(meta.get("bunit", "")).strip() or "G",
+        instrument=f"{label} (KASI)",
+        observatory=platform or "unknown",
+        inputs="; ".join(inputs) if inputs else (platform or "unknown"),
+        model=f"aisfm-v{version}" if version else None,
+        history=line,
+    )
+    return sunpy.map.Map(data, meta)

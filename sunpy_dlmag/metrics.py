@@ -288,9 +288,7 @@ def _runner(model, device):
     from sunpy_dlmag.models import load_model
     from sunpy_dlmag.models.runtime import Model
 
-    if isinstance(model, Model):
-        return model.predict, f"{model.spec.name} (sha256 {model.sha256[:12]})"
-    if isinstance(model, str | os.PathLike):
+    if isinstance(model, Model | str | os.PathLike):
         loaded = load_model(model, device=device)
         return loaded.predict, f"{loaded.spec.name} (sha256 {loaded.sha256[:12]})"
     if callable(model):

@@ -29,6 +29,7 @@ from sunpy.map.header_helper import get_observer_meta, make_heliographic_header
 
 from sunpy_dlmag import checks, geometry, io
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
+from sunpy_dlmag.maps import derived_meta, is_ai_generated
 from sunpy_dlmag.synchronic import _wrapped_in_longitude
 
 __all__ = [
@@ -120,6 +121,7 @@ def _resampled(smap, data, shape):
     meta = dict(header)
     meta["rsun_ref"] = smap.rsun_meters.to_value(u.m)
     meta["history"] = f"{smap.name} resampled from {nx}x{ny} to {shape[1]}x{shape[0]} pixels by sunpy-dlmag"
+    meta["dlai"] = is_ai_generated(smap)  # what the PFSS solution is made from
     return out, meta
 
 
@@ -327,23 +329,23 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
     field_lines, ran_out = _trace(pfss_output, seeds, tracer)
     codes = field_lines.polarities.reshape(shape).astype(np.int8)
 
-    from sunpy_dlmag import __version__
-
-    meta = copy.deepcopy(header)
-    meta["bunit"] = ""
-    meta["telescop"] = "sunpy-dlmag"
-    meta["instrume"] = "PFSS open field"
+    meta = derived_meta(
+        header,
+        product="pfss-open-field",
+        measurement="open-field polarity",
+        ai_generated=is_ai_generated(pfss_output.input_map),
+        bunit="",
+        instrument="PFSS open field",
+        inputs=pfss_output.input_map.name,
+        history=f"field lines traced from {seed_radius.to_value(u.R_sun):g} R_sun through a PFSS "
+        f"solution (rss {rss:g} R_sun, {pfss_output.grid.nr} radial cells, input {pfss_output.input_map.name}); "
+        "+1/-1 open with positive/negative footpoint polarity, 0 closed",
+    )
     meta["rss"] = float(rss)
     meta["nrho"] = int(pfss_output.grid.nr)
     meta["openfrac"] = float(np.mean(codes != 0))
     meta["nrunout"] = ran_out
-    meta["history"] = (
-        f"sunpy-dlmag {__version__}: field lines traced from {seed_radius.to_value(u.R_sun):g} R_sun through a PFSS "
-        f"solution (rss {rss:g} R_sun, {pfss_output.grid.nr} radial cells, input {pfss_output.input_map.name}); "
-        "+1/-1 open with positive/negative footpoint polarity, 0 closed"
-    )
     open_map = sunpy.map.Map(codes, meta)
-    open_map.plot_settings.update({"cmap": "bwr", "vmin": -1, "vmax": 1, "interpolation": "nearest"})
     return open_map
 
 
@@ -533,9 +535,16 @@ def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", mi
     n_dark, n_open = int(dark.sum()), int(opened.sum())
     union = np.sum(dark | opened)
     dark_data = np.where(usable, dark.astype(np.float32), np.nan)
-    meta = {key: value for key, value in header.items() if key not in ("rss", "nrho", "openfrac", "nrunout")}
-    meta["instrume"] = "EUV dark regions"
-    meta["history"] = f"EUV below {threshold} x median ({scale}) of {euv_map.name}"
+    meta = derived_meta(
+        {key: value for key, value in header.items() if key not in ("rss", "nrho", "openfrac", "nrunout", "history")},
+        product="euv-dark-regions",
+        measurement="EUV dark region",
+        ai_generated=False,
+        bunit="",
+        instrument="EUV dark regions",
+        inputs=euv_map.name,
+        history=f"EUV below {threshold} x median ({scale}) of {euv_map.name}",
+    )
     return {
         "dice": float(2 * both / (n_dark + n_open)) if n_dark + n_open else float("nan"),
         "jaccard": float(both / union) if union else float("nan"),

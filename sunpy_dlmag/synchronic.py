@@ -29,7 +29,7 @@ from sunpy.time import parse_time
 
 from sunpy_dlmag import checks, disk, geometry, io
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
-from sunpy_dlmag.maps import check_magnetogram, magnetogram_plot_settings
+from sunpy_dlmag.maps import check_magnetogram, derived_meta, is_ai_generated
 
 __all__ = ["disk_view", "source_legend", "synchronic_map"]
 
@@ -72,12 +72,8 @@ def _check_disk_map(smap, name):
 
 
 def _kind(smap):
-    """
-    'ai' for maps a network made: this package's (their header names the model, ``dlmodel``) and
-    published AISFM products (`sunpy_dlmag.io.read_aisfm` names them in ``instrume``); else 'observed'.
-    """
-    ai = "dlmodel" in smap.meta or "aisfm" in str(smap.meta.get("instrume", "")).lower()
-    return "ai" if ai else "observed"
+    """'ai' for maps a network made, as their header states (``DLAI``); else 'observed'."""
+    return "ai" if is_ai_generated(smap) else "observed"
 
 
 def _label(smap):
@@ -159,8 +155,8 @@ def synchronic_map(
     ``mu < limb_cutoff`` are dropped. Pixels that no map covers are taken from ``background``
     if given, else left NaN with a `~sunpy_dlmag.exceptions.DlmagUserWarning`.
 
-    Maps that this package's networks made (their header has ``dlmodel``, e.g. the output of
-    ``farside_magnetogram``) and published AISFM products read with `sunpy_dlmag.io.read_aisfm`
+    Maps whose header says a network made them (``DLAI``, see `sunpy_dlmag.maps`: the outputs
+    of ``farside_magnetogram`` and published AISFM products read with `sunpy_dlmag.io.read_aisfm`)
     are marked AI-generated in the sources map; all others observed.
 
     Parameters
@@ -294,33 +290,37 @@ def synchronic_map(
         legend[CODE_BACKGROUND] = f"background: {_label_background(background)}"
     legend[CODE_NONE] = "none: no data"
 
-    from sunpy_dlmag import __version__
-
-    meta = copy.deepcopy(out_header)
-    meta["bunit"] = "G"
-    meta["telescop"] = "sunpy-dlmag"
-    meta["instrume"] = "synchronic map"
-    meta["dlai"] = "ai" in kinds
-    meta["history"] = "\n".join(
-        [
-            f"sunpy-dlmag {__version__}: synchronic map of the radial field (B_los / mu, weights mu, "
-            f"mu >= {limb_cutoff}), " + ("differentially rotated to this time" if rotate else "no rotation"),
-            *(f"source {code}: {text}" for code, text in sorted(legend.items()) if code != CODE_NONE),
-        ]
+    meta = derived_meta(
+        out_header,
+        product="synchronic",
+        measurement="radial field",
+        ai_generated="ai" in kinds,
+        instrument="synchronic map",
+        inputs="; ".join(text for code, text in sorted(legend.items()) if code != CODE_NONE),
+        history="\n".join(
+            [
+                f"synchronic map of the radial field (B_los / mu, weights mu, mu >= {limb_cutoff}), "
+                + ("differentially rotated to this time" if rotate else "no rotation"),
+                *(f"source {code}: {text}" for code, text in sorted(legend.items()) if code != CODE_NONE),
+            ]
+        ),
     )
     smap = sunpy.map.Map(result, meta)
-    smap.plot_settings.update(magnetogram_plot_settings(result))
     if not return_sources:
         return smap
 
-    source_meta = copy.deepcopy(out_header)
-    source_meta["bunit"] = ""
-    source_meta["telescop"] = "sunpy-dlmag"
-    source_meta["instrume"] = "synchronic map sources"
+    source_meta = derived_meta(
+        out_header,
+        product="synchronic-sources",
+        measurement="source code",
+        ai_generated=False,
+        bunit="",
+        instrument="synchronic map sources",
+        history="where each pixel of the synchronic map came from (codes: see the SRC keys)",
+    )
     for code, text in legend.items():
         source_meta[_legend_key(code)] = text
     sources = sunpy.map.Map(codes, source_meta)
-    sources.plot_settings.update({"cmap": "tab10", "vmin": -1.5, "vmax": 8.5, "interpolation": "nearest"})
     return smap, sources
 
 
@@ -461,13 +461,15 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov=None, los=True):
     br, _ = reproject_interp(_wrapped_in_longitude(source, source.data), target, shape_out=(ny, nx))
     mu = disk.mu(sunpy.map.Map(np.empty((ny, nx), dtype=np.float32), header))
     data = np.where(mu > 0, br * mu if los else br, np.nan).astype(np.float32)
-    header["bunit"] = "G"
-    header["telescop"] = "sunpy-dlmag"
-    header["instrume"] = "disk view"
-    header["history"] = (
-        f"{'line-of-sight (B_r mu)' if los else 'radial'} field of {global_map.name} ({global_map.date.isot[:19]}) "
-        "as seen by this observer; not an observation"
+    header = derived_meta(
+        header,
+        product="disk-view",
+        measurement="magnetogram" if los else "radial field",
+        ai_generated=is_ai_generated(global_map),
+        instrument="disk view",
+        inputs=f"{global_map.name} ({global_map.date.isot[:19]})",
+        history=f"{'line-of-sight (B_r mu)' if los else 'radial'} field of {global_map.name} "
+        f"({global_map.date.isot[:19]}) as seen by this observer; not an observation",
     )
     view = sunpy.map.Map(data, header)
-    view.plot_settings.update(magnetogram_plot_settings(data))
     return view

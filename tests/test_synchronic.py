@@ -98,6 +98,7 @@ def test_round_trip_recovers_the_global_map(gong, views):
 def test_ai_maps_are_marked_and_inputs_left_alone(views):
     farside = copy.deepcopy(views[2])
     farside.meta["dlmodel"] = "aisfm-v2"
+    farside.meta["dlai"] = True
     farside.meta["dlinput"] = "STEREO A SECCHI EUVI"
     before = (farside.data.copy(), copy.deepcopy(farside.meta))
     with pytest.warns(DlmagUserWarning):
@@ -112,9 +113,9 @@ def test_ai_maps_are_marked_and_inputs_left_alone(views):
     assert 0.2 < ai.mean() < 0.5
     assert smap.meta["dlai"] is True
     assert "aisfm-v2" in smap.meta["history"]
-    # A published AISFM product of unknown version (read_aisfm names it only in INSTRUME).
+    # A published AISFM product of unknown version: its header says a network made it, nothing more.
     product = copy.deepcopy(views[2])
-    product.meta["instrume"] = "AISFM (KASI)"
+    product.meta["dlai"] = True
     with pytest.warns(DlmagUserWarning):
         _, sources = synchronic_map(views[0], [product], return_sources=True)
     assert source_legend(sources)[2].startswith("AI-generated: ")
