@@ -316,9 +316,7 @@ class ModelFrame:
 
 
 def off_disk(smap):
-    """Boolean mask of the pixels of ``smap`` on or beyond the solar limb (plane-of-sky radius >= 1)."""
-    # calibration imports this module; its fast radius computation is borrowed lazily.
-    from sunpy_dlmag.calibration import disk_radius_fraction
+    """Boolean mask of the pixels of ``smap`` beyond the solar limb (sunpy's on-disk test, `sunpy_dlmag.disk`)."""
+    from sunpy_dlmag import disk
 
-    rho, _ = disk_radius_fraction(smap)
-    return rho >= 1
+    return ~disk.on_disk(smap)

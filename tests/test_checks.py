@@ -292,3 +292,27 @@ def test_a_model_returning_nan_is_refused(conv_onnx, mdi_map):
     registry.write_spec_to_onnx(broken, spec)
     with pytest.raises(ModelOutputError, match=r"returned .* NaN or infinite"):
         load_model(broken, device="cpu").predict_array(np.ones((32, 32), dtype=np.float32))
+
+
+def test_drawings_refuse_observations_and_bad_arguments(aia_map, mdi_map):
+    from sunpy_dlmag import drawings
+
+    with pytest.raises(InputMapError, match=r"Expected a drawing.*observation of AIA"):
+        drawings.drawing_to_magnetogram(aia_map)
+    with pytest.raises(InputMapError, match="Expected a drawing"):
+        drawings.detect_sunspots(mdi_map)
+    image = np.full((200, 200), 230, dtype=np.uint8)
+    yy, xx = np.indices(image.shape)
+    image[np.abs(np.hypot(xx - 100, yy - 100) - 80) < 1.5] = 20
+    drawing = _call_quiet(drawings.read_drawing, image, date="2018-06-06T07:52")
+    for kwargs in ({"group_distance": -5 * u.deg}, {"limb_margin": -3.0}, {"limb_margin": "2"}):
+        with pytest.raises((InvalidArgumentError, ArgumentTypeError)):
+            _call_quiet(drawings.detect_sunspots, drawing, **kwargs)
+
+
+def _call_quiet(function, *args, **kwargs):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
