@@ -350,12 +350,8 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
 
 
 def _check_open_map(open_map):
-    from sunkit_magex.pfss.utils import is_cea_map, is_full_sun_synoptic_map
-
-    if not isinstance(open_map, sunpy.map.GenericMap) or not isinstance(open_map.coordinate_frame, BaseHeliographic):
-        raise InputMapError(f"Expected an open-field map from open_field_map, got {type(open_map).__name__}.")
-    if not (is_cea_map(open_map) and is_full_sun_synoptic_map(open_map)):
-        raise InputMapError("Expected an open-field map on a full-Sun CEA grid, as open_field_map makes.")
+    checks.is_map(open_map, error=True, name="open-field map (from open_field_map)")
+    checks.is_full_sun_cea(open_map, error=True, name="open-field map (from open_field_map)")
     values = np.unique(open_map.data)
     if not set(values.tolist()) <= {-1, 0, 1}:
         raise InputMapError(f"An open-field map holds only -1, 0 and +1; got values {values[:6].tolist()}.")
