@@ -18,13 +18,14 @@ import numpy as np
 import sunpy.map
 from sunpy import log
 
-from sunpy_dlmag import geometry
+from sunpy_dlmag import checks, geometry
 from sunpy_dlmag._progress import progress_bar
 from sunpy_dlmag.exceptions import (
     DeviceNotAvailableError,
     DlmagUserWarning,
     InputMapError,
     ModelInputMismatchError,
+    ModelOutputError,
     TilingError,
 )
 
@@ -172,6 +173,13 @@ class Model:
         shape = inputs[0].shape
         if len(shape) != 4:
             raise ModelInputMismatchError(f"{where} takes a rank-{len(shape)} input {shape}; expected (N, C, H, W).")
+        # Graphs exported with a fixed batch of one tile run one tile per call.
+        self._fixed_batch = shape[0] if isinstance(shape[0], int) else None
+        if self._fixed_batch not in (None, 1):
+            raise ModelInputMismatchError(
+                f"{where} takes batches of exactly {shape[0]} tiles; export it with a dynamic batch axis "
+                "(dynamic_axes={'input': {0: 'batch'}}) or a batch of 1."
+            )
         if isinstance(shape[1], int) and shape[1] != self.spec.n_inputs:
             raise ModelInputMismatchError(
                 f"{where} takes {shape[1]} input channels, but its spec lists {self.spec.n_inputs}: "
@@ -249,6 +257,7 @@ class Model:
             # Off-disk (NaN) pixels enter the network as what 0 in physical units becomes.
             normed[c][nan] = norm.forward(0.0)
         tile, margin = self._tiling(normed.shape[1:], tile_size, overlap)
+        batch_size = 1 if self._fixed_batch == 1 else checks.check_int(batch_size, "batch_size", minimum=1)
         out = tiled_inference(
             self.run,
             normed,
@@ -259,6 +268,12 @@ class Model:
             progress=progress,
         )
         out = self.spec.output.normalization.inverse(out)
+        broken = ~np.isfinite(out) & ~nan
+        if broken.any():
+            raise ModelOutputError(
+                f"Model {self.spec.name!r} ({self.path.name}) returned {int(broken.sum())} NaN or infinite value(s) "
+                f"for finite input ({broken.mean():.1%} of the pixels); its weights are broken or untrained."
+            )
         out[nan] = np.nan
         return out
 
