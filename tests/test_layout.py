@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).parent.parent / "sunpy_dlmag"
 # Layers from the bottom; a module may import from its own layer and those below it. A module
 # is placed by its longest listed prefix (``models.runtime`` by ``models``).
 LAYERS = [
-    {"version", "_version", "exceptions"},
+    {"version", "_version", "exceptions", "_progress"},
     {"checks", "disk", "maps", "_cycles"},
     {"geometry", "calibration", "io", "models", "data"},
     {"farside", "denoise", "synchronic", "pfss", "drawings", "metrics", "training"},
