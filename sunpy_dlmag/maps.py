@@ -235,14 +235,15 @@ _GLOBAL_PRODUCTS = {"synchronic", "disk-view"}
 
 def _code_plot_settings(measurement):
     """Plot settings of the products whose data are codes, not a field: one colour per category."""
-    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
 
     if measurement == "open-field polarity":
         # Open negative, closed, open positive: three categories, not a continuous scale.
         cmap = ListedColormap(["tab:blue", "0.92", "tab:red"], name="open field")
         return {"cmap": cmap, "norm": BoundaryNorm([-1.5, -0.5, 0.5, 1.5], 3), "interpolation": "nearest"}
     if measurement == "source code":
-        return {"cmap": "tab10", "vmin": -1.5, "vmax": 8.5, "interpolation": "nearest"}
+        # A norm, not vmin/vmax keys, so that a norm given to plot() replaces it (sunpy refuses both).
+        return {"cmap": "tab10", "norm": Normalize(vmin=-1.5, vmax=8.5), "interpolation": "nearest"}
     return {}
 
 
