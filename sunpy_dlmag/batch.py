@@ -228,12 +228,13 @@ def _save_quicklook(smap, path, *, overwrite=False):
     from sunpy.coordinates import Helioprojective
 
     from sunpy_dlmag.io import write_atomic
+    from sunpy_dlmag.maps import is_ai_generated
 
     # A Figure without pyplot: no global state, safe in worker threads.
     fig = Figure(figsize=(6, 5.4), layout="constrained")
     ax = fig.add_subplot(projection=smap)
     title = f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M:%S')}"
-    if "dlmodel" in smap.meta:  # made by a network (provenance_meta): never mistaken for an observation
+    if is_ai_generated(smap):  # made by a network (its header says so): never mistaken for an observation
         title += "\nAI-GENERATED, not an observation"
     image = smap.plot(axes=ax, title=title)
     if isinstance(smap.coordinate_frame, Helioprojective):
