@@ -173,8 +173,15 @@ def _farside(euv_map, *, reference=None, **options):
     return farside_magnetogram(euv_map, reference=_read_map_option(reference), **options)
 
 
-# Options of every task that runs a network: one more (e.g. a precision) is added here once.
-_NETWORK = (Option("device", default="auto", choices=("auto", "cpu", "cuda"), help="where the network runs"),)
+_DEVICE = Option("device", default="auto", choices=("auto", "cpu", "cuda"), help="where the network runs")
+_PRECISION = Option(
+    "precision",
+    default="fp32",
+    choices=("fp32", "int8", "fp16"),
+    help="fp32; int8: faster on the CPU, less exact (see the performance page); fp16: CUDA only",
+)
+# Options of every task that runs an ONNX network: one more is added here once.
+_NETWORK = (_DEVICE, _PRECISION)
 
 #: The declared tasks, by name.
 TASKS = {
@@ -197,10 +204,12 @@ TASKS = {
                 Option(
                     "tile_size",
                     int,
-                    help="tile size in pixels for large images (default: whole image up to 1024 px, larger "
-                    "ones in tiles of four receptive radii)",
+                    help="largest tile in pixels, margins included (default: whole image up to 1296 px, larger "
+                    "ones in tiles of at most 1296 px)",
                 ),
-                Option("overlap", int, help="overlap of tiles in pixels (default: from the network)"),
+                Option(
+                    "overlap", int, help="margin read around each tile, pixels (default and minimum: receptive radius)"
+                ),
             ),
         ),
         Task(
@@ -267,7 +276,7 @@ TASKS = {
                     help="bipole: one bipole per spot group, no training needed; model: the drawing network",
                 ),
                 Option("model", help="an ONNX file of the drawing network you trained and exported"),
-                *_NETWORK,
+                _DEVICE,
                 Option("flux_factor", float, default=1.0, help="scale the flux of every bipole"),
                 Option(
                     "leading_polarity",
