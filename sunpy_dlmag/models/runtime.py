@@ -281,9 +281,9 @@ class Model:
         """(tile, margin) for an image of ``shape``, checking what the caller gave."""
         g = self.spec.geometry
         largest = max(shape)
+        tile_size = checks.check_int(tile_size, "tile_size", allow_none=True)
+        overlap = checks.check_int(overlap, "overlap", allow_none=True)
         for name, value in (("tile_size", tile_size), ("overlap", overlap)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer)):
-                raise TilingError(f"{name} must be an integer number of pixels or None; got {value!r}.")
             if value is not None and value < 0:
                 raise TilingError(f"{name} must not be negative; got {value}.")
         margin = default_margin(g) if overlap is None else int(overlap)
