@@ -31,14 +31,25 @@ __all__ = ["denoise", "noise_level", "quiet_sun_mask", "stack_magnetograms"]
 _METHODS = {"ae": "denoise-m2", "translation": "denoise-m1"}
 
 
-def _denoise_model(method, model, device, num_threads=None):
+def _denoise_model(method, model, device, num_threads=None, precision="fp32"):
     if method not in _METHODS:
         raise ValueError(f"method must be 'ae' (M2 autoencoder) or 'translation' (M1), got {method!r}.")
     name = _METHODS[method] if model is None else model
-    return load_model(name, device=device, num_threads=num_threads, task="denoise")
+    return load_model(name, device=device, num_threads=num_threads, task="denoise", precision=precision)
 
 
-def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=None, overlap=None, num_threads=None):
+def denoise(
+    magnetogram,
+    *,
+    method="ae",
+    model=None,
+    device="auto",
+    tile_size=None,
+    overlap=None,
+    num_threads=None,
+    precision="fp32",
+    progress=True,
+):
     """
     Denoise a line-of-sight magnetogram with a trained network.
 
@@ -54,12 +65,17 @@ def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=No
         Another registered model, or an ONNX file you trained and exported.
     device : {"auto", "cpu", "cuda"}
     tile_size, overlap : int, optional
-        Tiling of large images (default: whole image up to 1024 px; beyond, tiles and
-        overlap from the network's receptive field, so tiles give the whole-image result:
-        704-px tiles overlapping by 352 px for ``denoise-m2``).
+        Tiling of large images (`~sunpy_dlmag.models.Model.predict`; default: whole image up
+        to 1296 px; beyond, tiles of at most 1296 px with margins of the network's receptive
+        radius, cropped, so tiles give the whole-image result: 4x4 tiles for a 4096-px disk).
     num_threads : int, optional
         Threads of onnxruntime (default: its own choice, all cores); e.g. 1 per process when
         many processes denoise at once.
+    precision : {"fp32", "int8", "fp16"}
+        ``"int8"``: the CPU's faster int8 graph (`~sunpy_dlmag.models.load_model`); less exact,
+        see the model card.
+    progress : bool
+        A progress bar over the tiles of a large image (on a terminal only).
 
     Returns
     -------
@@ -80,8 +96,8 @@ def denoise(magnetogram, *, method="ae", model=None, device="auto", tile_size=No
     True
     """
     data = check_magnetogram(magnetogram)
-    net = _denoise_model(method, model, device, num_threads)
-    return net.translate([data], magnetogram, tile_size=tile_size, overlap=overlap)
+    net = _denoise_model(method, model, device, num_threads, precision)
+    return net.translate([data], magnetogram, tile_size=tile_size, overlap=overlap, progress=progress)
 
 
 def quiet_sun_mask(magnetogram, *, strong=50.0, margin=5, min_mu=0.5):

@@ -28,6 +28,7 @@ __all__ = [
     "ModelOutputError",
     "ModelTaskError",
     "NonFiniteDataError",
+    "TilingError",
     "UnitError",
     "UnknownModelError",
     "WeightsHashMismatchError",
@@ -77,6 +78,10 @@ class InputMapError(DlmagError, ValueError):
 
 class InvalidArgumentError(DlmagError, ValueError):
     """An argument whose value is out of range or not one of the allowed choices."""
+
+
+class TilingError(InvalidArgumentError):
+    """Tile size or overlap arguments that are not integers, out of range, or too small for the network."""
 
 
 class ArgumentTypeError(InvalidArgumentError, TypeError):

@@ -23,6 +23,7 @@ import sunpy.map
 from sunpy.coordinates import HeliographicStonyhurst
 from sunpy.map.header_helper import make_fitswcs_header
 
+from sunpy_dlmag import disk
 from sunpy_dlmag.exceptions import InputMapError, MissingObserverError
 
 __all__ = [
@@ -317,6 +318,4 @@ class ModelFrame:
 
 def off_disk(smap):
     """Boolean mask of the pixels of ``smap`` beyond the solar limb (sunpy's on-disk test, `sunpy_dlmag.disk`)."""
-    from sunpy_dlmag import disk
-
     return ~disk.on_disk(smap)

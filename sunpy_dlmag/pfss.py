@@ -231,19 +231,36 @@ def _grid_header(date, frame, shape, frame_name):
 
 
 # --------------------------------------------------------------------------- open field
-def _trace(pfss_output, seeds, tracer):
+# Seeds traced per call of the compiled tracer (about 0.1-0.5 s each).
+_TRACE_CHUNK = 4000
+
+
+def _trace(pfss_output, seeds, tracer, progress=True):
     """Field lines from ``seeds``, and how many reached the default tracer's step limit (-1: your tracer)."""
     from sunkit_magex.pfss.tracing import PerformanceTracer
 
     if tracer is not None:
         return tracer.trace(seeds, pfss_output), -1
+    from sunkit_magex.pfss.fieldline import FieldLines
+
+    from sunpy_dlmag._progress import progress_bar
+
     tracer = PerformanceTracer(max_steps=_STEPS_PER_RADIAL_CELL * int(pfss_output.grid.nr), step_size=1)
-    with warnings.catch_warnings():
+    # In chunks, so that a progress bar can follow many seeds.
+    chunks = np.array_split(np.arange(len(seeds)), max(1, -(-len(seeds) // _TRACE_CHUNK)))
+    lines, ran_out = [], 0
+    with (
+        warnings.catch_warnings(),
+        progress_bar(total=len(seeds), desc="field lines", progress=progress and len(chunks) > 1, unit="line") as bar,
+    ):
         # Low closed loops in weak field can graze the photosphere without crossing it and wander
         # along it until the step limit; both their ends are low, so they count as closed.
         warnings.filterwarnings("ignore", message="At least one field line ran out of steps", category=UserWarning)
-        field_lines = tracer.trace(seeds, pfss_output)
-    return field_lines, int(np.any(tracer.tracer.ROT == 1, axis=-1).sum())
+        for chunk in chunks:
+            lines.extend(tracer.trace(seeds[chunk], pfss_output).field_lines)
+            ran_out += int(np.any(tracer.tracer.ROT == 1, axis=-1).sum())
+            bar.update(len(chunk))
+    return FieldLines(lines), ran_out
 
 
 def trace_field_lines(pfss_output, seeds, *, tracer=None):
@@ -276,7 +293,7 @@ def trace_field_lines(pfss_output, seeds, *, tracer=None):
     return _trace(pfss_output, seeds, tracer)[0]
 
 
-def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, tracer=None):
+def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, tracer=None, progress=True):
     """
     Where the PFSS field is open: trace a field line from the centre of every pixel of a grid.
 
@@ -297,6 +314,8 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
         (the header's ``nrunout`` counts them). With 5 times more steps, at most 5 of 16,200
         footpoints change class on the GONG, HMI and ADAPT maps of 2018-11-06 (with 4 per cell:
         up to 10).
+    progress : bool
+        A progress bar over the field lines of the default tracer (on a terminal only).
 
     Returns
     -------
@@ -326,7 +345,7 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
     ys, xs = np.indices(shape)
     grid = WCS(header).pixel_to_world(xs.ravel(), ys.ravel())
     seeds = SkyCoord(grid.lon, grid.lat, np.full(grid.lon.shape, seed_radius.to_value(u.m)) * u.m, frame=frame)
-    field_lines, ran_out = _trace(pfss_output, seeds, tracer)
+    field_lines, ran_out = _trace(pfss_output, seeds, tracer, progress)
     codes = field_lines.polarities.reshape(shape).astype(np.int8)
 
     meta = derived_meta(

@@ -105,7 +105,7 @@ _WORK_RADIUS = 500.0
 _CENTRE_LINE = 0.02
 # ... and are at least this many times longer than wide.
 _LINE_ELONGATION = 4.0
-# Foreshortening is undone down to this mu; nearer the limb a spot is measured as it is drawn.
+# Foreshortening is undone down to this mu (a stretch of at most 5): nearer the limb, as if at it.
 _MIN_MU = 0.2
 
 _CANDIDATE_COLUMNS = {
