@@ -228,12 +228,13 @@ def _save_quicklook(smap, path, *, overwrite=False):
     from sunpy.coordinates import Helioprojective
 
     from sunpy_dlmag.io import write_atomic
+    from sunpy_dlmag.maps import is_ai_generated
 
     # A Figure without pyplot: no global state, safe in worker threads.
     fig = Figure(figsize=(6, 5.4), layout="constrained")
     ax = fig.add_subplot(projection=smap)
     title = f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M:%S')}"
-    if "dlmodel" in smap.meta:  # made by a network (provenance_meta): never mistaken for an observation
+    if is_ai_generated(smap):  # made by a network, wholly or in part: never mistaken for an observation
         title += "\nAI-GENERATED, not an observation"
     image = smap.plot(axes=ax, title=title)
     if isinstance(smap.coordinate_frame, Helioprojective):
@@ -292,7 +293,8 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     result = task.function(path, num_threads=num_threads, **options)
     if not isinstance(result, sunpy.map.GenericMap):
         raise TypeError(f"Task {task.name!r} returned {type(result).__name__}, not a sunpy map.")
-    save_map(result, output, overwrite=overwrite)
+    # Declared tasks (sunpy_dlmag.tasks) name their writer; others write FITS.
+    getattr(task.function, "write", save_map)(result, output, overwrite=overwrite)
     if quicklook:
         _save_quicklook(result, png, overwrite=overwrite)
     return result

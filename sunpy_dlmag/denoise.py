@@ -21,7 +21,8 @@ from scipy import ndimage, optimize
 import sunpy.map
 from sunpy.coordinates import propagate_with_solar_surface
 
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+from sunpy_dlmag import checks, disk
+from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 from sunpy_dlmag.maps import append_history, check_magnetogram
 from sunpy_dlmag.models import load_model
 
@@ -134,12 +135,8 @@ def quiet_sun_mask(magnetogram, *, strong=50.0, margin=5, min_mu=0.5):
     strong_pixels &= ndimage.uniform_filter(np.abs(np.nan_to_num(data)), 3) > strong / 2
     mask = finite & ~strong_pixels
     if isinstance(smap, sunpy.map.GenericMap):
-        coords = sunpy.map.all_coordinates_from_map(smap)
-        centre_angle = np.hypot(coords.Tx, coords.Ty).to_value(u.arcsec)
-        rsun = smap.rsun_obs.to_value(u.arcsec)
         with np.errstate(invalid="ignore"):
-            mu = np.sqrt(np.clip(1 - (centre_angle / rsun) ** 2, 0, 1))
-        mask &= mu >= min_mu
+            mask &= disk.mu(smap) >= min_mu
     return mask
 
 
@@ -195,13 +192,15 @@ def noise_level(magnetogram, *, region=None, field_range=150 * u.G, bin_width=1 
     if isinstance(magnetogram, sunpy.map.GenericMap):
         data = check_magnetogram(magnetogram)
     else:
-        data = np.asarray(magnetogram, dtype=np.float32)
+        data = checks.finite_data(magnetogram, "The magnetogram array")
         if data.ndim != 2:
             raise InputMapError(f"Expected a magnetogram map or a 2D array in G, got shape {data.shape}.")
+    limit = checks.check_quantity(field_range, u.G, "field_range", positive=True).to_value(u.G)
+    width = checks.check_quantity(bin_width, u.G, "bin_width", positive=True).to_value(u.G)
+    if limit / width > 1e5:
+        raise InvalidArgumentError(f"field_range / bin_width must be at most 1e5 bins, got {limit / width:.3g}.")
     mask = _region_mask(magnetogram, data, region)
     values = data[mask]
-    limit = field_range.to_value(u.G)
-    width = bin_width.to_value(u.G)
     values = values[np.abs(values) <= limit]
     if values.size < 100:
         raise InputMapError(

@@ -25,6 +25,7 @@ __all__ = [
     "MissingDateError",
     "MissingObserverError",
     "ModelInputMismatchError",
+    "ModelOutputError",
     "ModelTaskError",
     "NonFiniteDataError",
     "TilingError",
@@ -57,6 +58,10 @@ class WeightsHashMismatchError(DlmagError):
 
 class ModelInputMismatchError(DlmagError, ValueError):
     """An ONNX graph whose inputs or outputs do not match its `~sunpy_dlmag.models.ModelSpec`."""
+
+
+class ModelOutputError(DlmagError, RuntimeError):
+    """A network that returned NaN or infinite values for finite input (broken or untrained weights)."""
 
 
 class InvalidModelSpecError(DlmagError, ValueError):

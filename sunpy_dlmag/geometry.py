@@ -323,6 +323,5 @@ class ModelFrame:
 
 
 def off_disk(smap):
-    """Boolean mask of the pixels of ``smap`` on or beyond the solar limb (plane-of-sky radius >= 1)."""
-    rho, _ = disk.disk_radius_fraction(smap)
-    return rho >= 1
+    """Boolean mask of the pixels of ``smap`` beyond the solar limb (sunpy's on-disk test, `sunpy_dlmag.disk`)."""
+    return ~disk.on_disk(smap)

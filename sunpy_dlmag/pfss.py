@@ -19,7 +19,7 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
-from reproject import reproject_adaptive, reproject_interp
+from reproject import reproject_interp
 
 import sunpy.map
 import sunpy.sun.constants
@@ -58,7 +58,6 @@ def _check_global_map(smap, what="map"):
     """
     smap, data = io.global_field_map(smap, name=what, dtype=np.float64)
     checks.is_full_sun_cea(smap, error=True, name=what)
-    checks.has_date(smap, error=True, name=what)
     return smap, data
 
 
@@ -75,6 +74,15 @@ def _fill_zonal(data):
     rows, cols = np.nonzero(~finite)
     data[rows, cols] = row_mean[rows]
     return data
+
+
+def _rebin_matrix(n_in, n_out):
+    """(n_out, n_in) weights: the fraction of each new bin covered by each old bin, on a common range."""
+    edges_in = np.linspace(0, 1, n_in + 1)
+    edges_out = np.linspace(0, 1, n_out + 1)
+    low = np.maximum(edges_out[:-1, None], edges_in[None, :-1])
+    high = np.minimum(edges_out[1:, None], edges_in[None, 1:])
+    return np.clip(high - low, 0, None) * n_out
 
 
 def _heliographic_frame_name(frame):
@@ -105,9 +113,9 @@ def _resampled(smap, data, shape):
         # Whole blocks of a CEA grid are equal areas: the block mean is the area mean.
         out = data.reshape(shape[0], int(by), shape[1], int(bx)).mean(axis=(1, 3))
     else:
-        out, _ = reproject_adaptive(
-            _wrapped_in_longitude(smap, data), WCS(header), shape_out=shape, boundary_mode="nearest"
-        )
+        # Both grids span the whole Sun, equally spaced in sin(latitude) and longitude: the area
+        # mean over each new pixel is separable, one overlap matrix per axis.
+        out = _rebin_matrix(ny, shape[0]) @ data @ _rebin_matrix(nx, shape[1]).T
     # A plain header: instrument-specific map classes (GONG's reads CDELT2 in sine latitude) must
     # not reinterpret the new grid.
     meta = dict(header)
@@ -136,8 +144,8 @@ def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal"):
     shape : tuple of int, optional
         ``(n_latitude, n_longitude)`` of the grid the solver uses. By default maps larger than
         180x360 (``DEFAULT_SHAPE``) are brought to that size and smaller maps are used as they
-        are. Whole-block reductions are block means (exact area means on a CEA grid), others
-        use ``reproject_adaptive``.
+        are. The resampling is an exact area mean (on a CEA grid pixels of one map have equal
+        areas): block means for whole blocks, overlap-weighted means otherwise.
     fill_nan : {"zonal", "zero", "raise"}
         What to do with NaN pixels (the solver needs finite values): ``"zonal"`` (default)
         replaces each by the mean of the finite pixels at its latitude (rows with none take
@@ -327,6 +335,7 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
     """
     _check_output(pfss_output)
     _check_tracer(tracer)
+    progress = checks.check_bool(progress, "progress")
     shape = checks.check_shape(shape, minimum=2)
     seed_radius = checks.check_quantity(seed_radius, u.R_sun, "seed_radius")
     rss = pfss_output.grid.rss
@@ -361,12 +370,8 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
 
 
 def _check_open_map(open_map):
-    from sunkit_magex.pfss.utils import is_cea_map, is_full_sun_synoptic_map
-
-    if not isinstance(open_map, sunpy.map.GenericMap) or not isinstance(open_map.coordinate_frame, BaseHeliographic):
-        raise InputMapError(f"Expected an open-field map from open_field_map, got {type(open_map).__name__}.")
-    if not (is_cea_map(open_map) and is_full_sun_synoptic_map(open_map)):
-        raise InputMapError("Expected an open-field map on a full-Sun CEA grid, as open_field_map makes.")
+    checks.is_map(open_map, error=True, name="open-field map (from open_field_map)")
+    checks.is_full_sun_cea(open_map, error=True, name="open-field map (from open_field_map)")
     values = np.unique(open_map.data)
     if not set(values.tolist()) <= {-1, 0, 1}:
         raise InputMapError(f"An open-field map holds only -1, 0 and +1; got values {values[:6].tolist()}.")

@@ -7,7 +7,13 @@ import pytest
 
 import sunpy.map
 
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, MissingObserverError, TilingError
+from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    DlmagUserWarning,
+    InputMapError,
+    MissingObserverError,
+    TilingError,
+)
 from sunpy_dlmag.maps import DlmagMap
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.runtime import _axis_tiles, default_tile_size, tiled_inference
@@ -203,9 +209,9 @@ def test_bad_tiling_arguments(tiny):
     with pytest.raises(TilingError, match="too small for tiny"):
         tiny.predict(data, tile_size=2 * radius, overlap=radius)
     for bad in (64.0, "64", True):
-        with pytest.raises(TilingError, match="must be an integer"):
+        with pytest.raises(ArgumentTypeError, match="tile_size must be an integer"):
             tiny.predict(data, tile_size=bad)
-        with pytest.raises(TilingError, match="must be an integer"):
+        with pytest.raises(ArgumentTypeError, match="overlap must be an integer"):
             tiny.predict(data, overlap=bad)
     with pytest.raises(TilingError, match="must not be negative"):
         tiny.predict(data, tile_size=-1)

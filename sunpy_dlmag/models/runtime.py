@@ -18,13 +18,14 @@ import numpy as np
 import sunpy.map
 from sunpy import log
 
-from sunpy_dlmag import geometry
+from sunpy_dlmag import checks, geometry
 from sunpy_dlmag._progress import progress_bar
 from sunpy_dlmag.exceptions import (
     DeviceNotAvailableError,
     DlmagUserWarning,
     InputMapError,
     ModelInputMismatchError,
+    ModelOutputError,
     TilingError,
 )
 
@@ -172,6 +173,13 @@ class Model:
         shape = inputs[0].shape
         if len(shape) != 4:
             raise ModelInputMismatchError(f"{where} takes a rank-{len(shape)} input {shape}; expected (N, C, H, W).")
+        # Graphs exported with a fixed batch of one tile run one tile per call.
+        self._fixed_batch = shape[0] if isinstance(shape[0], int) else None
+        if self._fixed_batch not in (None, 1):
+            raise ModelInputMismatchError(
+                f"{where} takes batches of exactly {shape[0]} tiles; export it with a dynamic batch axis "
+                "(dynamic_axes={'input': {0: 'batch'}}) or a batch of 1."
+            )
         if isinstance(shape[1], int) and shape[1] != self.spec.n_inputs:
             raise ModelInputMismatchError(
                 f"{where} takes {shape[1]} input channels, but its spec lists {self.spec.n_inputs}: "
@@ -249,6 +257,7 @@ class Model:
             # Off-disk (NaN) pixels enter the network as what 0 in physical units becomes.
             normed[c][nan] = norm.forward(0.0)
         tile, margin = self._tiling(normed.shape[1:], tile_size, overlap)
+        batch_size = 1 if self._fixed_batch == 1 else checks.check_int(batch_size, "batch_size", minimum=1)
         out = tiled_inference(
             self.run,
             normed,
@@ -259,6 +268,12 @@ class Model:
             progress=progress,
         )
         out = self.spec.output.normalization.inverse(out)
+        broken = ~np.isfinite(out) & ~nan
+        if broken.any():
+            raise ModelOutputError(
+                f"Model {self.spec.name!r} ({self.path.name}) returned {int(broken.sum())} NaN or infinite value(s) "
+                f"for finite input ({broken.mean():.1%} of the pixels); its weights are broken or untrained."
+            )
         out[nan] = np.nan
         return out
 
@@ -266,9 +281,9 @@ class Model:
         """(tile, margin) for an image of ``shape``, checking what the caller gave."""
         g = self.spec.geometry
         largest = max(shape)
+        tile_size = checks.check_int(tile_size, "tile_size", allow_none=True)
+        overlap = checks.check_int(overlap, "overlap", allow_none=True)
         for name, value in (("tile_size", tile_size), ("overlap", overlap)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer)):
-                raise TilingError(f"{name} must be an integer number of pixels or None; got {value!r}.")
             if value is not None and value < 0:
                 raise TilingError(f"{name} must not be negative; got {value}.")
         margin = default_margin(g) if overlap is None else int(overlap)
