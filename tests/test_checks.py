@@ -258,8 +258,8 @@ def test_models_with_a_fixed_batch_of_one_run_in_tiles(conv_onnx, rng):
     onnx.save(graph, fixed)
     registry.write_spec_to_onnx(fixed, spec)
     image = rng.normal(0, 100, (96, 96)).astype(np.float32)
-    expected = load_model(path, device="cpu").predict_array(image, tile_size=32, overlap=16)
-    got = load_model(fixed, device="cpu").predict_array(image, tile_size=32, overlap=16)
+    expected = load_model(path, device="cpu").predict_array(image, tile_size=48, overlap=16)
+    got = load_model(fixed, device="cpu").predict_array(image, tile_size=48, overlap=16)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
     with pytest.raises(ArgumentTypeError, match="tile_size must be an integer"):
         load_model(path, device="cpu").predict_array(image, tile_size="32")

@@ -7,7 +7,13 @@ import pytest
 
 import sunpy.map
 
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, MissingObserverError, TilingError
+from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    DlmagUserWarning,
+    InputMapError,
+    MissingObserverError,
+    TilingError,
+)
 from sunpy_dlmag.maps import DlmagMap
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.runtime import _axis_tiles, default_tile_size, tiled_inference
@@ -38,7 +44,7 @@ def test_tiled_equals_whole_image_on_a_real_magnetogram(tiny, mdi_map):
     [(14, 4, 1296), (175, 16, 1296), (333, 16, 1344), (500, 16, 2048)],
 )
 def test_default_tiles(radius, stride, expected):
-    # The largest tile that keeps a 4096-px denoise-m2 run under 2 GB, and at least four margins.
+    # About 1 GB of network memory for denoise-m2, and at least four margins.
     assert default_tile_size(Geometry(stride=stride, receptive_radius=radius)) == expected
 
 
@@ -203,9 +209,9 @@ def test_bad_tiling_arguments(tiny):
     with pytest.raises(TilingError, match="too small for tiny"):
         tiny.predict(data, tile_size=2 * radius, overlap=radius)
     for bad in (64.0, "64", True):
-        with pytest.raises(TilingError, match="must be an integer"):
+        with pytest.raises(ArgumentTypeError, match="tile_size must be an integer"):
             tiny.predict(data, tile_size=bad)
-        with pytest.raises(TilingError, match="must be an integer"):
+        with pytest.raises(ArgumentTypeError, match="overlap must be an integer"):
             tiny.predict(data, overlap=bad)
     with pytest.raises(TilingError, match="must not be negative"):
         tiny.predict(data, tile_size=-1)
