@@ -487,8 +487,9 @@ def _drawing_data(drawing_map):
     if not isinstance(drawing_map, sunpy.map.GenericMap):
         raise InputMapError(f"Expected a drawing as a sunpy map (see read_drawing), got {type(drawing_map).__name__}.")
     if isinstance(drawing_map, checks.EUV_CLASSES + checks.MAGNETOGRAM_CLASSES):
+        what = "a magnetogram" if isinstance(drawing_map, checks.MAGNETOGRAM_CLASSES) else "an EUV image"
         raise InputMapError(
-            f"Expected a drawing (grey levels, ink dark on paper; see read_drawing), got an observation of "
+            f"Expected a drawing (grey levels, ink dark on paper; see read_drawing), got {what}: an observation of "
             f"{drawing_map.detector or drawing_map.instrument} ({type(drawing_map).__name__})."
         )
     if drawing_map.unit is not None and drawing_map.unit.is_equivalent(u.G):
