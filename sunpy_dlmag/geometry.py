@@ -12,6 +12,7 @@ referenced to the disk centre) that resampling is exactly affine, and it is done
 `scipy.ndimage.affine_transform` (fast, bounded memory); otherwise `reproject` does it.
 """
 
+import functools
 import warnings
 
 import astropy.units as u
@@ -23,6 +24,7 @@ import sunpy.map
 from sunpy.coordinates import HeliographicStonyhurst
 from sunpy.map.header_helper import make_fitswcs_header
 
+from sunpy_dlmag import disk
 from sunpy_dlmag.exceptions import InputMapError, MissingObserverError
 
 __all__ = [
@@ -311,14 +313,15 @@ class ModelFrame:
         if data.shape != self.shape:
             raise InputMapError(f"Data of shape {data.shape} does not lie on the frame of shape {self.shape}.")
         out = data.copy() if self.geometry.native else to_map_grid(data, source=self.map, target=self.template)
-        out[off_disk(self.template)] = np.nan
+        out[self.off_disk] = np.nan
         return out
+
+    @functools.cached_property
+    def off_disk(self):
+        """The template's pixels on or beyond the limb (`off_disk`); computed once."""
+        return off_disk(self.template)
 
 
 def off_disk(smap):
-    """Boolean mask of the pixels of ``smap`` on or beyond the solar limb (plane-of-sky radius >= 1)."""
-    # calibration imports this module; its fast radius computation is borrowed lazily.
-    from sunpy_dlmag.calibration import disk_radius_fraction
-
-    rho, _ = disk_radius_fraction(smap)
-    return rho >= 1
+    """Boolean mask of the pixels of ``smap`` beyond the solar limb (sunpy's on-disk test, `sunpy_dlmag.disk`)."""
+    return ~disk.on_disk(smap)

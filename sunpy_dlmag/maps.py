@@ -252,10 +252,11 @@ _DLMAGMAP_DOC = """
     PFSS open-field map, ...
 
     ``sunpy.map.Map`` returns this class for every header that states a product of this
-    package (the ``DLPROD`` key written by `sunpy_dlmag.maps.derived_meta`), so a saved output read back with
-    ``sunpy.map.Map(path)`` knows what it is, measures what it says and plots like a
-    magnetogram (the ``hmimag`` colour map, limits symmetric about 0 G). Observations are
-    never claimed.
+    package (the ``DLPROD`` key written by `sunpy_dlmag.maps.derived_meta`), so a saved
+    output read back with ``sunpy.map.Map(path)`` knows what it is (``product``, ``model``,
+    ``ai_generated``, ``inputs``, ``provenance``), measures what it says and plots with the
+    colour map and fixed limits, symmetric about 0 G, of its kind of map
+    (`sunpy_dlmag.maps.MAGNETOGRAM_PLOT`). Observations are never claimed.
 
     Examples
     --------

@@ -18,13 +18,12 @@ in `sunpy_dlmag.training.drawings`. The relations, their sources and the measure
 are in the user guide (drawings).
 """
 
-from sunpy_dlmag.drawings.bipoles import JOY_COEFFICIENT, drawing_to_magnetogram, spot_mean_field, sunspot_bipoles
+from sunpy_dlmag.drawings.bipoles import drawing_to_magnetogram, spot_mean_field, sunspot_bipoles
 from sunpy_dlmag.drawings.diagnostics import plot_candidates
 from sunpy_dlmag.drawings.read import read_drawing
 from sunpy_dlmag.drawings.spots import MSH, VERDICTS, detect_sunspots, spot_candidates, sunspot_groups
 
 __all__ = [
-    "JOY_COEFFICIENT",
     "MSH",
     "VERDICTS",
     "detect_sunspots",

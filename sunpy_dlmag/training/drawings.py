@@ -13,7 +13,7 @@ import sunpy.map
 import sunpy.sun.constants
 from sunpy.coordinates import Helioprojective
 
-from sunpy_dlmag import calibration, geometry
+from sunpy_dlmag import disk, geometry
 from sunpy_dlmag.drawings.read import (
     _check_angle,
     _disk_pixels,
@@ -36,7 +36,7 @@ _PENUMBRA_INK = np.array([120.0, 112.0, 104.0])
 
 
 def _spot_masks(smap, threshold, umbra_threshold, min_pixels):
-    """Penumbra and umbra masks of an observation on its own grid (see ``render_drawing``)."""
+    """Penumbra and umbra masks of an observation on its own grid (see `render_drawing`)."""
     data = np.asarray(smap.data, dtype=np.float64)
     finite = np.isfinite(data)
     if smap.unit is not None and smap.unit.is_equivalent(u.G):
@@ -62,7 +62,7 @@ def _spot_masks(smap, threshold, umbra_threshold, min_pixels):
 
 def _relative_intensity(smap, data, finite):
     """Intensity over the quiet-Sun level at the same distance from disk centre (removes limb darkening)."""
-    rho, _ = calibration.disk_radius_fraction(smap)
+    rho, _ = disk.disk_radius_fraction(smap)
     rings = np.clip((rho * 50).astype(int), 0, 60)
     level = np.full(61, np.nan)
     for k in np.unique(rings[finite & (rho < 1)]):
