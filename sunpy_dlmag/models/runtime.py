@@ -210,7 +210,7 @@ class Model:
         tile_size : int, optional
             Tile width and height in pixels (the image is cut into nearly equal tiles of at
             most this size, on the network's stride grid). Default: the whole image up to
-            1024 px; beyond, `default_tile_size`. At least the network's stride and
+            1024 px; beyond, ``sunpy_dlmag.models.runtime.default_tile_size``. At least the network's stride and
             receptive radius.
         overlap : int, optional
             Margin read beyond each side of a tile and cropped from its output, pixels
