@@ -85,6 +85,9 @@ if not ONLINE:
         # Builtins (backticked `None`, base classes of the exceptions).
         (r"py:.*", r"(None|True|False|int|float|str|bool|dict|list|tuple|callable|object|bytes)"),
         (r"py:.*", r"(Exception|[A-Za-z]*Error|[A-Za-z]*Warning)"),
+        # astropy's own docstring, which autodoc shows for a Quantity constant re-exported from a
+        # submodule (drawings.JOY_COEFFICIENT), names these without their package.
+        (r"py:.*", r"(Quantity|unit)"),
     ]
 
 # -- automodapi / numpydoc -------------------------------------------------------------------------
