@@ -136,7 +136,9 @@ def get_task(name):
         raise ValueError(f"Unknown batch task {name!r}; the registered tasks are {', '.join(list_tasks())}.") from None
 
 
-def _denoise_file(path, *, num_threads=None, method="ae", model=None, device="auto", tile_size=None, overlap=None):
+def _denoise_file(
+    path, *, num_threads=None, method="ae", model=None, device="auto", tile_size=None, overlap=None, uncertainty=False
+):
     """Task ``denoise``: `sunpy_dlmag.denoise` of the magnetogram in one FITS file."""
     import sunpy.map
 
@@ -151,6 +153,7 @@ def _denoise_file(path, *, num_threads=None, method="ae", model=None, device="au
         tile_size=tile_size,
         overlap=overlap,
         num_threads=num_threads,
+        uncertainty=uncertainty,
     )
 
 

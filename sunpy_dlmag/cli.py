@@ -105,7 +105,8 @@ def _denoise_arguments(parser):
         "--method",
         default="ae",
         choices=["ae", "translation"],
-        help="ae: the M2 autoencoder (denoise-m2, weights ship with the package; default); "
+        help="ae: the M2 autoencoder trained for the instrument (denoise-m2-hmi for HMI, denoise-m2 for MDI; "
+        "weights ship with the package; default); "
         "translation: M1 (denoise-m1, needs weights you train or download)",
     )
     parser.add_argument("--model", help="another registered denoising model, or an ONNX file you exported")
@@ -117,6 +118,12 @@ def _denoise_arguments(parser):
         "of four receptive radii)",
     )
     parser.add_argument("--overlap", type=int, help="overlap of tiles in pixels (default: from the network)")
+    parser.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="also write a per-pixel uncertainty (G) as a second HDU, from the network run on the 8 rotations "
+        "and flips of the image (8 times slower)",
+    )
 
 
 def _denoise_options(args):
@@ -126,6 +133,7 @@ def _denoise_options(args):
         "device": args.device,
         "tile_size": args.tile_size,
         "overlap": args.overlap,
+        "uncertainty": args.uncertainty,
     }
 
 

@@ -57,13 +57,29 @@ def write_atomic(path, write, *, overwrite=False):
 
 
 def save_map(smap, path, *, overwrite=False):
-    """Save a map as FITS atomically (see `write_atomic`)."""
+    """
+    Save a map as FITS atomically (see `write_atomic`).
+
+    A map with an ``uncertainty`` gets it as a second image HDU (``EXTNAME = 'UNCERTAINTY'``)
+    with the map's header, so ``sunpy.map.Map(path)`` reads both as maps.
+    """
     if "blank" in smap.meta and not np.issubdtype(smap.data.dtype, np.integer):
         # BLANK only applies to integer data; astropy warns when a float image carries it.
         meta = copy.deepcopy(smap.meta)
         meta.pop("blank")
-        smap = sunpy.map.Map(smap.data, meta)
-    return write_atomic(path, lambda tmp: smap.save(tmp, overwrite=True), overwrite=overwrite)
+        smap = sunpy.map.Map(smap.data, meta, uncertainty=smap.uncertainty)
+    if smap.uncertainty is None:
+        return write_atomic(path, lambda tmp: smap.save(tmp, overwrite=True), overwrite=overwrite)
+
+    def write(tmp):
+        smap.save(tmp, overwrite=True)
+        header = fits.getheader(tmp)
+        header["EXTNAME"] = "UNCERTAINTY"
+        header["BUNIT"] = smap.uncertainty.unit.to_string("fits") if smap.uncertainty.unit else header.get("BUNIT")
+        header["UTYPE"] = (type(smap.uncertainty).__name__, "astropy.nddata uncertainty class")
+        fits.append(tmp, np.asarray(smap.uncertainty.array, dtype=np.float32), header)
+
+    return write_atomic(path, write, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------- global magnetic maps
