@@ -105,7 +105,7 @@ field_norm = ImageNormalize(vmin=-200, vmax=200)
 panels = [
     (
         mdi,
-        f"{mdi.observatory}/{mdi.instrument} {mdi.date.strftime('%Y-%m-%d %H:%M')}\n"
+        f"{mdi.observatory}/{mdi.instrument} {mdi.date.strftime('%Y-%m-%d %H:%M')} UT (observed)\n"
         f"{mdi.data.shape[1]} px, R = {mdi_radius:.0f} px",
         field_norm,
     ),
@@ -114,7 +114,7 @@ panels = [
         f"AISFM model frame\n{model_geometry.image_size} px, R = {model_geometry.rsun_px:g} px, north up",
         field_norm,
     ),
-    (difference, "round trip minus original", ImageNormalize(vmin=-50, vmax=50)),
+    (difference, "round trip minus original\n(the resampling alone, no network)", ImageNormalize(vmin=-50, vmax=50)),
 ]
 axes = []
 for i, (smap, title, norm) in enumerate(panels, start=1):
@@ -125,7 +125,7 @@ for i, (smap, title, norm) in enumerate(panels, start=1):
         ax.coords[1].set_axislabel(" ")
     axes.append((ax, image))
 
-fig.colorbar(axes[1][1], ax=[axes[0][0], axes[1][0]], shrink=0.9, label=r"$B_\mathrm{LOS}$ [G]")
-fig.colorbar(axes[2][1], ax=axes[2][0], shrink=0.9, label=r"$\Delta B_\mathrm{LOS}$ [G]")
+fig.colorbar(axes[1][1], ax=[axes[0][0], axes[1][0]], shrink=0.9, extend="both", label=r"$B_\mathrm{LOS}$ [G]")
+fig.colorbar(axes[2][1], ax=axes[2][0], shrink=0.9, extend="both", label=r"$\Delta B_\mathrm{LOS}$ [G]")
 
 plt.show()

@@ -13,20 +13,23 @@ made from STEREO/EUVI images (``farside_magnetogram``); their headers name the m
 sources map marks their pixels *AI-generated*. To run offline on the data bundled with the
 package, this example takes its disk maps from the real HMI daily synchronic frame of
 2018-11-06: it shows that frame to an observer at Earth and to two observers on the far side,
-as line-of-sight magnetograms, and merges those three views back, with the real GONG synoptic
-map of the same day for what none of them sees (the poles).
+as line-of-sight magnetograms, and merges those three views back, with the ADAPT-GONG
+synchronic map of the same day (the mean of its 12 realisations) for what none of them sees:
+the poles. The disk maps are real observations; none of them is AI-generated here.
 """
 
 import astropy.units as u
 import matplotlib.pyplot as plt
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.visualization import ImageNormalize
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.lines import Line2D
 
+import sunpy.map
 from sunpy.coordinates import HeliographicStonyhurst, get_earth
 
-from sunpy_dlmag.data.sample import GONG_SYNOPTIC, HMI_SYNCHRONIC
-from sunpy_dlmag.io import read_gong_synoptic, read_hmi_synchronic
+from sunpy_dlmag.data.sample import ADAPT_SYNCHRONIC, HMI_SYNCHRONIC
+from sunpy_dlmag.io import read_adapt, read_hmi_synchronic
 from sunpy_dlmag.pfss import (
     open_field_fraction,
     open_field_map,
@@ -38,10 +41,11 @@ from sunpy_dlmag.synchronic import disk_view, source_legend, synchronic_map
 
 ###############################################################################
 # The two global maps of 2018-11-06 bundled with the package: the HMI daily synchronic
-# frame (720 x 360, radial field) and the GONG synoptic map (360 x 180).
+# frame (720 x 360, radial field) and the ADAPT-GONG map (360 x 180, mean of its 12
+# flux-transport realisations, reprojected to CEA).
 
 hmi = read_hmi_synchronic(HMI_SYNCHRONIC)
-gong = read_gong_synoptic(GONG_SYNOPTIC)
+adapt = read_adapt(ADAPT_SYNCHRONIC)
 
 ###############################################################################
 # Three full-disk line-of-sight magnetograms (``B_los = B_r mu``): from Earth, and from
@@ -56,11 +60,12 @@ earth_view, *far_views = (disk_view(hmi, observer, shape=(512, 512)) for observe
 
 ###############################################################################
 # Merge them. Each view is reprojected with its own observer, divided by mu, and averaged
-# with weights mu (pixels with mu < 0.2 are dropped); the GONG map fills the rest. The
+# with weights mu (pixels with mu < 0.2 are dropped); the ADAPT map fills the rest. The
 # second map says which input each pixel came from.
 
-smap, sources = synchronic_map(earth_view, far_views, background=gong, return_sources=True)
-for code, text in source_legend(sources).items():
+smap, sources = synchronic_map(earth_view, far_views, background=adapt, return_sources=True)
+legend = source_legend(sources)
+for code, text in legend.items():
     print(f"{code:>2}: {text}  ({np.mean(sources.data == code):.0%} of the surface)")
 
 ###############################################################################
@@ -84,34 +89,80 @@ seeds = SkyCoord(lon, lat, 1.05 * u.R_sun, frame=output.coordinate_frame)
 field_lines = trace_field_lines(output, seeds)
 
 ###############################################################################
-# The synchronic map with the outline of each input, the open-field map with the
-# source-surface polarity inversion line, and the field lines over the Earth view (red:
-# open, positive; blue: open, negative; black: closed).
+# The synchronic map, with the outline of what the Earth view contributed, and the map of
+# where each pixel came from. Both are on the same Carrington grid; the colour limits are
+# the package's fixed ones for global maps (+-50 G, `~sunpy_dlmag.maps.MAGNETOGRAM_PLOT`).
 
-norm = ImageNormalize(vmin=-50, vmax=50)
-fig = plt.figure(figsize=(12, 10), layout="constrained")
-grid = fig.add_gridspec(2, 2, width_ratios=(1.6, 1))
-ax = fig.add_subplot(grid[0, :], projection=smap)
-smap.plot(axes=ax, norm=norm, cmap="gray")
-outlines = {1: "tab:green", 2: "tab:orange", 3: "tab:purple", -1: "yellow"}
-for code, colour in outlines.items():
-    ax.contour((sources.data == code).astype(float), levels=[0.5], colors=colour, linewidths=1.5)
-ax.coords.grid(False)
-ax.set_title("Synchronic B_r; outlines: Earth view (green), far-side views (orange, purple), GONG (yellow)")
+when = smap.date.strftime("%Y-%m-%d %H:%M UT")
 
-ax = fig.add_subplot(grid[1, 0], projection=open_map)
-open_map.plot(axes=ax, title="Open field (red +, blue -), source-surface PIL (black)")
+
+def carrington_axes(ax):
+    """Ticks of a Carrington CEA map that do not run into each other near the poles."""
+    ax.coords[0].set_ticks(spacing=90 * u.deg)
+    ax.coords[1].set_ticks([-60, -30, 0, 30, 60] * u.deg)
+    ax.coords[1].set_major_formatter("d")
+    ax.coords.grid(False)
+
+
+fig = plt.figure(figsize=(13, 9), layout="constrained")
+ax = fig.add_subplot(2, 1, 1, projection=smap)
+image = smap.plot(axes=ax, title=f"Synchronic map of $B_r$, {when}: three HMI disk views and ADAPT")
+ax.contour((sources.data == 1).astype(float), levels=[0.5], colors="tab:green", linewidths=2.5)
+carrington_axes(ax)
+fig.colorbar(image, ax=ax, shrink=0.8, extend="both", label="$B_r$ [G]")
+ax.legend(
+    handles=[Line2D([], [], color="tab:green", lw=2.5, label="from the Earth view")], loc="lower left", fontsize=9
+)
+
+codes = sorted(legend)
+colours = {-1: "0.75", 0: "white", 1: "tab:green", 2: "tab:orange", 3: "tab:purple"}
+ax = fig.add_subplot(2, 1, 2, projection=sources)
+# A colour for each code that this map has, instead of the map's own ten-colour default.
+image = sunpy.map.Map(sources.data, sources.meta).plot(
+    axes=ax,
+    cmap=ListedColormap([colours.get(code, "tab:gray") for code in codes]),
+    norm=BoundaryNorm(np.arange(len(codes) + 1) - 0.5 + codes[0], len(codes)),
+    title=f"Where each pixel of the synchronic map came from, {when}",
+)
+carrington_axes(ax)
+bar = fig.colorbar(image, ax=ax, shrink=0.8, ticks=codes)
+labels = {-1: "ADAPT-GONG\n(background)", 0: "no data"}
+labels.update({code: f"HMI disk view from\nStonyhurst lon {lon:+d} deg" for code, lon in enumerate(observers, start=1)})
+bar.ax.set_yticklabels([labels[code] for code in codes], fontsize=8)
+
+###############################################################################
+# The open-field map with the source-surface polarity inversion line (the base of the
+# heliospheric current sheet), and the field lines over the Earth view.
+
+fig = plt.figure(figsize=(13, 5.2), layout="constrained")
+grid = fig.add_gridspec(1, 2, width_ratios=(1.7, 1))
+ax = fig.add_subplot(grid[0], projection=open_map)
+image = open_map.plot(axes=ax, title=f"PFSS open field (source surface 2.5 $R_\\odot$), {when}")
 for pil in source_surface_pil(output):
     ax.plot_coord(pil, color="black", linewidth=1.5)
-ax.coords.grid(False)
+carrington_axes(ax)
+bar = fig.colorbar(image, ax=ax, shrink=0.7, ticks=[-1, 0, 1])
+bar.ax.set_yticklabels(["open,\n$B_r$ < 0", "closed", "open,\n$B_r$ > 0"])
+ax.legend(handles=[Line2D([], [], color="black", lw=1.5, label="source-surface PIL")], loc="lower left", fontsize=9)
 
-ax = fig.add_subplot(grid[1, 1], projection=earth_view)
-earth_view.plot(axes=ax, norm=norm, cmap="gray", title="Field lines over the Earth view")
+line_colours = {1: "tab:red", -1: "tab:blue", 0: "black"}
+ax = fig.add_subplot(grid[1], projection=earth_view)
+image = earth_view.plot(axes=ax, title=f"PFSS field lines over the Earth view\n{when}")
+fig.colorbar(image, ax=ax, shrink=0.7, extend="both", label=r"$B_\mathrm{LOS}$ [G]")
 for line in field_lines:
     if len(line.coords) > 1:
-        colour = {1: "tab:red", -1: "tab:blue", 0: "black"}[int(line.polarity)]
-        ax.plot_coord(line.coords, color=colour, linewidth=0.8)
+        ax.plot_coord(line.coords, color=line_colours[int(line.polarity)], linewidth=0.8)
 ny, nx = earth_view.data.shape
 ax.set_xlim(-0.25 * nx, 1.25 * nx)
 ax.set_ylim(-0.25 * ny, 1.25 * ny)
+ax.coords.grid(False)
+ax.legend(
+    handles=[
+        Line2D([], [], color=line_colours[1], label="open, $B_r$ > 0"),
+        Line2D([], [], color=line_colours[-1], label="open, $B_r$ < 0"),
+        Line2D([], [], color=line_colours[0], label="closed"),
+    ],
+    loc="upper right",
+    fontsize=8,
+)
 plt.show()

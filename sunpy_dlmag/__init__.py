@@ -6,19 +6,17 @@ synchronic maps and PFSS, and magnetograms from sunspot drawings, with the netwo
 of the Kyung Hee University solar group run through onnxruntime.
 """
 
-try:
-    from sunpy_dlmag._version import __version__
-except ImportError:  # running from a source tree that was never installed
-    __version__ = "0.0.0.dev0"
-
 from sunpy_dlmag.denoise import denoise, noise_level, stack_magnetograms
 from sunpy_dlmag.drawings import detect_sunspots, drawing_to_magnetogram, read_drawing
 from sunpy_dlmag.farside import farside_magnetogram
+from sunpy_dlmag.maps import DlmagMap  # defining it registers it with sunpy.map.Map
 from sunpy_dlmag.models import get_model, list_models, load_model
 from sunpy_dlmag.pfss import coronal_hole_overlap, open_field_map, pfss_extrapolate
 from sunpy_dlmag.synchronic import synchronic_map
+from sunpy_dlmag.version import version as __version__
 
 __all__ = [
+    "DlmagMap",
     "__version__",
     "coronal_hole_overlap",
     "denoise",

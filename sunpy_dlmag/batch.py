@@ -4,7 +4,8 @@ Batch processing of many files on a Dask cluster.
 Each input file is one task on a ``dask.distributed`` client: a ``LocalCluster``
 of worker processes on this machine by default, any scheduler address for a real cluster,
 or a client you made. Every task reads its file, runs one capability (a *task* of the
-registry below) and writes the output FITS file atomically. Outputs that exist already are
+registry below: the capabilities declared in `sunpy_dlmag.tasks`, and any you register) and
+writes the output FITS file atomically. Outputs that exist already are
 skipped on a re-run; a file that fails is recorded in the manifest with its error and never
 stops the others.
 
@@ -23,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sunpy_dlmag.io import FITS_SUFFIXES, fits_stem
+from sunpy_dlmag.tasks import TASKS
+
 __all__ = [
-    "FITS_SUFFIXES",
     "MANIFEST_COLUMNS",
     "MANIFEST_NAME",
     "BatchTask",
@@ -33,12 +36,11 @@ __all__ = [
     "list_tasks",
     "output_path",
     "process_file",
+    "quicklook_path",
     "register_task",
     "run_batch",
 ]
 
-#: File name endings taken from folders and globs by the FITS tasks (compared case-insensitively).
-FITS_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz", ".fts.gz", ".fit.gz", ".fits.fz")
 #: Name of the manifest `run_batch` writes in the output folder.
 MANIFEST_NAME = "batch_manifest.csv"
 #: Columns of the manifest, in order.
@@ -61,7 +63,8 @@ class BatchTask:
         ``function(path, *, num_threads, **options)`` reads the file at ``path`` and returns
         the output `~sunpy.map.GenericMap`; ``num_threads`` is the number of threads its
         networks may use (`~sunpy_dlmag.models.load_model`). It must be importable on the
-        workers: a module-level function of an installed package.
+        workers: a module-level function of an installed package, or a
+        `sunpy_dlmag.tasks.Task`.
     description : str
         One line for ``sunpy-dlmag batch --help``.
     suffixes : tuple of str
@@ -136,97 +139,9 @@ def get_task(name):
         raise ValueError(f"Unknown batch task {name!r}; the registered tasks are {', '.join(list_tasks())}.") from None
 
 
-def _denoise_file(
-    path, *, num_threads=None, method="ae", model=None, device="auto", tile_size=None, overlap=None, uncertainty=False
-):
-    """Task ``denoise``: `sunpy_dlmag.denoise` of the magnetogram in one FITS file."""
-    import sunpy.map
-
-    from sunpy_dlmag.denoise import denoise
-
-    # The runtime caches sessions, so a worker creates each model's session once.
-    return denoise(
-        sunpy.map.Map(path),
-        method=method,
-        model=model,
-        device=device,
-        tile_size=tile_size,
-        overlap=overlap,
-        num_threads=num_threads,
-        uncertainty=uncertainty,
-    )
-
-
-register_task(
-    "denoise",
-    _denoise_file,
-    description="denoise line-of-sight magnetograms with sunpy_dlmag.denoise",
-)
-
-
-def _farside_file(path, *, num_threads=None, model="aisfm-v2", reference=None, device="auto", calibrate=True):
-    """Task ``farside``: `sunpy_dlmag.farside_magnetogram` of the EUV image in one FITS file (1-channel models)."""
-    import sunpy.map
-
-    from sunpy_dlmag.farside import farside_magnetogram
-
-    reference_map = sunpy.map.Map(reference) if reference is not None else None
-    return farside_magnetogram(
-        sunpy.map.Map(path),
-        model=model,
-        reference=reference_map,
-        device=device,
-        calibrate=calibrate,
-        num_threads=num_threads,
-    )
-
-
-register_task(
-    "farside",
-    _farside_file,
-    description="farside magnetograms from EUV images with sunpy_dlmag.farside_magnetogram (1-channel models)",
-)
-
-DRAWING_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
-
-
-def _drawing_file(
-    path,
-    *,
-    num_threads=None,
-    date,
-    north_angle=0.0,
-    mirrored=False,
-    north="solar",
-    method="bipole",
-    model=None,
-    device="auto",
-    flux_factor=1.0,
-    leading_polarity=None,
-):
-    """Task ``drawing``: a magnetogram from a drawing image (`sunpy_dlmag.drawings`)."""
-    import astropy.units as u
-
-    from sunpy_dlmag.drawings import drawing_to_magnetogram, read_drawing
-
-    drawing = read_drawing(path, date=date, north_angle=north_angle * u.deg, mirrored=mirrored, north=north)
-    return drawing_to_magnetogram(
-        drawing,
-        method=method,
-        model=model,
-        device=device,
-        flux_factor=flux_factor,
-        leading_polarity=leading_polarity,
-        num_threads=num_threads,
-    )
-
-
-register_task(
-    "drawing",
-    _drawing_file,
-    description="magnetograms from sunspot drawings (PNG, JPEG, TIFF) with sunpy_dlmag.drawing_to_magnetogram",
-    suffixes=DRAWING_SUFFIXES,
-)
+# The capabilities declared in sunpy_dlmag.tasks, with their options.
+for _task in TASKS.values():
+    register_task(_task.name, _task, description=_task.summary, suffixes=_task.suffixes)
 
 
 # --------------------------------------------------------------------------- files
@@ -290,14 +205,6 @@ def find_inputs(inputs, *, suffixes=FITS_SUFFIXES):
     return list(unique.values())
 
 
-def _stem(path):
-    name = Path(path).name
-    for suffix in sorted(FITS_SUFFIXES, key=len, reverse=True):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(name).stem
-
-
 def output_path(task, path, out_dir):
     """
     Where a task writes the output of one input file: ``out_dir/<stem>_<task>.fits``.
@@ -305,7 +212,13 @@ def output_path(task, path, out_dir):
     ``<stem>`` is the input's name without its FITS ending (``.fits``, ``.fts.gz``, ...) or,
     for other files, without its last suffix.
     """
-    return Path(out_dir) / f"{_stem(path)}_{get_task(task).name}.fits"
+    return Path(out_dir) / f"{fits_stem(Path(path).name)}_{get_task(task).name}.fits"
+
+
+def quicklook_path(output):
+    """The PNG quick-look written beside an output FITS file: its stem with ``.png``."""
+    output = Path(output)
+    return output.with_name(f"{fits_stem(output.name)}.png")
 
 
 def _save_quicklook(smap, path, *, overwrite=False):
@@ -319,7 +232,10 @@ def _save_quicklook(smap, path, *, overwrite=False):
     # A Figure without pyplot: no global state, safe in worker threads.
     fig = Figure(figsize=(6, 5.4), layout="constrained")
     ax = fig.add_subplot(projection=smap)
-    image = smap.plot(axes=ax, title=f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M:%S')}")
+    title = f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M:%S')}"
+    if "dlmodel" in smap.meta:  # made by a network (provenance_meta): never mistaken for an observation
+        title += "\nAI-GENERATED, not an observation"
+    image = smap.plot(axes=ax, title=title)
     if isinstance(smap.coordinate_frame, Helioprojective):
         smap.draw_limb(axes=ax, color="tab:orange", lw=0.6)
     fig.colorbar(image, ax=ax, shrink=0.85, label=smap.unit.to_string() if smap.unit is not None else "")
@@ -340,7 +256,7 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     path : str or `os.PathLike`
         The input file.
     output : str or `os.PathLike`
-        The FITS file to write; the quick-look is the same path ending in ``.png``.
+        The FITS file to write (``.fits.gz`` is gzipped); the quick-look is `quicklook_path` of it.
     overwrite : bool
         Replace existing outputs instead of raising.
     quicklook : bool
@@ -369,7 +285,7 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
 
     task = get_task(task)
     output = Path(output)
-    png = output.with_suffix(".png")
+    png = quicklook_path(output)
     for target in [output, png] if quicklook else [output]:
         if target.exists() and not overwrite:
             raise FileExistsError(f"{target} exists; pass overwrite=True (--overwrite) to replace it.")

@@ -44,13 +44,12 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.coordinates import SkyCoord
 from astropy.table import Table
 from astropy.time import Time
 
 import sunpy.map
 
-from sunpy_dlmag import geometry
+from sunpy_dlmag import checks, disk, geometry
 from sunpy_dlmag.exceptions import (
     CalibrationNotAvailableError,
     ChannelMismatchError,
@@ -58,19 +57,17 @@ from sunpy_dlmag.exceptions import (
     IncompleteDiskError,
     InconsistentObservationsError,
     InputMapError,
+    InvalidArgumentError,
 )
 from sunpy_dlmag.maps import append_history
 
 __all__ = [
     "EUVI_TO_AIA",
     "Calibration",
-    "angular_radius",
     "calibration_table",
     "check_full_disk",
     "cross_calibrate",
     "derive_calibration",
-    "disk_radius_fraction",
-    "euv_instrument",
     "get_calibration",
     "normalize_exposure",
 ]
@@ -87,15 +84,10 @@ DATE_TOLERANCE = 365 * u.day
 
 
 # --------------------------------------------------------------------------- what an EUV map is
-def euv_instrument(smap):
-    """``"EUVI"`` or ``"AIA"`` for maps of those instruments, else `None`."""
-    for name in (smap.detector, smap.instrument):
-        name = str(name or "").upper()
-        if "EUVI" in name:
-            return "EUVI"
-        if name.startswith("AIA"):
-            return "AIA"
-    return None
+# (checks.euv_instrument: by sunpy's map classes; disk: angular radius and disk masks.)
+euv_instrument = checks.euv_instrument
+angular_radius = disk.angular_radius
+disk_radius_fraction = disk.disk_radius_fraction
 
 
 def observatory_key(smap_or_name):
@@ -119,45 +111,6 @@ def describe(smap):
         parts.append(f"{wavelength} Angstrom")
     parts.append(smap.date.isot)
     return " ".join(str(p) for p in parts if p)
-
-
-def angular_radius(smap):
-    """Angular radius of the solar disk seen by the map's observer (as sunpy decides what is on the disk)."""
-    return np.arcsin((smap.rsun_meters / smap.dsun).decompose().value) * u.rad
-
-
-def disk_radius_fraction(smap, *, step=1):
-    """
-    Plane-of-sky distance of each pixel from the disk centre in units of the disk's angular
-    radius (< 1 on the disk), and the disk centre in pixels.
-
-    The pixel-to-angle mapping is taken as linear about the disk centre: exact to about 1e-5
-    over a full-disk image, and fast for 4096 px images, unlike a SkyCoord per pixel.
-
-    Parameters
-    ----------
-    smap : `~sunpy.map.GenericMap`
-    step : int
-        Every ``step``-th pixel along each axis (for quick statistics of large images).
-
-    Returns
-    -------
-    rho : `numpy.ndarray`
-        float32 array of shape ``smap.data[::step, ::step].shape``.
-    centre : tuple of float
-        ``(x, y)`` pixel coordinates of the disk centre.
-    """
-    centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=smap.coordinate_frame)
-    cx, cy = (float(v) for v in smap.wcs.world_to_pixel(centre))
-    # Pixel -> intermediate world coordinates (degrees after WCSLIB normalises the units).
-    matrix = smap.wcs.pixel_scale_matrix * u.Unit(smap.wcs.wcs.cunit[0]).to(u.arcsec)
-    ny, nx = smap.data.shape
-    dy = np.arange(0, ny, step, dtype=np.float32)[:, np.newaxis] - np.float32(cy)
-    dx = np.arange(0, nx, step, dtype=np.float32)[np.newaxis, :] - np.float32(cx)
-    wx = matrix[0, 0] * dx + matrix[0, 1] * dy
-    wy = matrix[1, 0] * dx + matrix[1, 1] * dy
-    radius = angular_radius(smap).to_value(u.arcsec)
-    return (np.hypot(wx, wy) / np.float32(radius)).astype(np.float32, copy=False), (cx, cy)
 
 
 def check_full_disk(smap, *, min_finite=0.95):
@@ -198,7 +151,7 @@ def check_full_disk(smap, *, min_finite=0.95):
             "Full-disk models need a full-disk image, not a submap or a partial field."
         )
     on_disk = rho < 1
-    sample = smap.data[::step, ::step]
+    sample = np.ma.filled(np.ma.asarray(checks.map_data(smap), dtype=np.float32), np.nan)[::step, ::step]
     finite = np.isfinite(sample[on_disk]).mean() if on_disk.any() else 0.0
     if finite < min_finite:
         raise IncompleteDiskError(
@@ -226,8 +179,10 @@ _COUNT_UNITS = (u.DN, u.ct)
 
 def _rate(smap):
     """(float32 data in DN/s, bias subtracted in DN, exposure in s) of an EUV map."""
-    unit = smap.unit
-    data = np.array(smap.data, dtype=np.float32)  # a copy: the input stays untouched
+    checks.is_euv_map(smap, error=True)
+    unit = checks.map_unit(smap, name=describe(smap))
+    # A new array (the input stays untouched): masked pixels NaN, infinite values refused.
+    data = checks.finite_data(checks.map_data(smap), f"The data of {describe(smap)}")
     if unit is not None and any(unit.is_equivalent(r) for r in _RATE_UNITS):
         factor = next(unit.to(r) for r in _RATE_UNITS if unit.is_equivalent(r))
         return data * np.float32(factor), 0.0, None
@@ -333,7 +288,7 @@ class Calibration:
         )
 
     def matches(self, observatory, wavelength_aa):
-        """Whether this relation is for ``observatory`` (a `observatory_key`) and EUVI passband ``wavelength_aa``."""
+        """Whether this relation is for ``observatory`` (as ``observatory_key`` spells it) and ``wavelength_aa``."""
         return self.observatory == observatory and round(self.wavelength.to_value(u.AA)) == wavelength_aa
 
     def __str__(self):
@@ -548,11 +503,14 @@ def derive_calibration(
     1.246
     """
     _check_pair(euvi_map, aia_map, max_time_difference)
-    quantiles = np.asarray(quantiles, dtype=np.float64)
-    if quantiles.ndim != 1 or quantiles.size < 2 or np.any((quantiles <= 0) | (quantiles >= 1)):
-        raise ValueError(f"quantiles must be at least two values strictly between 0 and 1, got {quantiles}.")
-    if not 0 <= min_mu < 1:
-        raise ValueError(f"min_mu must lie in [0, 1), got {min_mu}.")
+    try:
+        quantiles = np.asarray(quantiles, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(f"quantiles must be numbers between 0 and 1, got {quantiles!r}.") from err
+    if quantiles.ndim != 1 or quantiles.size < 2 or not np.all((quantiles > 0) & (quantiles < 1)):
+        raise InvalidArgumentError(f"quantiles must be at least two values strictly between 0 and 1, got {quantiles}.")
+    min_mu = checks.check_number(min_mu, "min_mu", minimum=0, maximum=1, inclusive=(True, False))
+    fit_exponent = checks.check_bool(fit_exponent, "fit_exponent")
     values = []
     for smap in (euvi_map, aia_map):
         rate, _, _ = _rate(smap)
@@ -609,6 +567,7 @@ def cross_calibrate(euvi_map, *, calibration=None):
     CalibrationNotAvailableError
         No packaged calibration for the map's spacecraft and passband.
     """
+    checks.is_map(euvi_map, error=True, name="euvi_map")
     if euv_instrument(euvi_map) != "EUVI":
         raise ChannelMismatchError(f"cross_calibrate needs an EUVI image, got {describe(euvi_map)}.")
     key, wl = observatory_key(euvi_map), wavelength_aa(euvi_map)

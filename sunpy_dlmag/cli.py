@@ -96,137 +96,57 @@ def _fetch_pairs(args):
 
 
 # --------------------------------------------------------------------------- file commands
-# Capabilities that turn one file into one output map: each has a command of its own
-# (`sunpy-dlmag NAME INPUT... --out`) and a batch task (`sunpy-dlmag batch NAME`), with the
-# same options. To add one: register its task in sunpy_dlmag.batch, and add an entry here:
-# name -> (help, add_arguments(parser), options(args) -> keyword arguments of the task).
-def _denoise_arguments(parser):
-    parser.add_argument(
-        "--method",
-        default="ae",
-        choices=["ae", "translation"],
-        help="ae: the M2 autoencoder trained for the instrument (denoise-m2-hmi for HMI, denoise-m2 for MDI; "
-        "weights ship with the package; default); "
-        "translation: M1 (denoise-m1, needs weights you train or download)",
-    )
-    parser.add_argument("--model", help="another registered denoising model, or an ONNX file you exported")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the network runs")
-    parser.add_argument(
-        "--tile-size",
-        type=int,
-        help="tile size in pixels for large images (default: whole image up to 1024 px, larger ones in tiles "
-        "of four receptive radii)",
-    )
-    parser.add_argument("--overlap", type=int, help="overlap of tiles in pixels (default: from the network)")
-    parser.add_argument(
-        "--uncertainty",
-        action="store_true",
-        help="also write a per-pixel uncertainty (G) as a second HDU, from the network run on the 8 rotations "
-        "and flips of the image (8 times slower)",
-    )
+# Capabilities that turn one file into one output map (sunpy_dlmag.tasks): each has a command of
+# its own (`sunpy-dlmag NAME INPUT... --out`) and a batch task (`sunpy-dlmag batch NAME`), both
+# built from the task's declared options. To add an option or a capability, declare it there.
+def _add_task_options(parser, task):
+    for option in task.options:
+        if option.type is bool:
+            action = "store_false" if option.default else "store_true"
+            parser.add_argument(option.flag, dest=option.name, action=action, help=option.help_text)
+        else:
+            parser.add_argument(
+                option.flag,
+                dest=option.name,
+                type=option.type,
+                default=option.default,
+                choices=option.choices,
+                required=option.required,
+                metavar=option.units.upper() if option.units else None,
+                help=option.help_text,
+            )
 
 
-def _denoise_options(args):
-    return {
-        "method": args.method,
-        "model": args.model,
-        "device": args.device,
-        "tile_size": args.tile_size,
-        "overlap": args.overlap,
-        "uncertainty": args.uncertainty,
-    }
+def _task_options(args, task):
+    return {option.name: getattr(args, option.name) for option in task.options}
 
 
-def _farside_arguments(parser):
-    parser.add_argument(
-        "--model",
-        default="aisfm-v2",
-        help="registered farside model (default aisfm-v2), or an ONNX file you trained and exported; "
-        "no farside weights ship: see `sunpy-dlmag models info aisfm-v2`",
-    )
-    parser.add_argument("--reference", help="frontside magnetogram FITS file, for reference-input models")
-    parser.add_argument(
-        "--no-calibrate",
-        action="store_true",
-        help="skip the EUVI-to-AIA intensity cross-calibration (warns; only for inputs already calibrated)",
-    )
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the network runs")
+def _drawing_check(path, png, options, overwrite):
+    """The drawing's limb fit and the verdict on each mark (`sunpy_dlmag.drawings.plot_candidates`), as a PNG."""
+    import astropy.units as u
 
+    from sunpy_dlmag.drawings import plot_candidates, read_drawing
+    from sunpy_dlmag.io import write_atomic
 
-def _farside_options(args):
-    return {"model": args.model, "reference": args.reference, "device": args.device, "calibrate": not args.no_calibrate}
-
-
-def _drawing_arguments(parser):
-    parser.add_argument("--date", required=True, help="date and time of the drawing (ISO, e.g. 1612-05-03T12:00)")
-    parser.add_argument(
-        "--north-angle",
-        type=float,
-        default=0.0,
-        help="angle of north on the image, degrees counter-clockwise from up, as the image is seen (default 0)",
-    )
-    parser.add_argument("--mirrored", action="store_true", help="the drawing is a mirror image (e.g. a projection)")
-    parser.add_argument(
-        "--celestial", action="store_true", help="--north-angle gives celestial north instead of solar north"
-    )
-    parser.add_argument(
-        "--method",
-        default="bipole",
-        choices=["bipole", "model"],
-        help="bipole: one bipole per spot group, no training needed (default); model: the drawing network",
-    )
-    parser.add_argument("--model", help="an ONNX file of the drawing network you trained and exported")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the network runs")
-    parser.add_argument("--flux-factor", type=float, default=1.0, help="scale the flux of every bipole (default 1)")
-    parser.add_argument(
-        "--leading-polarity",
-        type=int,
-        choices=[1, -1],
-        help="sign of the leading polarity in the northern hemisphere, for dates whose solar cycle is unknown",
-    )
-
-
-def _drawing_options(args):
-    return {
-        "date": args.date,
-        "north_angle": args.north_angle,
-        "mirrored": args.mirrored,
-        "north": "celestial" if args.celestial else "solar",
-        "method": args.method,
-        "model": args.model,
-        "device": args.device,
-        "flux_factor": args.flux_factor,
-        "leading_polarity": args.leading_polarity,
-    }
-
-
-_FILE_COMMANDS = {
-    "denoise": ("denoise line-of-sight magnetograms (Park et al. 2020)", _denoise_arguments, _denoise_options),
-    "farside": (
-        "magnetograms from STEREO/EUVI or SDO/AIA EUV images (AISFM, 1-channel models)",
-        _farside_arguments,
-        _farside_options,
-    ),
-    "drawing": (
-        "magnetograms from sunspot drawings (PNG, JPEG or TIFF scans)",
-        _drawing_arguments,
-        _drawing_options,
-    ),
-}
-_FITS_ENDINGS = (".fits", ".fts", ".fit")
+    drawing = read_drawing(path, date=options["date"], north_angle=options["north_angle"] * u.deg,
+                           mirrored=options["mirrored"], north=options["north"])  # fmt: skip
+    figure = plot_candidates(drawing).figure
+    write_atomic(png, lambda tmp: figure.savefig(tmp, format="png", dpi=100), overwrite=overwrite)
 
 
 def _file_command(args):
     from pathlib import Path
 
-    from sunpy_dlmag.batch import find_inputs, get_task, output_path, process_file
+    from sunpy_dlmag.batch import find_inputs, get_task, output_path, process_file, quicklook_path
     from sunpy_dlmag.exceptions import DlmagError, InputMapError
+    from sunpy_dlmag.io import is_fits_name
+    from sunpy_dlmag.tasks import TASKS
 
     task = get_task(args.command)
-    options = _FILE_COMMANDS[task.name][2](args)
+    options = _task_options(args, TASKS[task.name])
     inputs = find_inputs(args.inputs, suffixes=task.suffixes)
     out = Path(args.out)
-    single = out.suffix.lower() in _FITS_ENDINGS
+    single = is_fits_name(out)
     if single and len(inputs) > 1:
         print(
             f"sunpy-dlmag: error: --out {out} is one file, but there are {len(inputs)} inputs; give a folder.",
@@ -238,6 +158,8 @@ def _file_command(args):
         output = out if single else output_path(task, path, out)
         try:
             process_file(task, path, output, overwrite=args.overwrite, quicklook=args.png, **options)
+            if args.png and task.name == "drawing":
+                _drawing_check(path, output.with_name(f"{output.stem}_candidates.png"), options, args.overwrite)
         except Exception as err:
             if isinstance(err, DlmagError) and not isinstance(err, InputMapError):
                 raise  # the model or the device, not this file: every file would fail
@@ -245,7 +167,7 @@ def _file_command(args):
             print(f"sunpy-dlmag: error: {path}: {err} ({type(err).__name__})", file=sys.stderr)
             failed.append(path)
             continue
-        print(f"{path} -> {output}" + (f" and {output.with_suffix('.png').name}" if args.png else ""))
+        print(f"{path} -> {output}" + (f" and {quicklook_path(output).name}" if args.png else ""))
     written = len(inputs) - len(failed)
     print(f"{task.name}: {len(inputs)} file(s): {written} written, {len(failed)} failed")
     return 1 if failed else 0
@@ -253,8 +175,9 @@ def _file_command(args):
 
 def _batch(args):
     from sunpy_dlmag.batch import run_batch
+    from sunpy_dlmag.tasks import TASKS
 
-    options = _FILE_COMMANDS[args.task][2](args) if args.task in _FILE_COMMANDS else {}
+    options = _task_options(args, TASKS[args.task]) if args.task in TASKS else {}
     try:
         table = run_batch(
             args.task,
@@ -278,21 +201,25 @@ def _batch(args):
 
 
 def _add_file_commands(sub):
-    from sunpy_dlmag.batch import FITS_SUFFIXES, get_task, list_tasks
+    from sunpy_dlmag.batch import get_task, list_tasks
+    from sunpy_dlmag.tasks import TASKS
 
-    for name, (help_text, add_arguments, _) in _FILE_COMMANDS.items():
-        reads = "FITS" if get_task(name).suffixes == FITS_SUFFIXES else "images"
+    for name, declared in TASKS.items():
+        what = declared.summary
         command = sub.add_parser(
             name,
-            help=f"{help_text}: {reads} in, FITS (and PNG) out",
-            description=f"{help_text[0].upper()}{help_text[1:]}. Reads each input FITS file, writes the result "
-            f"atomically to OUT/<stem>_{name}.fits (or to OUT itself if it ends in .fits and there is one input). "
-            f"A file that fails is reported and the others go on; the exit status is 1 if any failed. "
+            help=f"{what}: {declared.reads} in, FITS (and PNG) out",
+            description=f"{what[0].upper()}{what[1:]}. Reads each input ({declared.reads}), writes the result "
+            f"atomically to OUT/<stem>_{name}.fits (or to OUT itself if it is a FITS file name and there is one "
+            "input). A file that fails is reported and the others go on; the exit status is 1 if any failed. "
             f"For many files on several cores or a cluster, see `sunpy-dlmag batch {name}`.",
         )
-        command.add_argument("inputs", nargs="+", metavar="INPUT", help=f"{reads} files, folders or glob patterns")
-        command.add_argument("--out", required=True, help="output folder, or the output .fits file for one input")
-        add_arguments(command)
+        reads = declared.reads
+        command.add_argument("inputs", nargs="+", metavar="INPUT", help=f"{reads}, folders or glob patterns")
+        command.add_argument(
+            "--out", required=True, help="output folder, or the output .fits (.fits.gz) file for one input"
+        )
+        _add_task_options(command, declared)
         command.add_argument("--png", action="store_true", help="also write a PNG quick-look beside each output")
         command.add_argument("--overwrite", action="store_true", help="replace existing outputs")
         command.set_defaults(func=_file_command)
@@ -316,7 +243,8 @@ def _add_file_commands(sub):
             f"OUT/<stem>_{name}.fits. Existing outputs are skipped; failures are recorded in "
             "OUT/batch_manifest.csv and never stop the others; the exit status is 1 if any file failed.",
         )
-        task.add_argument("inputs", nargs="+", metavar="INPUT", help="FITS files, folders or glob patterns")
+        reads = TASKS[name].reads if name in TASKS else "FITS files"
+        task.add_argument("inputs", nargs="+", metavar="INPUT", help=f"{reads}, folders or glob patterns")
         task.add_argument(
             "--out", required=True, help="output folder; the manifest batch_manifest.csv is written there"
         )
@@ -330,8 +258,8 @@ def _add_file_commands(sub):
         where.add_argument(
             "--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler, e.g. tcp://host:8786"
         )
-        if name in _FILE_COMMANDS:
-            _FILE_COMMANDS[name][1](task)
+        if name in TASKS:
+            _add_task_options(task, TASKS[name])
         task.add_argument("--png", action="store_true", help="also write a PNG quick-look beside each output")
         task.add_argument("--overwrite", action="store_true", help="process every file again, replacing outputs")
         task.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -449,7 +377,13 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    models = sub.add_parser("models", help="list the registered networks or describe one")
+    models = sub.add_parser(
+        "models",
+        help="list the registered networks or describe one",
+        description="List the registered networks (`models list`) or print the model card of one "
+        "(`models info NAME`): its task, inputs, geometry, normalisation, training data, scores and "
+        "whether its weights are installed. Needs no weights.",
+    )
     models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     listing = models_sub.add_parser("list", help="registered models, their inputs and whether weights are installed")
     listing.add_argument("--task", help="only models for this task (farside, denoise, drawing)")
@@ -464,6 +398,10 @@ def build_parser():
     demo = sub.add_parser(
         "demo",
         help="run what the package can do on its bundled real data; writes FITS, figures and a summary",
+        description="Run what the package can do on the real data bundled with it: the geometry round trip "
+        "of a SOHO/MDI magnetogram through the AISFM model frame, denoising with the shipped denoise-m2 "
+        "weights, a synchronic map and PFSS from the GONG map of 2018-11-06, and the bipole magnetogram of "
+        "a sunspot drawing. Writes FITS files, demo.png and summary.json to OUT.",
     )
     demo.add_argument("--out", default="demo-output", help="folder for the outputs (default: ./demo-output)")
     demo.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where networks run")
@@ -519,6 +457,9 @@ def build_parser():
     export = sub.add_parser(
         "export",
         help="export a training checkpoint to ONNX (with its spec) for load_model / model=PATH",
+        description="Export a checkpoint written by `sunpy-dlmag train` to an ONNX file with the model spec in "
+        "its metadata, checked against the torch network on a test input; load it with "
+        "sunpy_dlmag.load_model(PATH) or pass --model PATH to a command. Needs the train extra (torch).",
     )
     export.add_argument("checkpoint", help="checkpoint.pt written by `sunpy-dlmag train`")
     export.add_argument("output", help="ONNX file to write")
@@ -529,9 +470,9 @@ def build_parser():
 
 
 def _version():
-    from sunpy_dlmag import __version__
+    from sunpy_dlmag.version import version
 
-    return __version__
+    return version
 
 
 def main(argv=None):

@@ -82,7 +82,7 @@ def run_demo(out, *, device="auto"):
         out / "drawing_spots.ecsv", lambda p: spots.write(p, format="ascii.ecsv", overwrite=True), overwrite=True
     )
 
-    _figure(mdi, frame, output, synchronic, open_map, drawing_magnetogram, out / "demo.png")
+    _figure(mdi, output, synchronic, open_map, drawing_magnetogram, out / "demo.png")
 
     write_atomic(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)), overwrite=True)
     _say(f"Wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}/")
@@ -205,10 +205,10 @@ def _synchronic_and_pfss():
 
 
 def _drawing(mdi, out):
+    from sunpy_dlmag.training.drawings import render_drawing
+
     centre, radius, north = (520.0, 440.0), 380.0, 25 * u.deg
-    image = drawings.render_drawing(
-        mdi, shape=(900, 1000), centre=centre, radius=radius, north_angle=north, threshold=300 * u.G
-    )
+    image = render_drawing(mdi, shape=(900, 1000), centre=centre, radius=radius, north_angle=north, threshold=300 * u.G)
     path = out / "drawing_20101015.png"
     from PIL import Image
 
@@ -236,37 +236,59 @@ def _drawing(mdi, out):
     return result, magnetogram, spots
 
 
-def _figure(smap, frame, output, synchronic, open_map, drawing_magnetogram, path):
+def _figure(smap, output, synchronic, open_map, drawing_magnetogram, path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from astropy.visualization import ImageNormalize
 
-    field = ImageNormalize(vmin=-200, vmax=200)
+    from sunpy_dlmag.maps import magnetogram_plot_settings
+
+    disk = magnetogram_plot_settings("magnetogram")
+    when = f"{smap.date.strftime('%Y-%m-%d %H:%M')} UT"
+    observed = f"{smap.observatory}/{smap.instrument}"
+    global_date = synchronic.date.strftime("%Y-%m-%d")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # sunpy's note on differing solar radii
         # On MDI's grid (north up), to compare with the first panel; the map itself keeps the drawing's grid.
         drawing_on_mdi = drawing_magnetogram.reproject_to(smap.wcs)
+    field = r"$B_\mathrm{LOS}$ [G]"
     panels = [
-        (smap, f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M')}", field),
-        (frame, "AISFM model frame (north up, R = 392 px)", field),
-        (output, f"denoised ({output.meta['dlmodel']})" if output is not None else "", field),
-        (synchronic, "synchronic map from 4 disk views (GONG 2018-11-06)", ImageNormalize(vmin=-50, vmax=50)),
-        (open_map, "open field from PFSS (coronal holes)", None),
-        (drawing_on_mdi, "bipoles from a drawing of the MDI spots", field),
-    ]
+        (smap, f"{observed} magnetogram (observed)\n{when}", disk, field),
+        (drawing_on_mdi, f"bipole model of the spot groups of a drawing\ntraced from {observed}, {when}", disk, field),
+        (synchronic, f"synchronic map, {global_date}\nfrom 4 disk views of GONG", magnetogram_plot_settings("global"),
+         r"$B_r$ [G]"),
+        (open_map, f"PFSS open field, {global_date}\nsource surface {open_map.meta['rss']:g} $R_\\odot$", None,
+         None),
+    ]  # fmt: skip
+    if output is not None:
+        removed = sunpy.map.Map(smap.data - output.data, smap.meta)
+        panels[1:1] = [
+            (output, f"{output.meta['dlmodel']} output: AI-GENERATED\ndenoised {observed}, {when}", disk, field),
+            (removed, f"removed by {output.meta['dlmodel']} (input - output)\n{when}",
+             {"cmap": "gray", "norm": ImageNormalize(vmin=-50, vmax=50)}, r"$\Delta B_\mathrm{LOS}$ [G]"),
+        ]  # fmt: skip
     fig = plt.figure(figsize=(15, 9), layout="constrained")
-    for i, (m, title, norm) in enumerate(panels, start=1):
-        if m is None:
-            continue
+    for i, (m, title, settings, label) in enumerate(panels, start=1):
         ax = fig.add_subplot(2, 3, i, projection=m)
-        if norm is None:
-            m.plot(axes=ax, title=title)
-        else:
-            m.plot(axes=ax, cmap="gray", norm=norm, title=title)
-        if isinstance(m.coordinate_frame, Helioprojective):  # disk images, not the Carrington maps
-            m.draw_limb(axes=ax, color="tab:orange", lw=0.6)
+        image = m.plot(axes=ax, title=title, **(settings or {}))
         ax.coords.grid(False)
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=90), overwrite=True)
+        if isinstance(m.coordinate_frame, Helioprojective):  # disk images, not the Carrington maps
+            m.draw_limb(axes=ax, color="0.4", lw=0.6)
+        else:
+            _global_axes(ax)
+        if label is None:  # the open-field map: three categories, a legend for each
+            bar = fig.colorbar(image, ax=ax, shrink=0.7, ticks=[-1, 0, 1])
+            bar.ax.set_yticklabels(["open,\n$B_r$ < 0", "closed", "open,\n$B_r$ > 0"])
+        else:
+            fig.colorbar(image, ax=ax, shrink=0.7, label=label, extend="both")
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=80), overwrite=True)
     plt.close(fig)
+
+
+def _global_axes(ax):
+    """Latitude ticks of a Carrington CEA map that do not run into each other near the poles."""
+    ax.coords[0].set_ticks(spacing=90 * u.deg)
+    ax.coords[1].set_ticks([-60, -30, 0, 30, 60] * u.deg)
+    ax.coords[1].set_major_formatter("d")

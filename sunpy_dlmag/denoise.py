@@ -24,9 +24,9 @@ from sunpy.coordinates import propagate_with_solar_surface
 from sunpy.map.sources import HMIMap, MDIMap
 
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+from sunpy_dlmag.geometry import ModelFrame
 from sunpy_dlmag.maps import append_history, check_magnetogram
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.runtime import Model
 
 __all__ = ["denoise", "noise_level", "quiet_sun_mask", "stack_magnetograms", "symmetry_ensemble"]
 
@@ -67,22 +67,9 @@ def _ae_model_for(magnetogram):
 def _denoise_model(method, model, device, num_threads=None, magnetogram=None):
     if method not in _METHODS:
         raise ValueError(f"method must be 'ae' (M2 autoencoder) or 'translation' (M1), got {method!r}.")
-    if isinstance(model, Model):
-        loaded = model
-    else:
-        if model is not None:
-            name = model
-        elif method == "ae" and magnetogram is not None:
-            name = _ae_model_for(magnetogram)
-        else:
-            name = _METHODS[method]
-        loaded = load_model(name, device=device, num_threads=num_threads)
-    if loaded.spec.task != "denoise":
-        raise InputMapError(
-            f"Model {loaded.spec.name!r} is a {loaded.spec.task!r} model; denoise needs a 'denoise' model "
-            f"such as {', '.join(sorted({*_METHODS.values(), *(n for *_, n in _AE_BY_INSTRUMENT)}))}."
-        )
-    return loaded
+    if model is None:
+        model = _ae_model_for(magnetogram) if method == "ae" and magnetogram is not None else _METHODS[method]
+    return load_model(model, device=device, num_threads=num_threads, task="denoise")
 
 
 # The 8 symmetries of a square pixel grid (rotations by 0, 90, 180, 270 degrees, each with and
@@ -204,8 +191,9 @@ def denoise(
     data = check_magnetogram(magnetogram)
     net = _denoise_model(method, model, device, num_threads, magnetogram=magnetogram)
     if not uncertainty:
-        return net.output_map(net.predict_array(data, tile_size=tile_size, overlap=overlap), magnetogram)
-    mean, spread = symmetry_ensemble(net, data, tile_size=tile_size, overlap=overlap)
+        return net.translate([data], magnetogram, tile_size=tile_size, overlap=overlap)
+    frame = ModelFrame(magnetogram, net.spec.geometry)
+    mean, spread = symmetry_ensemble(net, frame.stack([data])[0], tile_size=tile_size, overlap=overlap)
     factor = _spread_factor(net.spec.name, mean)
     if factor is None:
         warnings.warn(
@@ -218,8 +206,9 @@ def denoise(
         note = "Mean over the 8 rotations and flips; uncertainty: their spread (not calibrated)."
     else:
         note = "Mean over the 8 rotations and flips; uncertainty: their spread, calibrated (see the model card)."
-    out = net.output_map(mean, magnetogram, note=note)
-    sigma = np.where(np.isfinite(mean), factor * spread, np.nan).astype(np.float32)
+    out = net.output_map(frame.to_template(mean), magnetogram, note=note)
+    sigma = frame.to_template(factor * spread)
+    sigma[~np.isfinite(out.data)] = np.nan
     out.uncertainty = StdDevUncertainty(sigma, unit=u.G)
     return out
 

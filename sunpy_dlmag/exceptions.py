@@ -8,6 +8,8 @@ Every error says what was expected and what was given. All errors derive from
 from sunpy.util.exceptions import SunpyUserWarning
 
 __all__ = [
+    "ArgumentTypeError",
+    "AssumedUnitWarning",
     "CalibrationNotAvailableError",
     "ChannelMismatchError",
     "CyclePhaseUnknownError",
@@ -16,10 +18,16 @@ __all__ = [
     "DlmagUserWarning",
     "IncompleteDiskError",
     "InconsistentObservationsError",
+    "InputFileError",
     "InputMapError",
+    "InvalidArgumentError",
     "InvalidModelSpecError",
+    "MissingDateError",
     "MissingObserverError",
     "ModelInputMismatchError",
+    "ModelTaskError",
+    "NonFiniteDataError",
+    "UnitError",
     "UnknownModelError",
     "WeightsHashMismatchError",
     "WeightsNotInstalledError",
@@ -62,8 +70,36 @@ class InputMapError(DlmagError, ValueError):
     """A map or array that is not the input a function expects."""
 
 
+class InvalidArgumentError(DlmagError, ValueError):
+    """An argument whose value is out of range or not one of the allowed choices."""
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument of the wrong type (a string for a number, a number without its unit, ...)."""
+
+
+class InputFileError(InputMapError, OSError):
+    """A file that cannot be read as the product a reader expects (empty, truncated, corrupt, wrong shape)."""
+
+
+class UnitError(InputMapError):
+    """Data in a unit the function cannot use, or a unit (BUNIT) that cannot be parsed."""
+
+
+class NonFiniteDataError(InputMapError):
+    """Data with infinite values, values too large for float32, or no finite value at all."""
+
+
+class MissingDateError(InputMapError):
+    """A map without an observation time (sunpy would silently use the current time)."""
+
+
 class MissingObserverError(InputMapError):
     """A map without the observer position needed to place it on the Sun."""
+
+
+class ModelTaskError(InputMapError):
+    """A model made for another task than the function it was given to (e.g. a farside model to denoise)."""
 
 
 class ChannelMismatchError(InputMapError):
@@ -88,3 +124,7 @@ class CyclePhaseUnknownError(DlmagError, ValueError):
 
 class DlmagUserWarning(SunpyUserWarning):
     """Warnings raised by sunpy-dlmag."""
+
+
+class AssumedUnitWarning(DlmagUserWarning):
+    """A map without a unit (BUNIT) taken to be in the unit its source is known to use."""

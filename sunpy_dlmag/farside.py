@@ -26,7 +26,6 @@ import copy
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -44,9 +43,8 @@ from sunpy_dlmag.exceptions import (
     UnknownModelError,
 )
 from sunpy_dlmag.maps import check_magnetogram
-from sunpy_dlmag.models import ModelSpec, get_model, load_model
-from sunpy_dlmag.models.registry import read_spec_for
-from sunpy_dlmag.models.runtime import Model
+from sunpy_dlmag.models import load_model
+from sunpy_dlmag.models.registry import spec_of
 
 __all__ = ["farside_magnetogram", "prepare_inputs"]
 
@@ -60,8 +58,7 @@ _SAME_OBSERVER_DISTANCE = 0.01
 @dataclass
 class _Prepared:
     stack: np.ndarray  # (C, H, W) physical values in the model frame
-    frame: sunpy.map.GenericMap  # the model frame (its data: channel 0)
-    template: sunpy.map.GenericMap  # the first observed map: the output's observer, time and grid
+    frame: geometry.ModelFrame  # of the first observed map: the output's observer, time and grid
     observed: list  # the euv maps, in channel order
     notes: list
 
@@ -286,19 +283,12 @@ def _prepare(euv, spec, *, reference, calibrate, time_tolerance: u.s):
     else:
         references = []
 
-    template = observed[0]
-    g = spec.geometry
-    if g.native:
-        frame = template
-    else:
-        header = geometry.model_frame_header(template, image_size=g.image_size, rsun_px=g.rsun_px)
-        frame = sunpy.map.Map(np.zeros((g.image_size, g.image_size), dtype=np.float32), header)
-    shape = frame.data.shape
-    stack = np.empty((spec.n_inputs, *shape), dtype=np.float32)
+    frame = geometry.ModelFrame(observed[0], spec.geometry)
+    stack = np.empty((spec.n_inputs, *frame.shape), dtype=np.float32)
     notes = []
     for smap, i, instrument in zip(observed, observed_idx, instruments, strict=True):
         values = _euv_values(smap, instrument, spec.inputs[i], calibrate, notes)
-        stack[i] = geometry.resample(values, smap.wcs, frame.wcs, shape)
+        stack[i] = frame.resample(values, smap.wcs)
 
     euv_references = []
     for smap, i in zip(references, reference_idx, strict=True):
@@ -311,16 +301,14 @@ def _prepare(euv, spec, *, reference, calibrate, time_tolerance: u.s):
             values = _euv_values(smap, instrument, channel, calibrate, notes)
             euv_references.append(smap)
             unit = "DN/s"
-        stack[i] = _reproject_reference(values, smap, frame, unit)
+        stack[i] = _reproject_reference(values, smap, frame.map, unit)
         covered = np.isfinite(stack[i]).mean()
         notes.append(f"reference {channel.label}: {calibration.describe(smap)} ({100 * covered:.0f} % of the frame)")
         # Pixels the reference never saw carry no information: 0 in physical units, not a mask.
         stack[i][~np.isfinite(stack[i])] = 0.0
     if len(euv_references) > 1:
         _check_consistent(euv_references, time_tolerance, "reference")
-    if not g.native:
-        frame = sunpy.map.Map(stack[0], frame.meta)
-    return _Prepared(stack=stack, frame=frame, template=template, observed=observed, notes=notes)
+    return _Prepared(stack=stack, frame=frame, observed=observed, notes=notes)
 
 
 def _reproject_reference(values, smap, frame, unit):
@@ -337,15 +325,8 @@ def _reproject_reference(values, smap, frame, unit):
 
 
 def _spec_of(model):
-    if isinstance(model, Model):
-        return model.spec
-    if isinstance(model, ModelSpec):
-        return model
-    path = Path(str(model)).expanduser()
-    if path.is_file():
-        return read_spec_for(path)
     try:
-        return get_model(model)
+        return spec_of(model)
     except UnknownModelError:
         raise UnknownModelError(
             f"Unknown model {model!r}: neither a registered model nor an existing weights file."
@@ -380,7 +361,7 @@ def prepare_inputs(
     prepared = _prepare(euv, spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
     maps = []
     for channel, data in zip(spec.inputs, prepared.stack, strict=True):
-        meta = copy.deepcopy(prepared.frame.meta)
+        meta = copy.deepcopy(prepared.frame.map.meta)
         meta["bunit"] = "G" if channel.wavelength is None else "DN/s"
         meta["dlchan"] = _channel_text(channel)
         if channel.wavelength is not None:
@@ -393,7 +374,7 @@ def prepare_inputs(
 
 # --------------------------------------------------------------------------- the network
 def _farside_model(model, device, num_threads=None):
-    net = model if isinstance(model, Model) else load_model(model, device=device, num_threads=num_threads)
+    net = load_model(model, device=device, num_threads=num_threads, task="farside")
     _roles(net.spec)  # raises for a model without EUV channels
     return net
 
@@ -480,18 +461,8 @@ def farside_magnetogram(
     """
     net = _farside_model(model, device, num_threads)
     prepared = _prepare(euv, net.spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
-    return _finish(net.predict_array(prepared.stack), prepared, net)
-
-
-def _finish(out, prepared, net):
-    """The network's output (model frame) as the output map on the first EUV map's grid."""
-    template = prepared.template
-    if not net.spec.geometry.native:
-        out = geometry.to_map_grid(out, source=prepared.frame, target=template)
-    rho, _ = calibration.disk_radius_fraction(template)
-    out[rho >= 1] = np.nan
     inputs = "; ".join(calibration.describe(m) for m in prepared.observed)
     note = f"AI-generated magnetogram from the EUV observation(s): {inputs}."
     if prepared.notes:
         note += " " + "; ".join(prepared.notes) + "."
-    return net.output_map(out, template, note=note)
+    return net.translate(prepared.stack, prepared.frame, note=note)

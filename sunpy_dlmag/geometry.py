@@ -25,7 +25,15 @@ from sunpy.map.header_helper import make_fitswcs_header
 
 from sunpy_dlmag.exceptions import InputMapError, MissingObserverError
 
-__all__ = ["check_observer", "model_frame_header", "resample", "to_map_grid", "to_model_frame"]
+__all__ = [
+    "ModelFrame",
+    "check_observer",
+    "model_frame_header",
+    "off_disk",
+    "resample",
+    "to_map_grid",
+    "to_model_frame",
+]
 
 # Largest departure from an affine mapping (pixels) accepted before reproject is used.
 _AFFINE_TOLERANCE_PX = 0.01
@@ -216,3 +224,101 @@ def _block_mean(data, block):
     ny, nx = (s // block * block for s in data.shape)
     view = data[:ny, :nx].reshape(ny // block, block, nx // block, block)
     return view.mean(axis=(1, 3), dtype=np.float32)
+
+
+class ModelFrame:
+    """
+    Where a network's input channels are stacked and from where its output goes back.
+
+    For a spec with a model-frame geometry this is the model frame of ``template``'s
+    observer and time (`model_frame_header`); for a network on the native grid it is
+    ``template``'s own grid. The output goes back onto ``template``'s grid with one
+    off-disk rule (`to_template`), whatever the capability.
+
+    Parameters
+    ----------
+    template : `~sunpy.map.GenericMap`
+        The map whose observer, time and grid the output takes.
+    geometry : `~sunpy_dlmag.models.Geometry`
+        The spec's geometry.
+    """
+
+    def __init__(self, template, geometry):
+        check_observer(template)
+        self.template = template
+        self.geometry = geometry
+        if geometry.native:
+            self.map = template
+        else:
+            header = model_frame_header(template, image_size=geometry.image_size, rsun_px=geometry.rsun_px)
+            self.map = sunpy.map.Map(np.zeros((geometry.image_size,) * 2, dtype=np.float32), header)
+
+    @property
+    def shape(self):
+        """``(H, W)`` of the frame."""
+        return self.map.data.shape
+
+    @property
+    def wcs(self):
+        return self.map.wcs
+
+    def __repr__(self):
+        kind = "native grid" if self.geometry.native else f"model frame {self.shape[1]}x{self.shape[0]} px"
+        return f"<ModelFrame: {kind} of {self.template.name}>"
+
+    def resample(self, values, wcs=None):
+        """``values`` on ``wcs`` (default: the template's) as float32 on the frame's grid; NaN where not covered."""
+        values = np.asarray(values, dtype=np.float32)
+        if values.ndim != 2:
+            raise InputMapError(f"Expected one 2D channel, got an array of shape {values.shape}.")
+        wcs = self.template.wcs if wcs is None else wcs
+        if values.shape == self.shape and wcs.wcs.compare(self.wcs.wcs, tolerance=1e-9):
+            return values
+        if wcs is self.template.wcs and values.shape != self.template.data.shape:
+            raise InputMapError(
+                f"A channel of shape {values.shape} does not lie on the template's grid {self.template.data.shape}."
+            )
+        return resample(values, wcs, self.wcs, self.shape)
+
+    def stack(self, channels):
+        """
+        The channels as one ``(C, H, W)`` float32 stack on the frame's grid.
+
+        Parameters
+        ----------
+        channels : sequence
+            One entry per channel: a `~sunpy.map.GenericMap` (its data on its own grid), a
+            ``(values, wcs)`` pair, or a 2D array on the template's grid.
+        """
+        stack = np.empty((len(channels), *self.shape), dtype=np.float32)
+        for i, channel in enumerate(channels):
+            if isinstance(channel, sunpy.map.GenericMap):
+                stack[i] = self.resample(channel.data, channel.wcs)
+            elif isinstance(channel, tuple) and len(channel) == 2:
+                stack[i] = self.resample(*channel)
+            else:
+                stack[i] = self.resample(channel)
+        return stack
+
+    def to_template(self, data):
+        """
+        ``data`` on the frame's grid, put on the template's grid, NaN off the disk.
+
+        The one off-disk rule of every translated map: NaN where the frame does not cover
+        the template, where ``data`` is NaN (no input there), and beyond the solar limb.
+        """
+        data = np.asarray(data, dtype=np.float32)
+        if data.shape != self.shape:
+            raise InputMapError(f"Data of shape {data.shape} does not lie on the frame of shape {self.shape}.")
+        out = data.copy() if self.geometry.native else to_map_grid(data, source=self.map, target=self.template)
+        out[off_disk(self.template)] = np.nan
+        return out
+
+
+def off_disk(smap):
+    """Boolean mask of the pixels of ``smap`` on or beyond the solar limb (plane-of-sky radius >= 1)."""
+    # calibration imports this module; its fast radius computation is borrowed lazily.
+    from sunpy_dlmag.calibration import disk_radius_fraction
+
+    rho, _ = disk_radius_fraction(smap)
+    return rho >= 1

@@ -3,10 +3,13 @@ Reading and writing files: atomic FITS output, and readers of the standard globa
 maps (GONG synoptic maps, HMI daily synchronic frames, ADAPT).
 """
 
+import contextlib
 import copy
 import os
 import re
-import tempfile
+import secrets
+import warnings
+import zlib
 from pathlib import Path
 
 import astropy.units as u
@@ -19,19 +22,43 @@ from sunpy.coordinates import get_earth
 from sunpy.map.header_helper import get_observer_meta
 from sunpy.time import parse_time
 
-from sunpy_dlmag.exceptions import InputMapError
+from sunpy_dlmag import checks
+from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagError, InputFileError, InputMapError
 
-__all__ = ["save_map", "write_atomic"]
+__all__ = ["FITS_SUFFIXES", "fits_stem", "is_fits_name", "save_map", "write_atomic"]
 
-
-def _read_umask():
-    # os.umask can only be read by setting it; done once, at import.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+#: File name endings of FITS files, compressed ones included (compared case-insensitively).
+FITS_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz", ".fts.gz", ".fit.gz", ".fits.fz")
 
 
-_UMASK = _read_umask()
+def is_fits_name(path):
+    """Whether a file name ends in one of ``FITS_SUFFIXES`` (``.fits``, ``.fts.gz``, ``.fits.fz``, ...)."""
+    return str(path).lower().endswith(FITS_SUFFIXES)
+
+
+def fits_stem(name):
+    """``name`` without its FITS ending (``.fits``, ``.fts.gz``, ...), or else without its last suffix."""
+    name = str(name)
+    for suffix in sorted(FITS_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    stem, dot, _ = name.rpartition(".")
+    return stem if dot and stem else name
+
+
+def _new_temporary(path):
+    """An empty file beside ``path`` with a unique name, made with the permissions the umask gives."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part{path.suffix}"
+        try:
+            # Not mkstemp (0600): the kernel applies the process umask to 0666, as for any new
+            # file, without this module reading or changing the umask.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"No free temporary file name beside {path}.")
 
 
 def write_atomic(path, write, *, overwrite=False):
@@ -44,9 +71,7 @@ def write_atomic(path, write, *, overwrite=False):
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part" + path.suffix)
-    os.close(fd)
-    Path(tmp).chmod(0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
+    tmp = _new_temporary(path)
     try:
         write(Path(tmp))
         os.replace(tmp, path)
@@ -58,26 +83,41 @@ def write_atomic(path, write, *, overwrite=False):
 
 def save_map(smap, path, *, overwrite=False):
     """
-    Save a map as FITS atomically (see `write_atomic`).
+    Save a map as FITS atomically (see `write_atomic`); a name ending in ``.gz`` is gzipped.
 
     A map with an ``uncertainty`` gets it as a second image HDU (``EXTNAME = 'UNCERTAINTY'``)
     with the map's header, so ``sunpy.map.Map(path)`` reads both as maps.
+
+    Raises
+    ------
+    ValueError
+        A name ending in ``.fz``: tile-compressed FITS is read, not written.
     """
+    path = Path(path)
+    if path.name.lower().endswith(".fz"):
+        raise ValueError(f"{path}: tile-compressed FITS (.fz) is read, not written; name the output .fits or .fits.gz.")
+    uncertainty = smap.uncertainty
     if "blank" in smap.meta and not np.issubdtype(smap.data.dtype, np.integer):
         # BLANK only applies to integer data; astropy warns when a float image carries it.
         meta = copy.deepcopy(smap.meta)
         meta.pop("blank")
-        smap = sunpy.map.Map(smap.data, meta, uncertainty=smap.uncertainty)
-    if smap.uncertainty is None:
-        return write_atomic(path, lambda tmp: smap.save(tmp, overwrite=True), overwrite=overwrite)
+        smap = sunpy.map.Map(smap.data, meta)
+    # sunpy takes the file type from the last suffix; astropy gzips names ending in .gz.
+    filetype = "fits" if is_fits_name(path) else "auto"
 
     def write(tmp):
-        smap.save(tmp, overwrite=True)
-        header = fits.getheader(tmp)
+        smap.save(tmp, filetype=filetype, overwrite=True)
+        if uncertainty is None:
+            return
+        with fits.open(tmp) as hdul:
+            primary = fits.PrimaryHDU(hdul[0].data.copy(), hdul[0].header.copy())
+        header = primary.header.copy()
         header["EXTNAME"] = "UNCERTAINTY"
-        header["BUNIT"] = smap.uncertainty.unit.to_string("fits") if smap.uncertainty.unit else header.get("BUNIT")
-        header["UTYPE"] = (type(smap.uncertainty).__name__, "astropy.nddata uncertainty class")
-        fits.append(tmp, np.asarray(smap.uncertainty.array, dtype=np.float32), header)
+        if uncertainty.unit is not None:
+            header["BUNIT"] = uncertainty.unit.to_string("fits")
+        header["UTYPE"] = (type(uncertainty).__name__, "astropy.nddata uncertainty class")
+        sigma = fits.ImageHDU(np.asarray(uncertainty.array, dtype=np.float32), header)
+        fits.HDUList([primary, sigma]).writeto(tmp, overwrite=True)
 
     return write_atomic(path, write, overwrite=overwrite)
 
@@ -92,10 +132,31 @@ _RSUN_M = sunpy.sun.constants.radius.to_value(u.m)
 
 
 def _existing_file(path):
+    if not isinstance(path, str | os.PathLike):
+        raise ArgumentTypeError(f"path must be a str or a pathlib.Path, got {type(path).__name__}.")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such file: {path}")
     return path
+
+
+# What astropy, sunpy, gzip and numpy raise on empty, truncated or corrupt files.
+_READ_ERRORS = (OSError, EOFError, ValueError, TypeError, IndexError, KeyError, zlib.error, fits.VerifyError)
+
+
+@contextlib.contextmanager
+def _reading(path, what):
+    """Turn the errors of a broken file into an `InputFileError` that names the file and the product."""
+    try:
+        yield
+    except DlmagError:
+        raise
+    except FileNotFoundError:
+        raise
+    except _READ_ERRORS as err:
+        raise InputFileError(
+            f"{path} cannot be read as {what}: {type(err).__name__}: {err} (empty, truncated or not a FITS image?)"
+        ) from err
 
 
 def read_gong_synoptic(path):
@@ -126,23 +187,37 @@ def read_gong_synoptic(path):
     >>> gong.data.shape, gong.unit
     ((180, 360), Unit("G"))
     """
-    smap = sunpy.map.Map(_existing_file(path))
-    if not isinstance(smap, sunpy.map.sources.GONGSynopticMap):
+    path = _existing_file(path)
+    with _reading(path, "a GONG synoptic map"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        smap = sunpy.map.Map(path)
+    if not isinstance(smap, sunpy.map.GenericMap) or not isinstance(smap, sunpy.map.sources.GONGSynopticMap):
         raise InputMapError(
             f"{path} is not a GONG synoptic map: expected TELESCOP 'NSO-GONG' and Carrington longitudes "
-            f"(CTYPE1 'CRLN-CEA'), got a {type(smap).__name__} from {smap.observatory or 'an unknown observatory'}."
+            f"(CTYPE1 'CRLN-CEA'), got {_what_map(smap)}."
         )
+    return _standard_gong(smap)
+
+
+def _what_map(smap):
+    if isinstance(smap, list):
+        return f"{len(smap)} maps"
+    return f"a {type(smap).__name__} from {smap.observatory or 'an unknown observatory'}"
+
+
+def _standard_gong(smap):
     meta = copy.deepcopy(smap.meta)
     meta["bunit"] = "G"
     meta.setdefault("rsun_ref", _RSUN_M)  # sunpy would assume this radius anyway
-    return sunpy.map.Map(smap.data.astype(np.float32), meta)
+    return sunpy.map.Map(np.asarray(smap.data, dtype=np.float32), meta)
 
 
 def _first_image_hdu(hdul, path):
     for hdu in hdul:
-        if hdu.data is not None and hdu.data.ndim >= 2:
+        image = isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU)
+        if image and hdu.data is not None and hdu.data.ndim >= 2:
             return hdu
-    raise InputMapError(f"{path} has no image data.")
+    raise InputFileError(f"{path} has no image data (only tables or empty HDUs).")
 
 
 def read_hmi_synchronic(path):
@@ -183,7 +258,7 @@ def read_hmi_synchronic(path):
     ((360, 720), 'CRLN-CEA')
     """
     path = _existing_file(path)
-    with fits.open(path) as hdul:
+    with _reading(path, "an HMI synoptic map"), fits.open(path) as hdul:
         hdu = _first_image_hdu(hdul, path)
         hdu.verify("silentfix")  # cards such as HGLN_OBS = 'nan' do not parse otherwise
         header = hdu.header.copy()
@@ -195,22 +270,32 @@ def read_hmi_synchronic(path):
             f"{path} is not an HMI synoptic map: expected TELESCOP 'SDO/HMI' and CTYPE1 'CRLN-CEA' on a 2D image, "
             f"got TELESCOP {telescope!r}, CTYPE1 {ctype1!r}, data shape {data.shape}."
         )
-    for key in list(header):
-        value = header[key]
+    with _reading(path, "an HMI synoptic map"):
+        _fix_hmi_synoptic_meta(header)
+        return sunpy.map.Map(data, header)
+
+
+def _fix_hmi_synoptic_meta(meta):
+    """
+    Make the header of an HMI synoptic product standard FITS WCS, in place (see `read_hmi_synchronic`).
+
+    Works on a `~astropy.io.fits.Header` and on a map's `~sunpy.util.MetaDict` (both case-insensitive).
+    """
+    for key in list(meta):
+        value = meta[key]
         if isinstance(value, str) and value.strip().lower() == "nan":
-            del header[key]
-    if str(header.get("CUNIT1", "")).lower() in ("degree", "degrees"):
-        header["CUNIT1"] = "deg"
-    if str(header.get("CUNIT2", "")).strip() in ("sin(deg)", "Sine Latitude"):
-        header["CUNIT2"] = "deg"
-        header["CDELT2"] = 180 / np.pi * header["CDELT2"]
-    if abs(header["CRVAL1"]) > 360:  # Carrington time: 360 * rotation - longitude
-        header["CRVAL1"] = (-header["CRVAL1"]) % 360
-        header["CDELT1"] = -header["CDELT1"]
-    if "T_OBS" in header:
-        header["DATE-OBS"] = parse_time(header["T_OBS"]).utc.isot
-    header["BUNIT"] = "G"  # Mx/cm^2
-    return sunpy.map.Map(data, header)
+            del meta[key]
+    if str(meta.get("CUNIT1", "")).lower() in ("degree", "degrees"):
+        meta["CUNIT1"] = "deg"
+    if str(meta.get("CUNIT2", "")).strip() in ("sin(deg)", "Sine Latitude"):
+        meta["CUNIT2"] = "deg"
+        meta["CDELT2"] = 180 / np.pi * meta["CDELT2"]
+    if abs(meta["CRVAL1"]) > 360:  # Carrington time: 360 * rotation - longitude, decreasing to the right
+        meta["CRVAL1"] = (-meta["CRVAL1"]) % 360
+        meta["CDELT1"] = abs(meta["CDELT1"])  # sunkit-magex's fix_hmi_meta may have made it positive already
+    if "T_OBS" in meta:
+        meta["DATE-OBS"] = parse_time(meta["T_OBS"]).utc.isot
+    meta["BUNIT"] = "G"  # Mx/cm^2
 
 
 def read_adapt(path, *, realization="mean"):
@@ -246,10 +331,8 @@ def read_adapt(path, *, realization="mean"):
     >>> adapt.coordinate_system.axis1, adapt.meta["adaptrl"]
     ('CRLN-CEA', '3')
     """
-    from sunkit_magex.pfss.utils import car_to_cea
-
     path = _existing_file(path)
-    with fits.open(path) as hdul:
+    with _reading(path, "an ADAPT map"), fits.open(path) as hdul:
         header = hdul[0].header.copy()
         if str(header.get("MODEL", "")).strip() != "ADAPT":
             raise InputMapError(
@@ -258,6 +341,8 @@ def read_adapt(path, *, realization="mean"):
         cube = np.asarray(hdul[0].data, dtype=np.float32)
     if cube.ndim == 2:
         cube = cube[np.newaxis]
+    if cube.ndim != 3:
+        raise InputFileError(f"{path} holds data of shape {cube.shape}; an ADAPT map is (realisations, lat, lon).")
     cube = np.where(cube == header.get("MISSING", np.nan), np.nan, cube)
     if isinstance(realization, str) and realization == "mean":
         data = cube.mean(axis=0)
@@ -272,6 +357,16 @@ def read_adapt(path, *, realization="mean"):
     header["NAXIS"] = 2
     header["BUNIT"] = "G"
     header["ADAPTRL"] = str(realization)
+    with _reading(path, "an ADAPT map"):
+        return _adapt_cea(data, header)
+
+
+def _adapt_cea(data, header):
+    """An ADAPT realisation (CAR) as a CEA map in G with an observer at Earth."""
+    from sunkit_magex.pfss.utils import car_to_cea
+
+    header = copy.deepcopy(header)
+    header["BUNIT"] = "G"
     header.setdefault("RSUN_REF", _RSUN_M)
     car = sunpy.map.Map(data, header)
     # ADAPT headers carry no observer; state Earth's, as sunpy would otherwise assume with a warning.
@@ -282,6 +377,85 @@ def read_adapt(path, *, realization="mean"):
     meta.update(cea.wcs.to_header())
     meta["date-obs"] = car.date.isot
     return sunpy.map.Map(cea.data.astype(np.float32), meta)
+
+
+__all__ += ["global_field_map"]
+
+
+def global_field_map(smap, *, name="map", dtype=np.float32):
+    """
+    A full-Sun radial-field map in G as this module's readers return it, from a map read the
+    ecosystem's documented ways, and its data.
+
+    - ADAPT maps read with ``sunpy.map.Map(path, hdus=0)`` (sunpy's gallery; one realisation,
+      plate carree, no BUNIT): missing values NaN, observer at Earth, converted to CEA with
+      `sunkit_magex.pfss.utils.car_to_cea`, as `read_adapt` does;
+    - HMI synoptic maps and synchronic frames read with ``sunpy.map.Map`` (`~sunpy.map.sources.HMISynopticMap`):
+      their header fixed as `read_hmi_synchronic` does (sunkit-magex's ``fix_hmi_meta``, and
+      CRVAL1 in Carrington time);
+    - GONG synoptic maps read with ``sunpy.map.Map`` (their BUNIT is read);
+    - any other full-Sun heliographic map; without BUNIT (e.g. the output of ``car_to_cea``)
+      it is taken as G, as sunkit-magex does.
+
+    Maps without BUNIT warn once (`~sunpy_dlmag.exceptions.AssumedUnitWarning`) with the assumption.
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+    name : str
+        What the map is called in messages.
+    dtype : numpy dtype
+        Of the returned data.
+
+    Returns
+    -------
+    smap : `~sunpy.map.GenericMap`
+        The map itself, or a new standard one.
+    data : `numpy.ndarray`
+        Field in G (``dtype``), NaN where missing or masked.
+
+    Raises
+    ------
+    InputMapError
+        Not a full-Sun heliographic map; `~sunpy_dlmag.exceptions.UnitError` for data not in
+        units of magnetic field; `~sunpy_dlmag.exceptions.NonFiniteDataError` for infinite values.
+    """
+    checks.is_map(smap, error=True, name=name)
+    meta = smap.meta
+    no_unit = not str(meta.get("bunit", "") or "").strip()
+    if (
+        str(meta.get("model", "")).strip() == "ADAPT"
+        and "CAR" in str(meta.get("ctype1", "")) + smap.coordinate_system.axis1
+    ):
+        if no_unit:
+            _assumed_gauss(name, "an ADAPT map")
+        header = copy.deepcopy(meta)
+        for key in ("naxis3", "crpix3", "cdelt3", "crval3", "ctype3", "cunit3"):
+            header.pop(key, None)
+        header["naxis"] = 2
+        data = checks.finite_data(checks.map_data(smap), f"The {name}'s data", allow_all_nan=True)
+        if "missing" in header:
+            data = np.where(data == np.float32(header["missing"]), np.nan, data)
+        smap = _adapt_cea(data, header)
+    elif isinstance(smap, sunpy.map.sources.HMISynopticMap) or (
+        "HMI" in str(meta.get("telescop", "")).upper() and str(meta.get("ctype1", "")).upper().startswith("CRLN")
+    ):
+        header = copy.deepcopy(meta)
+        _fix_hmi_synoptic_meta(header)
+        smap = sunpy.map.Map(checks.finite_data(checks.map_data(smap), f"The {name}'s data"), header)
+    checks.is_full_sun_heliographic(smap, error=True, name=name)
+    return smap, checks.field_data(smap, name=name, assume_gauss=True, dtype=dtype)
+
+
+def _assumed_gauss(name, source):
+    from sunpy_dlmag.exceptions import AssumedUnitWarning
+
+    warnings.warn(
+        f"The {name} ({source}) has no BUNIT; its values are taken to be in G, the unit of its source. "
+        "Set meta['bunit'] = 'G' to say so.",
+        AssumedUnitWarning,
+        stacklevel=3,
+    )
 
 
 # --------------------------------------------------------------------------- AISFM farside products
@@ -356,7 +530,7 @@ def read_aisfm(path, *, observer=None):
         No observer position in the file for a STEREO input, and no ``observer=``.
     """
     from sunpy_dlmag.exceptions import MissingObserverError
-    from sunpy_dlmag.maps import magnetogram_plot_settings
+    from sunpy_dlmag.maps import derived_meta
 
     path = _existing_file(path)
     with fits.open(path) as hdul:
@@ -391,8 +565,6 @@ def read_aisfm(path, *, observer=None):
     meta.setdefault("crpix1", (data.shape[1] + 1) / 2)
     meta.setdefault("crpix2", (data.shape[0] + 1) / 2)
     meta.setdefault("rsun_ref", _RSUN_M)
-    if not str(meta.get("bunit", "")).strip():
-        meta["bunit"] = "G"
     notes = []
     has_observer = all(meta.get(k) not in (None, "") for k in ("hgln_obs", "hglt_obs", "dsun_obs")) or all(
         meta.get(k) not in (None, "") for k in ("crln_obs", "crlt_obs", "dsun_obs")
@@ -412,18 +584,23 @@ def read_aisfm(path, *, observer=None):
         notes.append("observer: Earth (SDO input without observer keys)")
 
     label = f"AISFM v{version}" if version else "AISFM"
-    meta["obsrvtry"] = platform or "unknown"
-    meta["telescop"] = platform or "unknown"
-    meta["instrume"] = f"{label} (KASI)"
-    meta["detector"] = ""
-    if version:
-        meta["dlmodel"] = f"aisfm-v{version}"
-    meta["dlinput"] = "; ".join(inputs) if inputs else (platform or "unknown")
     line = (
-        f"sunpy-dlmag read_aisfm: {label}, AI-generated farside magnetogram published by KASI "
+        f"read_aisfm: {label}, AI-generated farside magnetogram published by KASI "
         f"(Korean Data Center for SDO) from {platform or 'unknown'} EUV data of {date.isot}; not an observation."
     )
     if notes:
         line += " " + "; ".join(notes) + "."
-    meta["history"] = "\n".join([*history, line])
-    return sunpy.map.Map(data, meta, plot_settings=magnetogram_plot_settings(data))
+    meta["history"] = "\n".join(history)
+    meta = derived_meta(
+        meta,
+        product="farside",
+        measurement="magnetogram",
+        ai_generated=True,
+        bunit=str(meta.get("bunit", "")).strip() or "G",
+        instrument=f"{label} (KASI)",
+        observatory=platform or "unknown",
+        inputs="; ".join(inputs) if inputs else (platform or "unknown"),
+        model=f"aisfm-v{version}" if version else None,
+        history=line,
+    )
+    return sunpy.map.Map(data, meta)

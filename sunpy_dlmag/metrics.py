@@ -22,20 +22,23 @@ from astropy.table import Table
 import sunpy.map
 from sunpy import log
 
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+from sunpy_dlmag import checks, disk
+from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
 
 __all__ = ["flux_cc", "net_flux", "pixel_area_on_sphere", "pixel_cc", "total_unsigned_flux"]
 
 
-def _data_and_disk(image):
-    """Data and on-disk mask of a map, or the finite pixels of an array."""
+def _data_and_disk(image, name):
+    """Data and on-disk mask of a map, or the finite (unmasked) pixels of an array."""
     if isinstance(image, sunpy.map.GenericMap):
-        data = np.asarray(image.data, dtype=np.float64)
-        on_disk = sunpy.map.coordinate_is_on_solar_disk(sunpy.map.all_coordinates_from_map(image))
-        return data, on_disk & np.isfinite(data)
-    data = np.asarray(image, dtype=np.float64)
+        checks.is_map(image, error=True, name=name)
+        data = checks.finite_data(checks.map_data(image), f"{name}'s data", dtype=np.float64)
+        return data, disk.on_disk(image) & np.isfinite(data)
+    if not isinstance(image, np.ndarray | list | tuple):
+        raise ArgumentTypeError(f"{name} must be a map or a 2D array, got {type(image).__name__}.")
+    data = checks.finite_data(image, f"{name}", dtype=np.float64)
     if data.ndim != 2:
-        raise InputMapError(f"Expected a map or a 2D array, got an array of shape {data.shape}.")
+        raise InputMapError(f"Expected {name} as a map or a 2D array, got an array of shape {data.shape}.")
     return data, np.isfinite(data)
 
 
@@ -66,12 +69,11 @@ def pixel_cc(a, b, *, binning=8):
     -------
     float
     """
-    data_a, mask_a = _data_and_disk(a)
-    data_b, mask_b = _data_and_disk(b)
+    binning = checks.check_int(binning, "binning", minimum=1)
+    data_a, mask_a = _data_and_disk(a, "a")
+    data_b, mask_b = _data_and_disk(b, "b")
     if data_a.shape != data_b.shape:
         raise InputMapError(f"pixel_cc needs images on one grid; got shapes {data_a.shape} and {data_b.shape}.")
-    if binning < 1:
-        raise ValueError(f"binning must be a positive integer, got {binning}.")
     mask = mask_a & mask_b
     binned_a, valid_a = _bin(data_a, mask, binning)
     binned_b, _ = _bin(data_b, mask, binning)
@@ -82,41 +84,21 @@ def pixel_cc(a, b, *, binning=8):
 
 def pixel_area_on_sphere(smap):
     """
-    Area on the solar surface seen by each pixel of ``smap`` (NaN off the disk).
-
-    A pixel of solid angle ``Omega`` at observer distance ``d`` covers ``Omega (d - z)**2``
-    of the plane of the sky, with ``z`` the depth of the surface point towards the
-    observer; on the sphere that is divided by ``mu``, the cosine of the angle between the
-    surface normal and the line of sight.
+    Area on the solar surface seen by each pixel of ``smap`` (NaN off the disk); see
+    `sunpy_dlmag.disk.pixel_area_and_mu`.
     """
-    return _area_and_mu(smap)[0] * u.cm**2
+    return disk.pixel_area(smap)
 
 
 def _area_and_mu(smap):
     """Pixel areas on the sphere (cm^2) and mu of each pixel, both NaN off the disk."""
-    coords = sunpy.map.all_coordinates_from_map(smap)
-    on_disk = sunpy.map.coordinate_is_on_solar_disk(coords)
-    solid_angle = (smap.scale.axis1 * u.pix).to_value(u.rad) * (smap.scale.axis2 * u.pix).to_value(u.rad)
-    d_obs = smap.dsun.to(u.cm)
-    rsun = smap.rsun_meters.to(u.cm)
-    # Angular distance from disk centre -> position of the surface point along the line of sight.
-    theta = np.hypot(coords.Tx, coords.Ty).to_value(u.rad)
-    sin_t, cos_t = np.sin(theta), np.cos(theta)
-    discriminant = np.clip(rsun**2 - (d_obs * sin_t) ** 2, 0 * u.cm**2, None)
-    distance = d_obs * cos_t - np.sqrt(discriminant)  # observer to surface, front side
-    # mu: cosine between the surface normal and the direction to the observer.
-    mu = ((d_obs**2 - distance**2 - rsun**2) / (2 * distance * rsun)).decompose().value
-    # A gnomonic pixel's solid angle shrinks as cos(theta)**3 away from the tangent point.
-    area = solid_angle * np.cos(theta) ** 3 * distance**2 / np.clip(mu, 1e-6, None)
-    return np.where(on_disk, area.to_value(u.cm**2), np.nan), np.where(on_disk, mu, np.nan)
+    return disk.pixel_area_and_mu(smap)
 
 
 def _flux(smap, signed):
     if not isinstance(smap, sunpy.map.GenericMap):
         raise InputMapError(f"Magnetic flux needs a map (pixel areas come from its WCS), got {type(smap).__name__}.")
-    if smap.unit is None or not smap.unit.is_equivalent(u.G):
-        raise InputMapError(f"Magnetic flux needs a magnetogram in G, got unit {smap.unit}.")
-    field = smap.quantity.to_value(u.G)
+    field = _field(smap)
     area = pixel_area_on_sphere(smap).to_value(u.cm**2)
     return _sum_flux(field if signed else np.abs(field), area) * u.Mx
 
@@ -133,10 +115,15 @@ def net_flux(smap):
 
 def flux_cc(fluxes_a, fluxes_b):
     """Pearson CC of two sequences of per-image fluxes (Quantities or numbers)."""
-    a = u.Quantity(list(fluxes_a)).value if len(fluxes_a) else np.array([])
-    b = u.Quantity(list(fluxes_b)).value if len(fluxes_b) else np.array([])
-    if a.shape != b.shape or a.size < 2:
-        raise ValueError(f"flux_cc needs two sequences of equal length >= 2; got {a.size} and {b.size}.")
+    try:
+        a = u.Quantity(list(fluxes_a)).value if len(fluxes_a) else np.array([])
+        b = u.Quantity(list(fluxes_b)).value if len(fluxes_b) else np.array([])
+    except (TypeError, ValueError, u.UnitsError) as err:
+        raise ArgumentTypeError(f"flux_cc needs two sequences of fluxes (numbers or Quantities): {err}") from err
+    if a.ndim != 1 or a.shape != b.shape or a.size < 2 or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise InvalidArgumentError(
+            f"flux_cc needs two sequences of finite fluxes of equal length >= 2; got {a.size} and {b.size} values."
+        )
     return float(np.corrcoef(a, b)[0, 1])
 
 
@@ -146,11 +133,9 @@ __all__ += ["Patch", "evaluate", "select_patches"]
 
 def _field(smap, what="magnetogram"):
     """Field of a magnetogram map in G (float64), after checking it is one."""
-    if not isinstance(smap, sunpy.map.GenericMap):
-        raise InputMapError(f"Expected a {what} as a sunpy map, got {type(smap).__name__}.")
-    if smap.unit is None or not smap.unit.is_equivalent(u.G):
-        raise InputMapError(f"Expected a {what} in G, got unit {smap.unit} ({smap.name}).")
-    return smap.quantity.to_value(u.G).astype(np.float64)
+    checks.is_magnetogram(smap, error=True, name=what)
+    checks.is_disk_image(smap, error=True, name=what)
+    return checks.field_data(smap, name=what).astype(np.float64)
 
 
 def _cutout(smap, x0, y0, size):
@@ -255,12 +240,13 @@ def select_patches(
     list of `Patch`
         In the order they were chosen (strongest or quietest first).
     """
-    if kind not in ("ar", "qr"):
-        raise ValueError(f"kind must be 'ar' (active regions) or 'qr' (quiet regions), got {kind!r}.")
+    checks.check_choice(kind, ("ar", "qr"), "kind")
     field = _field(magnetogram)
     ny, nx = field.shape
-    if not 1 <= size <= min(ny, nx):
-        raise ValueError(f"size must be between 1 and {min(ny, nx)} px for a {nx}x{ny} px map, got {size}.")
+    size = checks.check_int(size, "size", minimum=1, maximum=min(ny, nx))
+    n = checks.check_int(n, "n", minimum=0, allow_none=True)
+    min_strong_fraction = checks.check_number(min_strong_fraction, "min_strong_fraction", minimum=0, maximum=1)
+    min_mu = checks.check_number(min_mu, "min_mu", minimum=0, maximum=1)
     area, mu = _area_and_mu(magnetogram)
     return _select(
         field, area, mu, magnetogram.wcs, kind, size, n, threshold.to_value(u.G), min_strong_fraction, min_mu
@@ -302,14 +288,12 @@ def _runner(model, device):
     from sunpy_dlmag.models import load_model
     from sunpy_dlmag.models.runtime import Model
 
-    if isinstance(model, Model):
-        return model.predict, f"{model.spec.name} (sha256 {model.sha256[:12]})"
-    if isinstance(model, str | os.PathLike):
+    if isinstance(model, Model | str | os.PathLike):
         loaded = load_model(model, device=device)
         return loaded.predict, f"{loaded.spec.name} (sha256 {loaded.sha256[:12]})"
     if callable(model):
         return model, getattr(model, "__name__", type(model).__name__)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"model must be a Model, a registered name, an ONNX path or a callable; got {type(model).__name__}."
     )
 
@@ -405,8 +389,12 @@ def evaluate(
         least 3 values that vary and is NaN otherwise. ``table.meta["items"]`` holds the
         per-image and per-patch values. The table is also logged (`sunpy.log`, INFO).
     """
+    binning = checks.check_int(binning, "binning", minimum=1)
+    patch_size = checks.check_int(patch_size, "patch_size", minimum=1)
+    threshold = checks.check_quantity(threshold, u.G, "threshold", positive=True).to_value(u.G)
+    ar_per_image = checks.check_int(ar_per_image, "ar_per_image", minimum=0, allow_none=True)
+    qr_per_image = checks.check_int(qr_per_image, "qr_per_image", minimum=0, allow_none=True)
     run, name = _runner(model, device)
-    threshold = u.Quantity(threshold, u.G).to_value(u.G)
     rows = []
     n_pairs = 0
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -27,8 +27,9 @@ from sunpy.coordinates import HeliographicCarrington, Helioprojective, get_earth
 from sunpy.coordinates.frames import BaseHeliographic
 from sunpy.map.header_helper import get_observer_meta, make_heliographic_header
 
-from sunpy_dlmag import geometry
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+from sunpy_dlmag import checks, geometry, io
+from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
+from sunpy_dlmag.maps import derived_meta, is_ai_generated
 from sunpy_dlmag.synchronic import _wrapped_in_longitude
 
 __all__ = [
@@ -51,33 +52,14 @@ _STEPS_PER_RADIAL_CELL = 8
 
 # --------------------------------------------------------------------------- checks
 def _check_global_map(smap, what="map"):
-    """Field values (G, float64) of a full-Sun heliographic CEA map in G; raises for anything else."""
-    from sunkit_magex.pfss.utils import is_cea_map, is_full_sun_synoptic_map
-
-    if not isinstance(smap, sunpy.map.GenericMap):
-        raise InputMapError(f"Expected the {what} as a sunpy map, got {type(smap).__name__}.")
-    if not isinstance(smap.coordinate_frame, BaseHeliographic):
-        raise InputMapError(
-            f"Expected a full-Sun heliographic {what} (Carrington or Stonyhurst CEA); got a map in "
-            f"{type(smap.coordinate_frame).__name__}. Merge disk maps first with sunpy_dlmag.synchronic_map."
-        )
-    if not is_cea_map(smap):
-        raise InputMapError(
-            f"Expected a cylindrical-equal-area (CEA) {what}, got projection {smap.coordinate_system.axis1}; "
-            "convert a plate carree (CAR) map with sunkit_magex.pfss.utils.car_to_cea."
-        )
-    if not is_full_sun_synoptic_map(smap):
-        span = (smap.data.shape[1] * u.pix * smap.scale.axis1).to_value(u.deg)
-        raise InputMapError(
-            f"Expected a {what} of the whole Sun (360 degrees of longitude, pole to pole); got {smap.data.shape[1]} "
-            f"pixels spanning {abs(span):.1f} degrees of longitude, {smap.data.shape[0]} of latitude."
-        )
-    if smap.unit is None or not smap.unit.is_equivalent(u.G):
-        raise InputMapError(f"Expected a radial-field {what} in G (or Mx/cm^2), got unit {smap.unit}.")
-    data = smap.quantity.to_value(u.G).astype(np.float64)
-    if not np.isfinite(data).any():
-        raise InputMapError(f"The {what} has no finite pixel.")
-    return data
+    """
+    The standard form of a full-Sun heliographic CEA map in G (`sunpy_dlmag.io.global_field_map`:
+    ADAPT, GONG and HMI maps read the ecosystem's ways too) and its field values (G, float64).
+    """
+    smap, data = io.global_field_map(smap, name=what, dtype=np.float64)
+    checks.is_full_sun_cea(smap, error=True, name=what)
+    checks.has_date(smap, error=True, name=what)
+    return smap, data
 
 
 def _fill_zonal(data):
@@ -131,6 +113,7 @@ def _resampled(smap, data, shape):
     meta = dict(header)
     meta["rsun_ref"] = smap.rsun_meters.to_value(u.m)
     meta["history"] = f"{smap.name} resampled from {nx}x{ny} to {shape[1]}x{shape[0]} pixels by sunpy-dlmag"
+    meta["dlai"] = is_ai_generated(smap)  # what the PFSS solution is made from
     return out, meta
 
 
@@ -186,15 +169,14 @@ def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal"):
     """
     import sunkit_magex.pfss
 
-    if not isinstance(nrho, int | np.integer) or nrho < 2:
-        raise ValueError(f"nrho must be an integer >= 2, got {nrho!r}.")
+    nrho = checks.check_int(nrho, "nrho", minimum=2)
     if isinstance(rss, u.Quantity):
-        rss = rss.to_value(u.R_sun)
-    if not np.isfinite(rss) or rss <= 1:
-        raise ValueError(f"rss is the source-surface radius in solar radii and must exceed 1, got {rss!r}.")
-    if fill_nan not in _FILL_POLICIES:
-        raise ValueError(f"fill_nan must be one of {_FILL_POLICIES}, got {fill_nan!r}.")
-    data = _check_global_map(smap)
+        rss = checks.check_quantity(rss, u.R_sun, "rss").to_value(u.R_sun)
+    rss = checks.check_number(rss, "rss (source-surface radius in solar radii)", minimum=1, inclusive=(False, True))
+    checks.check_choice(fill_nan, _FILL_POLICIES, "fill_nan")
+    if shape is not None:
+        shape = checks.check_shape(shape, minimum=8)
+    smap, data = _check_global_map(smap)
     bad = ~np.isfinite(data)
     if bad.any():
         if fill_nan == "raise":
@@ -209,9 +191,6 @@ def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal"):
         )
     if shape is None:
         shape = data.shape if data.shape[0] <= DEFAULT_SHAPE[0] and data.shape[1] <= DEFAULT_SHAPE[1] else DEFAULT_SHAPE
-    if len(shape) != 2 or not all(isinstance(n, int | np.integer) and n >= 8 for n in shape):
-        raise ValueError(f"shape must be (n_latitude, n_longitude) with integers >= 8, got {shape!r}.")
-    shape = (int(shape[0]), int(shape[1]))
     if shape != data.shape:
         data, meta = _resampled(smap, data, shape)
     else:
@@ -227,6 +206,13 @@ def _check_output(pfss_output):
     if not isinstance(pfss_output, Output):
         raise InputMapError(
             f"Expected a sunkit_magex.pfss.Output (from pfss_extrapolate), got {type(pfss_output).__name__}."
+        )
+
+
+def _check_tracer(tracer):
+    if tracer is not None and not callable(getattr(tracer, "trace", None)):
+        raise ArgumentTypeError(
+            f"tracer must be a sunkit_magex.pfss.tracing.Tracer (with a .trace method) or None, got {tracer!r}."
         )
 
 
@@ -276,13 +262,13 @@ def trace_field_lines(pfss_output, seeds, *, tracer=None):
         ``pfss_output`` is not a sunkit-magex Output, or ``seeds`` not a SkyCoord.
     """
     _check_output(pfss_output)
+    _check_tracer(tracer)
     if not isinstance(seeds, SkyCoord):
-        raise InputMapError(f"seeds must be a SkyCoord, got {type(seeds).__name__}.")
+        raise ArgumentTypeError(f"seeds must be a SkyCoord, got {type(seeds).__name__}.")
     return _trace(pfss_output, seeds, tracer)[0]
 
 
-@u.quantity_input
-def open_field_map(pfss_output, *, shape=(90, 180), seed_radius: u.R_sun = 1.01 * u.R_sun, tracer=None):
+def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, tracer=None):
     """
     Where the PFSS field is open: trace a field line from the centre of every pixel of a grid.
 
@@ -321,11 +307,12 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius: u.R_sun = 1.01 
         Bad ``shape`` or ``seed_radius``.
     """
     _check_output(pfss_output)
-    if len(shape) != 2 or not all(isinstance(n, int | np.integer) and n >= 2 for n in shape):
-        raise ValueError(f"shape must be (n_latitude, n_longitude) with integers >= 2, got {shape!r}.")
+    _check_tracer(tracer)
+    shape = checks.check_shape(shape, minimum=2)
+    seed_radius = checks.check_quantity(seed_radius, u.R_sun, "seed_radius")
     rss = pfss_output.grid.rss
     if not 1 <= seed_radius.to_value(u.R_sun) < rss:
-        raise ValueError(f"seed_radius must lie between 1 and rss = {rss} solar radii, got {seed_radius}.")
+        raise InvalidArgumentError(f"seed_radius must lie between 1 and rss = {rss} solar radii, got {seed_radius}.")
     frame = pfss_output.coordinate_frame
     header = _grid_header(pfss_output.dtime, frame, tuple(shape), _heliographic_frame_name(frame))
     ys, xs = np.indices(shape)
@@ -334,23 +321,23 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius: u.R_sun = 1.01 
     field_lines, ran_out = _trace(pfss_output, seeds, tracer)
     codes = field_lines.polarities.reshape(shape).astype(np.int8)
 
-    from sunpy_dlmag import __version__
-
-    meta = copy.deepcopy(header)
-    meta["bunit"] = ""
-    meta["telescop"] = "sunpy-dlmag"
-    meta["instrume"] = "PFSS open field"
+    meta = derived_meta(
+        header,
+        product="pfss-open-field",
+        measurement="open-field polarity",
+        ai_generated=is_ai_generated(pfss_output.input_map),
+        bunit="",
+        instrument="PFSS open field",
+        inputs=pfss_output.input_map.name,
+        history=f"field lines traced from {seed_radius.to_value(u.R_sun):g} R_sun through a PFSS "
+        f"solution (rss {rss:g} R_sun, {pfss_output.grid.nr} radial cells, input {pfss_output.input_map.name}); "
+        "+1/-1 open with positive/negative footpoint polarity, 0 closed",
+    )
     meta["rss"] = float(rss)
     meta["nrho"] = int(pfss_output.grid.nr)
     meta["openfrac"] = float(np.mean(codes != 0))
     meta["nrunout"] = ran_out
-    meta["history"] = (
-        f"sunpy-dlmag {__version__}: field lines traced from {seed_radius.to_value(u.R_sun):g} R_sun through a PFSS "
-        f"solution (rss {rss:g} R_sun, {pfss_output.grid.nr} radial cells, input {pfss_output.input_map.name}); "
-        "+1/-1 open with positive/negative footpoint polarity, 0 closed"
-    )
     open_map = sunpy.map.Map(codes, meta)
-    open_map.plot_settings.update({"cmap": "bwr", "vmin": -1, "vmax": 1, "interpolation": "nearest"})
     return open_map
 
 
@@ -417,8 +404,7 @@ def open_field_fraction(open_map, *, polarity=None):
         Bad ``polarity``.
     """
     codes = _check_open_map(open_map)
-    if polarity not in (None, 1, -1):
-        raise ValueError(f"polarity must be None, 1 or -1, got {polarity!r}.")
+    checks.check_choice(polarity, (None, 1, -1), "polarity")
     selected = codes != 0 if polarity is None else codes == polarity
     return float(selected.mean())
 
@@ -444,8 +430,8 @@ def source_surface_pil(pfss_output):
 # --------------------------------------------------------------------------- EUV comparison
 def _euv_on_grid(euv_map, meta, shape, min_mu):
     """EUV data on the open map's grid (at the EUV map's own time), NaN where not usable."""
-    if not isinstance(euv_map, sunpy.map.GenericMap):
-        raise InputMapError(f"Expected an EUV map as a sunpy map, got {type(euv_map).__name__}.")
+    checks.is_euv_map(euv_map, error=True, name="euv_map")
+    checks.has_date(euv_map, error=True, name="euv_map")
     frame = euv_map.coordinate_frame
     if not isinstance(frame, BaseHeliographic | Helioprojective):
         raise InputMapError(
@@ -458,7 +444,7 @@ def _euv_on_grid(euv_map, meta, shape, min_mu):
     meta["date-obs"] = euv_map.reference_date.utc.isot
     meta.update(get_observer_meta(get_earth(euv_map.reference_date), euv_map.rsun_meters))
     target = sunpy.map.Map(np.zeros(shape, dtype=np.int8), meta).wcs
-    data = np.asarray(euv_map.data, dtype=np.float64)
+    data = checks.finite_data(checks.map_data(euv_map), "The euv_map's data", dtype=np.float64)
     source = _wrapped_in_longitude(euv_map, data) if isinstance(frame, BaseHeliographic) else (data, euv_map.wcs)
     values, _ = reproject_interp(source, target, shape_out=shape)
     if isinstance(frame, Helioprojective):
@@ -514,12 +500,13 @@ def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", mi
         Bad ``threshold``, ``scale``, ``min_mu`` or ``max_latitude``.
     """
     codes = _check_open_map(open_map)
-    if scale not in ("linear", "log10"):
-        raise ValueError(f"scale must be 'linear' or 'log10', got {scale!r}.")
-    if not threshold > 0:
-        raise ValueError(f"threshold is a fraction of the median intensity and must be positive, got {threshold}.")
-    if not 0 <= min_mu < 1:
-        raise ValueError(f"min_mu must lie in [0, 1), got {min_mu}.")
+    checks.check_choice(scale, ("linear", "log10"), "scale")
+    threshold = checks.check_number(
+        threshold, "threshold (a fraction of the median)", minimum=0, inclusive=(False, True)
+    )
+    min_mu = checks.check_number(min_mu, "min_mu", minimum=0, maximum=1, inclusive=(True, False))
+    if max_latitude is not None:
+        max_latitude = checks.check_quantity(max_latitude, u.deg, "max_latitude", positive=True)
     shape = codes.shape
     header = dict(open_map.meta)
     values = _euv_on_grid(euv_map, open_map.meta, shape, min_mu)
@@ -527,7 +514,6 @@ def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", mi
     if scale == "linear":
         usable &= values > 0
     if max_latitude is not None:
-        max_latitude = u.Quantity(max_latitude, u.deg)
         ys, xs = np.indices(shape)
         lat = open_map.wcs.pixel_to_world(xs, ys).lat
         usable &= np.abs(lat) <= max_latitude
@@ -541,9 +527,16 @@ def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", mi
     n_dark, n_open = int(dark.sum()), int(opened.sum())
     union = np.sum(dark | opened)
     dark_data = np.where(usable, dark.astype(np.float32), np.nan)
-    meta = {key: value for key, value in header.items() if key not in ("rss", "nrho", "openfrac", "nrunout")}
-    meta["instrume"] = "EUV dark regions"
-    meta["history"] = f"EUV below {threshold} x median ({scale}) of {euv_map.name}"
+    meta = derived_meta(
+        {key: value for key, value in header.items() if key not in ("rss", "nrho", "openfrac", "nrunout", "history")},
+        product="euv-dark-regions",
+        measurement="EUV dark region",
+        ai_generated=False,
+        bunit="",
+        instrument="EUV dark regions",
+        inputs=euv_map.name,
+        history=f"EUV below {threshold} x median ({scale}) of {euv_map.name}",
+    )
     return {
         "dice": float(2 * both / (n_dark + n_open)) if n_dark + n_open else float("nan"),
         "jaccard": float(both / union) if union else float("nan"),

@@ -24,13 +24,12 @@ from reproject import reproject_interp
 
 import sunpy.map
 from sunpy.coordinates import HeliographicStonyhurst, Helioprojective, get_earth, propagate_with_solar_surface
-from sunpy.coordinates.frames import BaseHeliographic
 from sunpy.map.header_helper import get_observer_meta, make_fitswcs_header, make_heliographic_header
 from sunpy.time import parse_time
 
-from sunpy_dlmag import geometry
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
-from sunpy_dlmag.maps import check_magnetogram, magnetogram_plot_settings
+from sunpy_dlmag import checks, disk, geometry, io
+from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
+from sunpy_dlmag.maps import check_magnetogram, derived_meta, is_ai_generated
 
 __all__ = ["disk_view", "source_legend", "synchronic_map"]
 
@@ -38,6 +37,9 @@ __all__ = ["disk_view", "source_legend", "synchronic_map"]
 CODE_NONE = 0
 #: Code of pixels filled from the background map.
 CODE_BACKGROUND = -1
+
+#: Largest time between the inputs of one synchronic map before it warns (one Carrington rotation).
+MAX_SPAN = 27.2753 * u.day
 
 _KINDS = {"observed": "observed", "ai": "AI-generated", "background": "background", "none": "none"}
 
@@ -70,12 +72,8 @@ def _check_disk_map(smap, name):
 
 
 def _kind(smap):
-    """
-    'ai' for maps a network made: this package's (their header names the model, ``dlmodel``) and
-    published AISFM products (`sunpy_dlmag.io.read_aisfm` names them in ``instrume``); else 'observed'.
-    """
-    ai = "dlmodel" in smap.meta or "aisfm" in str(smap.meta.get("instrume", "")).lower()
-    return "ai" if ai else "observed"
+    """'ai' for maps a network made, as their header states (``DLAI``); else 'observed'."""
+    return "ai" if is_ai_generated(smap) else "observed"
 
 
 def _label(smap):
@@ -123,37 +121,19 @@ def _wrapped_in_longitude(smap, data):
     return np.concatenate([data[:, -1:], data, data[:, :1]], axis=1), wcs
 
 
-def _check_shape(shape):
-    if (
-        not isinstance(shape, tuple | list)
-        or len(shape) != 2
-        or not all(isinstance(n, int | np.integer) and n >= 4 for n in shape)
-    ):
-        raise ValueError(f"shape must be (n_latitude, n_longitude) with integers >= 4, got {shape!r}.")
-    return int(shape[0]), int(shape[1])
-
-
 def _check_background(background, shape):
-    """The background reprojected onto the Carrington CEA grid of ``shape`` (at the background's own time)."""
-    if not isinstance(background, sunpy.map.GenericMap):
-        raise InputMapError(f"background must be a sunpy map, got {type(background).__name__}.")
-    frame = background.coordinate_frame
-    if not isinstance(frame, BaseHeliographic):
-        raise InputMapError(
-            "background must be a full-Sun heliographic map (a GONG/HMI synoptic or ADAPT map, CEA or CAR); got a "
-            f"map in {type(frame).__name__}."
-        )
-    if background.unit is None or not background.unit.is_equivalent(u.G):
-        raise InputMapError(f"background must be a radial-field map in G (or Mx/cm^2), got unit {background.unit}.")
-    span = (background.data.shape[1] * u.pix * background.scale.axis1).to_value(u.deg)
-    if abs(abs(span) - 360) > 1:
-        raise InputMapError(f"background must span 360 degrees of longitude, got {abs(span):.1f} degrees.")
+    """
+    The background in standard form (`sunpy_dlmag.io.global_field_map`) and its data reprojected
+    onto the Carrington CEA grid of ``shape`` (at the background's own time).
+    """
+    background, values = io.global_field_map(background, name="background")
+    checks.has_date(background, error=True, name="background")
     # Same time as the background: Carrington coordinates then map one to one (a change of obstime
     # would rotate the Sun under a synoptic map).
     header = _carrington_header(background.reference_date, shape)
-    source = _wrapped_in_longitude(background, background.quantity.to_value(u.G).astype(np.float32))
+    source = _wrapped_in_longitude(background, values)
     data, _ = reproject_interp(source, WCS(header), shape_out=shape)
-    return data
+    return background, data
 
 
 def synchronic_map(
@@ -176,8 +156,8 @@ def synchronic_map(
     ``mu < limb_cutoff`` are dropped. Pixels that no map covers are taken from ``background``
     if given, else left NaN with a `~sunpy_dlmag.exceptions.DlmagUserWarning`.
 
-    Maps that this package's networks made (their header has ``dlmodel``, e.g. the output of
-    ``farside_magnetogram``) and published AISFM products read with `sunpy_dlmag.io.read_aisfm`
+    Maps whose header says a network made them (``DLAI``, see `sunpy_dlmag.maps`: the outputs
+    of ``farside_magnetogram`` and published AISFM products read with `sunpy_dlmag.io.read_aisfm`)
     are marked AI-generated in the sources map; all others observed.
 
     Parameters
@@ -217,9 +197,16 @@ def synchronic_map(
     ------
     InputMapError
         No map given; a map that is not a full-disk helioprojective magnetogram in G with an
-        observer; a background that is not a full-Sun heliographic map in G.
-    ValueError
-        A bad ``shape`` or ``limb_cutoff``.
+        observer and a date; a background that is not a full-Sun heliographic map in G (see
+        `sunpy_dlmag.io.global_field_map` for the ADAPT, GONG and HMI maps it takes as read
+        with sunpy).
+    InvalidArgumentError
+        A bad ``shape``, ``limb_cutoff``, ``time`` or ``return_sources``.
+
+    Warns
+    -----
+    DlmagUserWarning
+        Pixels that no input covers; inputs more than a solar rotation (``MAX_SPAN``) apart.
 
     Examples
     --------
@@ -236,17 +223,22 @@ def synchronic_map(
     >>> smap.data.shape, sorted(source_legend(sources))
     ((180, 360), [-1, 0, 1])
     """
-    shape = _check_shape(shape)
-    if not 0 < float(limb_cutoff) < 1:
-        raise ValueError(f"limb_cutoff is the smallest mu used and must lie in (0, 1), got {limb_cutoff}.")
+    shape = checks.check_shape(shape, minimum=4)
+    limb_cutoff = checks.check_number(
+        limb_cutoff, "limb_cutoff (smallest mu used)", minimum=0, maximum=1, inclusive=(False, False)
+    )
+    return_sources = checks.check_bool(return_sources, "return_sources")
     maps = _as_map_list(frontside, "frontside") + _as_map_list(farside, "farside")
     if not maps:
         raise InputMapError("synchronic_map needs at least one disk map; got none.")
     values = [_check_disk_map(m, f"input map {i}") for i, m in enumerate(maps, start=1)]
-    background_data = None if background is None else _check_background(background, shape)
+    background_data = None
+    if background is not None:
+        background, background_data = _check_background(background, shape)
 
     rotate = time is not None
-    out_time = parse_time(time) if rotate else maps[0].reference_date
+    out_time = _parse_time(time) if rotate else maps[0].reference_date
+    _warn_if_far_apart(maps, background, out_time if rotate else None)
     out_header = _carrington_header(out_time, shape)
     out_pixel_deg = 360.0 / shape[1]
 
@@ -299,34 +291,64 @@ def synchronic_map(
         legend[CODE_BACKGROUND] = f"background: {_label_background(background)}"
     legend[CODE_NONE] = "none: no data"
 
-    from sunpy_dlmag import __version__
-
-    meta = copy.deepcopy(out_header)
-    meta["bunit"] = "G"
-    meta["telescop"] = "sunpy-dlmag"
-    meta["instrume"] = "synchronic map"
-    meta["dlai"] = "ai" in kinds
-    meta["history"] = "\n".join(
-        [
-            f"sunpy-dlmag {__version__}: synchronic map of the radial field (B_los / mu, weights mu, "
-            f"mu >= {limb_cutoff}), " + ("differentially rotated to this time" if rotate else "no rotation"),
-            *(f"source {code}: {text}" for code, text in sorted(legend.items()) if code != CODE_NONE),
-        ]
+    meta = derived_meta(
+        out_header,
+        product="synchronic",
+        measurement="radial field",
+        ai_generated="ai" in kinds,
+        instrument="synchronic map",
+        inputs="; ".join(text for code, text in sorted(legend.items()) if code != CODE_NONE),
+        history="\n".join(
+            [
+                f"synchronic map of the radial field (B_los / mu, weights mu, mu >= {limb_cutoff}), "
+                + ("differentially rotated to this time" if rotate else "no rotation"),
+                *(f"source {code}: {text}" for code, text in sorted(legend.items()) if code != CODE_NONE),
+            ]
+        ),
     )
     smap = sunpy.map.Map(result, meta)
-    smap.plot_settings.update(magnetogram_plot_settings(result))
     if not return_sources:
         return smap
 
-    source_meta = copy.deepcopy(out_header)
-    source_meta["bunit"] = ""
-    source_meta["telescop"] = "sunpy-dlmag"
-    source_meta["instrume"] = "synchronic map sources"
+    source_meta = derived_meta(
+        out_header,
+        product="synchronic-sources",
+        measurement="source code",
+        ai_generated=False,
+        bunit="",
+        instrument="synchronic map sources",
+        history="where each pixel of the synchronic map came from (codes: see the SRC keys)",
+    )
     for code, text in legend.items():
         source_meta[_legend_key(code)] = text
     sources = sunpy.map.Map(codes, source_meta)
-    sources.plot_settings.update({"cmap": "tab10", "vmin": -1.5, "vmax": 8.5, "interpolation": "nearest"})
     return smap, sources
+
+
+def _parse_time(time):
+    try:
+        return parse_time(time)
+    except (ValueError, TypeError) as err:
+        raise InvalidArgumentError(f"time must be a date (str or astropy Time), got {time!r}: {err}") from err
+
+
+def _warn_if_far_apart(maps, background, time):
+    """Warn when the inputs (and ``time``) span more than a solar rotation: a merge of different Suns."""
+    dates = [(m.date, f"input map {i}") for i, m in enumerate(maps, start=1)]
+    if background is not None:
+        dates.append((background.date, "the background"))
+    if time is not None:
+        dates.append((time, "time="))
+    first, last = min(dates, key=lambda d: d[0]), max(dates, key=lambda d: d[0])
+    span = (last[0] - first[0]).to(u.day)
+    if span > MAX_SPAN:
+        warnings.warn(
+            f"synchronic_map merges data {span.to_value(u.day):.0f} days apart ({first[1]}: {first[0].isot[:19]}, "
+            f"{last[1]}: {last[0].isot[:19]}), more than a solar rotation ({MAX_SPAN:g}); the Sun changed in between. "
+            "Use maps of one time, and a background near it.",
+            DlmagUserWarning,
+            stacklevel=3,
+        )
 
 
 def _label_background(background):
@@ -376,8 +398,7 @@ def source_legend(sources):
     return dict(sorted(legend.items()))
 
 
-@u.quantity_input
-def disk_view(global_map, observer, *, shape=(1024, 1024), fov: u.arcsec = None, los=True):
+def disk_view(global_map, observer, *, shape=(1024, 1024), fov=None, los=True):
     """
     What ``observer`` sees of a full-Sun radial-field map: a full-disk magnetogram.
 
@@ -408,24 +429,22 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov: u.arcsec = None,
     Raises
     ------
     InputMapError
-        ``global_map`` is not a heliographic map in G, or ``observer`` has no ``obstime``.
+        ``global_map`` is not a full-Sun heliographic map in G (see
+        `sunpy_dlmag.io.global_field_map` for the maps it takes as read with sunpy).
+    InvalidArgumentError
+        ``observer`` is not one SkyCoord with an ``obstime``; a bad ``shape``, ``fov`` or ``los``.
     """
-    heliographic = isinstance(global_map, sunpy.map.GenericMap) and isinstance(
-        global_map.coordinate_frame, BaseHeliographic
-    )
-    if not heliographic:
-        raise InputMapError(f"global_map must be a heliographic sunpy map, got {type(global_map).__name__}.")
-    if global_map.unit is None or not global_map.unit.is_equivalent(u.G):
-        raise InputMapError(f"global_map must hold a magnetic field in G, got unit {global_map.unit}.")
-    if not isinstance(observer, SkyCoord) or observer.obstime is None:
-        raise InputMapError("observer must be a SkyCoord with an obstime (the time of the view).")
+    global_map, values = io.global_field_map(global_map, name="global_map")
+    observer = checks.check_observer_coordinate(observer)
+    ny, nx = checks.check_shape(shape, minimum=2)
+    fov = checks.check_quantity(fov, u.arcsec, "fov", positive=True, allow_none=True)
+    los = checks.check_bool(los, "los")
     obstime = observer.obstime
     observer = observer.transform_to(HeliographicStonyhurst(obstime=obstime))
     rsun = global_map.rsun_meters
     frame = Helioprojective(observer=observer, obstime=obstime, rsun=rsun)
     rsun_angle = np.arcsin((rsun / observer.radius).decompose().value) * u.rad
     fov = 2.2 * rsun_angle if fov is None else fov
-    ny, nx = shape
     scale = (fov / nx).to(u.arcsec) / u.pix
     header = make_fitswcs_header(
         (ny, nx), SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=frame), scale=u.Quantity([scale, scale]), unit=u.G
@@ -437,23 +456,21 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov: u.arcsec = None,
     source_meta["date-obs"] = obstime.utc.isot
     for key in ("t_obs", "date-avg", "date_obs", "time-obs"):
         source_meta.pop(key, None)
-    source = sunpy.map.Map(global_map.quantity.to_value(u.G).astype(np.float32), source_meta)
+    source_meta["bunit"] = "G"
+    source = sunpy.map.Map(values, source_meta)
     target = WCS(header)
     br, _ = reproject_interp(_wrapped_in_longitude(source, source.data), target, shape_out=(ny, nx))
-    ys, xs = np.indices((ny, nx))
-    coords = target.pixel_to_world(xs, ys)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)  # off-disk pixels have no surface point
-        surface = coords.make_3d()
-    mu = geometry.mu_towards(geometry.surface_points(surface, obstime), observer)
-    data = np.where(np.isfinite(mu) & (mu > 0), br * mu if los else br, np.nan).astype(np.float32)
-    header["bunit"] = "G"
-    header["telescop"] = "sunpy-dlmag"
-    header["instrume"] = "disk view"
-    header["history"] = (
-        f"{'line-of-sight (B_r mu)' if los else 'radial'} field of {global_map.name} ({global_map.date.isot[:19]}) "
-        "as seen by this observer; not an observation"
+    mu = disk.mu(sunpy.map.Map(np.empty((ny, nx), dtype=np.float32), header))
+    data = np.where(mu > 0, br * mu if los else br, np.nan).astype(np.float32)
+    header = derived_meta(
+        header,
+        product="disk-view",
+        measurement="magnetogram" if los else "radial field",
+        ai_generated=is_ai_generated(global_map),
+        instrument="disk view",
+        inputs=f"{global_map.name} ({global_map.date.isot[:19]})",
+        history=f"{'line-of-sight (B_r mu)' if los else 'radial'} field of {global_map.name} "
+        f"({global_map.date.isot[:19]}) as seen by this observer; not an observation",
     )
     view = sunpy.map.Map(data, header)
-    view.plot_settings.update(magnetogram_plot_settings(data))
     return view

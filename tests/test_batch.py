@@ -252,9 +252,9 @@ def test_bad_arguments_are_clear_errors(folder, tmp_path, client):
 
 def test_register_task_checks(registered_task):
     with pytest.raises(ValueError, match="registered already"):
-        register_task("denoise", batch._denoise_file)
+        register_task("denoise", batch.get_task("denoise").function)
     with pytest.raises(ValueError, match="only letters"):
-        register_task("my task", batch._denoise_file)
+        register_task("my task", batch.get_task("denoise").function)
     with pytest.raises(TypeError, match="must be callable"):
         register_task("thing", 3)
     task = registered_task("double", _worker_facts, description="twice the data")

@@ -58,7 +58,7 @@ def test_normalize_exposure(euvi_map, aia_map):
 
 
 def test_normalize_exposure_errors(euvi_map, mdi_map):
-    with pytest.raises(InputMapError, match="Expected EUV intensities in DN"):
+    with pytest.raises(InputMapError, match="Expected an EUV map"):
         calibration.normalize_exposure(mdi_map)
     with pytest.raises(InputMapError, match="no positive exposure time"):
         calibration.normalize_exposure(map_with(euvi_map, exptime=0.0))

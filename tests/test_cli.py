@@ -218,7 +218,7 @@ def test_synchronic_command_merges_and_writes_sources(tmp_path):
 def test_drawing_command_reads_a_drawing(tmp_path, capsys):
     from PIL import Image
 
-    from sunpy_dlmag.drawings import render_drawing
+    from sunpy_dlmag.training.drawings import render_drawing
 
     mdi = sunpy.map.Map(MDI_MAGNETOGRAM)
     image = render_drawing(mdi, shape=(500, 520), radius=200, threshold=300 * u.G)

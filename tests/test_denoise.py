@@ -166,7 +166,7 @@ def test_denoise_output_of_a_header_without_axis_units(denoiser):
     np.testing.assert_allclose(out.wcs.wcs.crval, mdi.wcs.wcs.crval)
 
 
-def test_the_shipped_autoencoder_is_picked_by_instrument(mdi_map, euvi_map):
+def test_the_shipped_autoencoder_is_picked_by_instrument(mdi_map):
     from conftest import DATA
 
     from sunpy_dlmag.denoise import _denoise_model
@@ -174,10 +174,11 @@ def test_the_shipped_autoencoder_is_picked_by_instrument(mdi_map, euvi_map):
     hmi = sunpy.map.Map(DATA / "hmi.sharp_cea_720s.377.20110215_020000_TAI.Br.fits")
     assert _denoise_model("ae", None, "cpu", magnetogram=hmi).spec.name == "denoise-m2-hmi"
     assert _denoise_model("ae", None, "cpu", magnetogram=mdi_map).spec.name == "denoise-m2"
-    # A map of another instrument, even in G, gets no silent guess.
-    in_gauss = sunpy.map.Map(euvi_map.data, {**euvi_map.meta, "bunit": "G"})
-    with pytest.raises(InputMapError, match=r"EUVI.*denoise-m2-hmi for SDO/HMI; denoise-m2 for SOHO/MDI.*model="):
-        sunpy_dlmag.denoise(in_gauss)
+    # A magnetogram of another instrument gets no silent guess.
+    other = sunpy.map.Map(mdi_map.data, {**mdi_map.meta, "instrume": "VSM", "camera": "VSM", "telescop": "SOLIS"})
+    assert not isinstance(other, sunpy.map.sources.MDIMap)
+    with pytest.raises(InputMapError, match=r"VSM.*denoise-m2-hmi for SDO/HMI; denoise-m2 for SOHO/MDI.*model="):
+        sunpy_dlmag.denoise(other)
     # model= overrides the choice.
     assert _denoise_model("ae", "denoise-m2", "cpu", magnetogram=hmi).spec.name == "denoise-m2"
 

@@ -22,7 +22,7 @@ import sunpy.map
 from sunpy.coordinates import HeliographicStonyhurst, Helioprojective, sun
 from sunpy.map.header_helper import make_fitswcs_header
 
-from sunpy_dlmag import _cycles, drawings
+from sunpy_dlmag import _cycles, drawings, geometry
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 from sunpy_dlmag.exceptions import (
     CyclePhaseUnknownError,
@@ -33,6 +33,7 @@ from sunpy_dlmag.exceptions import (
 from sunpy_dlmag.metrics import pixel_area_on_sphere
 from sunpy_dlmag.models import Channel, Geometry, ModelSpec, Normalization, get_model, load_model, registry
 from sunpy_dlmag.models.graphs import gaussian_filter_network
+from sunpy_dlmag.training import drawings as synthetic
 
 DATA = Path(__file__).parent / "data"
 SHARP = str(DATA / "hmi.sharp_cea_720s.377.20110215_020000_TAI.{}.fits")
@@ -54,6 +55,19 @@ def _unit_vectors(lon, lat):
     return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
 
 
+def _on_disk_vectors(smap):
+    """Unit vectors (Stonyhurst) of the on-disk pixels, their mask and mu, from sunpy's coordinates."""
+    coords = sunpy.map.all_coordinates_from_map(smap)
+    on_disk = sunpy.map.coordinate_is_on_solar_disk(coords)
+    surface = coords[on_disk].transform_to(HeliographicStonyhurst(obstime=smap.date))
+    vectors = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
+    good = np.isfinite(vectors).all(axis=1)
+    on_disk[on_disk] = good
+    vectors = vectors[good]
+    mu = geometry.mu_towards(smap.rsun_meters.to_value(u.m) * vectors, smap.observer_coordinate)
+    return vectors, on_disk, mu
+
+
 def _separation_deg(v, w):
     return np.rad2deg(np.arccos(np.clip(np.dot(v, w), -1, 1)))
 
@@ -66,7 +80,7 @@ def mdi():
 @pytest.fixture(scope="module")
 def truth_groups(mdi):
     """Spot groups of the MDI map, measured on its own grid: (unit vector of the centre, area in MSH)."""
-    penumbra, _ = drawings._spot_masks(mdi, THRESHOLD, None, 4)
+    penumbra, _ = synthetic._spot_masks(mdi, THRESHOLD, None, 4)
     labels, n = ndimage.label(penumbra, structure=np.ones((3, 3)))
     ys, xs = np.nonzero(labels)
     surface = mdi.pixel_to_world(xs * u.pix, ys * u.pix).transform_to(HeliographicStonyhurst(obstime=mdi.date))
@@ -91,7 +105,7 @@ def truth_groups(mdi):
 def drawn(request, mdi, tmp_path_factory):
     """(layout, drawing map read back from the saved image file) for each layout."""
     case = CASES[request.param]
-    image = drawings.render_drawing(
+    image = synthetic.render_drawing(
         mdi,
         shape=case["shape"],
         centre=case["centre"],
@@ -229,7 +243,7 @@ def test_image_types_give_the_same_disk():
 
 def test_drawing_overlays_on_the_observation(mdi, mdi_drawing):
     # Every MDI spot pixel of the larger spots lands on ink in the drawing (seen from Earth, not SOHO).
-    penumbra, _ = drawings._spot_masks(mdi, THRESHOLD, None, 4)
+    penumbra, _ = synthetic._spot_masks(mdi, THRESHOLD, None, 4)
     labels, _n = ndimage.label(penumbra, structure=np.ones((3, 3)))
     sizes = np.bincount(labels.ravel())
     big = penumbra & (sizes[labels] >= 30)
@@ -252,9 +266,7 @@ def sharp_disk():
     )
     header["bunit"] = "DN/s"
     disk = sunpy.map.Map(
-        drawings.geometry.resample(
-            continuum.data, continuum.wcs, sunpy.map.Map(np.zeros((1, 1)), header).wcs, (1024, 1024)
-        ),
+        geometry.resample(continuum.data, continuum.wcs, sunpy.map.Map(np.zeros((1, 1)), header).wcs, (1024, 1024)),
         header,
     )
     return continuum, disk
@@ -271,7 +283,7 @@ def _cea_spots(continuum, level=0.9):
 
 def test_sunspot_area_and_position_from_a_continuum_drawing(sharp_disk, tmp_path):
     continuum, disk = sharp_disk
-    image = drawings.render_drawing(disk, shape=(1100, 1100), radius=480, north_angle=20 * u.deg)
+    image = synthetic.render_drawing(disk, shape=(1100, 1100), radius=480, north_angle=20 * u.deg)
     Image.fromarray(image).save(tmp_path / "ar11158.png")
     drawing = drawings.read_drawing(tmp_path / "ar11158.png", date=continuum.date, north_angle=20 * u.deg)
     groups = drawings.sunspot_groups(drawings.detect_sunspots(drawing))
@@ -371,8 +383,8 @@ def test_bipole_magnetogram(mdi_drawing, mdi_spots):
     central = mdi_spots[np.abs(mdi_spots["lon"]) < 50 * u.deg]
     magnetogram = drawings.drawing_to_magnetogram(mdi_drawing, spots=central)
     bipoles = drawings.sunspot_bipoles(central, date=mdi_drawing.date)
-    _, disk, mu = drawings._on_disk_vectors(magnetogram)
-    radial = magnetogram.data[disk] / mu
+    _, disk, mu = _on_disk_vectors(magnetogram)
+    radial = np.nan_to_num(magnetogram.data[disk]) / mu  # NaN: a pixel on the limb
     area = pixel_area_on_sphere(magnetogram).to_value(u.cm**2)[disk]
     positive = np.sum(np.clip(radial, 0, None) * area)
     negative = -np.sum(np.clip(radial, None, 0) * area)
@@ -451,7 +463,7 @@ def test_image_without_a_disk_is_refused(tmp_path):
     with pytest.raises(InputMapError, match=r"No solar disk found.*has no ink"):
         drawings.read_drawing(np.full((300, 300), 240, np.uint8), date="2011-02-15")
     # Handwriting and a signature, no disk.
-    text = drawings._annotations(
+    text = synthetic._annotations(
         (400, 600),
         label="Macchie solari, 2 giugno",
         centre=(300, 150),
@@ -519,12 +531,12 @@ def test_bad_arguments_are_refused(mdi, mdi_drawing, mdi_spots, tmp_path):
         drawings.sunspot_groups(QTable({"group": [1]}))
     carrington = sunpy.map.Map(SHARP.format("continuum"))
     with pytest.raises(InputMapError, match="helioprojective"):
-        drawings.render_drawing(carrington)
+        synthetic.render_drawing(carrington)
 
 
 def test_render_does_not_modify_its_input(mdi):
     before = mdi.data.copy()
-    image = drawings.render_drawing(mdi, shape=(300, 300), threshold=THRESHOLD, label="", annotate=False)
+    image = synthetic.render_drawing(mdi, shape=(300, 300), threshold=THRESHOLD, label="", annotate=False)
     np.testing.assert_array_equal(mdi.data, before)
     assert image.shape == (300, 300, 3)
     assert image.dtype == np.uint8
@@ -536,7 +548,7 @@ def test_render_does_not_modify_its_input(mdi):
 def test_training_pairs_for_the_drawing_preset(tmp_path, mdi):
     from sunpy_dlmag.data.fetch import pairs_from_manifest
 
-    manifest = drawings.drawing_training_pairs([MDI_MAGNETOGRAM], tmp_path, shape=(600, 600), threshold=THRESHOLD)
+    manifest = synthetic.drawing_training_pairs([MDI_MAGNETOGRAM], tmp_path, shape=(600, 600), threshold=THRESHOLD)
     (pair,) = pairs_from_manifest(manifest)
     assert Path(pair.target).resolve() == Path(MDI_MAGNETOGRAM).resolve()
     assert abs((pair.time - mdi.date).to_value(u.s)) < 1
@@ -545,9 +557,9 @@ def test_training_pairs_for_the_drawing_preset(tmp_path, mdi):
     largest = groups[np.argmax(groups["area"])]
     assert largest["lat"].to_value(u.deg) == pytest.approx(-19.8, abs=1.0)
     with pytest.raises(FileExistsError):
-        drawings.drawing_training_pairs([MDI_MAGNETOGRAM], tmp_path, shape=(600, 600))
+        synthetic.drawing_training_pairs([MDI_MAGNETOGRAM], tmp_path, shape=(600, 600))
     with pytest.raises(TypeError, match="chooses north_angle"):
-        drawings.drawing_training_pairs([MDI_MAGNETOGRAM], tmp_path, north_angle=3 * u.deg)
+        synthetic.drawing_training_pairs([MDI_MAGNETOGRAM], tmp_path, north_angle=3 * u.deg)
     # The trainer's data preparation accepts the pair with the drawing preset's spec.
     pytest.importorskip("torch")
     from sunpy_dlmag.training.datasets import prepare

@@ -15,6 +15,7 @@ from sunpy_dlmag.exceptions import (
     InconsistentObservationsError,
     InputMapError,
     MissingObserverError,
+    ModelTaskError,
     WeightsNotInstalledError,
 )
 from sunpy_dlmag.farside import farside_magnetogram, prepare_inputs
@@ -274,8 +275,11 @@ def test_input_checks(euvi_map, mdi_map, gauss_model):
 
 
 def test_not_a_farside_model(euvi_map):
-    with pytest.raises(InputMapError, match="takes no EUV channel"):
+    with pytest.raises(ModelTaskError, match="'denoise' model; this needs a 'farside' model"):
         farside_magnetogram(euvi_map, model="denoise-m2", device="cpu")
+    # prepare_inputs needs only the spec: a model without EUV channels is refused there.
+    with pytest.raises(InputMapError, match="takes no EUV channel"):
+        prepare_inputs(euvi_map, model="denoise-m2")
 
 
 @pytest.mark.parametrize("name", ["aisfm-v1", "aisfm-v2", "pix2pixcc", "aisfm-v3"])

@@ -94,3 +94,29 @@ def test_input_map_is_not_modified(euvi_map):
     np.testing.assert_array_equal(euvi_map.data, data)
     assert dict(euvi_map.meta) == meta
     assert isinstance(euvi_map, sunpy.map.GenericMap)
+
+
+def test_model_frame_object_goes_there_and_back_with_one_off_disk_rule(mdi_map):
+    from sunpy_dlmag.models import Geometry
+
+    frame = geometry.ModelFrame(mdi_map, Geometry(image_size=512, rsun_px=196.0, stride=16))
+    assert frame.shape == (512, 512)
+    stack = frame.stack([mdi_map, (mdi_map.data, mdi_map.wcs), mdi_map.data])
+    assert stack.shape == (3, 512, 512)
+    np.testing.assert_array_equal(stack[0], stack[1])
+    np.testing.assert_array_equal(stack[0], stack[2])
+    # A field that is finite everywhere in the frame comes back NaN beyond the limb only.
+    back = frame.to_template(np.ones(frame.shape, dtype=np.float32))
+    rho = np.hypot(*np.meshgrid(*(np.arange(n) - (n - 1) / 2 for n in mdi_map.data.shape)))
+    radius_px = (mdi_map.rsun_obs / mdi_map.scale.axis1).to_value(u.pix)
+    assert np.isnan(back[rho > radius_px + 3]).all()
+    assert np.isfinite(back[rho < radius_px - 3]).all()
+    # On the native grid the frame is the template's own grid; input NaN stay NaN.
+    native = geometry.ModelFrame(mdi_map, Geometry())
+    assert native.shape == mdi_map.data.shape
+    same = native.to_template(native.stack([mdi_map])[0])
+    np.testing.assert_array_equal(np.isnan(same), np.isnan(mdi_map.data) | geometry.off_disk(mdi_map))
+    with pytest.raises(InputMapError, match="does not lie on the template's grid"):
+        native.stack([np.zeros((8, 8))])
+    with pytest.raises(InputMapError, match="does not lie on the frame"):
+        frame.to_template(np.zeros((8, 8)))

@@ -61,7 +61,7 @@ def test_pixel_cc_bins_and_masks(mdi_map, rng):
 def test_metric_errors(mdi_map, euvi_map):
     with pytest.raises(InputMapError, match="one grid"):
         metrics.pixel_cc(np.zeros((8, 8)), np.zeros((16, 16)))
-    with pytest.raises(InputMapError, match="magnetogram in G"):
+    with pytest.raises(InputMapError, match=r"Expected a magnetogram with data in G.*EUV imager EUVI"):
         metrics.total_unsigned_flux(euvi_map)
     with pytest.raises(InputMapError, match="needs a map"):
         metrics.net_flux(mdi_map.data)
@@ -198,7 +198,7 @@ def test_evaluate_runs_a_model(conv_onnx, mdi_map):
 def test_evaluate_errors(mdi_map, euvi_map):
     with pytest.raises(InputMapError, match=r"\(input, target\) tuples"):
         metrics.evaluate(lambda m: m, [mdi_map])
-    with pytest.raises(InputMapError, match="target magnetogram in G"):
+    with pytest.raises(InputMapError, match=r"Expected a target magnetogram with data in G.*EUV imager EUVI"):
         metrics.evaluate(lambda m: m, [(euvi_map, euvi_map)])
     with pytest.raises(InputMapError, match="at least one"):
         metrics.evaluate(lambda m: m, [])

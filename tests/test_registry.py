@@ -180,3 +180,24 @@ def test_sessions_are_cached_per_file_and_threads(conv_onnx):
     assert a.session is b.session
     assert a.session is not c.session
     assert c.session.get_session_options().intra_op_num_threads == 1
+
+
+def test_one_loader_for_names_paths_specs_and_models_with_a_task_check(conv_onnx, registered, tmp_path, monkeypatch):
+    from sunpy_dlmag.exceptions import ModelTaskError
+    from sunpy_dlmag.models.registry import spec_of
+
+    path, spec = conv_onnx("tasked", task="denoise")
+    model = load_model(path, device="cpu", task="denoise")
+    assert load_model(model, task="denoise") is model
+    assert spec_of(model) is model.spec
+    assert spec_of(path) == spec
+    with pytest.raises(ModelTaskError, match=r"'denoise' model; this needs a 'farside' model.*aisfm-v2"):
+        load_model(model, task="farside")
+    with pytest.raises(ModelTaskError, match="'denoise' model"):
+        load_model(path, task="drawing")
+    # A spec loads through its weights source, as a registered name does.
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    bundled = ModelSpec(**{**spec.__dict__, "weights": WeightsSource(sha256=sha256sum(path), bundled=path.name)})
+    assert load_model(bundled, device="cpu", task="denoise").sha256 == sha256sum(path)
+    with pytest.raises(WeightsNotInstalledError):
+        load_model(get_model("aisfm-v2"), task="farside")

@@ -7,6 +7,7 @@ import pytest
 import sunpy.map
 
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, MissingObserverError
+from sunpy_dlmag.maps import DlmagMap
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.runtime import default_tile_size, tiled_inference
 from sunpy_dlmag.models.spec import Geometry
@@ -103,7 +104,7 @@ def test_map_in_new_map_out(tiny, mdi_map):
     assert out.instrument == "sunpy-dlmag tiny"
     assert "MDI" in out.meta["dlinput"]
     # Never mistaken for an observation: not read back as an MDI map.
-    assert type(out) is sunpy.map.GenericMap
+    assert type(out) is DlmagMap  # this package's map source, not MDIMap
     assert out.plot_settings["cmap"] == "hmimag"
     assert out.plot_settings["norm"].vmin == -out.plot_settings["norm"].vmax
 

@@ -17,7 +17,7 @@ from sunpy.map.header_helper import make_heliographic_header
 from sunpy.sun.models import differential_rotation
 
 from sunpy_dlmag.data.sample import GONG_SYNOPTIC
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, MissingObserverError
+from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError, MissingObserverError
 from sunpy_dlmag.io import read_gong_synoptic
 from sunpy_dlmag.synchronic import CODE_BACKGROUND, CODE_NONE, disk_view, source_legend, synchronic_map
 
@@ -98,6 +98,7 @@ def test_round_trip_recovers_the_global_map(gong, views):
 def test_ai_maps_are_marked_and_inputs_left_alone(views):
     farside = copy.deepcopy(views[2])
     farside.meta["dlmodel"] = "aisfm-v2"
+    farside.meta["dlai"] = True
     farside.meta["dlinput"] = "STEREO A SECCHI EUVI"
     before = (farside.data.copy(), copy.deepcopy(farside.meta))
     with pytest.warns(DlmagUserWarning):
@@ -112,9 +113,9 @@ def test_ai_maps_are_marked_and_inputs_left_alone(views):
     assert 0.2 < ai.mean() < 0.5
     assert smap.meta["dlai"] is True
     assert "aisfm-v2" in smap.meta["history"]
-    # A published AISFM product of unknown version (read_aisfm names it only in INSTRUME).
+    # A published AISFM product of unknown version: its header says a network made it, nothing more.
     product = copy.deepcopy(views[2])
-    product.meta["instrume"] = "AISFM (KASI)"
+    product.meta["dlai"] = True
     with pytest.warns(DlmagUserWarning):
         _, sources = synchronic_map(views[0], [product], return_sources=True)
     assert source_legend(sources)[2].startswith("AI-generated: ")
@@ -222,7 +223,7 @@ def test_bad_inputs(gong, views, mdi_map, aia_map):
         synchronic_map(views[0], background=unitless)
     with pytest.raises(InputMapError, match="sources map"):
         source_legend(gong)
-    with pytest.raises(InputMapError, match="obstime"):
+    with pytest.raises(InvalidArgumentError, match="obstime"):
         disk_view(gong, SkyCoord(0 * u.deg, 0 * u.deg, 1 * u.AU, frame="heliographic_stonyhurst"))
     with pytest.raises(InputMapError, match="heliographic"):
         disk_view(mdi_map, _observer(0, mdi_map.date))

@@ -32,7 +32,7 @@ from sunpy import log
 from sunpy.time import parse_time
 
 from sunpy_dlmag.exceptions import DlmagUserWarning
-from sunpy_dlmag.io import write_atomic
+from sunpy_dlmag.io import FITS_SUFFIXES, write_atomic
 
 __all__ = [
     "PAIR_KINDS",
@@ -50,8 +50,6 @@ __all__ = [
     "write_manifest",
 ]
 
-#: File name endings taken as FITS files when a folder is scanned.
-FITS_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz", ".fts.gz", ".fit.gz")
 
 # Header keys holding the observation time, best first: the mid-exposure time (DATE-AVG,
 # JSOC's T_OBS) pairs images of different exposure lengths better than the start (DATE-OBS).

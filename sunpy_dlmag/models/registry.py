@@ -19,6 +19,7 @@ from sunpy import log
 
 from sunpy_dlmag.exceptions import (
     InvalidModelSpecError,
+    ModelTaskError,
     UnknownModelError,
     WeightsHashMismatchError,
     WeightsNotInstalledError,
@@ -26,7 +27,16 @@ from sunpy_dlmag.exceptions import (
 from sunpy_dlmag.models.catalogue import PUBLISHED_MODELS
 from sunpy_dlmag.models.spec import ONNX_METADATA_KEY, ModelSpec
 
-__all__ = ["get_model", "list_models", "load_model", "register_model", "sha256sum", "weights_status"]
+__all__ = [
+    "check_task",
+    "get_model",
+    "list_models",
+    "load_model",
+    "register_model",
+    "sha256sum",
+    "spec_of",
+    "weights_status",
+]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -102,18 +112,23 @@ def weights_status(spec):
     return "not installed"
 
 
-def load_model(name_or_path, *, device="auto", num_threads=None):
+def load_model(model, *, device="auto", num_threads=None, task=None):
     """
     Load a trained network, ready to run.
 
     Parameters
     ----------
-    name_or_path : str or `os.PathLike`
-        A registered model name (see `list_models`) or the path of an ONNX file.
+    model : str, `os.PathLike`, `~sunpy_dlmag.models.ModelSpec` or `~sunpy_dlmag.models.Model`
+        A registered model name (see `list_models`), the path of an ONNX file, a spec (its
+        weights are found as for a registered one), or a loaded model (returned as it is,
+        after the task check).
     device : {"auto", "cpu", "cuda"}
         Where to run: ``"auto"`` uses CUDA when onnxruntime has the CUDA provider.
     num_threads : int, optional
         Threads onnxruntime uses on the CPU (default: its own choice, one per core).
+    task : str, optional
+        The task the caller needs (``"denoise"``, ``"farside"``, ``"drawing"``); a model for
+        another task is refused.
 
     Returns
     -------
@@ -129,10 +144,15 @@ def load_model(name_or_path, *, device="auto", num_threads=None):
         Weights whose sha256 differs from the spec's.
     ModelInputMismatchError
         An ONNX graph whose inputs do not match its spec.
+    ModelTaskError
+        A model made for another task than ``task``.
     """
     from sunpy_dlmag.models.runtime import Model
 
-    path, spec = _resolve(name_or_path)
+    if isinstance(model, Model):
+        return check_task(model, task)
+    path, spec = _resolve(model)
+    check_task(spec, task)
     digest = sha256sum(path)
     expected = spec.weights.sha256
     if expected and digest != expected:
@@ -143,8 +163,42 @@ def load_model(name_or_path, *, device="auto", num_threads=None):
     return Model(spec, path, sha256=digest, device=device, num_threads=num_threads)
 
 
+def spec_of(model):
+    """
+    The `ModelSpec` of a registered name, an ONNX path, a spec or a loaded model; no weights needed.
+
+    Raises
+    ------
+    UnknownModelError
+        Neither a known name nor an existing file.
+    """
+    from sunpy_dlmag.models.runtime import Model
+
+    if isinstance(model, Model):
+        return model.spec
+    if isinstance(model, ModelSpec):
+        return model
+    path = Path(str(model)).expanduser()
+    if path.is_file():
+        return read_spec_for(path)
+    return get_model(model)
+
+
+def check_task(model, task):
+    """``model`` (a spec or loaded model) if it is made for ``task`` (or ``task`` is None), else raise."""
+    spec = getattr(model, "spec", model)
+    if task is not None and spec.task != task:
+        others = ", ".join(list_models(task)) or "none registered"
+        raise ModelTaskError(
+            f"Model {spec.name!r} is a {spec.task!r} model; this needs a {task!r} model (registered: {others})."
+        )
+    return model
+
+
 def _resolve(name_or_path):
     """(weights path, spec) following the documented order."""
+    if isinstance(name_or_path, ModelSpec):
+        return _weights_of(name_or_path), name_or_path
     if isinstance(name_or_path, os.PathLike) or (isinstance(name_or_path, str) and name_or_path not in _REGISTRY):
         path = Path(name_or_path).expanduser()
         if path.is_file():
@@ -152,13 +206,18 @@ def _resolve(name_or_path):
         if isinstance(name_or_path, os.PathLike) or name_or_path.endswith(".onnx"):
             raise WeightsNotInstalledError(f"No weights file at {path}.")
     spec = get_model(name_or_path)
+    return _weights_of(spec), spec
+
+
+def _weights_of(spec):
+    """The weights file of a spec: bundled, else downloaded."""
     if spec.weights.bundled:
         path = WEIGHTS_DIR / spec.weights.bundled
         if path.is_file():
-            return path, spec
+            return path
         log.warning(f"The bundled weights of {spec.name} ({path}) are missing; trying the remote copy.")
     if spec.weights.url and spec.weights.sha256:
-        return _download(spec), spec
+        return _download(spec)
     raise WeightsNotInstalledError(_not_installed_message(spec))
 
 
@@ -189,7 +248,8 @@ _DATA_STEPS = {
     ),
     "denoise-m2": "any magnetogram FITS files in G (noise is added during training)",
     "drawing": (
-        "sunpy_dlmag.drawings.drawing_training_pairs(hmi_files, DIR)  (drawings traced from HMI magnetograms;\n"
+        "sunpy_dlmag.training.drawings.drawing_training_pairs(hmi_files, DIR)\n"
+        "      (drawings traced from HMI magnetograms;\n"
         "      or scans read with read_drawing, saved with save_map and listed with write_manifest)"
     ),
 }

@@ -238,23 +238,58 @@ class Model:
         return tile_size, overlap
 
     # ---------------------------------------------------------------- maps
+    def translate(self, channels, template, *, note="", tile_size=None, overlap=None, batch_size=DEFAULT_BATCH_SIZE):
+        """
+        Map(s) in, map out: the one path from input channels to an output map.
+
+        The channels go into the model frame of ``template`` (`~sunpy_dlmag.geometry.ModelFrame`),
+        through the network (in tiles where needed), and back onto ``template``'s grid, NaN
+        where there was no input and beyond the solar limb.
+
+        Parameters
+        ----------
+        channels : sequence, mapping or `numpy.ndarray`
+            One entry per input channel of the spec, in its order: maps (resampled into the
+            frame), ``(values, wcs)`` pairs, or 2D arrays on ``template``'s grid; or a
+            ``(C, H, W)`` array already on the frame (`~sunpy_dlmag.geometry.ModelFrame.stack`).
+            Physical values in the units of the spec's inputs.
+        template : `~sunpy.map.GenericMap` or `~sunpy_dlmag.geometry.ModelFrame`
+            The map whose observer, time and grid the output takes (or its frame).
+        note : str
+            Added to the output's history (what the input was).
+        tile_size, overlap, batch_size
+            As in `predict`.
+
+        Returns
+        -------
+        `~sunpy.map.GenericMap`
+            A new map in the spec's output unit, with this model's provenance.
+        """
+        frame = (
+            template if isinstance(template, geometry.ModelFrame) else geometry.ModelFrame(template, self.spec.geometry)
+        )
+        if isinstance(channels, np.ndarray) and channels.ndim == 3:
+            stack = channels
+            if stack.shape[1:] != frame.shape:
+                raise InputMapError(f"A stack of shape {stack.shape} does not lie on the frame {frame.shape}.")
+        else:
+            channels = list(channels.values()) if isinstance(channels, Mapping) else list(channels)
+            if len(channels) != self.spec.n_inputs:
+                raise InputMapError(
+                    f"Model {self.spec.name!r} takes {self.spec.n_inputs} input channel(s) "
+                    f"({', '.join(c.label for c in self.spec.inputs)}); got {len(channels)}."
+                )
+            stack = frame.stack(channels)
+        out = self.predict_array(stack, tile_size=tile_size, overlap=overlap, batch_size=batch_size)
+        return self.output_map(frame.to_template(out), frame.template, note=note)
+
     def _predict_maps(self, maps, **kwargs):
         maps = self._maps_per_channel(maps)
-        g = self.spec.geometry
-        reference = maps[0]
-        geometry.check_observer(reference)
-        if g.native:
+        if self.spec.geometry.native:
             shapes = {m.data.shape for m in maps}
             if len(shapes) > 1:
                 raise InputMapError(f"Maps for a model on the native grid must share one shape; got {sorted(shapes)}.")
-            out = self.predict_array(np.stack([m.data for m in maps]), **kwargs)
-        else:
-            # All channels go to the model frame of the first map's observer.
-            frame = geometry.to_model_frame(reference, image_size=g.image_size, rsun_px=g.rsun_px)
-            stack = [frame.data] + [geometry.resample(m.data, m.wcs, frame.wcs, frame.data.shape) for m in maps[1:]]
-            out_frame = self.predict_array(np.stack(stack), **kwargs)
-            out = geometry.to_map_grid(out_frame, source=frame, target=reference)
-        return self.output_map(out, reference)
+        return self.translate(maps, maps[0], **kwargs)
 
     def _maps_per_channel(self, maps):
         if isinstance(maps, sunpy.map.GenericMap):
@@ -283,14 +318,14 @@ class Model:
         from sunpy_dlmag.maps import provenance_meta
 
         meta = provenance_meta(template, self, note=note)
-        return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta, plot_settings=_plot_settings(self.spec, data))
+        return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta, plot_settings=_plot_settings(self.spec))
 
 
-def _plot_settings(spec, data):
+def _plot_settings(spec):
     from sunpy_dlmag.maps import magnetogram_plot_settings
 
     if spec.output.unit == "G":
-        return magnetogram_plot_settings(data)
+        return magnetogram_plot_settings()
     return {}
 
 

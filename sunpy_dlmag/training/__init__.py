@@ -15,7 +15,9 @@ __all__ = [
     "MultiScaleDiscriminator",
     "PatchDiscriminator",
     "UNetGenerator",
+    "drawing_training_pairs",
     "export_to_onnx",
+    "render_drawing",
 ]
 
 _LAZY = {
@@ -25,6 +27,8 @@ _LAZY = {
     "PatchDiscriminator": "sunpy_dlmag.training.networks",
     "UNetGenerator": "sunpy_dlmag.training.networks",
     "export_to_onnx": "sunpy_dlmag.training.export",
+    "drawing_training_pairs": "sunpy_dlmag.training.drawings",
+    "render_drawing": "sunpy_dlmag.training.drawings",
 }
 
 

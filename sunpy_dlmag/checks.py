@@ -1,0 +1,476 @@
+"""
+What the package's functions check of their inputs: map predicates and argument validators.
+
+Predicates follow sunkit-magex's ``is_cea_map(m, error=False)``: they return a bool, or with
+``error=True`` raise a specific `~sunpy_dlmag.exceptions.DlmagError` subclass whose message
+names what was expected and what was given. Validators return the cleaned value or raise.
+Instruments are recognised by sunpy's map classes (`~sunpy.map.sources.HMIMap`,
+`~sunpy.map.sources.AIAMap`, `~sunpy.map.sources.EUVIMap`, ...), not by searching strings.
+"""
+
+import numbers
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+
+import sunpy.map
+from sunpy.coordinates import Helioprojective
+from sunpy.coordinates.frames import BaseHeliographic
+from sunpy.map import sources
+
+from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    AssumedUnitWarning,
+    InputMapError,
+    InvalidArgumentError,
+    MissingDateError,
+    NonFiniteDataError,
+    UnitError,
+)
+
+__all__ = [
+    "check_bool",
+    "check_choice",
+    "check_int",
+    "check_number",
+    "check_observer_coordinate",
+    "check_quantity",
+    "check_shape",
+    "euv_instrument",
+    "field_data",
+    "finite_data",
+    "has_date",
+    "is_disk_image",
+    "is_euv_map",
+    "is_full_sun_cea",
+    "is_full_sun_heliographic",
+    "is_magnetogram",
+    "is_map",
+    "map_data",
+    "map_unit",
+]
+
+# Largest magnitude kept: beyond it float32 overflows (and any field or intensity is absurd).
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: Map classes of magnetographs and of the global magnetic maps built from them (all in G).
+MAGNETOGRAM_CLASSES = (sources.HMIMap, sources.MDIMap, sources.GONGSynopticMap, sources.ADAPTMap)
+#: Map classes of EUV imagers.
+EUV_CLASSES = (sources.AIAMap, sources.EUVIMap, sources.EITMap, sources.SWAPMap, sources.TRACEMap, sources.SUVIMap)
+#: EUV passbands span about 50 .. 1700 Angstrom (soft X-rays below, UV above are other imagers).
+_EUV_RANGE_AA = (50, 1700)
+
+
+def _fail(error, exception, message):
+    if error:
+        raise exception(message)
+    return False
+
+
+def _describe(smap):
+    what = " ".join(str(p) for p in (smap.observatory, smap.instrument) if p) or type(smap).__name__
+    return f"{what} map"
+
+
+# --------------------------------------------------------------------------- arguments
+def check_bool(value, name):
+    """``value`` if it is a bool (numpy bools included); refuses truthy strings such as ``"no"``."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise ArgumentTypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__}).")
+
+
+def check_int(value, name, *, minimum=None, maximum=None, allow_none=False):
+    """``value`` as an int (numpy integers too; not bools, floats or strings), within the bounds."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
+    value = int(value)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        parts = (f">= {minimum}" if minimum is not None else "", f"<= {maximum}" if maximum is not None else "")
+        bounds = " and ".join(part for part in parts if part)
+        raise InvalidArgumentError(f"{name} must be an integer {bounds}, got {value}.")
+    return value
+
+
+def check_number(value, name, *, minimum=None, maximum=None, inclusive=(True, True), allow_none=False):
+    """``value`` as a finite float within the bounds (``inclusive`` says whether each bound is allowed)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool | np.bool_ | u.Quantity) or not isinstance(value, numbers.Real):
+        raise ArgumentTypeError(f"{name} must be a number, got {value!r} ({type(value).__name__}).")
+    value = float(value)
+    low_ok = minimum is None or (value >= minimum if inclusive[0] else value > minimum)
+    high_ok = maximum is None or (value <= maximum if inclusive[1] else value < maximum)
+    if not np.isfinite(value) or not (low_ok and high_ok):
+        low = "" if minimum is None else f"{'[' if inclusive[0] else '('}{minimum:g}"
+        high = "" if maximum is None else f"{maximum:g}{']' if inclusive[1] else ')'}"
+        where = f" in {low or '(-inf'}, {high or 'inf)'}" if (minimum is not None or maximum is not None) else ""
+        raise InvalidArgumentError(f"{name} must be a finite number{where}, got {value!r}.")
+    return value
+
+
+def check_quantity(value, unit, name, *, positive=False, allow_zero=False, allow_none=False):
+    """
+    ``value`` as a finite scalar `~astropy.units.Quantity` in ``unit``; numbers without a unit are refused.
+
+    ``positive`` requires > 0 (or >= 0 with ``allow_zero``).
+    """
+    if value is None and allow_none:
+        return None
+    unit = u.Unit(unit)
+    if not isinstance(value, u.Quantity):
+        raise ArgumentTypeError(
+            f"{name} must be a Quantity in {unit} (e.g. {name}=150 * u.{unit.to_string()}), got {value!r} "
+            f"({type(value).__name__})."
+        )
+    if not value.unit.is_equivalent(unit):
+        raise ArgumentTypeError(f"{name} must be in units of {unit}, got {value.unit}.")
+    if not value.isscalar or not np.isfinite(value.value):
+        raise InvalidArgumentError(f"{name} must be one finite value, got {value}.")
+    if positive and not (value.value > 0 or (allow_zero and value.value == 0)):
+        raise InvalidArgumentError(f"{name} must be {'>= 0' if allow_zero else 'positive'}, got {value}.")
+    return value.to(unit)
+
+
+def check_choice(value, choices, name):
+    """``value`` if it is one of ``choices``; a bool or a string never stands for a number, nor the reverse."""
+    for choice in choices:
+        if isinstance(value, bool | np.bool_) != isinstance(choice, bool) or isinstance(value, str) != isinstance(
+            choice, str
+        ):
+            continue
+        if value is choice or (isinstance(value, str | numbers.Number) and value == choice):
+            return choice
+    raise InvalidArgumentError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+
+
+def check_shape(shape, name="shape", *, minimum=2):
+    """``(n_latitude, n_longitude)`` (or ``(ny, nx)``) as a tuple of two ints >= ``minimum``."""
+    if not isinstance(shape, tuple | list) or len(shape) != 2:
+        raise ArgumentTypeError(f"{name} must be a pair of integers (rows, columns), got {shape!r}.")
+    return tuple(check_int(n, f"each of {name}", minimum=minimum) for n in shape)
+
+
+# --------------------------------------------------------------------------- data
+def finite_data(data, name="data", *, dtype=np.float32, allow_all_nan=False):
+    """
+    A new float array of ``data``: masked pixels (numpy masked arrays) become NaN; infinite
+    values and magnitudes beyond float32's range are refused; NaN stays (missing data).
+
+    Raises
+    ------
+    NonFiniteDataError
+        An infinite or too large value, or (unless ``allow_all_nan``) no finite value.
+    InputMapError
+        Not numeric data.
+    """
+    mask = np.ma.getmaskarray(data) if np.ma.isMaskedArray(data) else None
+    raw = np.ma.getdata(data)
+    raw = np.asarray(raw)
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool) or np.iscomplexobj(raw):
+        raise InputMapError(f"{name} must hold real numbers, got dtype {raw.dtype}.")
+    with np.errstate(invalid="ignore", over="ignore"):
+        values = raw.astype(np.float64)
+        bad = np.isinf(values) | (np.abs(values) > _FLOAT32_MAX)
+        if mask is not None:
+            bad &= ~mask
+        if bad.any():
+            where = tuple(int(i[0]) for i in np.nonzero(bad))
+            raise NonFiniteDataError(
+                f"{name} holds {int(bad.sum())} infinite or out-of-range value(s) (first at index {where}: "
+                f"{values[where]!r}); expected finite values (NaN marks missing data), at most {_FLOAT32_MAX:.3g} "
+                "in magnitude."
+            )
+        out = values.astype(dtype)
+    if mask is not None:
+        out[mask] = np.nan
+    if not allow_all_nan and not np.isfinite(out).any():
+        raise NonFiniteDataError(f"{name} has no finite pixel (all NaN or masked).")
+    return out
+
+
+def map_data(smap):
+    """The map's data with its mask (``smap.mask``) applied: masked pixels NaN."""
+    if smap.mask is None or not np.any(smap.mask):
+        return smap.data
+    return np.ma.MaskedArray(smap.data, mask=np.broadcast_to(smap.mask, smap.data.shape))
+
+
+# --------------------------------------------------------------------------- units
+def map_unit(smap, *, name="map"):
+    """
+    The unit of a map's data (BUNIT), parsed more widely than sunpy does (``Mx/cm2``, ``Gauss``).
+
+    Returns
+    -------
+    `~astropy.units.UnitBase` or None
+        `None` when there is no BUNIT.
+
+    Raises
+    ------
+    UnitError
+        A BUNIT no parser can read; the message quotes it as written.
+    """
+    raw = smap.meta.get("bunit")
+    if raw is None or not str(raw).strip():
+        return None
+    text = str(raw).strip()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unit = smap.unit
+    if unit is not None and not isinstance(unit, u.UnrecognizedUnit):
+        return unit
+    for candidate in (text, text.replace("^", "").replace("**", ""), {"gauss": "G"}.get(text.lower(), text)):
+        for fmt in ("fits", "generic", "cds"):
+            try:
+                unit = u.Unit(candidate, format=fmt)
+            except ValueError:
+                continue
+            if not isinstance(unit, u.UnrecognizedUnit):
+                return unit
+    raise UnitError(f"The {name}'s unit BUNIT = {text!r} cannot be parsed as a unit; set meta['bunit'], e.g. to 'G'.")
+
+
+def _known_gauss_source(smap):
+    """A name for maps whose source is known to give the field in G, else None."""
+    if isinstance(smap, sources.ADAPTMap) or str(smap.meta.get("model", "")).strip() == "ADAPT":
+        return "an ADAPT map"
+    if isinstance(smap, sources.GONGSynopticMap) or "GONG" in type(smap).__name__:
+        return "a GONG map"
+    if isinstance(smap, sources.HMISynopticMap | sources.MDISynopticMap):
+        return f"an {smap.instrument} synoptic map"
+    return None
+
+
+def field_data(smap, *, name="magnetogram", assume_gauss=False, dtype=np.float32):
+    """
+    Field values (G, ``dtype``, NaN where missing or masked) of a map in units of magnetic field.
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+    name : str
+        What the map is called in messages.
+    assume_gauss : bool
+        For global radial-field maps: a map without BUNIT whose source is known to be in G
+        (ADAPT, GONG, HMI/MDI synoptic), or any full-Sun heliographic map without BUNIT (what
+        ``sunkit_magex.pfss.utils.car_to_cea`` returns), is taken as G with an
+        `~sunpy_dlmag.exceptions.AssumedUnitWarning`, as sunkit-magex itself does.
+
+    Raises
+    ------
+    UnitError
+        No or an unparsable BUNIT, or one that is not a magnetic field.
+    NonFiniteDataError
+        Infinite values, or no finite pixel.
+    """
+    is_map(smap, error=True, name=name)
+    unit = map_unit(smap, name=name)
+    if unit is None:
+        source = _known_gauss_source(smap)
+        if assume_gauss and (source or is_full_sun_heliographic(smap)):
+            warnings.warn(
+                f"The {name} ({source or _describe(smap)}) has no BUNIT; its values are taken to be in G"
+                + (", the unit of its source" if source else ", as sunkit-magex does")
+                + ". Set meta['bunit'] = 'G' to say so.",
+                AssumedUnitWarning,
+                stacklevel=3,
+            )
+            unit = u.G
+        else:
+            raise UnitError(
+                f"Expected a {name} with data in G (or Mx/cm^2); the {_describe(smap)} has no unit (no BUNIT). "
+                "If it is a magnetogram, set smap.meta['bunit'] = 'G'."
+            )
+    if not unit.is_equivalent(u.G):
+        raise UnitError(
+            f"Expected a {name} with data in G (or Mx/cm^2); the {_describe(smap)} has data in "
+            f"{smap.meta.get('bunit')!r} ({unit})."
+        )
+    data = finite_data(map_data(smap), f"The {name}'s data", dtype=dtype)
+    factor = unit.to(u.G)
+    return data if factor == 1 else data * data.dtype.type(factor)
+
+
+# --------------------------------------------------------------------------- map predicates
+def is_map(obj, *, error=False, name="map"):
+    """Whether ``obj`` is a single 2D sunpy map."""
+    if not isinstance(obj, sunpy.map.GenericMap):
+        return _fail(error, InputMapError, f"Expected the {name} as a sunpy map, got {type(obj).__name__}.")
+    if obj.data.ndim != 2:
+        return _fail(error, InputMapError, f"Expected a 2D {name}, got data of shape {obj.data.shape}.")
+    return True
+
+
+def has_date(smap, *, error=False, name="map"):
+    """
+    Whether the map's header gives its observation time.
+
+    Without one sunpy uses the current time, which would move the observer and rotate the Sun.
+    """
+    is_map(smap, error=True, name=name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        smap.date  # noqa: B018 (sets _default_time when the header has no time)
+    if getattr(smap, "_default_time", None) is None:
+        return True
+    return _fail(
+        error,
+        MissingDateError,
+        f"The {name} ({_describe(smap)}) has no observation time: expected DATE-OBS (or DATE-BEG, DATE-AVG, "
+        "T_OBS) in its header. Set it, e.g. smap.meta['date-obs'] = '2011-02-15T00:00:00'.",
+    )
+
+
+def euv_instrument(smap):
+    """``"EUVI"`` or ``"AIA"`` for maps of those instruments (sunpy's map classes), else `None`."""
+    if isinstance(smap, sources.EUVIMap):
+        return "EUVI"
+    if isinstance(smap, sources.AIAMap):
+        return "AIA"
+    return None
+
+
+def _wavelength_aa(smap):
+    try:
+        wavelength = smap.wavelength
+    except (ValueError, TypeError):
+        return None
+    if wavelength is None:
+        return None
+    try:
+        return float(wavelength.to_value(u.AA, equivalencies=u.spectral()))
+    except u.UnitConversionError:
+        return None
+
+
+def _magnetic_unit(smap):
+    try:
+        unit = map_unit(smap)
+    except UnitError:
+        return False
+    return unit is not None and unit.is_equivalent(u.G)
+
+
+def is_magnetogram(smap, *, error=False, name="magnetogram"):
+    """
+    Whether ``smap`` is a magnetogram: data in units of magnetic field and not an image of an
+    EUV imager (an AIA map whose BUNIT says G is refused).
+    """
+    is_map(smap, error=True, name=name)
+    if isinstance(smap, EUV_CLASSES):
+        return _fail(
+            error,
+            InputMapError,
+            f"Expected a {name} with data in G (or Mx/cm^2); got an image of the EUV imager "
+            f"{smap.detector or smap.instrument} ({type(smap).__name__}) with unit {smap.meta.get('bunit')}: an EUV "
+            "image is not a magnetogram, whatever its BUNIT says.",
+        )
+    if _magnetic_unit(smap) or (smap.meta.get("bunit") is None and _known_gauss_source(smap)):
+        return True
+    if error:
+        field_data(smap, name=name)  # raises the unit error that says what is wrong
+    return False
+
+
+def is_euv_map(smap, *, error=False, name="EUV map"):
+    """
+    Whether ``smap`` can be an EUV image or EUV synoptic map: an EUV imager's map (AIA, EUVI,
+    EIT, SWAP, TRACE, SUVI), or any map that is neither a magnetogram nor at a wavelength
+    outside the EUV.
+    """
+    is_map(smap, error=True, name=name)
+    if isinstance(smap, EUV_CLASSES):
+        return True
+    if isinstance(smap, MAGNETOGRAM_CLASSES) or _magnetic_unit(smap):
+        return _fail(
+            error,
+            InputMapError,
+            f"Expected an {name} (intensities); got a magnetogram ({_describe(smap)}, unit "
+            f"{smap.meta.get('bunit')!r}).",
+        )
+    wavelength = _wavelength_aa(smap)
+    if wavelength is not None and not _EUV_RANGE_AA[0] <= wavelength <= _EUV_RANGE_AA[1]:
+        return _fail(
+            error,
+            InputMapError,
+            f"Expected an {name}; got a {_describe(smap)} at {wavelength:g} Angstrom, outside the EUV "
+            f"({_EUV_RANGE_AA[0]}-{_EUV_RANGE_AA[1]} Angstrom).",
+        )
+    return True
+
+
+def _longitude_span(smap):
+    return abs((smap.data.shape[1] * u.pix * smap.scale.axis1).to_value(u.deg))
+
+
+def is_full_sun_heliographic(smap, *, error=False, name="map"):
+    """Whether ``smap`` is a heliographic (Carrington or Stonyhurst) map spanning 360 degrees of longitude."""
+    is_map(smap, error=True, name=name)
+    if not isinstance(smap.coordinate_frame, BaseHeliographic):
+        return _fail(
+            error,
+            InputMapError,
+            f"Expected a full-Sun heliographic {name} (Carrington or Stonyhurst; a synoptic, synchronic or "
+            f"ADAPT map); got a map in {type(smap.coordinate_frame).__name__} ({smap.coordinate_system.axis1}).",
+        )
+    span = _longitude_span(smap)
+    if abs(span - 360) > 1:
+        return _fail(
+            error,
+            InputMapError,
+            f"Expected a {name} of the whole Sun (360 degrees of longitude), got {span:.1f} degrees.",
+        )
+    return True
+
+
+def is_full_sun_cea(smap, *, error=False, name="map"):
+    """Whether ``smap`` is a full-Sun heliographic cylindrical-equal-area map, as the PFSS solver needs."""
+    from sunkit_magex.pfss.utils import is_cea_map, is_full_sun_synoptic_map
+
+    if not is_full_sun_heliographic(smap, error=error, name=name):
+        return False
+    if not is_cea_map(smap):
+        return _fail(
+            error,
+            InputMapError,
+            f"Expected a cylindrical-equal-area (CEA) {name}, got projection {smap.coordinate_system.axis1}; "
+            "convert a plate carree (CAR) map with sunkit_magex.pfss.utils.car_to_cea.",
+        )
+    if not is_full_sun_synoptic_map(smap):
+        return _fail(
+            error,
+            InputMapError,
+            f"Expected a {name} of the whole Sun (360 degrees of longitude, pole to pole); got "
+            f"{smap.data.shape[1]}x{smap.data.shape[0]} pixels spanning {_longitude_span(smap):.1f} degrees of "
+            "longitude.",
+        )
+    return True
+
+
+def is_disk_image(smap, *, error=False, name="map"):
+    """Whether ``smap`` is an image seen by an observer (helioprojective coordinates)."""
+    is_map(smap, error=True, name=name)
+    if not isinstance(smap.coordinate_frame, Helioprojective):
+        return _fail(
+            error,
+            InputMapError,
+            f"Expected a {name} in helioprojective coordinates (an image as observed); got a map in "
+            f"{type(smap.coordinate_frame).__name__} ({smap.coordinate_system.axis1}).",
+        )
+    return True
+
+
+def check_observer_coordinate(observer, name="observer"):
+    """``observer`` if it is a `~astropy.coordinates.SkyCoord` of one position with an ``obstime``."""
+    if not isinstance(observer, SkyCoord):
+        raise ArgumentTypeError(f"{name} must be a SkyCoord, got {type(observer).__name__}.")
+    if observer.obstime is None:
+        raise InvalidArgumentError(f"{name} must have an obstime (the time of the view); got {observer}.")
+    if not observer.isscalar:
+        raise InvalidArgumentError(f"{name} must be one position, got {observer.shape} of them.")
+    return observer

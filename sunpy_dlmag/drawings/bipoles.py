@@ -1,0 +1,337 @@
+"""
+Magnetograms from sunspot drawings: one bipole per spot group from physical relations (flux
+from the spot areas, Hale's and Joy's laws), or a trained ``drawing`` network.
+"""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+
+import sunpy.map
+import sunpy.sun.constants
+from sunpy.coordinates import HeliographicStonyhurst
+from sunpy.time import parse_time
+
+from sunpy_dlmag import _cycles, geometry
+from sunpy_dlmag.drawings.read import _disk_pixels, _drawing_data, _old_dates
+from sunpy_dlmag.drawings.spots import (
+    MSH,
+    _check_spots,
+    _lon_lat,
+    _spot_weights,
+    _table,
+    _unit_vectors,
+    _weighted_centre,
+    detect_sunspots,
+)
+from sunpy_dlmag.maps import derived_meta, magnetogram_plot_settings
+from sunpy_dlmag.models import load_model
+
+__all__ = ["JOY_COEFFICIENT", "drawing_to_magnetogram", "spot_mean_field", "sunspot_bipoles"]
+
+_RSUN = sunpy.sun.constants.radius
+#: Joy's law: mean tilt = JOY_COEFFICIENT x sin(latitude) (Stenflo & Kosovichev 2012, ApJ 745, 129).
+JOY_COEFFICIENT = 32.1 * u.deg
+
+# Mean flux density of sunspots against their area, from SDO/HMI (Tlatov & Pevtsov 2014, Sol. Phys.
+# 289, 1143): about 800 G up to 20 MSH, about 600 G from 100 MSH, linear in between.
+_SPOT_FIELD_AREAS = (20.0, 100.0)
+_SPOT_FIELD_G = (800.0, 600.0)
+
+# Smallest width of a bipole's polarity patch: a few Mm, about a small spot with its plage.
+_MIN_SIGMA = 0.25 * u.deg
+# The following polarity of a group lies at least this many widths behind the leading one.
+_MIN_SEPARATION_SIGMAS = 4.0
+
+# --------------------------------------------------------------------------- bipoles
+
+
+def spot_mean_field(area):
+    """
+    Mean flux density of a sunspot of ``area`` (Tlatov & Pevtsov 2014, Sol. Phys. 289, 1143).
+
+    About 800 G for spots and pores up to 20 MSH, about 600 G from 100 MSH, and linear in
+    between (SDO/HMI).
+
+    Parameters
+    ----------
+    area : `~astropy.units.Quantity` or float
+        Area of the spot (umbra and penumbra), in `~sunpy_dlmag.drawings.MSH` or any area
+        unit; plain numbers are taken as MSH.
+
+    Returns
+    -------
+    `~astropy.units.Quantity`
+        Mean flux density, G.
+    """
+    a = u.Quantity(area, MSH).to_value(MSH)
+    return np.interp(a, _SPOT_FIELD_AREAS, _SPOT_FIELD_G) * u.G
+
+
+@u.quantity_input
+def sunspot_bipoles(spots, *, date, leading_polarity=None, flux_factor=1.0,
+                    joy_coefficient: u.deg = JOY_COEFFICIENT):  # fmt: skip
+    """
+    One magnetic bipole per sunspot group, from physical relations alone.
+
+    - Flux: each spot carries its area times the mean sunspot field for its area
+      (`~sunpy_dlmag.drawings.spot_mean_field`, Tlatov & Pevtsov 2014); a group's bipole carries half the sum in
+      each polarity, times ``flux_factor`` (1: sunspot flux only; plage adds about as much
+      again in active regions, see the drawings guide).
+    - Leading polarity: Hale's law for the group's hemisphere and solar cycle, the cycle from
+      the date (and, within 1.5 years of a minimum, from the latitude; SILSO minima).
+    - Tilt: Joy's law, ``joy_coefficient * sin(|latitude|)`` with the leading polarity closer
+      to the equator (Stenflo & Kosovichev 2012, ApJ 745, 129: 32.1 deg).
+    - Geometry: each polarity is a Gaussian patch of radial field whose peak equals the
+      spots' mean field (width ``sqrt(A / (2 pi))`` of the polarity's share ``A`` of the
+      spot area, at least 0.25 deg). The leading polarity sits on the group's most western
+      spot and the following one on its most eastern spot, both projected on the tilted axis
+      through the group's centre, and at least 4 widths behind the leading one: a lone spot
+      becomes its group's leading polarity with the following one behind it.
+
+    Parameters
+    ----------
+    spots : `~astropy.table.QTable`
+        A `~sunpy_dlmag.drawings.detect_sunspots` table (``group``, ``lat``, ``lon``, ``area``).
+    date : `~astropy.time.Time` or str
+        Date of the drawing, for the solar cycle.
+    leading_polarity : {+1, -1}, optional
+        Polarity of the leading spots in the northern hemisphere (the southern one is the
+        opposite), instead of Hale's law for the date's cycle; needed for dates outside
+        the known cycles (before 1755).
+    flux_factor : float
+        Ratio of a group's total flux to its sunspot flux.
+    joy_coefficient : `~astropy.units.Quantity`
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        ``group``, ``cycle`` (0 when ``leading_polarity`` was given), ``lat``, ``lon`` of the
+        group centre, ``area``, ``tilt``, ``polarity`` (of the leading patch), ``flux`` (of
+        each patch, Mx), ``peak`` (G), ``sigma`` (patch width), ``lead_lat``, ``lead_lon``,
+        ``follow_lat``, ``follow_lon``.
+
+    Raises
+    ------
+    CyclePhaseUnknownError
+        A date outside the known solar cycles and no ``leading_polarity``.
+    """
+    _check_spots(spots)
+    if leading_polarity not in (None, 1, -1):
+        raise ValueError(f"leading_polarity must be +1, -1 or None (Hale's law), got {leading_polarity!r}.")
+    if not (np.isfinite(flux_factor) and flux_factor > 0):
+        raise ValueError(f"flux_factor must be a positive number, got {flux_factor!r}.")
+    with _old_dates():
+        time = parse_time(date)
+        rows = []
+        for g in np.unique(np.asarray(spots["group"], dtype=int)):
+            rows.append(_bipole(spots[np.asarray(spots["group"]) == g], time, leading_polarity, flux_factor,
+                                joy_coefficient))  # fmt: skip
+    return _table(rows, _BIPOLE_COLUMNS)
+
+
+_BIPOLE_COLUMNS = {
+    "group": None, "cycle": None, "lat": u.deg, "lon": u.deg, "area": MSH, "tilt": u.deg, "polarity": None,
+    "flux": u.Mx, "peak": u.G, "sigma": u.deg, "lead_lat": u.deg, "lead_lon": u.deg, "follow_lat": u.deg,
+    "follow_lon": u.deg,
+}  # fmt: skip
+
+
+def _bipole(member, time, leading_polarity, flux_factor, joy_coefficient):
+    areas = member["area"].to(MSH)
+    vectors = _unit_vectors(member["lon"].to_value(u.deg), member["lat"].to_value(u.deg))
+    centre = _weighted_centre(vectors, _spot_weights(member))
+    lon, lat = _lon_lat(centre)
+    if leading_polarity is None:
+        cycle = _cycles.cycle_number(time, lat * u.deg)
+        north = _cycles.north_leading_polarity(cycle)
+    else:
+        cycle, north = 0, leading_polarity
+    polarity = north if lat >= 0 else -north
+
+    spot_flux = (spot_mean_field(areas) * areas.to(u.cm**2)).to(u.Mx).sum()
+    flux = 0.5 * flux_factor * spot_flux
+    share = 0.5 * areas.sum().to_value(MSH) * 1e-6 * 2 * np.pi  # steradians of the polarity's spots
+    sigma = max(np.sqrt(share / (2 * np.pi)), _MIN_SIGMA.to_value(u.rad))
+    rsun_cm = _RSUN.to_value(u.cm)
+    peak = (flux / (2 * np.pi * sigma**2 * rsun_cm**2 * u.cm**2)).to(u.G)
+
+    tilt = joy_coefficient.to_value(u.rad) * np.sin(np.deg2rad(abs(lat)))
+    west = np.cross([0.0, 0.0, 1.0], centre)
+    west /= np.linalg.norm(west)
+    north_dir = np.cross(centre, west)
+    axis = np.cos(tilt) * west - np.sign(lat if lat != 0 else 1.0) * np.sin(tilt) * north_dir
+    along = np.arcsin(np.clip(vectors @ axis, -1, 1))
+    lead = along.max()
+    follow = min(along.min(), lead - _MIN_SEPARATION_SIGMAS * sigma)
+    lead_lon, lead_lat = _lon_lat(np.cos(lead) * centre + np.sin(lead) * axis)
+    follow_lon, follow_lat = _lon_lat(np.cos(follow) * centre + np.sin(follow) * axis)
+    return {
+        "group": int(member["group"][0]),
+        "cycle": int(cycle),
+        "lat": lat * u.deg,
+        "lon": lon * u.deg,
+        "area": areas.sum(),
+        "tilt": np.rad2deg(tilt) * u.deg,
+        "polarity": int(polarity),
+        "flux": flux,
+        "peak": peak,
+        "sigma": np.rad2deg(sigma) * u.deg,
+        "lead_lat": lead_lat * u.deg,
+        "lead_lon": lead_lon * u.deg,
+        "follow_lat": follow_lat * u.deg,
+        "follow_lon": follow_lon * u.deg,
+    }
+
+
+# --------------------------------------------------------------------------- magnetograms
+
+
+def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="auto", spots=None,
+                           leading_polarity=None, flux_factor=1.0, num_threads=None):  # fmt: skip
+    """
+    A line-of-sight magnetogram from a sunspot drawing.
+
+    Parameters
+    ----------
+    drawing_map : `~sunpy.map.GenericMap`
+        A drawing read with `~sunpy_dlmag.drawings.read_drawing`.
+    method : {"bipole", "model"}
+        ``"bipole"``: one bipole per spot group (`~sunpy_dlmag.drawings.sunspot_bipoles`: flux from the spot areas,
+        Hale's law, Joy's law), rendered as Gaussian patches of radial field seen along the
+        line of sight (``B_los = B_r mu``). ``"model"``: the ``drawing`` network (Lee et al.
+        2021, pix2pixHD), which needs weights you train (see the drawings guide) or a file
+        given as ``model``.
+    model : str, path or `~sunpy_dlmag.models.Model`, optional
+        ``"model"`` only: a registered model of task ``"drawing"`` or an ONNX file you
+        trained and exported (default: ``"drawing"``).
+    device : {"auto", "cpu", "cuda"}
+        ``"model"`` only.
+    num_threads : int, optional
+        ``"model"`` only: threads of onnxruntime when the model is loaded here.
+    spots : `~astropy.table.QTable`, optional
+        ``"bipole"`` only: the sunspot table to use (default: `~sunpy_dlmag.drawings.detect_sunspots` with its
+        defaults); edit it to correct the detection.
+    leading_polarity : {+1, -1}, optional
+        ``"bipole"`` only: leading polarity in the northern hemisphere, instead of Hale's law
+        (needed before 1755).
+    flux_factor : float
+        ``"bipole"`` only: ratio of a group's total flux to its sunspot flux.
+
+    Returns
+    -------
+    `~sunpy.map.GenericMap`
+        A new map on the drawing's grid (same WCS, observer and time) in G, NaN off the
+        disk, with magnetogram plot settings; its header says how it was made (``dlmodel``
+        and a history line; for ``"model"`` also the model's version and weights sha256).
+
+    Raises
+    ------
+    WeightsNotInstalledError
+        ``"model"`` without trained weights; the message says how to make them.
+    CyclePhaseUnknownError
+        ``"bipole"`` for a date outside the known solar cycles without ``leading_polarity``.
+    InputMapError
+        Not a drawing map, or a model for another task.
+    """
+    if method not in ("bipole", "model"):
+        raise ValueError(f"method must be 'bipole' (physical bipoles) or 'model' (trained network), got {method!r}.")
+    if method == "model" and (spots is not None or leading_polarity is not None or flux_factor != 1.0):
+        raise ValueError("spots, leading_polarity and flux_factor only apply to method='bipole'.")
+    if method == "bipole" and model is not None:
+        raise ValueError("model only applies to method='model'.")
+    with _old_dates():
+        data = _drawing_data(drawing_map)
+        if method == "model":
+            return _model_magnetogram(drawing_map, data, model, device, num_threads)
+        return _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor)
+
+
+def _disk_of_zeros(smap):
+    """Zeros on the disk (a circle of the angular radius around disk centre), NaN off it."""
+    cx, cy, radius = _disk_pixels(smap)
+    ny, nx = smap.data.shape
+    yy, xx = np.ogrid[:ny, :nx]
+    inside = (np.float32(xx - cx) ** 2 + np.float32(yy - cy) ** 2) < np.float32(radius) ** 2
+    return np.where(inside, np.float32(0), np.float32(np.nan))
+
+
+def _add_patch(out, smap, lat, lon, peak, sigma):
+    """
+    Add a Gaussian patch of radial field (``peak`` G, width ``sigma`` rad) seen along the line
+    of sight; only the pixels within 6 widths are computed, so a large drawing costs little.
+    """
+    centre = _unit_vectors(lon.to_value(u.deg), lat.to_value(u.deg))
+    frame = HeliographicStonyhurst(obstime=smap.date)
+    point = SkyCoord(lon, lat, smap.rsun_meters, frame=frame).transform_to(smap.coordinate_frame)
+    x, y = (float(v) for v in smap.wcs.world_to_pixel(point))
+    radius_px = _disk_pixels(smap)[2]
+    reach = 6 * sigma * radius_px + 2  # 6 widths on the sphere span at most this many pixels
+    if not (np.isfinite(x) and np.isfinite(y)):
+        return
+    ny, nx = out.shape
+    y0, y1 = max(int(y - reach), 0), min(int(y + reach) + 2, ny)
+    x0, x1 = max(int(x - reach), 0), min(int(x + reach) + 2, nx)
+    if y0 >= y1 or x0 >= x1:
+        return
+    ys, xs = np.nonzero(np.isfinite(out[y0:y1, x0:x1]))
+    ys, xs = ys + y0, xs + x0
+    coords = smap.pixel_to_world(xs * u.pix, ys * u.pix)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pixels just off the limb have no surface point
+        surface = coords.transform_to(frame)
+    vectors = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
+    good = np.isfinite(vectors).all(axis=1)
+    cos_angle = vectors[good] @ centre
+    near = cos_angle > np.cos(6 * sigma)
+    ys, xs, vectors = ys[good][near], xs[good][near], vectors[good][near]
+    angle = np.arccos(np.clip(cos_angle[near], -1, 1))
+    mu = geometry.mu_towards(smap.rsun_meters.to_value(u.m) * vectors, smap.observer_coordinate)
+    out[ys, xs] += (peak * np.exp(-0.5 * (angle / sigma) ** 2) * mu).astype(np.float32)  # B_los = B_r mu
+
+
+def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
+    if spots is None:
+        spots = detect_sunspots(drawing_map)
+    bipoles = sunspot_bipoles(spots, date=drawing_map.date, leading_polarity=leading_polarity, flux_factor=flux_factor)
+    out = _disk_of_zeros(drawing_map)
+    for row in bipoles:
+        for lat, lon, sign in (
+            (row["lead_lat"], row["lead_lon"], row["polarity"]),
+            (row["follow_lat"], row["follow_lon"], -row["polarity"]),
+        ):
+            _add_patch(out, drawing_map, lat, lon, sign * row["peak"].to_value(u.G), row["sigma"].to_value(u.rad))
+    if len(bipoles) == 0:
+        cycle_note = "no spot groups"
+    elif leading_polarity is None:
+        cycles = sorted(set(int(c) for c in bipoles["cycle"]))
+        cycle_note = f"Hale's law for cycle(s) {', '.join(map(str, cycles))} (SILSO minima)"
+    else:
+        cycle_note = f"leading polarity {leading_polarity:+d} in the north (given)"
+    meta = _bipole_meta(drawing_map, len(bipoles), cycle_note, flux_factor)
+    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings())
+
+
+def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):
+    return derived_meta(
+        drawing_map.meta,
+        product="drawing",
+        measurement="magnetogram",
+        ai_generated=False,
+        instrument="sunpy-dlmag bipoles",
+        observatory=drawing_map.observatory or "unknown",
+        inputs=f"sunspot drawing {drawing_map.meta.get('drawfile', '')} {drawing_map.date.isot}".replace("  ", " "),
+        model="bipole",
+        history=f"bipole reconstruction of {n_groups} spot group(s) from a sunspot drawing; "
+        f"flux = {flux_factor:g} x mean spot field (Tlatov & Pevtsov 2014) x spot area; {cycle_note}; "
+        f"tilt {JOY_COEFFICIENT.to_value(u.deg):g} deg x sin(lat) (Joy's law, Stenflo & Kosovichev 2012); "
+        "Gaussian patches of radial field, B_los = B_r mu; not an observation.",
+    )
+
+
+def _model_magnetogram(drawing_map, data, model, device, num_threads):
+    name = "drawing" if model is None else model
+    net = load_model(name, device=device, num_threads=num_threads, task="drawing")
+    return net.translate([data], drawing_map, note="Input: a sunspot drawing.")

@@ -1,0 +1,512 @@
+"""
+Reading a sunspot drawing: the image, the drawn limb (a robust circle fit) and the WCS.
+
+`read_drawing` turns a scanned or photographed drawing into a helioprojective map for an
+Earth observer at the drawing's date; the orientation (angle of solar north, mirroring)
+comes from the user.
+"""
+
+import contextlib
+import os
+import warnings
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.visualization import ImageNormalize
+from erfa import ErfaWarning
+from scipy import ndimage, optimize
+
+import sunpy.map
+import sunpy.sun.constants
+from sunpy.coordinates import Helioprojective, get_earth, sun
+from sunpy.map.header_helper import make_fitswcs_header
+from sunpy.time import parse_time
+
+from sunpy_dlmag import geometry
+from sunpy_dlmag.exceptions import InputMapError
+
+__all__ = ["read_drawing"]
+
+
+@contextlib.contextmanager
+def _old_dates():
+    """
+    UTC is not defined before 1960 and the planetary ephemeris erfa uses is approximate before
+    1900: astropy warns for the dates of historical drawings, at a precision that does not matter here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ErfaWarning)
+        yield
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _grey_image(image):
+    """Grey levels (0 black .. 255 white, float32, first row at the top) and a name for the source."""
+    if isinstance(image, str | os.PathLike):
+        path = Path(image).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No drawing image at {path}.")
+        from PIL import Image, ImageOps, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as img:
+                # Phone photos store their orientation in EXIF; the pixels are not rotated.
+                img = ImageOps.exif_transpose(img)
+                if img.mode in _OPAQUE_MODES:
+                    # PIL's own conversion (ITU-R 601 luma, as _to_grey), in C and in 8 bits.
+                    return _to_grey(np.asarray(img.convert("L"))), path.name
+                array = _pil_array(img)
+        except UnidentifiedImageError as err:
+            raise InputMapError(f"{path} is not an image file that PIL can read (PNG, JPEG, TIFF, ...).") from err
+        return _to_grey(array), path.name
+    if isinstance(image, sunpy.map.GenericMap):
+        raise InputMapError("read_drawing takes an image file or array; this is already a map.")
+    return _to_grey(np.asarray(image)), "array"
+
+
+_OPAQUE_MODES = ("1", "L", "RGB", "CMYK", "YCbCr")
+
+
+def _pil_array(img):
+    if img.mode.startswith("I;16"):
+        return np.asarray(img).astype(np.uint16)
+    if img.mode in ("I", "F"):
+        return np.asarray(img)
+    return np.asarray(img.convert("RGBA"))
+
+
+def _to_grey(array):
+    a = array
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    if not np.issubdtype(a.dtype, np.number):
+        raise InputMapError(f"Expected an image of numbers, got dtype {a.dtype}.")
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise InputMapError(f"Expected an image of shape (H, W), (H, W, 3) or (H, W, 4); got shape {a.shape}.")
+    if a.dtype == np.uint8 and a.ndim == 2:  # the common case (scans), without float64 copies
+        return _check_size(a.astype(np.float32))
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise InputMapError("The image has non-finite values (NaN or inf).")
+    if array.dtype.kind in "ui":
+        full = np.iinfo(array.dtype).max if array.dtype.itemsize <= 2 else (255 if a.max() <= 255 else 65535)
+    else:
+        full = 1.0 if a.max() <= 1.0 else (255.0 if a.max() <= 255.0 else a.max())
+    a *= 255.0 / full
+    if a.ndim == 3:
+        alpha = a[..., 3] / 255.0 if a.shape[2] == 4 else 1.0
+        luminance = 0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]
+        # Transparent pixels are paper.
+        a = luminance * alpha + 255.0 * (1 - alpha)
+    return _check_size(a.astype(np.float32))
+
+
+def _check_size(a):
+    if min(a.shape) < 32:
+        raise InputMapError(f"The image is too small to hold a drawing of the Sun: {a.shape[1]}x{a.shape[0]} px.")
+    return a
+
+
+def _odd(value):
+    n = max(3, int(np.rint(value)))
+    return n if n % 2 else n + 1
+
+
+def _paper_level(grey, size):
+    """Local paper level: a grey closing removes ink features narrower than ``size``, then a smoothing."""
+    return ndimage.uniform_filter(ndimage.grey_closing(grey, size=(size, size)), size)
+
+
+def _paper_and_depth(grey, size):
+    """Ink depth: the fraction of the local paper level by which a pixel is darker."""
+    paper = _paper_level(grey, size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = np.where(paper > 0, 1 - grey / paper, 0.0)
+    return depth
+
+
+def _block_mean(grey, factor):
+    """Mean of each ``factor x factor`` block (the image cropped to whole blocks)."""
+    if factor == 1:
+        return grey
+    h, w = (s // factor * factor for s in grey.shape)
+    return grey[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+
+
+def _block_min(grey, factor):
+    """Darkest pixel of each ``factor x factor`` block: keeps thin ink lines when shrinking."""
+    if factor == 1:
+        return grey
+    ny, nx = (-(-s // factor) * factor for s in grey.shape)
+    padded = np.pad(grey, ((0, ny - grey.shape[0]), (0, nx - grey.shape[1])), mode="edge")
+    return padded.reshape(ny // factor, factor, nx // factor, factor).min(axis=(1, 3))
+
+
+# --------------------------------------------------------------------------- disk fit
+
+# Fraction of the local paper level by which ink is darker.
+_DISK_INK_DEPTH = 0.25
+# Fraction of the circumference that must be traced for a circle to count as the disk.
+_MIN_COVERAGE = 0.5
+
+
+def _circumcircles(xs, ys):
+    x1, x2, x3 = xs.T
+    y1, y2, y3 = ys.T
+    d = 2 * (x1 * (y2 - y3) + x2 * (y3 - y1) + x3 * (y1 - y2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s1, s2, s3 = x1**2 + y1**2, x2**2 + y2**2, x3**2 + y3**2
+        ux = (s1 * (y2 - y3) + s2 * (y3 - y1) + s3 * (y1 - y2)) / d
+        uy = (s1 * (x3 - x2) + s2 * (x1 - x3) + s3 * (x2 - x1)) / d
+    return ux, uy, np.hypot(x1 - ux, y1 - uy)
+
+
+def _coverage(xs, ys, cx, cy, r, tol, n_bins):
+    dist = np.hypot(xs - cx, ys - cy)
+    inliers = np.abs(dist - r) < tol
+    if not inliers.any():
+        return 0.0, inliers
+    angles = np.arctan2(ys[inliers] - cy, xs[inliers] - cx)
+    bins = ((angles + np.pi) / (2 * np.pi) * n_bins).astype(int) % n_bins
+    return np.count_nonzero(np.bincount(bins, minlength=n_bins)) / n_bins, inliers
+
+
+def _kasa(xs, ys):
+    """Algebraic least-squares circle (Kasa 1976) through points."""
+    design = np.column_stack([xs, ys, np.ones_like(xs)])
+    (d, e, f), *_ = np.linalg.lstsq(design, -(xs**2 + ys**2), rcond=None)
+    cx, cy = -d / 2, -e / 2
+    return cx, cy, np.sqrt(max(cx**2 + cy**2 - f, 0.0))
+
+
+def _ransac_circle(xs, ys, strokes, shape, rng, trials=500):
+    """
+    The candidate circle that traces most of its circumference (angular coverage).
+
+    Candidates: a circle fitted to each long stroke (the outline is often one stroke), and
+    circles through three random points of one stroke or of any strokes.
+    """
+    ids, starts, counts = np.unique(strokes, return_index=True, return_counts=True)
+    candidates = [_kasa(xs[strokes == i], ys[strokes == i]) for i, c in zip(ids, counts, strict=True) if c >= 10]
+    pick = rng.choice(ids.size, size=trials, p=counts / counts.sum())
+    within = starts[pick, None] + (rng.random((trials, 3)) * counts[pick, None]).astype(int)
+    anywhere = rng.integers(0, xs.size, size=(trials, 3))
+    for idx in (within, anywhere):
+        candidates.extend(zip(*_circumcircles(xs[idx], ys[idx]), strict=True))
+    h, w = shape
+    best, best_score = None, 0.0
+    for cx, cy, radius in candidates:
+        if not (np.isfinite(radius) and 0.05 * min(h, w) <= radius <= max(h, w) and 0 <= cx < w and 0 <= cy < h):
+            continue
+        cover, inliers = _coverage(xs, ys, cx, cy, radius, max(1.5, 0.01 * radius), 72)
+        # Coverage first (a full circle beats blobs and text on a partial one), then support.
+        score = cover + 1e-3 * inliers.mean()
+        if score > best_score:
+            best, best_score = (cx, cy, radius), score
+    return best
+
+
+def _no_disk(detail):
+    return InputMapError(
+        f"No solar disk found in the drawing: {detail} Expected a drawn disk outline (a circle) of which at "
+        "least half is visible. Give the disk by hand with disk=(x, y, radius) in pixels of the image "
+        "(x from the left, y from the top)."
+    )
+
+
+def _ink_near_circle(grey, cx, cy, r, band):
+    """
+    Full-resolution ink pixels (x, y) within ``band`` of a circle; the paper level comes from
+    a reduced image, so only the ring is looked at in full.
+    """
+    h, w = grey.shape
+    step = max(1, int(np.ceil(max(h, w) / 1024)))
+    paper = _paper_level(_block_mean(grey, step), _odd(max(9, 0.02 * min(h, w) / step)))
+    y0, y1 = max(int(cy - r - band), 0), min(int(cy + r + band) + 1, h)
+    x0, x1 = max(int(cx - r - band), 0), min(int(cx + r + band) + 1, w)
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    dist = np.hypot(np.float32(xx - cx), np.float32(yy - cy))
+    ys, xs = np.nonzero(np.abs(dist - np.float32(r)) < band)
+    ys, xs = ys + y0, xs + x0
+    level = paper[np.minimum(ys // step, paper.shape[0] - 1), np.minimum(xs // step, paper.shape[1] - 1)]
+    dark = grey[ys, xs] < (1 - _DISK_INK_DEPTH) * level
+    return xs[dark].astype(float), ys[dark].astype(float)
+
+
+def _fit_disk(grey):
+    """
+    Centre (x from the left, y from the top) and radius of the drawn disk outline, in pixels.
+
+    The ink is found against the local paper level; a RANSAC search on a reduced image picks
+    the circle that traces most of its circumference among the long ink strokes (handwriting,
+    spots and page edges do not), then a robust geometric least-squares fit on the
+    full-resolution ink pixels near it refines it.
+    """
+    h, w = grey.shape
+    factor = max(1, int(np.ceil(max(h, w) / 512)))
+    coarse = _block_min(grey, factor)
+    ink = _paper_and_depth(coarse, _odd(0.03 * min(coarse.shape))) > _DISK_INK_DEPTH
+    labels, n = ndimage.label(ink, structure=np.ones((3, 3)))
+    if n == 0:
+        raise _no_disk("the image has no ink.")
+    extents = [np.hypot(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) for sl in ndimage.find_objects(labels)]
+    long_strokes = 1 + np.flatnonzero(np.asarray(extents) >= 0.08 * min(coarse.shape))
+    points = np.argwhere(np.isin(labels, long_strokes)) if long_strokes.size else np.argwhere(ink)
+    if len(points) < 10:
+        raise _no_disk("too little ink to trace a circle.")
+    rng = np.random.default_rng(0)
+    if len(points) > 6000:
+        points = points[np.sort(rng.choice(len(points), 6000, replace=False))]
+    # Points sorted by stroke, so that each stroke's points are contiguous.
+    strokes = labels[points[:, 0], points[:, 1]]
+    order = np.argsort(strokes, kind="stable")
+    points, strokes = points[order], strokes[order]
+    found = _ransac_circle(points[:, 1].astype(float), points[:, 0].astype(float), strokes, coarse.shape, rng)
+    if found is None:
+        raise _no_disk("no circle of a plausible size fits the ink.")
+    cx, cy, r = (found[0] * factor + (factor - 1) / 2, found[1] * factor + (factor - 1) / 2, found[2] * factor)
+
+    xs, ys = _ink_near_circle(grey, cx, cy, r, max(3.0, 0.03 * r) + factor)
+    band = max(3.0, 0.03 * r) + factor
+    for _ in range(3):
+        near = np.abs(np.hypot(xs - cx, ys - cy) - r) < band
+        if near.sum() < 20:
+            raise _no_disk(f"the best circle (centre {cx:.0f}, {cy:.0f}, radius {r:.0f} px) has no ink along it.")
+        # A few ten thousand points fix three parameters as well as all of them.
+        px, py = xs[near][:: 1 + near.sum() // 20000], ys[near][:: 1 + near.sum() // 20000]
+        fit = optimize.least_squares(
+            lambda p, px=px, py=py: np.hypot(px - p[0], py - p[1]) - p[2], [cx, cy, r], loss="soft_l1", f_scale=1.0
+        )
+        cx, cy, r = fit.x
+        residual = np.hypot(px - cx, py - cy) - r
+        # A stroke of width w spreads the residuals over +-w/2; keep the whole stroke.
+        band = max(2.0, 4 * 1.4826 * np.median(np.abs(residual)) + 1.0)
+    cover, inliers = _coverage(xs, ys, cx, cy, r, band, 360)
+    if cover < _MIN_COVERAGE or r < 8:
+        raise _no_disk(
+            f"the best circle (centre {cx:.0f}, {cy:.0f}, radius {r:.0f} px) is traced over only {cover:.0%} of "
+            "its circumference."
+        )
+    residual = np.hypot(xs[inliers] - cx, ys[inliers] - cy) - r
+    return {"x": cx, "y": cy, "radius": r, "rms": float(np.sqrt(np.mean(residual**2))), "coverage": cover}
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _check_angle(value, name):
+    if not isinstance(value, u.Quantity) or not value.unit.is_equivalent(u.deg) or not value.isscalar:
+        raise TypeError(f"{name} must be an angle Quantity such as 30 * u.deg, got {value!r}.")
+    return value.to(u.deg)
+
+
+def _map_north_angle(north_angle, mirrored):
+    """Angle of solar north in the un-mirrored image, counterclockwise from up."""
+    return -north_angle if mirrored else north_angle
+
+
+def _map_centre(centre, shape, mirrored):
+    """Disk centre from image pixels (x from the left, y from the top) to map pixels (y up, un-mirrored)."""
+    h, w = shape
+    x, y = centre
+    return ((w - 1 - x) if mirrored else x, h - 1 - y)
+
+
+def _drawing_header(shape, *, centre, radius, date, north_angle, mirrored, observatory=None):
+    """
+    FITS header of a drawing in map orientation for an Earth observer at ``date``.
+
+    ``centre`` (image pixels, y from the top) and ``radius`` (pixels) are the disk's;
+    ``north_angle`` is the direction of solar north on the image as given, counterclockwise
+    from up, and ``mirrored`` says whether east and west are swapped on it.
+    """
+    observer = get_earth(date)
+    frame = Helioprojective(observer=observer, obstime=date)
+    scale = (sun.angular_radius(date) / (radius * u.pix)).to(u.arcsec / u.pix)
+    angle = _map_north_angle(north_angle, mirrored)
+    header = make_fitswcs_header(
+        tuple(shape),
+        SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=frame),
+        reference_pixel=u.Quantity(_map_centre(centre, shape, mirrored), u.pix),
+        scale=u.Quantity([scale, scale]),
+        # A PC rotation by -angle puts solar north at `angle` counterclockwise from the image's up.
+        rotation_angle=-angle,
+        instrument="sunspot drawing",
+        observatory=observatory,
+    )
+    return header
+
+
+def _wcs_of(header):
+    return sunpy.map.Map(np.zeros((1, 1), dtype=np.float32), header).wcs
+
+
+# --------------------------------------------------------------------------- read_drawing
+
+
+@u.quantity_input
+def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False, north="solar", disk=None,
+                 observatory=None):  # fmt: skip
+    """
+    Read a scanned or photographed sunspot drawing as a map.
+
+    The disk outline is found with a robust circle fit (see the drawings guide), and the
+    drawing gets a helioprojective WCS for an observer at Earth at ``date``: the disk's radius
+    in pixels spans the Sun's apparent radius that day, solar north points where the user
+    says. The map then overlays on any other map of that day.
+
+    Parameters
+    ----------
+    image : str, `os.PathLike` or `numpy.ndarray`
+        An image file (PNG, JPEG, TIFF, ... anything PIL reads; EXIF orientation is applied)
+        or an array ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` whose first row is the top of
+        the picture (as image readers return it). Integers are scaled by their type's range,
+        floats up to 1 are taken as 0..1.
+    date : `~astropy.time.Time`, str or `datetime.datetime`
+        When the drawing was made.
+    north_angle : `~astropy.units.Quantity`
+        Direction of solar north on the image as given (as you see it), counterclockwise
+        from the image's up direction: ``90 * u.deg`` if north points left.
+    mirrored : bool
+        Whether east and west are swapped on the image (with north up, east on the right),
+        e.g. a projection drawn from behind the screen. The map is flipped left-right first.
+    north : {"solar", "celestial"}
+        What ``north_angle`` points to: the solar rotation axis, or celestial north (the
+        drawing's N-S line); for the latter the position angle P of the solar axis at
+        ``date`` is added.
+    disk : tuple of float, optional
+        ``(x, y, radius)`` of the disk in pixels of the image (x from the left, y from the
+        top), to skip the automatic fit.
+    observatory : str, optional
+        Where the drawing was made, for the header (e.g. ``"Mount Wilson"``).
+
+    Returns
+    -------
+    `~sunpy.map.GenericMap`
+        Grey levels 0 (ink) .. 255 (paper) in map orientation (first row at the bottom),
+        with the disk fit in the header (``drawx``, ``drawy``, ``drawr`` in image pixels,
+        ``drawrms`` the rms distance of the outline's ink from the circle, ``drawcov`` the
+        traced fraction of the circumference) and the orientation (``drawnang``,
+        ``drawmirr``).
+
+    Raises
+    ------
+    InputMapError
+        No disk outline found, or an image that is not one.
+    FileNotFoundError
+        No file at ``image``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import astropy.units as u
+    >>> from sunpy_dlmag import drawings
+    >>> yy, xx = np.mgrid[:300, :300]
+    >>> paper = np.where(np.abs(np.hypot(xx - 150, yy - 140) - 100) < 1.5, 0, 255).astype(np.uint8)
+    >>> drawing = drawings.read_drawing(paper, date="2011-02-15", north_angle=10 * u.deg)
+    >>> round(drawing.meta["drawx"]), round(drawing.meta["drawy"]), round(drawing.meta["drawr"])
+    (150, 140, 100)
+    """
+    if north not in ("solar", "celestial"):
+        raise ValueError(f"north must be 'solar' or 'celestial', got {north!r}.")
+    with _old_dates():
+        time = parse_time(date)
+        north_angle = _check_angle(north_angle, "north_angle")
+        if north == "celestial":
+            north_angle = north_angle + sun.P(time).to(u.deg)
+        grey, source = _grey_image(image)
+        fit = _fit_disk(grey) if disk is None else _disk_by_hand(disk, grey.shape)
+        data = _to_image_orientation(grey, mirrored)  # its own inverse: image to map orientation
+        header = _drawing_header(
+            data.shape,
+            centre=(fit["x"], fit["y"]),
+            radius=fit["radius"],
+            date=time,
+            north_angle=north_angle,
+            mirrored=bool(mirrored),
+            observatory=observatory,
+        )
+    header.update(
+        {
+            "drawx": round(float(fit["x"]), 3),
+            "drawy": round(float(fit["y"]), 3),
+            "drawr": round(float(fit["radius"]), 3),
+            "drawrms": round(float(fit["rms"]), 3),
+            "drawcov": round(float(fit["coverage"]), 3),
+            "drawnang": round(float(north_angle.to_value(u.deg)), 4),
+            "drawmirr": bool(mirrored),
+            "drawfile": source,
+        }
+    )
+    header["keycomments"] = {
+        **dict(header.get("keycomments", {})),
+        **{
+            "drawx": "disk centre, image px from the left",
+            "drawy": "disk centre, image px from the top",
+            "drawr": "disk radius, image px",
+            "drawrms": "rms of the outline ink about the circle, px",
+            "drawcov": "traced fraction of the disk outline",
+            "drawnang": "solar north, deg counterclockwise from up",
+            "drawmirr": "east and west swapped on the image",
+        },
+    }
+    how = "given by hand" if disk is not None else f"fitted, rms {fit['rms']:.2f} px, {fit['coverage']:.0%} traced"
+    header["history"] = (
+        f"sunpy-dlmag: sunspot drawing read from {source}; disk centre ({fit['x']:.1f}, {fit['y']:.1f}) px, radius "
+        f"{fit['radius']:.1f} px ({how}); solar north at {north_angle.to_value(u.deg):.2f} deg; "
+        f"mirrored {bool(mirrored)}"
+    )
+    plot_settings = {"cmap": "gray", "norm": ImageNormalize(vmin=0, vmax=255)}
+    with _old_dates():
+        return sunpy.map.Map(np.ascontiguousarray(data, dtype=np.float32), header, plot_settings=plot_settings)
+
+
+def _disk_by_hand(disk, shape):
+    try:
+        x, y, r = (float(u.Quantity(v, u.pix).value) if isinstance(v, u.Quantity) else float(v) for v in disk)
+    except (TypeError, ValueError) as err:
+        raise InputMapError(f"disk must be (x, y, radius) in pixels, got {disk!r}.") from err
+    if not (np.isfinite([x, y, r]).all() and r > 0):
+        raise InputMapError(f"disk must be (x, y, radius) with a positive radius, got {disk!r}.")
+    if not (0 <= x < shape[1] and 0 <= y < shape[0]):
+        raise InputMapError(f"The disk centre ({x}, {y}) lies outside the image of {shape[1]}x{shape[0]} px.")
+    return {"x": x, "y": y, "radius": r, "rms": 0.0, "coverage": 1.0}
+
+
+def _to_image_orientation(drawn, mirrored):
+    """Map orientation (first row at the bottom, un-mirrored) to the image as drawn."""
+    drawn = drawn[:, ::-1] if mirrored else drawn
+    return drawn[::-1]
+
+
+def _drawing_data(drawing_map):
+    if not isinstance(drawing_map, sunpy.map.GenericMap):
+        raise InputMapError(f"Expected a drawing as a sunpy map (see read_drawing), got {type(drawing_map).__name__}.")
+    if drawing_map.unit is not None and drawing_map.unit.is_equivalent(u.G):
+        raise InputMapError(
+            f"Expected a drawing (grey levels, ink dark on paper), got a magnetogram ({drawing_map.name}) in "
+            f"{drawing_map.unit}."
+        )
+    if not isinstance(drawing_map.coordinate_frame, Helioprojective):
+        raise InputMapError(
+            f"Expected a drawing in helioprojective coordinates (read_drawing makes one), got a map in the "
+            f"{drawing_map.coordinate_frame.name} frame."
+        )
+    geometry.check_observer(drawing_map)
+    data = np.asarray(drawing_map.data)
+    data = data if np.issubdtype(data.dtype, np.floating) else data.astype(np.float32)
+    if not np.isfinite(data).any():
+        raise InputMapError(f"The drawing ({drawing_map.name}) has no finite pixel.")
+    return data
+
+
+def _disk_pixels(smap):
+    """Disk centre (map pixels) and radius (pixels) from the map's WCS."""
+    centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=smap.coordinate_frame)
+    cx, cy = smap.wcs.world_to_pixel(centre)
+    radius = (smap.rsun_obs / smap.scale.axis1).to_value(u.pix)
+    return float(cx), float(cy), float(radius)

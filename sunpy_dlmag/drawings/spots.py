@@ -1,0 +1,515 @@
+"""
+Sunspots on a drawing map: candidates (connected ink), their verdicts (spot, or a printed or
+handwritten mark and why), positions, foreshortening-corrected areas and groups.
+"""
+
+import warnings
+
+import astropy.units as u
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.table import QTable
+from scipy import ndimage
+from scipy.cluster.hierarchy import fcluster, linkage
+
+import sunpy.map
+import sunpy.sun.constants
+from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
+
+from sunpy_dlmag import geometry
+from sunpy_dlmag.drawings.read import _block_mean, _disk_pixels, _drawing_data, _odd, _old_dates, _paper_level
+from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+
+__all__ = ["MSH", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
+
+_RSUN = sunpy.sun.constants.radius
+
+#: Millionths of the solar hemisphere, the unit of sunspot areas: 1 MSH = 1e-6 x 2 pi R_sun**2.
+MSH = u.def_unit("MSH", 2e-6 * np.pi * _RSUN.to(u.km) ** 2, doc="millionths of the solar hemisphere")
+
+
+def _limb_margin(ink, r, radius):
+    """Pixels inside the limb covered by the drawn outline (its inner half-width plus a pixel or two)."""
+    step = 0.5
+    band = (r > 0.9 * radius) & (r < 1.05 * radius)
+    bins = ((r[band] - 0.9 * radius) / step).astype(int)
+    n = int(0.15 * radius / step) + 2
+    frac = np.bincount(bins, weights=ink[band], minlength=n) / np.maximum(np.bincount(bins, minlength=n), 1)
+    k = int(0.1 * radius / step)
+    window = frac[max(k - 4, 0) : k + 5]
+    if window.max() < 0.3:
+        return 2.0  # no drawn outline (disk given by hand, or a photograph of the Sun)
+    j = max(k - 4, 0) + int(np.argmax(window))
+    while j > 0 and frac[j - 1] >= 0.3:
+        j -= 1
+    inner = 0.9 * radius + j * step
+    return float(min(radius - inner + 1.5, 0.1 * radius))
+
+
+def _unit_vectors(lon, lat):
+    lon, lat = np.deg2rad(lon), np.deg2rad(lat)
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
+
+
+def _weighted_centre(vectors, weights):
+    """Unit vector of the weighted mean direction of ``vectors``."""
+    centre = (weights[:, np.newaxis] * vectors).sum(axis=0)
+    return centre / np.linalg.norm(centre)
+
+
+def _spot_weights(spots):
+    """Areas (MSH) of a group's spots as weights, equal weights if none has an area."""
+    areas = spots["area"].to_value(MSH)
+    return areas if areas.sum() > 0 else np.ones(len(spots))
+
+
+def _lon_lat(vectors):
+    v = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return np.rad2deg(np.arctan2(v[..., 1], v[..., 0])), np.rad2deg(np.arcsin(np.clip(v[..., 2], -1, 1)))
+
+
+def _table(rows, columns):
+    """A QTable from row dicts; ``columns`` maps each name to its unit (None: plain numbers)."""
+    data = {}
+    for name, unit in columns.items():
+        values = [row[name] for row in rows]
+        if unit is None:
+            kind = int if name in _INT_COLUMNS else str if name in _STR_COLUMNS else float
+            data[name] = np.array(values, dtype=kind)
+        else:
+            data[name] = u.Quantity([u.Quantity(v, unit) for v in values], unit) if values else np.zeros(0) * unit
+    return QTable(data)
+
+
+_INT_COLUMNS = ("spot", "group", "n_spots", "n_pixels", "cycle", "polarity", "candidate")
+_STR_COLUMNS = ("verdict", "reason")
+_SPOT_COLUMNS = {
+    "spot": None, "group": None, "x": u.pix, "y": u.pix, "Tx": u.arcsec, "Ty": u.arcsec, "lat": u.deg,
+    "lon": u.deg, "carrington_lon": u.deg, "mu": None, "area": MSH, "n_pixels": None,
+}  # fmt: skip
+
+
+def _single_linkage(vectors, distance):
+    """Group ids (1..) of points on the sphere joined by chains of steps shorter than ``distance`` (rad)."""
+    if len(vectors) == 1:
+        return np.array([1])
+    iu = np.triu_indices(len(vectors), 1)
+    separations = np.arccos(np.clip(vectors @ vectors.T, -1.0, 1.0))[iu]
+    return fcluster(linkage(separations, method="single"), t=distance, criterion="distance")
+
+
+# Disk radius (px) of the image on which candidates are found and measured: finer scans are
+# averaged down to it (a pencil dot stays a few pixels wide), coarser ones are used as they are.
+_WORK_RADIUS = 500.0
+# Lines through the disk centre (the printed cross, a drawn axis) pass this close to it (x radius).
+_CENTRE_LINE = 0.02
+# ... and are at least this many times longer than wide.
+_LINE_ELONGATION = 4.0
+# Foreshortening is undone down to this mu; nearer the limb a spot is measured as it is drawn.
+_MIN_MU = 0.2
+
+_CANDIDATE_COLUMNS = {
+    "candidate": None, "spot": None, "verdict": None, "reason": None, "x": u.pix, "y": u.pix, "rho": None,
+    "width": None, "length": None, "stroke": None, "fill": None, "depth": None, "n_pixels": None,
+}  # fmt: skip
+
+#: Verdicts of `spot_candidates`: whether each is a spot, and what it means.
+VERDICTS = {
+    "blob": (True, "spot: ink wider than a pen stroke"),
+    "dot": (True, "spot: a pencil dot (pore)"),
+    "outlined": (True, "spot: a small closed outline (penumbra)"),
+    "centre line": (False, "rejected: a line through the disk centre (printed cross, drawn axis)"),
+    "stroke": (False, "rejected: a thin stroke (handwriting, printed line)"),
+}
+
+
+def _check_detection_args(threshold, dot_size, pen_width, outline_size):
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold is a fraction of the paper level between 0 and 1, got {threshold}.")
+    for name, value in (("dot_size", dot_size), ("pen_width", pen_width), ("outline_size", outline_size)):
+        if not (np.isfinite(value) and 0 <= value < 1):
+            raise ValueError(f"{name} is a fraction of the disk radius between 0 and 1, got {value!r}.")
+
+
+def _deprojected(mask, rho, direction):
+    """``mask`` stretched by 1/mu along the radial ``direction`` (row, col): the drawn shape as on the Sun."""
+    mu = np.sqrt(max(1 - rho**2, _MIN_MU**2))
+    if mu > 0.95:
+        return mask
+    e = np.asarray(direction)
+    to_input = np.eye(2) + (mu - 1) * np.outer(e, e)
+    shape = np.ceil(np.asarray(mask.shape) / mu).astype(int) + 2
+    offset = (np.asarray(mask.shape) - 1) / 2 - to_input @ ((shape - 1) / 2)
+    out = ndimage.affine_transform(mask.astype(np.uint8), to_input, offset, output_shape=tuple(shape), order=0) > 0
+    return out if out.any() else mask  # a dot of a pixel or two can fall between the samples
+
+
+def _shape(ink, filled):
+    """Stroke width, length along the main axis, ink area over width, filled over ink area; pixels."""
+    n = max(int(ink.sum()), 1)
+    width = max(2 * float(ndimage.distance_transform_edt(np.pad(ink, 1)).max()) - 1, 1.0)
+    ys, xs = np.nonzero(ink)
+    if len(xs) > 1:
+        _, vectors = np.linalg.eigh(np.cov(np.vstack([xs, ys])))
+        along = (xs - xs.mean()) * vectors[0, 1] + (ys - ys.mean()) * vectors[1, 1]
+        length = float(along.max() - along.min() + 1)
+    else:
+        length = 1.0
+    return width, length, n / width, filled.sum() / n
+
+
+def _main_axis_distance(xs, ys, cx, cy):
+    """Distance of the line along the main axis of the pixels ``xs, ys`` from ``(cx, cy)``."""
+    if len(xs) < 3:
+        return np.inf
+    _, vectors = np.linalg.eigh(np.cov(np.vstack([xs, ys])))
+    ax, ay = vectors[0, 1], vectors[1, 1]
+    return abs((cx - xs.mean()) * ay - (cy - ys.mean()) * ax)
+
+
+def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline):
+    if (
+        line_distance < _CENTRE_LINE
+        and length >= _LINE_ELONGATION * width
+        and length > dot
+        and (rho < 0.1 or length > 0.1)
+    ):
+        return "centre line"
+    if width > pen:
+        return "blob"
+    if length <= dot and stroke <= dot:
+        return "dot"
+    if fill >= 1.1 and length <= outline:
+        return "outlined"
+    return "stroke"
+
+
+def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin):
+    """
+    Candidates (connected ink on the disk) with their measures and verdicts, and the map
+    pixels of each spot among them.
+
+    Ink is found against the local paper level on a working image of disk radius about 500 px;
+    a candidate is a connected region of ink deeper than ``threshold / 2`` that holds ink
+    deeper than ``threshold`` (a faint pencil stroke stays one stroke), with its holes filled
+    (a drawn penumbra outline holds its umbra). Shapes are measured in fractions of the disk
+    radius, the width with the foreshortening undone (stretched by 1/mu along the radius).
+    """
+    data = _drawing_data(drawing_map)
+    cx, cy, radius = _disk_pixels(drawing_map)
+    grey = np.where(np.isfinite(data), data, np.nanmax(data))  # NaN is paper
+    f = max(1, int(radius / _WORK_RADIUS + 0.5))
+    work = _block_mean(grey, f)
+    # Map pixel x = f * (working pixel x) + (f - 1) / 2.
+    cxw, cyw, rw = (cx - (f - 1) / 2) / f, (cy - (f - 1) / 2) / f, radius / f
+    paper = _paper_level(work, _odd(max(15, 0.15 * rw)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = np.where(paper > 0, 1 - work / paper, 0.0)
+    yy, xx = np.ogrid[: work.shape[0], : work.shape[1]]
+    r = np.hypot(xx - cxw, yy - cyw)
+    strong = depth > threshold
+    margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
+    inside = r < rw - margin
+    ink = (depth > threshold / 2) & inside
+    labels, _ = ndimage.label(ndimage.binary_fill_holes(ink), structure=np.ones((3, 3)))
+    held = np.unique(labels[strong & inside])
+    held = held[held > 0]
+    slices = ndimage.find_objects(labels)
+    rows, pixels = [], {}
+    for k in held:
+        sl = slices[k - 1]
+        filled = labels[sl] == k
+        own_ink = filled & ink[sl]
+        ys, xs = np.nonzero(own_ink)
+        ys, xs = ys + sl[0].start, xs + sl[1].start
+        xc, yc = xs.mean(), ys.mean()
+        offset = np.array([yc - cyw, xc - cxw])
+        rho = min(np.hypot(*offset) / rw, 1.0)
+        direction = offset / max(np.hypot(*offset), 1e-9)
+        # Shapes as drawn (observers draw pores as round dots anywhere), but the width as on the Sun:
+        # a spot near the limb is drawn foreshortened, thinner than a pen stroke.
+        _, length, stroke, fill = _shape(own_ink, filled)
+        width = _shape(_deprojected(own_ink, rho, direction), filled)[0]
+        line = _main_axis_distance(xs, ys, cxw, cyw) / rw
+        width, length, stroke = width / rw, length / rw, stroke / rw
+        verdict = _verdict(rho, width, length, stroke, fill, line, dot_size, pen_width, outline_size)
+        is_spot, reason = VERDICTS[verdict]
+        rows.append({
+            "candidate": len(rows) + 1, "spot": 0, "verdict": verdict, "reason": reason, "x": f * xc + (f - 1) / 2,
+            "y": f * yc + (f - 1) / 2, "rho": rho, "width": width, "length": length, "stroke": stroke, "fill": fill,
+            "depth": float(depth[sl][filled].max()), "n_pixels": int(filled.sum()) * f * f,
+        })  # fmt: skip
+        if is_spot:
+            pixels[len(rows)] = _spot_pixels(grey, paper, filled, sl, f, threshold)
+    return rows, pixels, margin * f
+
+
+def _spot_pixels(grey, paper, filled, sl, f, threshold):
+    """Map pixels (y, x) of a spot: its ink on the full image, holes filled (a penumbra outline is spot)."""
+    y0, x0 = sl[0].start * f, sl[1].start * f
+    region = np.repeat(np.repeat(filled, f, axis=0), f, axis=1)
+    level = np.repeat(np.repeat(paper[sl], f, axis=0), f, axis=1)
+    full = grey[y0 : y0 + region.shape[0], x0 : x0 + region.shape[1]]
+    spot = ndimage.binary_fill_holes(region & (full < level * (1 - threshold)))
+    if not spot.any():  # a dot that only the averaging made deep enough
+        spot = region & (full <= full[region].min())
+    ys, xs = np.nonzero(spot)
+    return ys + y0, xs + x0
+
+
+def _pixel_areas(smap, coords):
+    """Area on the Sun of the pixels at ``coords`` (the formula of `~sunpy_dlmag.metrics.pixel_area_on_sphere`)."""
+    solid_angle = (smap.scale.axis1 * u.pix).to_value(u.rad) * (smap.scale.axis2 * u.pix).to_value(u.rad)
+    d_obs, rsun = smap.dsun.to_value(u.cm), smap.rsun_meters.to_value(u.cm)
+    theta = np.hypot(coords.Tx, coords.Ty).to_value(u.rad)
+    distance = d_obs * np.cos(theta) - np.sqrt(np.clip(rsun**2 - (d_obs * np.sin(theta)) ** 2, 0, None))
+    mu = (d_obs**2 - distance**2 - rsun**2) / (2 * distance * rsun)
+    return solid_angle * np.cos(theta) ** 3 * distance**2 / np.clip(mu, 1e-6, None)
+
+
+_DETECTION_PARAMETERS = """threshold : float
+        Ink depth, as a fraction of the local paper level (0..1). Candidates are connected
+        regions of ink deeper than half of it that hold some ink deeper than it.
+    dot_size : float
+        Longest pencil dot (pore), fraction of the disk radius: thin ink up to this long
+        (along its main axis, and as ink area over stroke width) is a spot, longer is a stroke.
+    pen_width : float
+        Widest pen stroke (handwriting, printed lines), fraction of the disk radius: ink
+        wider than this is a spot.
+    outline_size : float
+        Largest closed outline taken as a spot with its penumbra (e.g. a circle drawn around
+        an umbra), fraction of the disk radius; larger loops are handwriting.
+    limb_margin : float, optional
+        Pixels inside the limb to leave out (default: measured from the drawn outline, at
+        least 2)."""
+
+
+@u.quantity_input
+def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
+                    limb_margin=None):  # fmt: skip
+    """
+    Every ink mark on the disk of a drawing, with its shape and its verdict: spot or not, and why.
+
+    A mark is a spot if it is wider than a pen stroke (``"blob"``), a short dot
+    (``"dot"``: a pore), or a small closed outline (``"outlined"``: a penumbra drawn around
+    its umbra). It is rejected if it is a line through the disk centre (``"centre line"``:
+    the printed cross, a drawn rotation axis) or a thin stroke longer than a dot
+    (``"stroke"``: handwriting such as group labels and counts, printed lines). `VERDICTS`
+    lists them. Marks off the disk and the drawn limb are not candidates.
+
+    Parameters
+    ----------
+    drawing_map : `~sunpy.map.GenericMap`
+        A drawing read with `~sunpy_dlmag.drawings.read_drawing`.
+    {parameters}
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        One row per candidate: ``candidate``, ``spot`` (its number in the
+        `~sunpy_dlmag.drawings.detect_sunspots` table with the same arguments, 0 if
+        rejected), ``verdict``, ``reason``, ``x``, ``y`` (map pixels), ``rho`` (distance from
+        the disk centre over the radius), ``width`` (stroke width, with the foreshortening
+        undone), ``length`` (along the main axis), ``stroke`` (ink area over width), all
+        three in fractions of the disk radius, ``fill`` (area with holes filled over ink
+        area), ``depth`` (deepest ink) and ``n_pixels``.
+    """
+    _check_detection_args(threshold, dot_size, pen_width, outline_size)
+    with _old_dates():
+        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, 10 * u.deg, limb_margin, warn=False)[
+            1
+        ]
+
+
+@u.quantity_input
+def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
+                    group_distance: u.deg = 10 * u.deg, limb_margin=None):  # fmt: skip
+    """
+    Sunspots drawn on a drawing map: positions, areas and groups.
+
+    Ink is every pixel darker than the local paper level by more than ``threshold`` (the
+    paper level is a grey closing of the image, so uneven lighting of a photograph does not
+    matter); the drawn limb is left out. Each connected mark on the disk is a candidate, told
+    apart by its shape (`~sunpy_dlmag.drawings.spot_candidates`): drawn spots (blobs, pencil
+    dots, penumbra outlines) are kept, printed form lines through the centre and thin strokes
+    (handwriting, labels) are not. `~sunpy_dlmag.drawings.plot_candidates` shows each
+    verdict. Spots are grouped by single linkage: two spots closer than ``group_distance``
+    on the sphere, or joined by a chain of such spots, belong to one group.
+
+    Parameters
+    ----------
+    drawing_map : `~sunpy.map.GenericMap`
+        A drawing read with `~sunpy_dlmag.drawings.read_drawing` (or any helioprojective map of grey levels with
+        dark spots).
+    {parameters}
+    group_distance : `~astropy.units.Quantity`
+        Largest heliographic distance between neighbouring spots of one group.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        One row per spot, sorted by group and longitude: ``spot``, ``group`` (numbered from
+        east to west), ``x``, ``y`` (map pixels of the centroid), ``Tx``, ``Ty``
+        (helioprojective), ``lat``, ``lon`` (heliographic Stonyhurst), ``carrington_lon``,
+        ``mu`` (cosine of the heliocentric angle), ``area`` (in `~sunpy_dlmag.drawings.MSH`, corrected for
+        foreshortening: the sum of each pixel's area on the sphere) and ``n_pixels``.
+        Positions are area-weighted means on the sphere. The meta says how many candidates
+        were rejected. Empty, with a warning, when no spot is found.
+
+    Raises
+    ------
+    InputMapError
+        Not a helioprojective drawing map, or one without an observer.
+    """
+    _check_detection_args(threshold, dot_size, pen_width, outline_size)
+    with _old_dates():
+        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin)[0]
+
+
+spot_candidates.__doc__ = spot_candidates.__doc__.replace("{parameters}", _DETECTION_PARAMETERS)
+detect_sunspots.__doc__ = detect_sunspots.__doc__.replace("{parameters}", _DETECTION_PARAMETERS)
+
+
+def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin, warn=True):
+    """The spot table and the candidate table."""
+    rows, pixels, margin = _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin)
+    candidates = _table(rows, _CANDIDATE_COLUMNS)
+    rejected = len(rows) - len(pixels)
+    meta = {"date": drawing_map.date.isot, "drawing": drawing_map.name, "threshold": threshold,
+            "group_distance": group_distance.to(u.deg), "limb_margin_px": margin, "rejected": rejected}  # fmt: skip
+    candidates.meta.update(meta)
+    if not pixels and warn:
+        warnings.warn(
+            f"No sunspots found on the drawing ({drawing_map.name}, ink threshold {threshold}, {rejected} mark(s) "
+            "rejected); returning an empty table.",
+            DlmagUserWarning,
+            stacklevel=3,
+        )
+    if not pixels:
+        empty = _table([], _SPOT_COLUMNS)
+        empty.meta.update(meta)
+        return empty, candidates
+
+    ids = np.array(list(pixels))
+    ys = np.concatenate([pixels[k][0] for k in ids])
+    xs = np.concatenate([pixels[k][1] for k in ids])
+    which = np.concatenate([np.full(len(pixels[k][0]), i) for i, k in enumerate(ids)])
+    frame = HeliographicStonyhurst(obstime=drawing_map.date)
+    seen_px = drawing_map.pixel_to_world(xs * u.pix, ys * u.pix)
+    surface = seen_px.transform_to(frame)
+    vectors = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
+    area = _pixel_areas(drawing_map, seen_px)
+    good = np.isfinite(vectors).all(axis=1) & np.isfinite(area)
+    which, vectors, area = which[good], vectors[good], area[good]
+    n = len(ids)
+    sums = np.stack([np.bincount(which, weights=area * vectors[:, k], minlength=n) for k in range(3)], axis=1)
+    total_area = np.bincount(which, weights=area, minlength=n)
+    n_pixels = np.bincount(which, minlength=n)
+    found = total_area > 0
+    ids, sums, total_area, n_pixels = ids[found], sums[found], total_area[found], n_pixels[found]
+    centres = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    lon, lat = _lon_lat(centres)
+
+    rsun_m = drawing_map.rsun_meters.to_value(u.m)
+    mu = geometry.mu_towards(rsun_m * centres, drawing_map.observer_coordinate)
+    points = SkyCoord(lon * u.deg, lat * u.deg, rsun_m * u.m, frame=frame)
+    seen = points.transform_to(drawing_map.coordinate_frame)
+    px, py = drawing_map.wcs.world_to_pixel(seen)
+    carrington = points.transform_to(
+        HeliographicCarrington(observer=drawing_map.observer_coordinate, obstime=drawing_map.date)
+    )
+    groups = _single_linkage(centres, group_distance.to_value(u.rad))
+    groups = _number_groups_east_to_west(groups, centres, total_area)
+
+    table = QTable(
+        {
+            "spot": np.zeros(len(lon), dtype=int),
+            "group": groups,
+            "x": px * u.pix,
+            "y": py * u.pix,
+            "Tx": seen.Tx.to(u.arcsec),
+            "Ty": seen.Ty.to(u.arcsec),
+            "lat": lat * u.deg,
+            "lon": lon * u.deg,
+            "carrington_lon": carrington.lon.to(u.deg),
+            "mu": mu,
+            "area": (total_area * u.cm**2).to(MSH),
+            "n_pixels": n_pixels,
+        }
+    )
+    order = np.lexsort((lon, groups))
+    table = table[order]
+    table["spot"] = np.arange(1, len(table) + 1)
+    candidates["spot"][ids[order] - 1] = table["spot"]
+    table.meta.update(meta)
+    return table, candidates
+
+
+def _number_groups_east_to_west(groups, centres, areas):
+    ids = np.unique(groups)
+    lons = []
+    for g in ids:
+        member = groups == g
+        lons.append(_lon_lat(_weighted_centre(centres[member], areas[member]))[0])
+    order = ids[np.argsort(lons, kind="stable")]
+    mapping = {g: i + 1 for i, g in enumerate(order)}
+    return np.array([mapping[g] for g in groups], dtype=int)
+
+
+def _check_spots(spots, columns=("group", "lat", "lon", "area")):
+    if not isinstance(spots, QTable):
+        raise InputMapError(f"Expected a sunspot table (a QTable from detect_sunspots), got {type(spots).__name__}.")
+    missing = [c for c in columns if c not in spots.colnames]
+    if missing:
+        raise InputMapError(f"The sunspot table lacks the columns {missing}; detect_sunspots makes them all.")
+
+
+def sunspot_groups(spots):
+    """
+    One row per spot group of a `~sunpy_dlmag.drawings.detect_sunspots` table.
+
+    Parameters
+    ----------
+    spots : `~astropy.table.QTable`
+        The spot table.
+
+    Returns
+    -------
+    `~astropy.table.QTable`
+        ``group``, ``n_spots``, ``lat``, ``lon`` (Stonyhurst) and ``carrington_lon`` of the
+        area-weighted centre, ``Tx``, ``Ty``, ``x``, ``y``, ``mu`` (area-weighted means),
+        ``area`` (sum, `~sunpy_dlmag.drawings.MSH`) and ``extent`` (largest distance between two of its spots).
+    """
+    _check_spots(spots, ("group", "lat", "lon", "carrington_lon", "area", "Tx", "Ty", "x", "y", "mu"))
+    rows = []
+    for g in np.unique(np.asarray(spots["group"])):
+        member = spots[np.asarray(spots["group"]) == g]
+        w = _spot_weights(member)
+        vectors = _unit_vectors(member["lon"].to_value(u.deg), member["lat"].to_value(u.deg))
+        lon, lat = _lon_lat(_weighted_centre(vectors, w))
+        # Carrington and Stonyhurst longitudes differ by one offset at a given time.
+        offset = np.median((member["carrington_lon"] - member["lon"]).to_value(u.deg))
+        extent = np.arccos(np.clip(vectors @ vectors.T, -1, 1)).max() if len(member) > 1 else 0.0
+        rows.append(
+            {
+                "group": int(g),
+                "n_spots": len(member),
+                "lat": lat * u.deg,
+                "lon": lon * u.deg,
+                "carrington_lon": ((lon + offset) % 360) * u.deg,
+                "Tx": np.average(member["Tx"], weights=w),
+                "Ty": np.average(member["Ty"], weights=w),
+                "x": np.average(member["x"], weights=w),
+                "y": np.average(member["y"], weights=w),
+                "mu": float(np.average(member["mu"], weights=w)),
+                "area": member["area"].sum(),
+                "extent": np.rad2deg(extent) * u.deg,
+            }
+        )
+    return _table(rows, _GROUP_COLUMNS)
+
+
+_GROUP_COLUMNS = {
+    "group": None, "n_spots": None, "lat": u.deg, "lon": u.deg, "carrington_lon": u.deg, "Tx": u.arcsec,
+    "Ty": u.arcsec, "x": u.pix, "y": u.pix, "mu": None, "area": MSH, "extent": u.deg,
+}  # fmt: skip
