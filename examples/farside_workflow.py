@@ -169,7 +169,7 @@ ax = fig.add_subplot(1, 3, 3, projection=out)
 image = out.plot(
     axes=ax,
     norm=ImageNormalize(vmin=-3000, vmax=3000),
-    title=f"PIPELINE CHECK, NOT A SCIENCE MODEL\nnetwork output, {when}",
+    title=f"PIPELINE CHECK\nNOT A SCIENCE MODEL\n{when}",
 )
 aia.draw_limb(axes=ax, color="black", lw=1.2)
 ax.coords[1].set_axislabel(" ")

@@ -228,12 +228,13 @@ def _save_quicklook(smap, path, *, overwrite=False):
     from sunpy.coordinates import Helioprojective
 
     from sunpy_dlmag.io import write_atomic
+    from sunpy_dlmag.maps import is_ai_generated
 
     # A Figure without pyplot: no global state, safe in worker threads.
     fig = Figure(figsize=(6, 5.4), layout="constrained")
     ax = fig.add_subplot(projection=smap)
     title = f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M:%S')}"
-    if "dlmodel" in smap.meta:  # made by a network (provenance_meta): never mistaken for an observation
+    if is_ai_generated(smap):  # made by a network, wholly or in part: never mistaken for an observation
         title += "\nAI-GENERATED, not an observation"
     image = smap.plot(axes=ax, title=title)
     if isinstance(smap.coordinate_frame, Helioprojective):
@@ -292,7 +293,8 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     result = task.function(path, num_threads=num_threads, **options)
     if not isinstance(result, sunpy.map.GenericMap):
         raise TypeError(f"Task {task.name!r} returned {type(result).__name__}, not a sunpy map.")
-    save_map(result, output, overwrite=overwrite)
+    # Declared tasks (sunpy_dlmag.tasks) name their writer; others write FITS.
+    getattr(task.function, "write", save_map)(result, output, overwrite=overwrite)
     if quicklook:
         _save_quicklook(result, png, overwrite=overwrite)
     return result
@@ -320,6 +322,8 @@ def _run_one(path, output, *, task, overwrite, quicklook, num_threads, options):
     """One file on a worker; any error becomes a ``failed`` record instead of stopping the run."""
     from sunpy import log
 
+    from sunpy_dlmag._progress import quiet
+
     try:
         from distributed import get_worker
 
@@ -328,7 +332,10 @@ def _run_one(path, output, *, task, overwrite, quicklook, num_threads, options):
         worker = ""
     start = time.perf_counter()
     try:
-        process_file(task, path, output, overwrite=overwrite, quicklook=quicklook, num_threads=num_threads, **options)
+        with quiet():  # the run has its own bar; workers' tile bars would garble it
+            process_file(
+                task, path, output, overwrite=overwrite, quicklook=quicklook, num_threads=num_threads, **options
+            )
     except Exception as err:  # a failing file must never stop the others
         if isinstance(err, FileExistsError) and not overwrite and Path(output).exists():
             # Another run wrote it since the client looked (process_file checks before any work),
@@ -384,6 +391,18 @@ class _Manifest:
         write_atomic(self.path, write, overwrite=True)
 
 
+def default_threads(workers=None, n_tasks=None):
+    """
+    Threads per task on a local cluster: the cores shared out among its workers.
+
+    ``workers`` defaults to one per core (as `run_batch`), at most ``n_tasks``; the result
+    is at least 1, and workers x threads never exceed the cores.
+    """
+    cores = os.cpu_count() or 1
+    n_workers = min(workers or cores, n_tasks or cores)
+    return max(1, cores // max(1, n_workers))
+
+
 @contextlib.contextmanager
 def _dask_client(distributed, *, workers, scheduler, client, n_tasks):
     if client is not None:
@@ -393,9 +412,9 @@ def _dask_client(distributed, *, workers, scheduler, client, n_tasks):
             yield own
     else:
         n_workers = min(workers or os.cpu_count() or 1, n_tasks)
-        # One thread per worker process: the networks scale better across processes than
-        # threads, and numpy/onnxruntime thread pools do not oversubscribe the cores. The
-        # dashboard listens on a free local port (client.dashboard_link), never a fixed one.
+        # One Dask thread per worker process (one file at a time each): the networks scale
+        # better across processes than threads. The dashboard listens on a free local port
+        # (client.dashboard_link), never a fixed one.
         with (
             distributed.LocalCluster(
                 n_workers=n_workers,
@@ -419,7 +438,7 @@ def run_batch(
     overwrite=False,
     quicklook=False,
     progress=True,
-    num_threads=1,
+    num_threads=None,
     **task_options,
 ):
     """
@@ -460,9 +479,11 @@ def run_batch(
         Also write a PNG quick-look beside each output.
     progress : bool
         Show a progress bar (tqdm).
-    num_threads : int
-        Threads the networks of each task may use. Dask runs one task per worker thread,
-        so the default of 1 keeps each worker within its own thread count.
+    num_threads : int, optional
+        Threads the networks of each task may use. Default: on the local cluster, the cores
+        shared out among its workers (``cores // workers``, at least 1), so workers x threads
+        never exceed the cores (one worker per core: 1 thread each); on a scheduler or client
+        of your own, 1 (Dask runs one task per worker thread).
     **task_options
         Options of the task's function, passed to every file, e.g. ``method``, ``model``,
         ``device``, ``tile_size`` and ``overlap`` for ``"denoise"``.
@@ -534,6 +555,8 @@ def run_batch(
     manifest.write()
 
     if todo:
+        if num_threads is None:
+            num_threads = 1 if client is not None or scheduler is not None else default_threads(workers, len(todo))
         with _dask_client(distributed, workers=workers, scheduler=scheduler, client=client, n_tasks=len(todo)) as dask:
             _run_on_dask(
                 dask,
@@ -565,7 +588,14 @@ def _run_on_dask(client, as_completed, task, todo, *, manifest, total, progress,
         **options,
     )
     files = {f.key: pair for f, pair in zip(futures, todo, strict=True)}
-    bar = tqdm(total=total, initial=total - len(todo), unit="file", desc=f"batch {task.name}", disable=not progress)
+    # Off with progress=False, and when the output is not a terminal (tqdm's disable=None).
+    bar = tqdm(
+        total=total,
+        initial=total - len(todo),
+        unit="file",
+        desc=f"batch {task.name}",
+        disable=None if progress else True,
+    )
     failed = 0
     try:
         for future in as_completed(futures):

@@ -35,7 +35,6 @@ from sunpy_dlmag.denoise import denoise, noise_level
 from sunpy_dlmag.exceptions import WeightsNotInstalledError
 from sunpy_dlmag.io import read_gong_synoptic, save_map, write_atomic
 from sunpy_dlmag.models import get_model, list_models, load_model, weights_status
-from sunpy_dlmag.models.runtime import default_tile_size
 from sunpy_dlmag.pfss import open_field_fraction, open_field_map, pfss_extrapolate
 from sunpy_dlmag.synchronic import disk_view, synchronic_map
 
@@ -132,8 +131,8 @@ def _denoise(smap, device):
     output = denoise(smap, model=model)
     seconds = time.perf_counter() - start
     # The same network in the tiles it uses for large images, against the whole image.
-    tile_size = default_tile_size(model.spec.geometry)
-    tiled = model.predict_array(smap.data, tile_size=tile_size, overlap=tile_size // 2)
+    tile_size = 704  # smaller than the sample disk, so it runs in tiles with their default margins
+    tiled = model.predict_array(smap.data, tile_size=tile_size)
     both = np.isfinite(output.data)
     before, after = noise_level(smap), noise_level(output)
     result = {

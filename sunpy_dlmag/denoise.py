@@ -23,7 +23,8 @@ import sunpy.map
 from sunpy.coordinates import propagate_with_solar_surface
 from sunpy.map.sources import HMIMap, MDIMap
 
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+from sunpy_dlmag import checks, disk
+from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 from sunpy_dlmag.geometry import ModelFrame
 from sunpy_dlmag.maps import append_history, check_magnetogram
 from sunpy_dlmag.models import load_model
@@ -64,12 +65,12 @@ def _ae_model_for(magnetogram):
     )
 
 
-def _denoise_model(method, model, device, num_threads=None, magnetogram=None):
+def _denoise_model(method, model, device, num_threads=None, precision="fp32", magnetogram=None):
     if method not in _METHODS:
         raise ValueError(f"method must be 'ae' (M2 autoencoder) or 'translation' (M1), got {method!r}.")
     if model is None:
         model = _ae_model_for(magnetogram) if method == "ae" and magnetogram is not None else _METHODS[method]
-    return load_model(model, device=device, num_threads=num_threads, task="denoise")
+    return load_model(model, device=device, num_threads=num_threads, task="denoise", precision=precision)
 
 
 # The 8 symmetries of a square pixel grid (rotations by 0, 90, 180, 270 degrees, each with and
@@ -129,6 +130,8 @@ def denoise(
     tile_size=None,
     overlap=None,
     num_threads=None,
+    precision="fp32",
+    progress=True,
     uncertainty=False,
 ):
     """
@@ -149,12 +152,17 @@ def denoise(
         choice by instrument.
     device : {"auto", "cpu", "cuda"}
     tile_size, overlap : int, optional
-        Tiling of large images (default: whole image up to 1024 px; beyond, tiles and
-        overlap from the network's receptive field, so tiles give the whole-image result:
-        704-px tiles overlapping by 352 px for ``denoise-m2``).
+        Tiling of large images (`~sunpy_dlmag.models.Model.predict`; default: whole image up
+        to 1296 px; beyond, tiles of at most 1296 px with margins of the network's receptive
+        radius, cropped, so tiles give the whole-image result: 4x4 tiles for a 4096-px disk).
     num_threads : int, optional
         Threads of onnxruntime (default: its own choice, all cores); e.g. 1 per process when
         many processes denoise at once.
+    precision : {"fp32", "int8", "fp16"}
+        ``"int8"``: the CPU's faster int8 graph (`~sunpy_dlmag.models.load_model`); less exact,
+        see the model card.
+    progress : bool
+        A progress bar over the tiles of a large image (on a terminal only).
     uncertainty : bool
         Run the network on the 8 rotations and flips of the image
         (``sunpy_dlmag.denoise.symmetry_ensemble``;
@@ -189,11 +197,13 @@ def denoise(
     True
     """
     data = check_magnetogram(magnetogram)
-    net = _denoise_model(method, model, device, num_threads, magnetogram=magnetogram)
+    net = _denoise_model(method, model, device, num_threads, precision, magnetogram=magnetogram)
     if not uncertainty:
-        return net.translate([data], magnetogram, tile_size=tile_size, overlap=overlap)
+        return net.translate([data], magnetogram, tile_size=tile_size, overlap=overlap, progress=progress)
     frame = ModelFrame(magnetogram, net.spec.geometry)
-    mean, spread = symmetry_ensemble(net, frame.stack([data])[0], tile_size=tile_size, overlap=overlap)
+    mean, spread = symmetry_ensemble(
+        net, frame.stack([data])[0], tile_size=tile_size, overlap=overlap, progress=progress
+    )
     factor = _spread_factor(net.spec.name, mean)
     if factor is None:
         warnings.warn(
@@ -248,12 +258,8 @@ def quiet_sun_mask(magnetogram, *, strong=50.0, margin=5, min_mu=0.5):
     strong_pixels &= ndimage.uniform_filter(np.abs(np.nan_to_num(data)), 3) > strong / 2
     mask = finite & ~strong_pixels
     if isinstance(smap, sunpy.map.GenericMap):
-        coords = sunpy.map.all_coordinates_from_map(smap)
-        centre_angle = np.hypot(coords.Tx, coords.Ty).to_value(u.arcsec)
-        rsun = smap.rsun_obs.to_value(u.arcsec)
         with np.errstate(invalid="ignore"):
-            mu = np.sqrt(np.clip(1 - (centre_angle / rsun) ** 2, 0, 1))
-        mask &= mu >= min_mu
+            mask &= disk.mu(smap) >= min_mu
     return mask
 
 
@@ -309,13 +315,15 @@ def noise_level(magnetogram, *, region=None, field_range=150 * u.G, bin_width=1 
     if isinstance(magnetogram, sunpy.map.GenericMap):
         data = check_magnetogram(magnetogram)
     else:
-        data = np.asarray(magnetogram, dtype=np.float32)
+        data = checks.finite_data(magnetogram, "The magnetogram array")
         if data.ndim != 2:
             raise InputMapError(f"Expected a magnetogram map or a 2D array in G, got shape {data.shape}.")
+    limit = checks.check_quantity(field_range, u.G, "field_range", positive=True).to_value(u.G)
+    width = checks.check_quantity(bin_width, u.G, "bin_width", positive=True).to_value(u.G)
+    if limit / width > 1e5:
+        raise InvalidArgumentError(f"field_range / bin_width must be at most 1e5 bins, got {limit / width:.3g}.")
     mask = _region_mask(magnetogram, data, region)
     values = data[mask]
-    limit = field_range.to_value(u.G)
-    width = bin_width.to_value(u.G)
     values = values[np.abs(values) <= limit]
     if values.size < 100:
         raise InputMapError(

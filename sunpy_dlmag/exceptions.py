@@ -25,8 +25,10 @@ __all__ = [
     "MissingDateError",
     "MissingObserverError",
     "ModelInputMismatchError",
+    "ModelOutputError",
     "ModelTaskError",
     "NonFiniteDataError",
+    "TilingError",
     "UnitError",
     "UnknownModelError",
     "WeightsHashMismatchError",
@@ -58,6 +60,10 @@ class ModelInputMismatchError(DlmagError, ValueError):
     """An ONNX graph whose inputs or outputs do not match its `~sunpy_dlmag.models.ModelSpec`."""
 
 
+class ModelOutputError(DlmagError, RuntimeError):
+    """A network that returned NaN or infinite values for finite input (broken or untrained weights)."""
+
+
 class InvalidModelSpecError(DlmagError, ValueError):
     """A model spec that is missing, malformed or inconsistent."""
 
@@ -72,6 +78,10 @@ class InputMapError(DlmagError, ValueError):
 
 class InvalidArgumentError(DlmagError, ValueError):
     """An argument whose value is out of range or not one of the allowed choices."""
+
+
+class TilingError(InvalidArgumentError):
+    """Tile size or overlap arguments that are not integers, out of range, or too small for the network."""
 
 
 class ArgumentTypeError(InvalidArgumentError, TypeError):

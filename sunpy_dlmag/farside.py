@@ -373,8 +373,8 @@ def prepare_inputs(
 
 
 # --------------------------------------------------------------------------- the network
-def _farside_model(model, device, num_threads=None):
-    net = load_model(model, device=device, num_threads=num_threads, task="farside")
+def _farside_model(model, device, num_threads=None, precision="fp32"):
+    net = load_model(model, device=device, num_threads=num_threads, task="farside", precision=precision)
     _roles(net.spec)  # raises for a model without EUV channels
     return net
 
@@ -389,6 +389,7 @@ def farside_magnetogram(
     calibrate=True,
     time_tolerance: u.s = DEFAULT_TIME_TOLERANCE,
     num_threads=None,
+    precision="fp32",
 ):
     """
     An AI-generated line-of-sight magnetogram from EUV images, as a new map.
@@ -423,6 +424,9 @@ def farside_magnetogram(
     num_threads : int, optional
         Threads of onnxruntime when the model is loaded here (default: its own choice, all
         cores); e.g. 1 per process when many processes run at once.
+    precision : {"fp32", "int8", "fp16"}
+        ``"int8"``: the CPU's int8 graph, calibrated on the shipped sample images; ``"fp16"``
+        on CUDA (see `~sunpy_dlmag.models.load_model`).
 
     Returns
     -------
@@ -459,7 +463,7 @@ def farside_magnetogram(
     ...
     sunpy_dlmag.exceptions.WeightsNotInstalledError: No weights are installed for 'aisfm-v1' ...
     """
-    net = _farside_model(model, device, num_threads)
+    net = _farside_model(model, device, num_threads, precision)
     prepared = _prepare(euv, net.spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
     inputs = "; ".join(calibration.describe(m) for m in prepared.observed)
     note = f"AI-generated magnetogram from the EUV observation(s): {inputs}."

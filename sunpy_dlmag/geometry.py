@@ -23,6 +23,7 @@ import sunpy.map
 from sunpy.coordinates import HeliographicStonyhurst
 from sunpy.map.header_helper import make_fitswcs_header
 
+from sunpy_dlmag import disk
 from sunpy_dlmag.exceptions import InputMapError, MissingObserverError
 
 __all__ = [
@@ -316,9 +317,5 @@ class ModelFrame:
 
 
 def off_disk(smap):
-    """Boolean mask of the pixels of ``smap`` on or beyond the solar limb (plane-of-sky radius >= 1)."""
-    # calibration imports this module; its fast radius computation is borrowed lazily.
-    from sunpy_dlmag.calibration import disk_radius_fraction
-
-    rho, _ = disk_radius_fraction(smap)
-    return rho >= 1
+    """Boolean mask of the pixels of ``smap`` beyond the solar limb (sunpy's on-disk test, `sunpy_dlmag.disk`)."""
+    return ~disk.on_disk(smap)

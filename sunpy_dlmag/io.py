@@ -21,6 +21,7 @@ import sunpy.sun.constants
 from sunpy.coordinates import get_earth
 from sunpy.map.header_helper import get_observer_meta
 from sunpy.time import parse_time
+from sunpy.util.exceptions import NoMapsInFileError
 
 from sunpy_dlmag import checks
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagError, InputFileError, InputMapError
@@ -141,14 +142,19 @@ def _existing_file(path):
 
 
 # What astropy, sunpy, gzip and numpy raise on empty, truncated or corrupt files.
-_READ_ERRORS = (OSError, EOFError, ValueError, TypeError, IndexError, KeyError, zlib.error, fits.VerifyError)
+_READ_ERRORS = (
+    OSError, EOFError, ValueError, TypeError, IndexError, KeyError, zlib.error, fits.VerifyError, NoMapsInFileError,
+)  # fmt: skip
 
 
 @contextlib.contextmanager
 def _reading(path, what):
     """Turn the errors of a broken file into an `InputFileError` that names the file and the product."""
     try:
-        yield
+        with warnings.catch_warnings():
+            # A broken file's header warnings come before the error that says it all.
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+            yield
     except DlmagError:
         raise
     except FileNotFoundError:
@@ -417,10 +423,12 @@ def global_field_map(smap, *, name="map", dtype=np.float32):
     Raises
     ------
     InputMapError
-        Not a full-Sun heliographic map; `~sunpy_dlmag.exceptions.UnitError` for data not in
+        Not a full-Sun heliographic map; `~sunpy_dlmag.exceptions.MissingDateError` for a map
+        without a date; `~sunpy_dlmag.exceptions.UnitError` for data not in
         units of magnetic field; `~sunpy_dlmag.exceptions.NonFiniteDataError` for infinite values.
     """
     checks.is_map(smap, error=True, name=name)
+    checks.has_date(smap, error=True, name=name)  # before anything reads the frame, which needs one
     meta = smap.meta
     no_unit = not str(meta.get("bunit", "") or "").strip()
     if (
@@ -524,8 +532,11 @@ def read_aisfm(path, *, observer=None):
     Raises
     ------
     FileNotFoundError
+    InputFileError
+        An empty, truncated or corrupt file, or no 2D image.
     InputMapError
-        No 2D image, no observation time, or no pixel scale (CDELT1/CDELT2).
+        An observation rather than an AISFM product (INSTRUME, TELESCOP or DETECTOR set, or
+        data not in G), no observation time, or no pixel scale (CDELT1/CDELT2).
     MissingObserverError
         No observer position in the file for a STEREO input, and no ``observer=``.
     """
@@ -533,12 +544,24 @@ def read_aisfm(path, *, observer=None):
     from sunpy_dlmag.maps import derived_meta
 
     path = _existing_file(path)
-    with fits.open(path) as hdul:
+    if observer is not None:
+        checks.check_observer_coordinate(observer)
+    with _reading(path, "an AISFM product"), fits.open(path) as hdul:
         hdu = _first_image_hdu(hdul, path)
         header = hdu.header.copy()
         data = np.asarray(hdu.data, dtype=np.float32)
     if data.ndim != 2:
-        raise InputMapError(f"{path} holds an image of shape {data.shape}; an AISFM product is a 2D image.")
+        raise InputFileError(f"{path} holds an image of shape {data.shape}; an AISFM product is a 2D image.")
+    named = {key: str(header.get(key, "") or "").strip() for key in ("INSTRUME", "TELESCOP", "DETECTOR")}
+    if any(value and "AISFM" not in value.upper() for value in named.values()):
+        raise InputMapError(
+            f"{path} is not an AISFM product: their INSTRUME, TELESCOP and DETECTOR are blank, this file names "
+            + ", ".join(f"{key} {value!r}" for key, value in named.items() if value)
+            + " (an observation?)."
+        )
+    bunit = str(header.get("BUNIT", "") or "").strip()
+    if bunit and bunit.lower() not in ("g", "gauss", "mx/cm^2", "mx/cm2", "mx cm-2"):
+        raise InputMapError(f"{path} is not an AISFM product: their data are in G, this file's BUNIT is {bunit!r}.")
     history = [str(line) for line in header.get("HISTORY", [])]
     inputs = [line.strip() for line in history if line.strip()]
     platform = (

@@ -127,7 +127,6 @@ def _check_background(background, shape):
     onto the Carrington CEA grid of ``shape`` (at the background's own time).
     """
     background, values = io.global_field_map(background, name="background")
-    checks.has_date(background, error=True, name="background")
     # Same time as the background: Carrington coordinates then map one to one (a change of obstime
     # would rotate the Sun under a synoptic map).
     header = _carrington_header(background.reference_date, shape)

@@ -1,7 +1,7 @@
 """
 The file-level capabilities, each declared once: what it reads, its options and what it writes.
 
-A `Task` turns one input file into one output map, written as FITS. The command line
+A `Task` turns one input file into one output map, written as FITS (by its ``writer``). The command line
 (``sunpy-dlmag denoise INPUT... --out``, ``sunpy-dlmag batch denoise``) and the batch runner
 (`sunpy_dlmag.batch.run_batch`) both build their arguments from these declarations, so an
 option is added in one place: its `Option` in the task's ``options``. The capability itself
@@ -105,6 +105,8 @@ class Task:
         File name endings taken from folders and globs.
     reads : str
         What the inputs are, for ``--help``.
+    writer : str
+        ``"module:function"`` writing the output map, ``writer(smap, path, overwrite=...)``.
     """
 
     name: str
@@ -114,6 +116,11 @@ class Task:
     options: tuple = ()
     suffixes: tuple = FITS_SUFFIXES
     reads: str = "FITS files"
+    writer: str = "sunpy_dlmag.io:save_map"
+
+    def write(self, smap, path, *, overwrite=False):
+        """Write an output map with the task's writer."""
+        return _resolve(self.writer)(smap, path, overwrite=overwrite)
 
     def option(self, name):
         """The `Option` of a name."""
@@ -146,7 +153,7 @@ def _resolve(reference):
     return getattr(importlib.import_module(module), name)
 
 
-def read_map_option(path):
+def _read_map_option(path):
     """A map option given as a file (e.g. farside's reference magnetogram)."""
     import sunpy.map
 
@@ -157,10 +164,18 @@ def _farside(euv_map, *, reference=None, **options):
     """`~sunpy_dlmag.farside_magnetogram` with the reference magnetogram given as a file."""
     from sunpy_dlmag.farside import farside_magnetogram
 
-    return farside_magnetogram(euv_map, reference=read_map_option(reference), **options)
+    return farside_magnetogram(euv_map, reference=_read_map_option(reference), **options)
 
 
 _DEVICE = Option("device", default="auto", choices=("auto", "cpu", "cuda"), help="where the network runs")
+_PRECISION = Option(
+    "precision",
+    default="fp32",
+    choices=("fp32", "int8", "fp16"),
+    help="fp32; int8: faster on the CPU, less exact (see the performance page); fp16: CUDA only",
+)
+# Options of every task that runs an ONNX network: one more is added here once.
+_NETWORK = (_DEVICE, _PRECISION)
 
 #: The declared tasks, by name.
 TASKS = {
@@ -180,14 +195,16 @@ TASKS = {
                     "translation: M1 (denoise-m1, needs weights you train or download)",
                 ),
                 Option("model", help="another registered denoising model, or an ONNX file you exported"),
-                _DEVICE,
+                *_NETWORK,
                 Option(
                     "tile_size",
                     int,
-                    help="tile size in pixels for large images (default: whole image up to 1024 px, larger "
-                    "ones in tiles of four receptive radii)",
+                    help="largest tile in pixels, margins included (default: whole image up to 1296 px, larger "
+                    "ones in tiles of at most 1296 px)",
                 ),
-                Option("overlap", int, help="overlap of tiles in pixels (default: from the network)"),
+                Option(
+                    "overlap", int, help="margin read around each tile, pixels (default and minimum: receptive radius)"
+                ),
                 Option(
                     "uncertainty",
                     bool,
@@ -215,7 +232,7 @@ TASKS = {
                     default=True,
                     help="skip the EUVI-to-AIA intensity cross-calibration (warns; only for inputs already calibrated)",
                 ),
-                _DEVICE,
+                *_NETWORK,
             ),
         ),
         Task(

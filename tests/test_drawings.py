@@ -572,3 +572,36 @@ def test_training_pairs_for_the_drawing_preset(tmp_path, mdi):
     paper = np.median(drawing.data[sunpy.map.coordinate_is_on_solar_disk(sunpy.map.all_coordinates_from_map(drawing))])
     assert np.median(prepared.inputs[0][disk]) == pytest.approx(paper / 127.5 - 1, abs=0.02)
     assert prepared.inputs[0][disk].min() < 0.3
+
+
+def test_marks_are_judged_by_shape_and_the_limits_are_tunable():
+    # Disk radius 300 px: a drawn spot (8 px across), a pencil dot (2 px), a printed centre
+    # cross and a handwritten-like stroke (1.5 px wide, 30 px long).
+    yy, xx = np.indices((800, 800))
+    image = np.full((800, 800), 240, dtype=np.uint8)
+    image[np.abs(np.hypot(xx - 400, yy - 400) - 300) < 1.5] = 10
+    image[np.hypot(xx - 300, yy - 300) < 4] = 10  # spot
+    image[np.hypot(xx - 500, yy - 320) < 1.2] = 10  # pencil dot
+    image[398:401, 385:416] = 10  # cross
+    image[385:416, 398:401] = 10
+    image[480:510, 300:302] = 10  # stroke
+    drawing = drawings.read_drawing(image, date="2011-02-15")
+    marks = drawings.spot_candidates(drawing)
+    assert near_verdict(marks, 300, 300) == "blob"
+    assert near_verdict(marks, 500, 320) == "dot"
+    assert near_verdict(marks, 400, 400) == "centre line"
+    assert near_verdict(marks, 301, 495) == "stroke"
+    spots = drawings.detect_sunspots(drawing)
+    assert len(spots) == 2
+    assert np.all(marks["spot"][np.isin(marks["verdict"], ["centre line", "stroke"])] == 0)
+    # A longer dot size takes the stroke for a dot; a wider pen takes the spot for a stroke.
+    assert near_verdict(drawings.spot_candidates(drawing, dot_size=0.2), 301, 495) == "dot"
+    assert near_verdict(drawings.spot_candidates(drawing, pen_width=0.05), 300, 300) != "blob"
+    with pytest.raises(ValueError, match="dot_size is a fraction of the disk radius"):
+        drawings.detect_sunspots(drawing, dot_size=2)
+
+
+def near_verdict(marks, x, y):
+    """Verdict of the mark nearest to image pixel (x, y) of the 800 px test drawing."""
+    distance = np.hypot(marks["x"].value - x, 799 - marks["y"].value - y)
+    return str(marks["verdict"][int(np.argmin(distance))])

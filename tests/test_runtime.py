@@ -1,4 +1,5 @@
 import copy
+import itertools
 
 import astropy.units as u
 import numpy as np
@@ -6,10 +7,16 @@ import pytest
 
 import sunpy.map
 
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, MissingObserverError
+from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    DlmagUserWarning,
+    InputMapError,
+    MissingObserverError,
+    TilingError,
+)
 from sunpy_dlmag.maps import DlmagMap
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.runtime import default_tile_size, tiled_inference
+from sunpy_dlmag.models.runtime import _axis_tiles, default_tile_size, tiled_inference
 from sunpy_dlmag.models.spec import Geometry
 
 
@@ -24,7 +31,7 @@ def test_tiled_equals_whole_image_on_a_real_magnetogram(tiny, mdi_map):
     data = np.nan_to_num(mdi_map.data[100:700, 50:750])
     whole = tiny.predict(data, tile_size=1024)
     radius = tiny.spec.geometry.receptive_radius
-    tiled = tiny.predict(data, tile_size=128, overlap=4 * radius + 4, batch_size=3)
+    tiled = tiny.predict(data, tile_size=128, overlap=radius + 4, batch_size=3)
     scale = np.abs(whole).max()
     assert scale > 0
     # Equal to float32 rounding: convolution kernels sum in a tile-size dependent order.
@@ -34,24 +41,45 @@ def test_tiled_equals_whole_image_on_a_real_magnetogram(tiny, mdi_map):
 
 @pytest.mark.parametrize(
     ("radius", "stride", "expected"),
-    [(14, 4, 512), (175, 16, 704), (333, 16, 1024)],
+    [(14, 4, 1296), (175, 16, 1296), (333, 16, 1344), (500, 16, 2048)],
 )
-def test_default_tiles_span_four_receptive_radii(radius, stride, expected):
-    # Half-tile overlaps then cover two radii, bounded so memory stays that of a 1024-px image.
+def test_default_tiles(radius, stride, expected):
+    # The largest tile that keeps a 4096-px denoise-m2 run under 2 GB, and at least four margins.
     assert default_tile_size(Geometry(stride=stride, receptive_radius=radius)) == expected
+
+
+@pytest.mark.parametrize("length", [16, 1000, 1600, 1601, 4096, 4100])
+def test_tiles_cover_each_pixel_once_with_aligned_margins(length):
+    tiles = _axis_tiles(length, 1600, 176, 16)
+    assert tiles[0][0] == 0
+    assert tiles[-1][1] == length
+    for (_, stop, _, _), (start, _, _, _) in itertools.pairwise(tiles):
+        assert stop == start  # no pixel computed twice, none left out
+    for start, stop, w0, w1 in tiles:
+        assert w1 - w0 <= 1600
+        assert start % 16 == 0
+        assert w0 % 16 == 0
+        assert start - w0 == (176 if start else 0)
+        assert w1 - stop == (176 if stop < length else 0)
+    # 4096 px: three windows of 1600 px, 1.17 times the pixels along the axis.
+    if length == 4096:
+        assert [w1 - w0 for _, _, w0, w1 in tiles] == [1600, 1600, 1600]
+    # With 1296-px windows (the default): four, 1.26 times the pixels along the axis.
+    if length == 4096:
+        assert [w1 - w0 for _, _, w0, w1 in _axis_tiles(length, 1296, 176, 16)] == [1296, 1296, 1296, 1264]
 
 
 def test_batch_size_does_not_change_the_result(tiny, rng):
     data = rng.normal(0, 100, (300, 260)).astype(np.float32)
-    one = tiny.predict(data, tile_size=64, overlap=48, batch_size=1)
-    many = tiny.predict(data, tile_size=64, overlap=48, batch_size=16)
+    one = tiny.predict(data, tile_size=64, overlap=16, batch_size=1)
+    many = tiny.predict(data, tile_size=64, overlap=16, batch_size=16)
     np.testing.assert_array_equal(one, many)
 
 
-def test_blending_weights_reproduce_a_constant():
+def test_cropped_tiles_reproduce_a_constant():
     # run() returns the tile mean everywhere: a constant image must come back unchanged.
     image = np.full((1, 250, 333), 7.0, dtype=np.float32)
-    out = tiled_inference(lambda b: b.mean(axis=1, keepdims=True), image, tile=64, overlap=24, stride=8)
+    out = tiled_inference(lambda b: b.mean(axis=1, keepdims=True), image, tile=64, margin=16, stride=8)
     np.testing.assert_allclose(out, 7.0, rtol=1e-6)
     assert out.shape == (250, 333)
 
@@ -174,5 +202,18 @@ def test_tiling_a_whole_image_network_warns(smoothing_onnx, rng):
 
 
 def test_bad_tiling_arguments(tiny):
-    with pytest.raises(ValueError, match="overlap < tile_size"):
-        tiny.predict(np.zeros((64, 64)), tile_size=32, overlap=32)
+    radius = tiny.spec.geometry.receptive_radius
+    data = np.zeros((256, 256))
+    with pytest.raises(TilingError, match="smaller than the receptive radius"):
+        tiny.predict(data, tile_size=128, overlap=radius - 1)
+    with pytest.raises(TilingError, match="too small for tiny"):
+        tiny.predict(data, tile_size=2 * radius, overlap=radius)
+    for bad in (64.0, "64", True):
+        with pytest.raises(ArgumentTypeError, match="tile_size must be an integer"):
+            tiny.predict(data, tile_size=bad)
+        with pytest.raises(ArgumentTypeError, match="overlap must be an integer"):
+            tiny.predict(data, overlap=bad)
+    with pytest.raises(TilingError, match="must not be negative"):
+        tiny.predict(data, tile_size=-1)
+    # TilingError is a ValueError, as wrong arguments are in Python.
+    assert issubclass(TilingError, ValueError)

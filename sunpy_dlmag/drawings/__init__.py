@@ -1,15 +1,15 @@
 """
 Sunspot drawings to maps, sunspot tables and magnetograms (Lee et al. 2021, ApJ 907, 118).
 
-- `read_drawing` (`sunpy_dlmag.drawings.read`): a scanned or photographed drawing (PNG,
+- `read_drawing` (``sunpy_dlmag.drawings.read``): a scanned or photographed drawing (PNG,
   JPEG, TIFF, or an array) becomes a helioprojective map for an Earth observer at the
   drawing's date: the drawn limb is found by a robust circle fit, the orientation (angle of
   solar north, mirroring) comes from the user.
-- `detect_sunspots`, `sunspot_groups`, `spot_candidates` (`sunpy_dlmag.drawings.spots`),
+- `detect_sunspots`, `sunspot_groups`, `spot_candidates` (``sunpy_dlmag.drawings.spots``),
   `plot_candidates`: the drawn spots, told from printed form features and
   handwriting by their shape, with heliographic positions, foreshortening-corrected areas in
   millionths of the solar hemisphere (`MSH`), and groups.
-- `sunspot_bipoles`, `drawing_to_magnetogram` (`sunpy_dlmag.drawings.bipoles`): a
+- `sunspot_bipoles`, `drawing_to_magnetogram` (``sunpy_dlmag.drawings.bipoles``): a
   line-of-sight magnetogram from a drawing, either with a trained ``drawing`` network or as
   one bipole per spot group (flux from the spot areas, Hale's polarity law, Joy's law).
 
@@ -18,13 +18,12 @@ in `sunpy_dlmag.training.drawings`. The relations, their sources and the measure
 are in the user guide (drawings).
 """
 
-from sunpy_dlmag.drawings.bipoles import JOY_COEFFICIENT, drawing_to_magnetogram, spot_mean_field, sunspot_bipoles
+from sunpy_dlmag.drawings.bipoles import drawing_to_magnetogram, spot_mean_field, sunspot_bipoles
 from sunpy_dlmag.drawings.diagnostics import plot_candidates
 from sunpy_dlmag.drawings.read import read_drawing
 from sunpy_dlmag.drawings.spots import MSH, VERDICTS, detect_sunspots, spot_candidates, sunspot_groups
 
 __all__ = [
-    "JOY_COEFFICIENT",
     "MSH",
     "VERDICTS",
     "detect_sunspots",

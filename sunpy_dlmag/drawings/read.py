@@ -24,7 +24,7 @@ from sunpy.coordinates import Helioprojective, get_earth, sun
 from sunpy.map.header_helper import make_fitswcs_header
 from sunpy.time import parse_time
 
-from sunpy_dlmag import geometry
+from sunpy_dlmag import checks, geometry
 from sunpy_dlmag.exceptions import InputMapError
 
 __all__ = ["read_drawing"]
@@ -486,6 +486,11 @@ def _to_image_orientation(drawn, mirrored):
 def _drawing_data(drawing_map):
     if not isinstance(drawing_map, sunpy.map.GenericMap):
         raise InputMapError(f"Expected a drawing as a sunpy map (see read_drawing), got {type(drawing_map).__name__}.")
+    if isinstance(drawing_map, checks.EUV_CLASSES + checks.MAGNETOGRAM_CLASSES):
+        raise InputMapError(
+            f"Expected a drawing (grey levels, ink dark on paper; see read_drawing), got an observation of "
+            f"{drawing_map.detector or drawing_map.instrument} ({type(drawing_map).__name__})."
+        )
     if drawing_map.unit is not None and drawing_map.unit.is_equivalent(u.G):
         raise InputMapError(
             f"Expected a drawing (grey levels, ink dark on paper), got a magnetogram ({drawing_map.name}) in "

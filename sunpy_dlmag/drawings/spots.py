@@ -16,7 +16,7 @@ import sunpy.map
 import sunpy.sun.constants
 from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 
-from sunpy_dlmag import geometry
+from sunpy_dlmag import checks, geometry
 from sunpy_dlmag.drawings.read import _block_mean, _disk_pixels, _drawing_data, _odd, _old_dates, _paper_level
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
 
@@ -105,7 +105,7 @@ _WORK_RADIUS = 500.0
 _CENTRE_LINE = 0.02
 # ... and are at least this many times longer than wide.
 _LINE_ELONGATION = 4.0
-# Foreshortening is undone down to this mu; nearer the limb a spot is measured as it is drawn.
+# Foreshortening is undone down to this mu (a stretch of at most 5): nearer the limb, as if at it.
 _MIN_MU = 0.2
 
 _CANDIDATE_COLUMNS = {
@@ -372,6 +372,8 @@ detect_sunspots.__doc__ = detect_sunspots.__doc__.replace("{parameters}", _DETEC
 
 def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin, warn=True):
     """The spot table and the candidate table."""
+    checks.check_quantity(group_distance, u.deg, "group_distance", positive=True)
+    checks.check_number(limb_margin, "limb_margin", minimum=0, allow_none=True)
     rows, pixels, margin = _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin)
     candidates = _table(rows, _CANDIDATE_COLUMNS)
     rejected = len(rows) - len(pixels)

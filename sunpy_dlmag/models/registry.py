@@ -112,7 +112,7 @@ def weights_status(spec):
     return "not installed"
 
 
-def load_model(model, *, device="auto", num_threads=None, task=None):
+def load_model(model, *, device="auto", num_threads=None, task=None, precision="fp32"):
     """
     Load a trained network, ready to run.
 
@@ -129,6 +129,12 @@ def load_model(model, *, device="auto", num_threads=None, task=None):
     task : str, optional
         The task the caller needs (``"denoise"``, ``"farside"``, ``"drawing"``); a model for
         another task is refused.
+    precision : {"fp32", "int8", "fp16"}
+        ``"int8"`` (CPU only): the graph quantized statically (int8 weights, uint8
+        activations calibrated on the sample data that ship with the package), built on
+        first use into a cache and checked by its sha256 at every later use; faster, less
+        exact (see the performance page). ``"fp16"`` (CUDA only, untested here): the graph
+        in half precision. A loaded model is returned as it is.
 
     Returns
     -------
@@ -160,7 +166,7 @@ def load_model(model, *, device="auto", num_threads=None, task=None):
             f"The weights file {path} has sha256 {digest}, but the spec of {spec.name!r} expects {expected}. "
             "The file is corrupted or not the published one: delete it and fetch or export it again."
         )
-    return Model(spec, path, sha256=digest, device=device, num_threads=num_threads)
+    return Model(spec, path, sha256=digest, device=device, num_threads=num_threads, precision=precision)
 
 
 def spec_of(model):

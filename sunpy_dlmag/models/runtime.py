@@ -1,40 +1,47 @@
 """
 Running trained networks with onnxruntime, on arrays and on maps.
 
-Large images run in tiles: overlapping tiles, placed on multiples of the network's stride,
-are blended with weights that are zero within a margin of each tile's inner edges and
-ramp up linearly beyond it. For a network that sees no further than that margin and has
-no image-wide normalisation, every blended pixel is a weighted mean of identical values,
-so the tiled result equals the whole-image result. Only one batch of tiles is in the
-network at a time, so memory is bounded by the tile size, not the image size.
+Large images run in tiles placed on multiples of the network's stride. Each tile enters the
+network with a margin of its neighbours' pixels (at least the network's receptive radius)
+and only its own pixels are kept, so each pixel is computed once and, for a network without
+image-wide normalisation, the tiled result equals the whole-image result. Only one batch of
+tiles is in the network at a time, so memory is bounded by the tile size, not the image size.
 """
 
 import functools
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
 import sunpy.map
 from sunpy import log
 
-from sunpy_dlmag import geometry
+from sunpy_dlmag import checks, geometry
+from sunpy_dlmag._progress import progress_bar
 from sunpy_dlmag.exceptions import (
     DeviceNotAvailableError,
     DlmagUserWarning,
     InputMapError,
     ModelInputMismatchError,
+    ModelOutputError,
+    TilingError,
 )
 
-__all__ = ["DEFAULT_TILE_SIZE", "Model", "available_devices", "resolve_device"]
+__all__ = ["DEFAULT_TILE_SIZE", "PRECISIONS", "Model", "available_devices", "resolve_device", "resolve_precision"]
 
 # onnxruntime reports telemetry unless told not to before it is imported.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-DEFAULT_TILE_SIZE = 512
-# Images up to this size (per side) run whole when the caller does not ask for tiles.
-WHOLE_IMAGE_LIMIT = 1024
-DEFAULT_BATCH_SIZE = 4
+# Largest network input per side: images up to it run whole, larger ones in tiles of at
+# most this with their margins. Per-pixel speed is flat from 512 to 2048 px (measured,
+# denoise-m2 on 2 cores) but memory is not (about 0.5 kB a pixel in onnxruntime's arena),
+# so this is the largest tile that keeps a 4096-px denoise-m2 run under 2 GB: 4x4 tiles
+# doing 1.58x the pixel work (3x3 tiles of 1600 px would do 1.37x, at about 2.9 GB).
+DEFAULT_TILE_SIZE = 1296
+# One tile per network call: on the CPU batching gains nothing, and memory grows with it.
+DEFAULT_BATCH_SIZE = 1
 
 
 @functools.cache
@@ -75,6 +82,27 @@ def resolve_device(device):
     return device
 
 
+PRECISIONS = ("fp32", "int8", "fp16")
+
+
+def resolve_precision(precision, device):
+    """
+    Check ``precision`` against ``device``: int8 runs on the CPU, fp16 on CUDA, fp32 anywhere.
+
+    Raises
+    ------
+    DeviceNotAvailableError
+        int8 asked for on CUDA, or fp16 on the CPU.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    if precision == "int8" and device != "cpu":
+        raise DeviceNotAvailableError("precision='int8' runs on the CPU only; use device='cpu' or precision='fp32'.")
+    if precision == "fp16" and device != "cuda":
+        raise DeviceNotAvailableError("precision='fp16' needs CUDA (onnxruntime-gpu); use precision='fp32' on the CPU.")
+    return precision
+
+
 _PROVIDERS = {"cpu": ("CPUExecutionProvider",), "cuda": ("CUDAExecutionProvider", "CPUExecutionProvider")}
 
 
@@ -106,26 +134,38 @@ class Model:
         Its verified sha256.
     device : {"auto", "cpu", "cuda"}
     num_threads : int, optional
+    precision : {"fp32", "int8", "fp16"}
+        See `~sunpy_dlmag.models.load_model`.
     """
 
-    def __init__(self, spec, path, *, sha256, device="auto", num_threads=None):
+    def __init__(self, spec, path, *, sha256, device="auto", num_threads=None, precision="fp32"):
         self.spec = spec
         self.path = path
         self.sha256 = sha256
         self.device = resolve_device(device)
         self.num_threads = num_threads
+        self.precision = resolve_precision(precision, self.device)
+        if self.precision == "fp32":
+            self._graph, self._graph_sha256 = path, sha256
+        else:
+            from sunpy_dlmag.models.quantize import derived_graph
+
+            self._graph, self._graph_sha256 = derived_graph(path, sha256, spec, self.precision)
         self._input_name, self._output_name = self._check_graph()
 
     def __repr__(self):
-        return f"<Model {self.spec.name} v{self.spec.version} on {self.device}, sha256 {self.sha256[:12]}…>"
+        return (
+            f"<Model {self.spec.name} v{self.spec.version} on {self.device} ({self.precision}), "
+            f"sha256 {self.sha256[:12]}…>"
+        )
 
     @property
     def session(self):
-        return _session(str(self.path), self.sha256, self.device, self.num_threads)
+        return _session(str(self._graph), self._graph_sha256, self.device, self.num_threads)
 
     def _check_graph(self):
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        where = f"The ONNX graph {self.path.name} (model {self.spec.name!r})"
+        where = f"The ONNX graph {Path(self._graph).name} (model {self.spec.name!r})"
         if len(inputs) != 1 or len(outputs) != 1:
             raise ModelInputMismatchError(
                 f"{where} has {len(inputs)} inputs and {len(outputs)} outputs; expected one image in, one out."
@@ -133,6 +173,13 @@ class Model:
         shape = inputs[0].shape
         if len(shape) != 4:
             raise ModelInputMismatchError(f"{where} takes a rank-{len(shape)} input {shape}; expected (N, C, H, W).")
+        # Graphs exported with a fixed batch of one tile run one tile per call.
+        self._fixed_batch = shape[0] if isinstance(shape[0], int) else None
+        if self._fixed_batch not in (None, 1):
+            raise ModelInputMismatchError(
+                f"{where} takes batches of exactly {shape[0]} tiles; export it with a dynamic batch axis "
+                "(dynamic_axes={'input': {0: 'batch'}}) or a batch of 1."
+            )
         if isinstance(shape[1], int) and shape[1] != self.spec.n_inputs:
             raise ModelInputMismatchError(
                 f"{where} takes {shape[1]} input channels, but its spec lists {self.spec.n_inputs}: "
@@ -150,7 +197,7 @@ class Model:
         """Run the raw network on a normalised ``(N, C, H, W)`` float32 batch."""
         return self.session.run([self._output_name], {self._input_name: np.ascontiguousarray(batch)})[0]
 
-    def predict(self, data, *, tile_size=None, overlap=None, batch_size=DEFAULT_BATCH_SIZE):
+    def predict(self, data, *, tile_size=None, overlap=None, batch_size=DEFAULT_BATCH_SIZE, progress=True):
         """
         Run the network on physical values, in tiles where needed.
 
@@ -161,14 +208,18 @@ class Model:
             units of the spec's inputs, or one map per input channel. Maps are brought to
             the model's geometry and the result is put back on the first map's grid.
         tile_size : int, optional
-            Tile width and height in pixels (rounded down to the network's stride).
-            Default: the whole image up to 1024 px; beyond, tiles of four times the
-            network's receptive radius, at least 512 px and at most 1024 px.
+            Tile width and height in pixels (the image is cut into nearly equal tiles of at
+            most this size, on the network's stride grid). Default: the whole image up to
+            1024 px; beyond, `default_tile_size`. At least the network's stride and
+            receptive radius.
         overlap : int, optional
-            Overlap of neighbouring tiles, pixels. Default: four times the network's
-            receptive radius, at least 32 px and at most half a tile.
+            Margin read beyond each side of a tile and cropped from its output, pixels
+            (neighbouring tiles' inputs overlap by twice this). Default and minimum: the
+            network's receptive radius, so tiles give the whole-image result.
         batch_size : int
             Tiles per network call.
+        progress : bool
+            A progress bar over the tiles when there are several (on a terminal only).
 
         Returns
         -------
@@ -179,10 +230,11 @@ class Model:
         if isinstance(data, sunpy.map.GenericMap | Mapping) or (
             isinstance(data, Sequence) and data and isinstance(data[0], sunpy.map.GenericMap)
         ):
-            return self._predict_maps(data, tile_size=tile_size, overlap=overlap, batch_size=batch_size)
-        return self.predict_array(data, tile_size=tile_size, overlap=overlap, batch_size=batch_size)
+            kwargs = dict(tile_size=tile_size, overlap=overlap, batch_size=batch_size, progress=progress)
+            return self._predict_maps(data, **kwargs)
+        return self.predict_array(data, tile_size=tile_size, overlap=overlap, batch_size=batch_size, progress=progress)
 
-    def predict_array(self, data, *, tile_size=None, overlap=None, batch_size=DEFAULT_BATCH_SIZE):
+    def predict_array(self, data, *, tile_size=None, overlap=None, batch_size=DEFAULT_BATCH_SIZE, progress=True):
         """`predict` for arrays: ``(H, W)`` or ``(C, H, W)`` physical values in, ``(H, W)`` out."""
         x = np.asarray(data)
         if x.ndim == 2:
@@ -204,24 +256,45 @@ class Model:
             normed[c] = norm.forward(x[c])
             # Off-disk (NaN) pixels enter the network as what 0 in physical units becomes.
             normed[c][nan] = norm.forward(0.0)
-        tile, overlap = self._tiling(normed.shape[1:], tile_size, overlap)
+        tile, margin = self._tiling(normed.shape[1:], tile_size, overlap)
+        batch_size = 1 if self._fixed_batch == 1 else checks.check_int(batch_size, "batch_size", minimum=1)
         out = tiled_inference(
             self.run,
             normed,
             tile=tile,
-            overlap=overlap,
+            margin=margin,
             stride=self.spec.geometry.stride,
             batch_size=batch_size,
+            progress=progress,
         )
         out = self.spec.output.normalization.inverse(out)
+        broken = ~np.isfinite(out) & ~nan
+        if broken.any():
+            raise ModelOutputError(
+                f"Model {self.spec.name!r} ({self.path.name}) returned {int(broken.sum())} NaN or infinite value(s) "
+                f"for finite input ({broken.mean():.1%} of the pixels); its weights are broken or untrained."
+            )
         out[nan] = np.nan
         return out
 
     def _tiling(self, shape, tile_size, overlap):
+        """(tile, margin) for an image of ``shape``, checking what the caller gave."""
         g = self.spec.geometry
         largest = max(shape)
+        tile_size = checks.check_int(tile_size, "tile_size", allow_none=True)
+        overlap = checks.check_int(overlap, "overlap", allow_none=True)
+        for name, value in (("tile_size", tile_size), ("overlap", overlap)):
+            if value is not None and value < 0:
+                raise TilingError(f"{name} must not be negative; got {value}.")
+        margin = default_margin(g) if overlap is None else int(overlap)
+        if g.tile_safe and margin < g.receptive_radius:
+            raise TilingError(
+                f"overlap={overlap} is smaller than the receptive radius of {self.spec.name} "
+                f"({g.receptive_radius} px): tiles would differ from the whole image at their seams; "
+                f"use overlap >= {g.receptive_radius} or None."
+            )
         if tile_size is None:
-            tile_size = largest if largest <= WHOLE_IMAGE_LIMIT or not g.tile_safe else default_tile_size(g)
+            tile_size = largest if not g.tile_safe else max(default_tile_size(g), 2 * margin + 2 * g.stride)
         elif not g.tile_safe and tile_size < largest:
             import warnings
 
@@ -231,14 +304,19 @@ class Model:
                 DlmagUserWarning,
                 stacklevel=4,
             )
-        if overlap is None:
-            overlap = min(max(4 * g.receptive_radius, 32), tile_size // 2)
-        if tile_size < 1 or overlap < 0 or overlap >= tile_size:
-            raise ValueError(f"Need tile_size >= 1 and 0 <= overlap < tile_size; got {tile_size} and {overlap}.")
-        return tile_size, overlap
+        smallest = 2 * (-(-margin // g.stride) * g.stride) + g.stride
+        if tile_size < largest and tile_size < smallest:
+            raise TilingError(
+                f"tile_size={tile_size} is too small for {self.spec.name}: a tile holds its margins of "
+                f"{margin} px (the receptive radius, on the stride grid of {g.stride} px) on both sides, "
+                f"so it needs at least {smallest} px, and a few times that to compute each pixel about once."
+            )
+        return int(tile_size), margin
 
     # ---------------------------------------------------------------- maps
-    def translate(self, channels, template, *, note="", tile_size=None, overlap=None, batch_size=DEFAULT_BATCH_SIZE):
+    def translate(
+        self, channels, template, *, note="", tile_size=None, overlap=None, batch_size=DEFAULT_BATCH_SIZE, progress=True
+    ):
         """
         Map(s) in, map out: the one path from input channels to an output map.
 
@@ -257,7 +335,7 @@ class Model:
             The map whose observer, time and grid the output takes (or its frame).
         note : str
             Added to the output's history (what the input was).
-        tile_size, overlap, batch_size
+        tile_size, overlap, batch_size, progress
             As in `predict`.
 
         Returns
@@ -280,7 +358,7 @@ class Model:
                     f"({', '.join(c.label for c in self.spec.inputs)}); got {len(channels)}."
                 )
             stack = frame.stack(channels)
-        out = self.predict_array(stack, tile_size=tile_size, overlap=overlap, batch_size=batch_size)
+        out = self.predict_array(stack, tile_size=tile_size, overlap=overlap, batch_size=batch_size, progress=progress)
         return self.output_map(frame.to_template(out), frame.template, note=note)
 
     def _predict_maps(self, maps, **kwargs):
@@ -331,20 +409,29 @@ def _plot_settings(spec):
 
 def default_tile_size(geometry):
     """
-    The tile size for images too large to run whole: four receptive radii (on the stride grid),
-    within ``DEFAULT_TILE_SIZE`` and ``WHOLE_IMAGE_LIMIT``.
-
-    With the default overlap of half a tile, the overlap then spans two receptive radii, so
-    the blended seams match the whole-image result; the work per output pixel is the same
-    for any tile that overlaps by half.
+    The largest network input per side (a tile and its margins) for images too large to run
+    whole: `DEFAULT_TILE_SIZE`, and at least four margins, on the network's stride grid.
     """
-    four_radii = -(-4 * geometry.receptive_radius // geometry.stride) * geometry.stride
-    return int(min(max(DEFAULT_TILE_SIZE, four_radii), WHOLE_IMAGE_LIMIT))
+    stride = geometry.stride
+    size = max(DEFAULT_TILE_SIZE, 4 * default_margin(geometry))
+    return int(-(-size // stride) * stride)
 
 
-def tiled_inference(run, image, *, tile, overlap, stride=1, batch_size=DEFAULT_BATCH_SIZE):
+def default_margin(geometry):
+    """The margin read beyond each side of a tile: the receptive radius on the stride grid."""
+    return int(-(-geometry.receptive_radius // geometry.stride) * geometry.stride)
+
+
+def tiled_inference(run, image, *, tile, margin, stride=1, batch_size=DEFAULT_BATCH_SIZE, progress=True):
     """
-    Run ``run`` over ``image`` in overlapping, blended tiles.
+    Run ``run`` over ``image`` in tiles whose margins are cropped, each pixel computed once.
+
+    The image is cut into a grid of tiles on multiples of ``stride``. Each tile goes into
+    the network with ``margin`` pixels of its neighbours around it (none beyond the image's
+    edges), at most ``tile`` pixels per side in all, and only its own pixels are kept. For a
+    network that sees no further than ``margin`` and has no image-wide normalisation, the
+    result equals the whole-image result; the work is the pixel count times about
+    ``(1 + 2 margin (n - 1) / length)`` per axis for ``n`` tiles along it.
 
     Parameters
     ----------
@@ -352,12 +439,18 @@ def tiled_inference(run, image, *, tile, overlap, stride=1, batch_size=DEFAULT_B
         Takes a float32 ``(N, C, h, w)`` batch, returns ``(N, 1, h, w)``.
     image : `numpy.ndarray`
         ``(C, H, W)`` float32 without NaN.
-    tile, overlap : int
-        Tile size and overlap in pixels; both are rounded to multiples of ``stride``.
+    tile : int
+        Largest network input per side (a tile and its margins), pixels; more than
+        ``2 * margin``.
+    margin : int
+        Context read beyond each side of a tile, pixels; rounded up to a multiple of ``stride``.
     stride : int
-        The network's total downsampling; tiles start on multiples of it and the image
-        is padded (by reflection) to a multiple of it.
+        The network's total downsampling; tiles and their margins start on multiples of it,
+        and the image is padded (by reflection) to a multiple of it.
     batch_size : int
+        Tiles of one shape per network call.
+    progress : bool
+        A progress bar over the tiles (on a terminal only).
 
     Returns
     -------
@@ -368,58 +461,52 @@ def tiled_inference(run, image, *, tile, overlap, stride=1, batch_size=DEFAULT_B
     padded_h, padded_w = (-(-s // stride) * stride for s in (height, width))
     if (padded_h, padded_w) != (height, width):
         image = np.pad(image, ((0, 0), (0, padded_h - height), (0, padded_w - width)), mode="symmetric")
-    tile = max(stride, tile // stride * stride)
-    overlap = -(-overlap // stride) * stride
-    if overlap >= tile:
-        overlap = max(0, tile - stride)
-    starts_y, tile_h, weights_y = _axis_tiles(padded_h, tile, overlap)
-    starts_x, tile_w, weights_x = _axis_tiles(padded_w, tile, overlap)
-
-    out = np.zeros((padded_h, padded_w), dtype=np.float32)
-    positions = [(i, j) for i in range(len(starts_y)) for j in range(len(starts_x))]
-    for first in range(0, len(positions), batch_size):
-        chunk = positions[first : first + batch_size]
-        batch = np.stack(
-            [image[:, starts_y[i] : starts_y[i] + tile_h, starts_x[j] : starts_x[j] + tile_w] for i, j in chunk]
-        )
-        result = run(batch)
-        if result.shape[0] != len(chunk) or result.shape[2:] != (tile_h, tile_w):
-            raise ModelInputMismatchError(
-                f"The network turned tiles of shape {batch.shape} into {result.shape}; "
-                "expected one output channel of the same height and width."
-            )
-        for k, (i, j) in enumerate(chunk):
-            weight = weights_y[i][:, np.newaxis] * weights_x[j][np.newaxis, :]
-            out[starts_y[i] : starts_y[i] + tile_h, starts_x[j] : starts_x[j] + tile_w] += result[k, 0] * weight
-    # The blending weights factorise, so their sum does too.
-    total_y = _weight_sum(padded_h, starts_y, weights_y)
-    total_x = _weight_sum(padded_w, starts_x, weights_x)
-    out /= total_y[:, np.newaxis] * total_x[np.newaxis, :]
+    margin = -(-margin // stride) * stride
+    if tile // stride * stride <= 2 * margin and max(padded_h, padded_w) > tile:
+        raise TilingError(f"Tiles of {tile} px leave no pixels inside margins of {margin} px on both sides.")
+    rows = _axis_tiles(padded_h, tile, margin, stride)
+    cols = _axis_tiles(padded_w, tile, margin, stride)
+    windows = [(r, c) for r in rows for c in cols]
+    # Tiles with windows of one shape can share a network call.
+    groups = {}
+    for r, c in windows:
+        groups.setdefault((r[3] - r[2], c[3] - c[2]), []).append((r, c))
+    out = np.empty((padded_h, padded_w), dtype=np.float32)
+    with progress_bar(total=len(windows), desc="tiles", progress=progress and len(windows) > 1, unit="tile") as bar:
+        for group in groups.values():
+            for first in range(0, len(group), batch_size):
+                chunk = group[first : first + batch_size]
+                batch = np.stack([image[:, r[2] : r[3], c[2] : c[3]] for r, c in chunk])
+                result = run(batch)
+                if result.shape[0] != len(chunk) or result.shape[2:] != batch.shape[2:]:
+                    raise ModelInputMismatchError(
+                        f"The network turned tiles of shape {batch.shape} into {result.shape}; "
+                        "expected one output channel of the same height and width."
+                    )
+                for k, (r, c) in enumerate(chunk):
+                    out[r[0] : r[1], c[0] : c[1]] = result[k, 0, r[0] - r[2] : r[1] - r[2], c[0] - c[2] : c[1] - c[2]]
+                bar.update(len(chunk))
     return out[:height, :width]
 
 
-def _axis_tiles(length, tile, overlap):
-    """Tile starts along one axis, the tile length, and each tile's 1D blending weights."""
+def _axis_tiles(length, tile, margin, stride):
+    """
+    (start, stop, window start, window stop) of each tile along one axis.
+
+    As few tiles as keep each window (tile plus its margins) within ``tile``, with windows
+    of nearly equal size; edge tiles have a margin on one side only, so they hold more.
+    """
+    tile = max(stride, tile // stride * stride)
     if length <= tile:
-        return [0], length, [np.ones(length, dtype=np.float32)]
-    step = tile - overlap
-    starts = [*range(0, length - tile, step), length - tile]
-    # Weights are zero within 3/8 of the overlap from an inner edge and ramp up over the middle quarter.
-    margin = 3 * overlap // 8
-    ramp = max(overlap - 2 * margin, 1)
-    index = np.arange(tile, dtype=np.float32)
-    weights = []
-    for start in starts:
-        # Distance to the nearest edge that is inside the image; image edges do not count.
-        left = index if start > 0 else np.full(tile, np.inf, dtype=np.float32)
-        right = (tile - 1 - index) if start + tile < length else np.full(tile, np.inf, dtype=np.float32)
-        distance = np.minimum(left, right)
-        weights.append(np.clip((distance - margin + 1) / ramp, 0.0, 1.0).astype(np.float32))
-    return starts, tile, weights
-
-
-def _weight_sum(length, starts, weights):
-    total = np.zeros(length, dtype=np.float32)
-    for start, w in zip(starts, weights, strict=True):
-        total[start : start + w.size] += w
-    return total
+        return [(0, length, 0, length)]
+    edge, inner = tile - margin, tile - 2 * margin
+    n = 2 + max(0, -(-(length - 2 * edge) // inner))
+    window = -(-(length + 2 * margin * (n - 1)) // (n * stride)) * stride
+    tiles, start = [], 0
+    for i in range(n):
+        stop = length if i == n - 1 else min(length, start + window - margin * (1 if i == 0 else 2))
+        tiles.append((start, stop, max(0, start - margin), min(length, stop + margin)))
+        start = stop
+        if start >= length:
+            break
+    return tiles

@@ -258,7 +258,7 @@ class ModelSpec:
     def from_json(cls, text):
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, RecursionError) as err:  # RecursionError: nested too deep
             raise InvalidModelSpecError(f"Model spec is not valid JSON: {err}") from err
         return cls.from_dict(data)
 

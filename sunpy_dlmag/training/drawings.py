@@ -13,7 +13,7 @@ import sunpy.map
 import sunpy.sun.constants
 from sunpy.coordinates import Helioprojective
 
-from sunpy_dlmag import calibration, geometry
+from sunpy_dlmag import disk, geometry
 from sunpy_dlmag.drawings.read import (
     _check_angle,
     _disk_pixels,
@@ -36,7 +36,7 @@ _PENUMBRA_INK = np.array([120.0, 112.0, 104.0])
 
 
 def _spot_masks(smap, threshold, umbra_threshold, min_pixels):
-    """Penumbra and umbra masks of an observation on its own grid (see `~sunpy_dlmag.drawings.render_drawing`)."""
+    """Penumbra and umbra masks of an observation on its own grid (see `render_drawing`)."""
     data = np.asarray(smap.data, dtype=np.float64)
     finite = np.isfinite(data)
     if smap.unit is not None and smap.unit.is_equivalent(u.G):
@@ -62,7 +62,7 @@ def _spot_masks(smap, threshold, umbra_threshold, min_pixels):
 
 def _relative_intensity(smap, data, finite):
     """Intensity over the quiet-Sun level at the same distance from disk centre (removes limb darkening)."""
-    rho, _ = calibration.disk_radius_fraction(smap)
+    rho, _ = disk.disk_radius_fraction(smap)
     rings = np.clip((rho * 50).astype(int), 0, 60)
     level = np.full(61, np.nan)
     for k in np.unique(rings[finite & (rho < 1)]):
@@ -168,7 +168,7 @@ def render_drawing(smap, *, shape=(1000, 1000), radius=None, centre=None, north_
     outline, a handwritten-style label, an "N" at solar north and a signature, on cream
     paper with uneven lighting. Reading the result with `~sunpy_dlmag.drawings.read_drawing` (same ``north_angle``
     and ``mirrored``) gives the drawing back as a map; this makes training pairs for the
-    ``drawing`` network (`~sunpy_dlmag.drawings.drawing_training_pairs`) and tests of the whole chain.
+    ``drawing`` network (`~sunpy_dlmag.training.drawings.drawing_training_pairs`) and tests of the whole chain.
 
     Parameters
     ----------
@@ -256,7 +256,7 @@ def drawing_training_pairs(observations, out_dir, *, shape=(1024, 1024), seed=0,
     """
     Training pairs for the ``drawing`` network: drawings traced from magnetograms.
 
-    Each magnetogram is drawn with `~sunpy_dlmag.drawings.render_drawing` at a random orientation (north angle,
+    Each magnetogram is drawn with `~sunpy_dlmag.training.drawings.render_drawing` at a random orientation (north angle,
     mirroring), read back with `~sunpy_dlmag.drawings.read_drawing` as a real drawing would be, and saved as a
     FITS map; the pairs (drawing -> magnetogram) are listed in a manifest that
     ``sunpy-dlmag train drawing --data MANIFEST`` reads. Drawings made by hand (Mount Wilson,
@@ -278,7 +278,7 @@ def drawing_training_pairs(observations, out_dir, *, shape=(1024, 1024), seed=0,
     overwrite : bool
         Replace existing files.
     **render_kwargs
-        Passed to `~sunpy_dlmag.drawings.render_drawing` (e.g. ``threshold``).
+        Passed to `~sunpy_dlmag.training.drawings.render_drawing` (e.g. ``threshold``).
 
     Returns
     -------

@@ -1,0 +1,64 @@
+"""
+Write the table of ``benchmarks/speed.py`` into the docs, so no figure there is older than a run.
+
+    python benchmarks/speed.py             # writes benchmarks/results/speed.json
+    python benchmarks/write_docs.py        # writes docs/performance_speed.inc from it
+
+``docs/performance.rst`` includes the file; commit both after a run.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "results" / "speed.json"
+TARGET = HERE.parent / "docs" / "performance_speed.inc"
+
+
+def _number(value):
+    if value is None:
+        return ""
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def render(record):
+    machine = record["machine"]
+    lines = [
+        ".. This file is written by benchmarks/write_docs.py from benchmarks/results/speed.json; do not edit.",
+        "",
+        f".. list-table:: ``python benchmarks/speed.py``, {record['date']}, commit {record['commit']}, "
+        f"{machine['cpus']} CPU cores, {record['seconds'] / 60:.0f} min",
+        "   :header-rows: 1",
+        "   :widths: 40 12 12 10 14 8",
+        "",
+        "   * - What",
+        "     - A",
+        "     - B",
+        "     - Ratio",
+        "     - Target",
+        "     - Met",
+    ]
+    for what, a, b, ratio, target, met in record["rows"]:
+        lines += [
+            f"   * - {what}",
+            f"     - {_number(a)}",
+            f"     - {_number(b)}",
+            f"     - {_number(ratio)}",
+            f"     - {target}",
+            f"     - {'yes' if met else '**no**'}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, default=SOURCE)
+    parser.add_argument("--out", type=Path, default=TARGET)
+    args = parser.parse_args()
+    args.out.write_text(render(json.loads(args.json.read_text())))
+    print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""
+Faster graphs for the CPU: transposed convolutions as sub-pixel convolutions, and int8.
+
+onnxruntime runs ``ConvTranspose`` far slower than ``Conv`` on the CPU and has no int8
+kernel for it; a stride-``s`` transposed convolution equals a plain convolution with
+``s * s`` times the output channels followed by ``DepthToSpace`` (the sub-pixel layout), so
+`subpixel_graph` rewrites it that way (same result to float32 rounding). `quantize_graph`
+then quantizes the graph statically (QDQ, int8 weights per channel, uint8 activations),
+with activation ranges calibrated on real data, leaving the first and last layers in
+float32 so that the full field range enters and leaves the network at full precision.
+"""
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+__all__ = ["calibration_batches", "derived_graph", "quantize_graph", "subpixel_graph"]
+
+
+def subpixel_graph(model):
+    """
+    A copy of the ONNX ``model`` with each 2D ``ConvTranspose`` whose output is exactly
+    ``stride`` times its input replaced by ``Conv`` + ``DepthToSpace``; others stay.
+    """
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    nodes = []
+    for node in graph.node:
+        replaced = _as_subpixel(node, inits) if node.op_type == "ConvTranspose" else None
+        if replaced is None:
+            nodes.append(node)
+            continue
+        new_nodes, new_inits = replaced
+        nodes.extend(new_nodes)
+        graph.initializer.extend(new_inits)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {name for n in graph.node for name in n.input}
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    return model
+
+
+def _attrs(node):
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _as_subpixel(node, inits):
+    a = _attrs(node)
+    if node.input[1] not in inits or a.get("group", 1) != 1 or "output_shape" in a:
+        return None
+    w = numpy_helper.to_array(inits[node.input[1]])  # (Cin, Cout, k, k)
+    if w.ndim != 4 or w.shape[2] != w.shape[3]:
+        return None
+    k = w.shape[2]
+    s = a.get("strides", [1, 1])
+    pads = a.get("pads", [0, 0, 0, 0])
+    extra = a.get("output_padding", [0, 0])
+    if len(set(s)) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
+        return None
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        return None
+    s, p = s[0], pads[0]
+    # Only where the output is exactly `s` times the input along both axes.
+    if s < 2 or pads[0] != pads[1] or any(k - pads[i] - pads[i + 2] + extra[i] != s for i in (0, 1)):
+        return None
+    # Output row s*m + a is sum_j x[m + j] w[a + p - s*j] over the j with a valid tap.
+    taps = {
+        phase: [(j, phase + p - s * j) for j in range(-k, k + 1) if 0 <= phase + p - s * j < k] for phase in range(s)
+    }
+    reach = max(abs(j) for pairs in taps.values() for j, _ in pairs)
+    size = 2 * reach + 1
+    cin, cout = w.shape[:2]
+    kernel = np.zeros((cout, s, s, cin, size, size), dtype=w.dtype)
+    for ay in range(s):
+        for jy, ty in taps[ay]:
+            for ax in range(s):
+                for jx, tx in taps[ax]:
+                    kernel[:, ay, ax, :, jy + reach, jx + reach] = w[:, :, ty, tx].T
+    name = node.output[0]
+    new_inits = [numpy_helper.from_array(kernel.reshape(cout * s * s, cin, size, size), f"{name}__subpixel_w")]
+    inputs = [node.input[0], f"{name}__subpixel_w"]
+    if len(node.input) > 2 and node.input[2]:
+        if node.input[2] not in inits:
+            return None
+        bias = numpy_helper.to_array(inits[node.input[2]])
+        new_inits.append(numpy_helper.from_array(np.repeat(bias, s * s).astype(bias.dtype), f"{name}__subpixel_b"))
+        inputs.append(f"{name}__subpixel_b")
+    conv = helper.make_node(
+        "Conv",
+        inputs,
+        [f"{name}__subpixel"],
+        name=f"{node.name or name}__subpixel",
+        kernel_shape=[size, size],
+        pads=[reach] * 4,
+    )
+    shuffle = helper.make_node(
+        "DepthToSpace", [f"{name}__subpixel"], [name], name=f"{node.name or name}__shuffle", blocksize=s, mode="CRD"
+    )
+    return [conv, shuffle], new_inits
+
+
+def quantize_graph(model, batches, *, keep_float=None):
+    """
+    The ONNX ``model`` quantized statically to int8 (QDQ), calibrated on ``batches``.
+
+    Parameters
+    ----------
+    model : `onnx.ModelProto`
+    batches : list of `numpy.ndarray`
+        Normalised ``(N, C, H, W)`` float32 inputs whose activation ranges set the scales.
+    keep_float : list of str, optional
+        Names of nodes to leave in float32; default: those that read the network's input
+        and those that make its output, and the node before them.
+
+    Returns
+    -------
+    `onnx.ModelProto`
+    """
+    import tempfile
+
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        quantize_static,
+    )
+
+    model = subpixel_graph(model)
+    name = model.graph.input[0].name
+    keep_float = _edge_nodes(model) if keep_float is None else list(keep_float)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self._items = iter(batches)
+
+        def get_next(self):
+            batch = next(self._items, None)
+            return None if batch is None else {name: np.ascontiguousarray(batch, dtype=np.float32)}
+
+    root = logging.getLogger()
+    level = root.level
+    with tempfile.TemporaryDirectory(prefix="sunpy_dlmag_int8_") as tmp:
+        source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        onnx.save(model, str(source))
+        # onnxruntime's quantizer advises pre-processing through the root logger; the sub-pixel
+        # rewrite above is the pre-processing these networks need.
+        root.setLevel(max(level, logging.ERROR))
+        try:
+            _quantize(quantize_static, source, target, Reader(), keep_float)
+        finally:
+            root.setLevel(level)
+        return onnx.load(str(target))
+
+
+def _quantize(quantize_static, source, target, reader, keep_float):
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType
+
+    quantize_static(
+        str(source),
+        str(target),
+        reader,
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.MinMax,
+        nodes_to_exclude=keep_float,
+    )
+
+
+def _edge_nodes(model):
+    """Nodes that read the graph's input or make its output, and the nodes feeding the latter."""
+    graph = model.graph
+    inputs = {i.name for i in graph.input}
+    outputs = {o.name for o in graph.output}
+    producer = {out: n for n in graph.node for out in n.output}
+    edge = [n for n in graph.node if inputs & set(n.input) or outputs & set(n.output)]
+    last = [n for n in graph.node if outputs & set(n.output)]
+    for n in last:
+        edge += [producer[i] for i in n.input if i in producer and producer[i].op_type in ("Conv", "DepthToSpace")]
+    return sorted({n.name for n in edge if n.name})
+
+
+# Bump when the rewrite, the calibration or the quantization settings change: old files are then rebuilt.
+_RECIPE = "subpixel+qdq-u8s8-minmax-edges-float/1"
+
+
+def cache_dir():
+    """Where derived graphs (int8, fp16) are kept: ``sunpy_dlmag_graphs`` in sunpy's download directory."""
+    import sunpy
+
+    return Path(sunpy.config.get("downloads", "download_dir")).expanduser() / "sunpy_dlmag_graphs"
+
+
+def derived_graph(path, sha256, spec, precision):
+    """
+    The ``precision`` variant of the verified graph at ``path``: its file and sha256.
+
+    Built on first use into `cache_dir` and recorded there with its sha256 (and that of the
+    float32 graph it came from); a later use checks the file against that record and
+    rebuilds it if it was changed.
+    """
+    import json
+
+    folder = cache_dir()
+    stem = f"{spec.name}-{sha256[:16]}-{precision}"
+    target, record = folder / f"{stem}.onnx", folder / f"{stem}.json"
+    if target.is_file() and record.is_file():
+        try:
+            known = json.loads(record.read_text())
+        except ValueError:
+            known = {}
+        if known.get("recipe") == _RECIPE and known.get("source_sha256") == sha256:
+            from sunpy_dlmag.models.registry import sha256sum
+
+            if sha256sum(target) == known.get("sha256"):
+                return target, known["sha256"]
+    model = onnx.load(str(path))
+    if precision == "int8":
+        model = quantize_graph(model, calibration_batches(spec))
+    elif precision == "fp16":
+        from onnxruntime.transformers.float16 import convert_float_to_float16
+
+        model = convert_float_to_float16(model, keep_io_types=True)
+    else:
+        raise ValueError(f"No derived graph for precision {precision!r}.")
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.partial")
+    onnx.save(model, str(partial))
+    from sunpy_dlmag.models.registry import sha256sum
+
+    digest = sha256sum(partial)
+    os.replace(partial, target)
+    record.write_text(
+        json.dumps({"recipe": _RECIPE, "source_sha256": sha256, "sha256": digest, "precision": precision}, indent=2)
+    )
+    return target, digest
+
+
+def calibration_batches(spec, *, size=256, count=8):
+    """
+    Normalised batches of real data for each input channel of ``spec``, from the samples that
+    ship with the package: the SOHO/MDI magnetogram for magnetogram channels, the SDO/AIA
+    171 Angstrom image (in DN/s) for EUV channels.
+
+    Raises
+    ------
+    InvalidModelSpecError
+        A channel that is neither (no shipped data to calibrate it on).
+    """
+    import sunpy.map
+
+    from sunpy_dlmag.data.sample import AIA_171, MDI_MAGNETOGRAM
+    from sunpy_dlmag.exceptions import InvalidModelSpecError
+
+    size = max(size, spec.geometry.stride)
+    rng = np.random.default_rng(0)
+    mdi = np.nan_to_num(sunpy.map.Map(MDI_MAGNETOGRAM).data).astype(np.float32)
+    aia = sunpy.map.Map(AIA_171)
+    euv = np.asarray(aia.data, dtype=np.float32) / float(aia.exposure_time.to_value("s") or 1.0)
+    corners = rng.integers(0, mdi.shape[0] - size + 1, (count, 2))
+    batches = []
+    for k, (y, x) in enumerate(corners):
+        channels = []
+        for channel in spec.inputs:
+            if channel.wavelength is None and channel.unit == "G":
+                values = mdi[y : y + size, x : x + size]
+            elif channel.wavelength is not None:
+                reps = -(-size // min(euv.shape)) + 1
+                values = np.rot90(np.tile(euv, (reps, reps)), k)[:size, :size]
+            else:
+                raise InvalidModelSpecError(
+                    f"No shipped data to calibrate the int8 graph of {spec.name!r} on for its channel "
+                    f"{channel.label!r}; int8 needs magnetogram (G) or EUV channels. Use precision='fp32'."
+                )
+            channels.append(channel.normalization.forward(values))
+        batches.append(np.stack(channels)[np.newaxis])
+    return batches

@@ -1,0 +1,318 @@
+"""
+`sunpy_dlmag.checks` and the classes of silent wrong answers and generic errors it closes
+(issue 18), through the public functions that use it.
+"""
+
+import copy
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from conftest import map_with
+
+import sunpy.map
+
+import sunpy_dlmag
+from sunpy_dlmag import checks
+from sunpy_dlmag.data.sample import ADAPT_SYNCHRONIC, GONG_SYNOPTIC, HMI_SYNCHRONIC
+from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    DlmagError,
+    InputFileError,
+    InputMapError,
+    InvalidArgumentError,
+    MissingDateError,
+    NonFiniteDataError,
+    UnitError,
+)
+from sunpy_dlmag.io import read_adapt, read_aisfm, read_gong_synoptic, read_hmi_synchronic, save_map
+from sunpy_dlmag.metrics import total_unsigned_flux
+from sunpy_dlmag.pfss import coronal_hole_overlap, open_field_map, pfss_extrapolate
+from sunpy_dlmag.synchronic import disk_view, synchronic_map
+
+
+@pytest.fixture(scope="module")
+def gong():
+    return read_gong_synoptic(GONG_SYNOPTIC)
+
+
+# --------------------------------------------------------------------------- validators
+def test_argument_validators():
+    assert checks.check_bool(np.True_, "los") is True
+    for value in ("no", 0, None):
+        with pytest.raises(ArgumentTypeError, match="los must be True or False"):
+            checks.check_bool(value, "los")
+    assert checks.check_int(np.int64(3), "n", minimum=1) == 3
+    for value in ("256", 7.5, True):
+        with pytest.raises(ArgumentTypeError, match="tile_size must be an integer"):
+            checks.check_int(value, "tile_size")
+    with pytest.raises(InvalidArgumentError, match=r"n must be an integer >= 1, got 0"):
+        checks.check_int(0, "n", minimum=1)
+    with pytest.raises(InvalidArgumentError, match="finite"):
+        checks.check_number(np.nan, "north_angle")
+    with pytest.raises(ArgumentTypeError, match="number"):
+        checks.check_number("2.5", "rss")
+    with pytest.raises(ArgumentTypeError, match=r"Quantity in G \(e.g. field_range=150"):
+        checks.check_quantity(150, u.G, "field_range")
+    with pytest.raises(InvalidArgumentError, match="positive"):
+        checks.check_quantity(0 * u.G, u.G, "bin_width", positive=True)
+    with pytest.raises(ArgumentTypeError, match="units of G"):
+        checks.check_quantity(1 * u.s, u.G, "bin_width")
+    assert checks.check_choice(np.int64(1), (None, 1, -1), "polarity") == 1
+    for value in (True, "1", 2):
+        with pytest.raises(InvalidArgumentError, match="polarity must be one of"):
+            checks.check_choice(value, (None, 1, -1), "polarity")
+    with pytest.raises(ArgumentTypeError, match="pair of integers"):
+        checks.check_shape(90)
+    with pytest.raises(InvalidArgumentError, match=">= 4"):
+        checks.check_shape((2, 360), minimum=4)
+
+
+def test_finite_data_refuses_inf_and_honours_masks():
+    data = np.ones((4, 4))
+    data[1, 2] = 1e39  # finite in float64, inf in float32
+    with pytest.raises(NonFiniteDataError, match=r"first at index \(1, 2\)"):
+        checks.finite_data(data, "data")
+    masked = np.ma.MaskedArray(data, mask=data > 10)
+    out = checks.finite_data(masked, "data")
+    assert np.isnan(out[1, 2])
+    assert np.isfinite(np.delete(out.ravel(), 6)).all()
+    assert data[1, 2] == 1e39  # the input is untouched
+    with pytest.raises(NonFiniteDataError, match="no finite pixel"):
+        checks.finite_data(np.full((3, 3), np.nan), "data")
+    with pytest.raises(InputMapError, match="real numbers"):
+        checks.finite_data(np.array([["a"]]), "data")
+
+
+def test_unit_named_as_written(mdi_map):
+    with pytest.warns(UserWarning, match="Could not parse unit"):  # sunpy parses only FITS units
+        smap = map_with(mdi_map, bunit="Mx/cm2")
+    assert checks.map_unit(smap) == u.Mx / u.cm**2
+    assert checks.is_magnetogram(smap)
+    with pytest.warns(UserWarning, match="Could not parse unit"):
+        strange = map_with(mdi_map, bunit="furlongs per G")
+    with pytest.raises(UnitError, match="BUNIT = 'furlongs per G' cannot be parsed"):
+        checks.map_unit(strange)
+
+
+def test_instruments_from_map_classes(mdi_map, aia_map, euvi_map):
+    assert checks.euv_instrument(aia_map) == "AIA"
+    assert checks.euv_instrument(euvi_map) == "EUVI"
+    assert checks.euv_instrument(mdi_map) is None
+    assert checks.is_magnetogram(mdi_map)
+    assert not checks.is_magnetogram(euvi_map)
+    assert checks.is_euv_map(aia_map)
+    assert not checks.is_euv_map(mdi_map)
+    # An AIA image whose BUNIT says G is still no magnetogram.
+    with pytest.raises(InputMapError, match="EUV imager AIA"):
+        checks.is_magnetogram(map_with(aia_map, bunit="G"), error=True)
+
+
+# --------------------------------------------------------------------------- silent wrong answers
+def test_denoise_refuses_inf_and_honours_masks(mdi_map):
+    data = mdi_map.data.copy()
+    data[500, 500] = np.inf
+    with pytest.raises(NonFiniteDataError, match="infinite"):
+        sunpy_dlmag.denoise(map_with(mdi_map, data=data), device="cpu")
+    small = mdi_map.submap([448, 448] * u.pix, top_right=[575, 575] * u.pix)
+    mask = np.zeros(small.data.shape, dtype=bool)
+    mask[60:68, 60:68] = True
+    masked = sunpy.map.Map(small.data.copy(), copy.deepcopy(small.meta), mask=mask)
+    before = masked.data.copy()
+    out = sunpy_dlmag.denoise(masked, device="cpu")
+    np.testing.assert_array_equal(masked.data, before)
+    assert np.isnan(out.data[mask]).all()  # masked pixels are missing data, not denoised values
+    # Masked pixels enter the network as missing data: their neighbours match a NaN-filled input.
+    filled = sunpy_dlmag.denoise(map_with(small, data=np.where(mask, np.nan, small.data)), device="cpu")
+    np.testing.assert_allclose(out.data, filled.data, equal_nan=True)
+
+
+def test_dates_are_required(mdi_map, gong):
+    meta = copy.deepcopy(mdi_map.meta)
+    for key in ("date-obs", "date_obs", "date-beg", "date-avg", "date-end", "t_obs"):
+        meta.pop(key, None)
+    undated = sunpy.map.Map(mdi_map.data, meta)
+    assert not checks.has_date(undated)
+    with pytest.raises(MissingDateError, match="no observation time"):
+        sunpy_dlmag.denoise(undated, device="cpu")
+    with pytest.raises(MissingDateError):
+        sunpy_dlmag.stack_magnetograms([mdi_map, undated])
+    gong_meta = copy.deepcopy(gong.meta)
+    for key in ("date-obs", "date_obs", "date-beg", "date-avg", "date-end", "t_obs", "mjd-obs"):
+        gong_meta.pop(key, None)
+    with pytest.raises(MissingDateError):
+        pfss_extrapolate(sunpy.map.Map(gong.data, gong_meta), nrho=5, shape=(30, 60))
+
+
+def test_hmi_output_time_is_the_inputs(tmp_path):
+    # An HMI map's T_OBS is TAI: the output's frame time must be the input's, not 37 s later.
+    files = sorted(Path("/work/shared/data/magnetograms/hmi_fulldisk_720s").glob("*.fits"))
+    if not files:
+        pytest.skip("HMI full-disk magnetograms not available")
+    hmi = sunpy.map.Map(files[0]).resample([256, 256] * u.pix)
+    out = sunpy_dlmag.denoise(hmi, device="cpu")
+    assert abs((out.reference_date - hmi.reference_date).to_value(u.s)) < 1e-3
+    assert abs((out.date - hmi.date).to_value(u.s)) < 1e-3
+
+
+def test_coronal_hole_overlap_refuses_a_magnetogram(gong, mdi_map):
+    output = pfss_extrapolate(gong, nrho=5, shape=(30, 60))
+    open_map = open_field_map(output, shape=(15, 30))
+    with pytest.raises(InputMapError, match="Expected an euv_map"):
+        coronal_hole_overlap(open_map, mdi_map)
+    with pytest.raises(InvalidArgumentError, match="polarity"):
+        sunpy_dlmag.pfss.open_field_fraction(open_map, polarity="north")
+    with pytest.raises(ArgumentTypeError, match="tracer"):
+        open_field_map(output, tracer="fast")
+    with pytest.raises(ArgumentTypeError, match="seed_radius"):
+        open_field_map(output, seed_radius=1.01)
+
+
+def test_read_aisfm_refuses_observations(tmp_path, aia_map, mdi_map):
+    for smap in (aia_map, mdi_map):
+        path = tmp_path / f"aisfm_v3_{smap.instrument}.fits"
+        save_map(smap, path)
+        with pytest.raises(InputMapError, match="not an AISFM product"):
+            read_aisfm(path)
+
+
+def test_arguments_of_global_maps(gong):
+    observer = SkyCoord(0 * u.deg, 0 * u.deg, 1 * u.AU, frame="heliographic_stonyhurst", obstime=gong.date)
+    for shape in ((0, 64), (-5, 64), 90):
+        with pytest.raises(InvalidArgumentError, match="shape"):
+            disk_view(gong, observer, shape=shape)
+    with pytest.raises(ArgumentTypeError, match="los must be True or False"):
+        disk_view(gong, observer, shape=(32, 32), los="no")
+    with pytest.raises(ArgumentTypeError, match="fov"):
+        disk_view(gong, observer, shape=(32, 32), fov=2000)
+    with pytest.raises(ArgumentTypeError, match="rss"):
+        pfss_extrapolate(gong, rss="2.5")
+    with pytest.raises(ArgumentTypeError, match="shape"):
+        pfss_extrapolate(gong, shape=90)
+    # A grid the docs allow, not a whole-block reduction: an area mean, finite everywhere.
+    output = pfss_extrapolate(gong, nrho=5, shape=(9, 17))
+    assert output.input_map.data.shape == (9, 17)
+    assert np.isfinite(output.input_map.data).all()
+    assert np.nanmean(output.input_map.data) == pytest.approx(np.nanmean(gong.data), abs=0.05)
+
+
+def test_synchronic_map_warns_when_merging_different_suns(mdi_map, gong):
+    # A 2010 magnetogram and a 2018 background.
+    with pytest.warns(sunpy_dlmag.exceptions.DlmagUserWarning, match=r"days apart .*more than a solar rotation"):
+        synchronic_map(mdi_map, background=gong, shape=(45, 90))
+
+
+def test_unparsable_bunit_is_named_as_written(mdi_map):
+    with pytest.warns(UserWarning, match="Could not parse unit"):
+        smap = map_with(mdi_map, bunit="Mx per cm2 (LOS)")
+    with pytest.raises(UnitError, match=r"'Mx per cm2 \(LOS\)'"):
+        total_unsigned_flux(smap)
+
+
+# --------------------------------------------------------------------------- file readers
+@pytest.mark.parametrize(
+    "reader", [read_gong_synoptic, read_hmi_synchronic, read_adapt, read_aisfm], ids=lambda r: r.__name__
+)
+def test_readers_name_the_file_of_a_broken_file(reader, tmp_path):
+    empty = tmp_path / "empty.fits"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "truncated.fits"
+    truncated.write_bytes(Path(GONG_SYNOPTIC).read_bytes()[:4000])
+    corrupt = tmp_path / "corrupt.fits.gz"
+    corrupt.write_bytes(b"\x1f\x8b\x08\x00" + b"not gzip at all" * 20)
+    table = tmp_path / "table.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns([fits.Column("a", "E", array=[1.0])])]).writeto(
+        table
+    )
+    for path in (empty, truncated, corrupt, table):
+        with pytest.raises(DlmagError, match=path.name):
+            reader(path)
+    with pytest.raises(InputFileError):
+        reader(empty)
+
+
+def test_readers_refuse_other_array_shapes(tmp_path):
+    cube = tmp_path / "adapt4d.fits"
+    header = fits.getheader(ADAPT_SYNCHRONIC)
+    fits.writeto(cube, np.zeros((2, 2, 18, 36), dtype=np.float32), header)
+    with pytest.raises(InputFileError, match=r"adapt4d\.fits holds data of shape"):
+        read_adapt(cube)
+    with pytest.raises(ArgumentTypeError, match="path must be"):
+        read_hmi_synchronic(3)
+    assert HMI_SYNCHRONIC  # the reader's own sample reads
+
+
+# --------------------------------------------------------------------------- models
+def test_models_with_a_fixed_batch_of_one_run_in_tiles(conv_onnx, rng):
+    import onnx
+
+    from sunpy_dlmag.models import load_model, registry
+
+    path, spec = conv_onnx("tiny")
+    fixed = path.with_name("fixed.onnx")
+    graph = onnx.load(path)
+    graph.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
+    onnx.save(graph, fixed)
+    registry.write_spec_to_onnx(fixed, spec)
+    image = rng.normal(0, 100, (96, 96)).astype(np.float32)
+    expected = load_model(path, device="cpu").predict_array(image, tile_size=48, overlap=16)
+    got = load_model(fixed, device="cpu").predict_array(image, tile_size=48, overlap=16)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ArgumentTypeError, match="tile_size must be an integer"):
+        load_model(path, device="cpu").predict_array(image, tile_size="32")
+
+
+def test_deeply_nested_spec_is_an_invalid_spec():
+    from sunpy_dlmag.exceptions import InvalidModelSpecError
+    from sunpy_dlmag.models.spec import ModelSpec
+
+    with pytest.raises(InvalidModelSpecError, match="not valid JSON"):
+        ModelSpec.from_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_a_model_returning_nan_is_refused(conv_onnx, mdi_map):
+    import onnx
+    from onnx import helper
+
+    from sunpy_dlmag.exceptions import ModelOutputError
+    from sunpy_dlmag.models import load_model, registry
+
+    path, spec = conv_onnx("tiny")
+    graph = onnx.load(path)
+    # Multiply the output by NaN: an untrained or broken export.
+    last = graph.graph.output[0].name
+    graph.graph.initializer.append(helper.make_tensor("nan", onnx.TensorProto.FLOAT, [], [float("nan")]))
+    graph.graph.node.append(helper.make_node("Mul", [last, "nan"], ["broken"]))
+    graph.graph.output[0].name = "broken"
+    broken = path.with_name("broken.onnx")
+    onnx.save(graph, broken)
+    registry.write_spec_to_onnx(broken, spec)
+    with pytest.raises(ModelOutputError, match=r"returned .* NaN or infinite"):
+        load_model(broken, device="cpu").predict_array(np.ones((32, 32), dtype=np.float32))
+
+
+def test_drawings_refuse_observations_and_bad_arguments(aia_map, mdi_map):
+    from sunpy_dlmag import drawings
+
+    with pytest.raises(InputMapError, match=r"Expected a drawing.*observation of AIA"):
+        drawings.drawing_to_magnetogram(aia_map)
+    with pytest.raises(InputMapError, match="Expected a drawing"):
+        drawings.detect_sunspots(mdi_map)
+    image = np.full((200, 200), 230, dtype=np.uint8)
+    yy, xx = np.indices(image.shape)
+    image[np.abs(np.hypot(xx - 100, yy - 100) - 80) < 1.5] = 20
+    drawing = _call_quiet(drawings.read_drawing, image, date="2018-06-06T07:52")
+    for kwargs in ({"group_distance": -5 * u.deg}, {"limb_margin": -3.0}, {"limb_margin": "2"}):
+        with pytest.raises((InvalidArgumentError, ArgumentTypeError)):
+            _call_quiet(drawings.detect_sunspots, drawing, **kwargs)
+
+
+def _call_quiet(function, *args, **kwargs):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)

@@ -1,0 +1,260 @@
+"""
+Property-based tests (hypothesis) over the public API: random shapes, dtypes, NaN/inf, masks,
+units, missing header keys and argument values. Every call returns a correct result or raises
+a `~sunpy_dlmag.exceptions.DlmagError`, never modifies its input and never hangs; the file
+readers are fuzzed with truncated and corrupted files.
+"""
+
+import copy
+import warnings
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import sunpy.map
+from sunpy.coordinates import Helioprojective, get_earth
+from sunpy.map.header_helper import make_fitswcs_header
+
+import sunpy_dlmag
+from sunpy_dlmag import checks, metrics
+from sunpy_dlmag.data.sample import ADAPT_SYNCHRONIC, GONG_SYNOPTIC, HMI_SYNCHRONIC
+from sunpy_dlmag.exceptions import DlmagError
+from sunpy_dlmag.io import read_adapt, read_aisfm, read_gong_synoptic, read_hmi_synchronic
+from sunpy_dlmag.maps import check_magnetogram
+from sunpy_dlmag.synchronic import disk_view
+
+# Few examples, no per-example deadline (the machine is shared): the file stays fast.
+FAST = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+SLOW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+DATE = "2011-02-15T00:00:00"
+EARTH = get_earth(DATE)
+
+DTYPES = st.sampled_from([np.float32, np.float64, np.int16, np.int32, np.uint8])
+UNITS = st.sampled_from(["G", "Gauss", "Mx/cm^2", "Mx/cm2", "T", "DN", "furlong", "", None])
+DROPPABLE = ["date-obs", "hgln_obs", "dsun_obs", "rsun_ref"]
+
+
+@st.composite
+def arrays(draw, *, min_side=1, max_side=24):
+    dtype = draw(DTYPES)
+    shape = draw(st.tuples(st.integers(min_side, max_side), st.integers(min_side, max_side)))
+    if np.issubdtype(dtype, np.floating):
+        elements = st.one_of(
+            st.floats(-3000, 3000, width=32),
+            st.sampled_from([np.nan, np.inf, -np.inf, 1e30, 1e39 if dtype == np.float64 else 1e30]),
+        )
+    else:
+        info = np.iinfo(dtype)
+        elements = st.integers(max(info.min, -3000), min(info.max, 3000))
+    return draw(hnp.arrays(dtype, shape, elements=elements))
+
+
+@st.composite
+def magnetogram_maps(draw):
+    """A small full-disk helioprojective map with random data, unit, mask and missing keys."""
+    data = draw(arrays(min_side=2))
+    frame = Helioprojective(observer=EARTH, obstime=DATE)
+    ny, nx = data.shape
+    scale = 2200 / max(ny, nx)
+    header = make_fitswcs_header(
+        data.shape, SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=frame), scale=[scale, scale] * u.arcsec / u.pix
+    )
+    unit = draw(UNITS)
+    if unit is not None:
+        header["bunit"] = unit
+    for key in draw(st.lists(st.sampled_from(DROPPABLE), unique=True, max_size=2)):
+        header.pop(key, None)
+    mask = draw(st.one_of(st.none(), hnp.arrays(bool, data.shape)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return sunpy.map.Map(data, header, mask=mask)
+        except ValueError:  # a header sunpy itself refuses: not our input
+            return None
+
+
+def _snapshot(smap):
+    return smap.data.copy(), copy.deepcopy(dict(smap.meta)), None if smap.mask is None else np.copy(smap.mask)
+
+
+def _unchanged(smap, before):
+    data, meta, mask = before
+    np.testing.assert_array_equal(smap.data, data)
+    assert dict(smap.meta) == meta
+    if mask is not None:
+        np.testing.assert_array_equal(smap.mask, mask)
+
+
+def _call(function, *args, **kwargs):
+    """The result, or None when it raised a DlmagError; anything else fails the test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return function(*args, **kwargs)
+        except DlmagError:
+            return None
+
+
+# --------------------------------------------------------------------------- data and maps
+@FAST
+@given(arrays(), st.one_of(st.none(), st.booleans()))
+def test_finite_data(data, masked):
+    before = data.copy()
+    source = np.ma.MaskedArray(data, mask=data % 2 == 0) if masked else data
+    out = _call(checks.finite_data, source, "data")
+    np.testing.assert_array_equal(data, before)
+    if out is None:
+        return
+    assert out.dtype == np.float32
+    assert out.shape == data.shape
+    assert not np.isinf(out).any()
+    finite = np.isfinite(out)
+    np.testing.assert_array_equal(out[finite], data[finite].astype(np.float32))
+    if masked:
+        assert np.isnan(out[data % 2 == 0]).all()
+
+
+@FAST
+@given(magnetogram_maps())
+def test_check_magnetogram_and_flux(smap):
+    if smap is None:
+        return
+    before = _snapshot(smap)
+    data = _call(check_magnetogram, smap)
+    _unchanged(smap, before)
+    if data is not None:
+        assert data.shape == smap.data.shape
+        assert not np.isinf(data).any()
+        if smap.mask is not None:
+            assert np.isnan(data[np.broadcast_to(smap.mask, data.shape)]).all()
+        # Only magnetic units pass, converted to G.
+        assert checks.map_unit(smap).is_equivalent(u.G)
+    flux = _call(metrics.total_unsigned_flux, smap)
+    _unchanged(smap, before)
+    if flux is not None:
+        assert flux.unit == u.Mx
+        assert np.isfinite(flux.value)
+        assert flux.value >= 0
+
+
+@SLOW
+@given(magnetogram_maps())
+def test_denoise_random_maps(smap):
+    if smap is None:
+        return
+    before = _snapshot(smap)
+    out = _call(sunpy_dlmag.denoise, smap, device="cpu")
+    _unchanged(smap, before)
+    if out is not None:
+        assert out.data.shape == smap.data.shape
+        assert out.unit == u.G
+        assert not np.isinf(out.data).any()
+        assert out.reference_date == smap.reference_date
+
+
+@FAST
+@given(
+    arrays(min_side=2),
+    st.one_of(st.integers(-2, 10), st.floats(-1, 10), st.just("4"), st.none()),
+)
+def test_pixel_cc_arrays(data, binning):
+    before = data.copy()
+    other = np.flipud(data)
+    cc = _call(metrics.pixel_cc, data, other, binning=binning)
+    np.testing.assert_array_equal(data, before)
+    if cc is not None:
+        assert np.isnan(cc) or -1 - 1e-9 <= cc <= 1 + 1e-9
+
+
+@FAST
+@given(
+    arrays(min_side=12, max_side=40),
+    st.one_of(st.just(150 * u.G), st.just(150), st.just(0 * u.G), st.just(-5 * u.G), st.just(3 * u.s)),
+    st.one_of(st.just(1 * u.G), st.just(1e-9 * u.G), st.just(0 * u.G), st.just("1")),
+)
+def test_noise_level_arrays(data, field_range, bin_width):
+    before = data.copy()
+    sigma = _call(sunpy_dlmag.noise_level, data, field_range=field_range, bin_width=bin_width)
+    np.testing.assert_array_equal(data, before)
+    if sigma is not None:
+        assert sigma.unit == u.G
+        assert np.isfinite(sigma.value)
+
+
+# --------------------------------------------------------------------------- arguments
+@pytest.fixture(scope="module")
+def gong():
+    return read_gong_synoptic(GONG_SYNOPTIC)
+
+
+@SLOW
+@given(
+    shape=st.one_of(st.tuples(st.integers(-2, 40), st.integers(-2, 40)), st.integers(0, 9), st.just("32")),
+    los=st.one_of(st.booleans(), st.sampled_from(["no", 0, 1, None])),
+    fov=st.one_of(st.none(), st.sampled_from([2000 * u.arcsec, -1 * u.arcsec, 0 * u.deg, 2000, 1 * u.s])),
+)
+def test_disk_view_arguments(gong, shape, los, fov):
+    observer = SkyCoord(20 * u.deg, 0 * u.deg, 1 * u.AU, frame="heliographic_stonyhurst", obstime=gong.date)
+    before = _snapshot(gong)
+    view = _call(disk_view, gong, observer, shape=shape, los=los, fov=fov)
+    _unchanged(gong, before)
+    if view is not None:
+        assert view.data.shape == tuple(shape)
+        assert isinstance(los, bool)
+        finite = view.data[np.isfinite(view.data)]
+        assert np.abs(finite).max() <= np.nanmax(np.abs(gong.data)) + 1e-3
+
+
+@SLOW
+@given(
+    nrho=st.one_of(st.integers(-1, 6), st.just(3.5), st.just("4")),
+    rss=st.one_of(st.floats(0, 4), st.just(np.nan), st.just("2.5"), st.just(2 * u.R_sun), st.just(2 * u.s)),
+    shape=st.one_of(st.tuples(st.integers(4, 24), st.integers(4, 48)), st.just(90), st.none()),
+)
+def test_pfss_extrapolate_arguments(gong, nrho, rss, shape):
+    from sunpy_dlmag.pfss import pfss_extrapolate
+
+    small = gong.resample([60, 30] * u.pix) if shape is None else gong
+    before = _snapshot(small)
+    output = _call(pfss_extrapolate, small, nrho=nrho, rss=rss, shape=shape)
+    _unchanged(small, before)
+    if output is not None:
+        assert np.isfinite(output.source_surface_br.data).all()
+        assert output.grid.nr == nrho
+
+
+# --------------------------------------------------------------------------- file readers
+READERS = {
+    "gong": (read_gong_synoptic, GONG_SYNOPTIC),
+    "hmi": (read_hmi_synchronic, HMI_SYNCHRONIC),
+    "adapt": (read_adapt, ADAPT_SYNCHRONIC),
+    "aisfm": (read_aisfm, GONG_SYNOPTIC),
+}
+
+
+@pytest.mark.parametrize("name", READERS)
+@SLOW
+@given(cut=st.floats(0, 1), flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=6))
+def test_readers_on_truncated_and_corrupted_files(name, cut, flips, tmp_path_factory):
+    reader, sample = READERS[name]
+    raw = bytearray(Path(sample).read_bytes())
+    raw = raw[: int(cut * len(raw))] if cut < 0.98 else raw
+    for where, value in flips:
+        if raw:
+            raw[int(where * (len(raw) - 1))] = value
+    path = tmp_path_factory.mktemp("fuzz") / f"aisfm_v3_{name}.fits"
+    path.write_bytes(bytes(raw))
+    smap = _call(reader, path)
+    assert path.read_bytes() == bytes(raw)
+    if smap is not None:
+        assert isinstance(smap, sunpy.map.GenericMap)
+        assert smap.data.ndim == 2
