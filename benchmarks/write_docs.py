@@ -22,6 +22,11 @@ def _number(value):
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
 
 
+def _text(value):
+    """Plain text for a table cell: ``|`` would start a substitution in reStructuredText."""
+    return str(value).replace("|", "\\|")
+
+
 def render(record):
     machine = record["machine"]
     lines = [
@@ -40,14 +45,11 @@ def render(record):
         "     - Met",
     ]
     for what, a, b, ratio, target, met in record["rows"]:
-        lines += [
-            f"   * - {what}",
-            f"     - {_number(a)}",
-            f"     - {_number(b)}",
-            f"     - {_number(ratio)}",
-            f"     - {target}",
-            f"     - {'yes' if met else '**no**'}",
-        ]
+        cells = [_text(what), _number(a), _number(b), _number(ratio), _text(target), "yes" if met else "**no**"]
+        lines += [f"   {'*' if i == 0 else ' '} - {cell}".rstrip() for i, cell in enumerate(cells)]
+    if "tiling_rerun" in record:
+        lines += ["", f"The first three rows were measured again on {record['tiling_rerun']}, after the last change"]
+        lines += ["to the tiled path; the others come from the full run."]
     return "\n".join(lines) + "\n"
 
 

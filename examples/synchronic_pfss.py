@@ -25,7 +25,6 @@ from astropy.coordinates import SkyCoord
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.lines import Line2D
 
-import sunpy.map
 from sunpy.coordinates import HeliographicStonyhurst, get_earth
 
 from sunpy_dlmag.data.sample import ADAPT_SYNCHRONIC, HMI_SYNCHRONIC
@@ -118,7 +117,7 @@ codes = sorted(legend)
 colours = {-1: "0.75", 0: "white", 1: "tab:green", 2: "tab:orange", 3: "tab:purple"}
 ax = fig.add_subplot(2, 1, 2, projection=sources)
 # A colour for each code that this map has, instead of the map's own ten-colour default.
-image = sunpy.map.Map(sources.data, sources.meta).plot(
+image = sources.plot(
     axes=ax,
     cmap=ListedColormap([colours.get(code, "tab:gray") for code in codes]),
     norm=BoundaryNorm(np.arange(len(codes) + 1) - 0.5 + codes[0], len(codes)),

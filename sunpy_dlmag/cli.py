@@ -123,14 +123,11 @@ def _task_options(args, task):
 
 def _drawing_check(path, png, options, overwrite):
     """The drawing's limb fit and the verdict on each mark (`sunpy_dlmag.drawings.plot_candidates`), as a PNG."""
-    import astropy.units as u
-
-    from sunpy_dlmag.drawings import plot_candidates, read_drawing
+    from sunpy_dlmag.drawings import plot_candidates
     from sunpy_dlmag.io import write_atomic
+    from sunpy_dlmag.tasks import TASKS
 
-    drawing = read_drawing(path, date=options["date"], north_angle=options["north_angle"] * u.deg,
-                           mirrored=options["mirrored"], north=options["north"])  # fmt: skip
-    figure = plot_candidates(drawing).figure
+    figure = plot_candidates(TASKS["drawing"].read(path, **options)).figure
     write_atomic(png, lambda tmp: figure.savefig(tmp, format="png", dpi=100), overwrite=overwrite)
 
 
@@ -139,7 +136,7 @@ def _file_command(args):
 
     from sunpy_dlmag.batch import find_inputs, get_task, output_path, process_file, quicklook_path
     from sunpy_dlmag.exceptions import DlmagError, InputMapError
-    from sunpy_dlmag.io import is_fits_name
+    from sunpy_dlmag.io import fits_stem, is_fits_name
     from sunpy_dlmag.tasks import TASKS
 
     task = get_task(args.command)
@@ -159,7 +156,8 @@ def _file_command(args):
         try:
             process_file(task, path, output, overwrite=args.overwrite, quicklook=args.png, **options)
             if args.png and task.name == "drawing":
-                _drawing_check(path, output.with_name(f"{output.stem}_candidates.png"), options, args.overwrite)
+                candidates = output.with_name(f"{fits_stem(output.name)}_candidates.png")
+                _drawing_check(path, candidates, options, args.overwrite)
         except Exception as err:
             if isinstance(err, DlmagError) and not isinstance(err, InputMapError):
                 raise  # the model or the device, not this file: every file would fail

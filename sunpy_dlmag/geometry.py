@@ -12,6 +12,7 @@ referenced to the disk centre) that resampling is exactly affine, and it is done
 `scipy.ndimage.affine_transform` (fast, bounded memory); otherwise `reproject` does it.
 """
 
+import functools
 import warnings
 
 import astropy.units as u
@@ -312,8 +313,13 @@ class ModelFrame:
         if data.shape != self.shape:
             raise InputMapError(f"Data of shape {data.shape} does not lie on the frame of shape {self.shape}.")
         out = data.copy() if self.geometry.native else to_map_grid(data, source=self.map, target=self.template)
-        out[off_disk(self.template)] = np.nan
+        out[self.off_disk] = np.nan
         return out
+
+    @functools.cached_property
+    def off_disk(self):
+        """The template's pixels on or beyond the limb (`off_disk`); computed once."""
+        return off_disk(self.template)
 
 
 def off_disk(smap):

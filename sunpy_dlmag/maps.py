@@ -235,14 +235,15 @@ _GLOBAL_PRODUCTS = {"synchronic", "disk-view"}
 
 def _code_plot_settings(measurement):
     """Plot settings of the products whose data are codes, not a field: one colour per category."""
-    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
 
     if measurement == "open-field polarity":
         # Open negative, closed, open positive: three categories, not a continuous scale.
         cmap = ListedColormap(["tab:blue", "0.92", "tab:red"], name="open field")
         return {"cmap": cmap, "norm": BoundaryNorm([-1.5, -0.5, 0.5, 1.5], 3), "interpolation": "nearest"}
     if measurement == "source code":
-        return {"cmap": "tab10", "vmin": -1.5, "vmax": 8.5, "interpolation": "nearest"}
+        # A norm, not vmin/vmax keys, so that a norm given to plot() replaces it (sunpy refuses both).
+        return {"cmap": "tab10", "norm": Normalize(vmin=-1.5, vmax=8.5), "interpolation": "nearest"}
     return {}
 
 
@@ -251,10 +252,11 @@ _DLMAGMAP_DOC = """
     PFSS open-field map, ...
 
     ``sunpy.map.Map`` returns this class for every header that states a product of this
-    package (the ``DLPROD`` key written by `sunpy_dlmag.maps.derived_meta`), so a saved output read back with
-    ``sunpy.map.Map(path)`` knows what it is, measures what it says and plots like a
-    magnetogram (the ``hmimag`` colour map, limits symmetric about 0 G). Observations are
-    never claimed.
+    package (the ``DLPROD`` key written by `sunpy_dlmag.maps.derived_meta`), so a saved
+    output read back with ``sunpy.map.Map(path)`` knows what it is (``product``, ``model``,
+    ``ai_generated``, ``inputs``, ``provenance``), measures what it says and plots with the
+    colour map and fixed limits, symmetric about 0 G, of its kind of map
+    (`sunpy_dlmag.maps.MAGNETOGRAM_PLOT`). Observations are never claimed.
 
     Examples
     --------

@@ -335,6 +335,7 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
     """
     _check_output(pfss_output)
     _check_tracer(tracer)
+    progress = checks.check_bool(progress, "progress")
     shape = checks.check_shape(shape, minimum=2)
     seed_radius = checks.check_quantity(seed_radius, u.R_sun, "seed_radius")
     rss = pfss_output.grid.rss

@@ -130,7 +130,7 @@ class Task:
         """Every option's default value (not the required ones)."""
         return {o.name: o.default for o in self.options if not o.required}
 
-    def __call__(self, path, *, num_threads=None, **options):
+    def _values(self, options):
         unknown = set(options) - {o.name for o in self.options}
         if unknown:
             raise TypeError(
@@ -141,11 +141,17 @@ class Task:
         if missing:
             raise TypeError(f"Task {self.name!r} needs the option(s) {', '.join(missing)}.")
         given = self.defaults() | options
-        values = {o.name: o.value(given[o.name]) for o in self.options if o.name in given}
-        reader_options = {o.name: values[o.name] for o in self.options if o.to_reader and o.name in values}
+        return {o.name: o.value(given[o.name]) for o in self.options if o.name in given}
+
+    def read(self, path, **options):
+        """The input of one file, as the task's reader gives it (with the options marked ``to_reader``)."""
+        values = self._values(options)
+        return _resolve(self.reader)(path, **{o.name: values[o.name] for o in self.options if o.to_reader})
+
+    def __call__(self, path, *, num_threads=None, **options):
+        values = self._values(options)
         function_options = {o.name: values[o.name] for o in self.options if not o.to_reader and o.name in values}
-        data = _resolve(self.reader)(path, **reader_options)
-        return _resolve(self.function)(data, num_threads=num_threads, **function_options)
+        return _resolve(self.function)(self.read(path, **options), num_threads=num_threads, **function_options)
 
 
 def _resolve(reference):

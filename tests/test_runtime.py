@@ -44,7 +44,7 @@ def test_tiled_equals_whole_image_on_a_real_magnetogram(tiny, mdi_map):
     [(14, 4, 1296), (175, 16, 1296), (333, 16, 1344), (500, 16, 2048)],
 )
 def test_default_tiles(radius, stride, expected):
-    # The largest tile that keeps a 4096-px denoise-m2 run under 2 GB, and at least four margins.
+    # About 1 GB of network memory for denoise-m2, and at least four margins.
     assert default_tile_size(Geometry(stride=stride, receptive_radius=radius)) == expected
 
 

@@ -37,8 +37,8 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 # Largest network input per side: images up to it run whole, larger ones in tiles of at
 # most this with their margins. Per-pixel speed is flat from 512 to 2048 px (measured,
 # denoise-m2 on 2 cores) but memory is not (about 0.5 kB a pixel in onnxruntime's arena),
-# so this is the largest tile that keeps a 4096-px denoise-m2 run under 2 GB: 4x4 tiles
-# doing 1.58x the pixel work (3x3 tiles of 1600 px would do 1.37x, at about 2.9 GB).
+# so this keeps denoise-m2's network near 1 GB: 4x4 tiles on a 4096-px disk, doing 1.58x
+# the pixel work (3x3 tiles of 1600 px would do 1.37x, with 0.5 GB more).
 DEFAULT_TILE_SIZE = 1296
 # One tile per network call: on the CPU batching gains nothing, and memory grows with it.
 DEFAULT_BATCH_SIZE = 1
@@ -358,6 +358,8 @@ class Model:
                     f"({', '.join(c.label for c in self.spec.inputs)}); got {len(channels)}."
                 )
             stack = frame.stack(channels)
+        # The limb mask's temporaries are freed before the network's memory arena grows.
+        frame.off_disk  # noqa: B018
         out = self.predict_array(stack, tile_size=tile_size, overlap=overlap, batch_size=batch_size, progress=progress)
         return self.output_map(frame.to_template(out), frame.template, note=note)
 
