@@ -16,26 +16,109 @@ import warnings
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.nddata import StdDevUncertainty
 from scipy import ndimage, optimize
 
 import sunpy.map
 from sunpy.coordinates import propagate_with_solar_surface
+from sunpy.map.sources import HMIMap, MDIMap
 
 from sunpy_dlmag import checks, disk
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
+from sunpy_dlmag.geometry import ModelFrame
 from sunpy_dlmag.maps import append_history, check_magnetogram
 from sunpy_dlmag.models import load_model
 
-__all__ = ["denoise", "noise_level", "quiet_sun_mask", "stack_magnetograms"]
+__all__ = ["denoise", "noise_level", "quiet_sun_mask", "stack_magnetograms", "symmetry_ensemble"]
 
 _METHODS = {"ae": "denoise-m2", "translation": "denoise-m1"}
+# The M2 autoencoder trained for each instrument's magnetograms (model cards in models/weights).
+_AE_BY_INSTRUMENT = ((HMIMap, "SDO/HMI", "denoise-m2-hmi"), (MDIMap, "SOHO/MDI", "denoise-m2"))
+# Factors that turn the spread over the 8 symmetric copies into a 1-sigma error, at field
+# strengths (|B| of the output, G), measured on held-out data with known added noise
+# (tools/evaluate_denoise_hmi.py; the model cards give the coverage before and after).
+_SPREAD_CALIBRATION = {
+    "denoise-m2-hmi": ((3.0, 30.2, 66.8, 133.5, 395.7, 4160.6), (5.15, 3.28, 2.8, 2.83, 2.46, 2.73)),
+    "denoise-m2": ((4.1, 27.0, 68.3, 157.6, 374.8), (5.06, 4.78, 3.58, 3.13, 2.49)),
+}
 
 
-def _denoise_model(method, model, device, num_threads=None, precision="fp32"):
+def _spread_factor(name, strength):
+    """The calibration factor of model ``name`` at output field strengths ``strength`` (G), or None."""
+    if name not in _SPREAD_CALIBRATION:
+        return None
+    nodes, factors = _SPREAD_CALIBRATION[name]
+    return np.interp(np.log10(np.abs(strength) + 1), np.log10(np.asarray(nodes) + 1), factors)
+
+
+def _ae_model_for(magnetogram):
+    """The shipped M2 model for the instrument of ``magnetogram``."""
+    for cls, _, name in _AE_BY_INSTRUMENT:
+        if isinstance(magnetogram, cls):
+            return name
+    known = "; ".join(f"{name} for {label}" for _, label, name in _AE_BY_INSTRUMENT)
+    what = " ".join(str(p) for p in (magnetogram.observatory, magnetogram.instrument) if p) or "unknown instrument"
+    raise InputMapError(
+        f"No denoising model is trained for magnetograms of {what} ({type(magnetogram).__name__}); the shipped "
+        f"models are {known}. Choose one with model=, e.g. denoise(m, model='denoise-m2-hmi'), "
+        "or pass an ONNX file you trained."
+    )
+
+
+def _denoise_model(method, model, device, num_threads=None, precision="fp32", magnetogram=None):
     if method not in _METHODS:
         raise ValueError(f"method must be 'ae' (M2 autoencoder) or 'translation' (M1), got {method!r}.")
-    name = _METHODS[method] if model is None else model
-    return load_model(name, device=device, num_threads=num_threads, task="denoise", precision=precision)
+    if model is None:
+        model = _ae_model_for(magnetogram) if method == "ae" and magnetogram is not None else _METHODS[method]
+    return load_model(model, device=device, num_threads=num_threads, task="denoise", precision=precision)
+
+
+# The 8 symmetries of a square pixel grid (rotations by 0, 90, 180, 270 degrees, each with and
+# without a flip): each maps an image to one the network could equally have been shown.
+_DIHEDRAL = tuple((k, flip) for flip in (False, True) for k in range(4))
+
+
+def _transform(data, k, flip):
+    return np.rot90(data[:, ::-1] if flip else data, k)
+
+
+def _untransform(data, k, flip):
+    out = np.rot90(data, -k)
+    return out[:, ::-1] if flip else out
+
+
+def symmetry_ensemble(net, data, **predict_kwargs):
+    """
+    A network's output over the 8 rotations and flips of an image, brought back.
+
+    A line-of-sight field rotated by a multiple of 90 degrees or mirrored is another field
+    the network could have been given, with noise of the same statistics, so a perfect
+    denoiser would commute with these transforms; how much the 8 outputs differ measures how
+    uncertain the network is.
+
+    Parameters
+    ----------
+    net : `~sunpy_dlmag.models.Model`
+    data : `numpy.ndarray`
+        ``(H, W)`` physical values (NaN where there are none).
+    **predict_kwargs
+        Passed to `~sunpy_dlmag.models.Model.predict_array` (``tile_size``, ``overlap``).
+
+    Returns
+    -------
+    mean, spread : `numpy.ndarray`
+        The mean of the 8 outputs and their standard deviation (``ddof=1``), pixel by pixel.
+    """
+    total = np.zeros(data.shape, dtype=np.float64)
+    squares = np.zeros(data.shape, dtype=np.float64)
+    for k, flip in _DIHEDRAL:
+        out = _untransform(net.predict_array(_transform(data, k, flip), **predict_kwargs), k, flip)
+        total += out
+        squares += np.square(out, dtype=np.float64)
+    n = len(_DIHEDRAL)
+    mean = total / n
+    variance = np.maximum(squares - n * mean**2, 0.0) / (n - 1)
+    return mean.astype(np.float32), np.sqrt(variance).astype(np.float32)
 
 
 def denoise(
@@ -49,6 +132,7 @@ def denoise(
     num_threads=None,
     precision="fp32",
     progress=True,
+    uncertainty=False,
 ):
     """
     Denoise a line-of-sight magnetogram with a trained network.
@@ -58,11 +142,14 @@ def denoise(
     magnetogram : `~sunpy.map.GenericMap`
         Full-disk HMI (45-s or 720-s) or MDI magnetogram of any size, or a cutout; in G.
     method : {"ae", "translation"}
-        ``"ae"``: the M2 autoencoder (``denoise-m2``, weights ship with the package);
-        ``"translation"``: M1 (``denoise-m1``), which needs weights you train (see the
-        training guide) or download.
+        ``"ae"``: the M2 autoencoder trained for the map's instrument, whose weights ship
+        with the package: ``denoise-m2-hmi`` for SDO/HMI (`~sunpy.map.sources.HMIMap`),
+        ``denoise-m2`` for SOHO/MDI (`~sunpy.map.sources.MDIMap`); other instruments need
+        ``model=``. ``"translation"``: M1 (``denoise-m1``), which needs weights you train
+        (see the training guide) or download.
     model : str, path or `~sunpy_dlmag.models.Model`, optional
-        Another registered model, or an ONNX file you trained and exported.
+        Another registered model, or an ONNX file you trained and exported; overrides the
+        choice by instrument.
     device : {"auto", "cpu", "cuda"}
     tile_size, overlap : int, optional
         Tiling of large images (`~sunpy_dlmag.models.Model.predict`; default: whole image up
@@ -76,12 +163,24 @@ def denoise(
         see the model card.
     progress : bool
         A progress bar over the tiles of a large image (on a terminal only).
+    uncertainty : bool
+        Run the network on the 8 rotations and flips of the image
+        (``sunpy_dlmag.denoise.symmetry_ensemble``;
+        8 times slower), return their mean, and their spread, calibrated on held-out data
+        with known noise (see the model card), as the map's ``uncertainty``
+        (`~astropy.nddata.StdDevUncertainty` in G, NaN where the data are NaN).
 
     Returns
     -------
     `~sunpy.map.GenericMap`
         A new map on the input's grid (same WCS, observer and time), in G; off-disk NaN
         stay NaN. Its header names the model and the sha256 of its weights.
+
+    Raises
+    ------
+    InputMapError
+        With ``method="ae"`` and no ``model``: a map of an instrument no shipped model is
+        trained for.
 
     Examples
     --------
@@ -90,14 +189,38 @@ def denoise(
     >>> from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
     >>> mdi = sunpy.map.Map(MDI_MAGNETOGRAM)  # doctest: +IGNORE_WARNINGS
     >>> clean = sunpy_dlmag.denoise(mdi, device="cpu")
+    >>> clean.meta["dlmodel"]
+    'denoise-m2'
     >>> clean.data.shape == mdi.data.shape
     True
     >>> bool(sunpy_dlmag.noise_level(clean) < sunpy_dlmag.noise_level(mdi) / 2)
     True
     """
     data = check_magnetogram(magnetogram)
-    net = _denoise_model(method, model, device, num_threads, precision)
-    return net.translate([data], magnetogram, tile_size=tile_size, overlap=overlap, progress=progress)
+    net = _denoise_model(method, model, device, num_threads, precision, magnetogram=magnetogram)
+    if not uncertainty:
+        return net.translate([data], magnetogram, tile_size=tile_size, overlap=overlap, progress=progress)
+    frame = ModelFrame(magnetogram, net.spec.geometry)
+    mean, spread = symmetry_ensemble(
+        net, frame.stack([data])[0], tile_size=tile_size, overlap=overlap, progress=progress
+    )
+    factor = _spread_factor(net.spec.name, mean)
+    if factor is None:
+        warnings.warn(
+            f"The symmetry spread of {net.spec.name!r} is not calibrated; its uncertainty is the raw spread, "
+            "which underestimates the error.",
+            DlmagUserWarning,
+            stacklevel=2,
+        )
+        factor = 1.0
+        note = "Mean over the 8 rotations and flips; uncertainty: their spread (not calibrated)."
+    else:
+        note = "Mean over the 8 rotations and flips; uncertainty: their spread, calibrated (see the model card)."
+    out = net.output_map(frame.to_template(mean), magnetogram, note=note)
+    sigma = frame.to_template(factor * spread)
+    sigma[~np.isfinite(out.data)] = np.nan
+    out.uncertainty = StdDevUncertainty(sigma, unit=u.G)
+    return out
 
 
 def quiet_sun_mask(magnetogram, *, strong=50.0, margin=5, min_mu=0.5):

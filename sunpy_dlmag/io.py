@@ -86,6 +86,9 @@ def save_map(smap, path, *, overwrite=False):
     """
     Save a map as FITS atomically (see `write_atomic`); a name ending in ``.gz`` is gzipped.
 
+    A map with an ``uncertainty`` gets it as a second image HDU (``EXTNAME = 'UNCERTAINTY'``)
+    with the map's header, so ``sunpy.map.Map(path)`` reads both as maps.
+
     Raises
     ------
     ValueError
@@ -94,6 +97,7 @@ def save_map(smap, path, *, overwrite=False):
     path = Path(path)
     if path.name.lower().endswith(".fz"):
         raise ValueError(f"{path}: tile-compressed FITS (.fz) is read, not written; name the output .fits or .fits.gz.")
+    uncertainty = smap.uncertainty
     if "blank" in smap.meta and not np.issubdtype(smap.data.dtype, np.integer):
         # BLANK only applies to integer data; astropy warns when a float image carries it.
         meta = copy.deepcopy(smap.meta)
@@ -101,7 +105,22 @@ def save_map(smap, path, *, overwrite=False):
         smap = sunpy.map.Map(smap.data, meta)
     # sunpy takes the file type from the last suffix; astropy gzips names ending in .gz.
     filetype = "fits" if is_fits_name(path) else "auto"
-    return write_atomic(path, lambda tmp: smap.save(tmp, filetype=filetype, overwrite=True), overwrite=overwrite)
+
+    def write(tmp):
+        smap.save(tmp, filetype=filetype, overwrite=True)
+        if uncertainty is None:
+            return
+        with fits.open(tmp) as hdul:
+            primary = fits.PrimaryHDU(hdul[0].data.copy(), hdul[0].header.copy())
+        header = primary.header.copy()
+        header["EXTNAME"] = "UNCERTAINTY"
+        if uncertainty.unit is not None:
+            header["BUNIT"] = uncertainty.unit.to_string("fits")
+        header["UTYPE"] = (type(uncertainty).__name__, "astropy.nddata uncertainty class")
+        sigma = fits.ImageHDU(np.asarray(uncertainty.array, dtype=np.float32), header)
+        fits.HDUList([primary, sigma]).writeto(tmp, overwrite=True)
+
+    return write_atomic(path, write, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------- global magnetic maps

@@ -196,7 +196,8 @@ TASKS = {
                     "method",
                     default="ae",
                     choices=("ae", "translation"),
-                    help="ae: the M2 autoencoder (denoise-m2, weights ship with the package); "
+                    help="ae: the M2 autoencoder trained for the instrument (denoise-m2-hmi for HMI, denoise-m2 "
+                    "for MDI; weights ship with the package); "
                     "translation: M1 (denoise-m1, needs weights you train or download)",
                 ),
                 Option("model", help="another registered denoising model, or an ONNX file you exported"),
@@ -209,6 +210,13 @@ TASKS = {
                 ),
                 Option(
                     "overlap", int, help="margin read around each tile, pixels (default and minimum: receptive radius)"
+                ),
+                Option(
+                    "uncertainty",
+                    bool,
+                    default=False,
+                    help="also write a per-pixel uncertainty (G) as a second HDU, from the network run on the 8 "
+                    "rotations and flips of the image (8 times slower)",
                 ),
             ),
         ),

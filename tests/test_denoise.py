@@ -164,3 +164,70 @@ def test_denoise_output_of_a_header_without_axis_units(denoiser):
     assert out.spatial_units == mdi.spatial_units
     assert out.reference_date == mdi.reference_date
     np.testing.assert_allclose(out.wcs.wcs.crval, mdi.wcs.wcs.crval)
+
+
+def test_the_shipped_autoencoder_is_picked_by_instrument(mdi_map):
+    from conftest import DATA
+
+    from sunpy_dlmag.denoise import _denoise_model
+
+    hmi = sunpy.map.Map(DATA / "hmi.sharp_cea_720s.377.20110215_020000_TAI.Br.fits")
+    assert _denoise_model("ae", None, "cpu", magnetogram=hmi).spec.name == "denoise-m2-hmi"
+    assert _denoise_model("ae", None, "cpu", magnetogram=mdi_map).spec.name == "denoise-m2"
+    # A magnetogram of another instrument gets no silent guess.
+    other = sunpy.map.Map(mdi_map.data, {**mdi_map.meta, "instrume": "VSM", "camera": "VSM", "telescop": "SOLIS"})
+    assert not isinstance(other, sunpy.map.sources.MDIMap)
+    with pytest.raises(InputMapError, match=r"VSM.*denoise-m2-hmi for SDO/HMI; denoise-m2 for SOHO/MDI.*model="):
+        sunpy_dlmag.denoise(other)
+    # model= overrides the choice.
+    assert _denoise_model("ae", "denoise-m2", "cpu", magnetogram=hmi).spec.name == "denoise-m2"
+
+
+def test_symmetry_ensemble_commutes_with_rotations_and_flips(denoiser, mdi_map):
+    from sunpy_dlmag.denoise import symmetry_ensemble
+
+    data = mdi_map.data[300:428, 400:560].astype(np.float32)
+    mean, spread = symmetry_ensemble(denoiser, data)
+    # The ensemble of a rotated (or mirrored) image is the rotated ensemble: the 8 transforms form a group.
+    for transformed, back in ((np.rot90(data), lambda a: np.rot90(a, -1)), (data[::-1], lambda a: a[::-1])):
+        m2, s2 = symmetry_ensemble(denoiser, np.ascontiguousarray(transformed))
+        np.testing.assert_allclose(back(m2), mean, atol=1e-3)
+        np.testing.assert_allclose(back(s2), spread, atol=1e-3)
+    single = denoiser.predict_array(data)
+    assert np.abs(mean - single).max() > 0  # a random network is not symmetric: the copies differ
+    assert (spread >= 0).all()
+    assert spread.max() > 0
+
+
+def test_uncertainty_is_a_stddev_map_in_gauss(denoiser, mdi_map):
+    from astropy.nddata import StdDevUncertainty
+
+    before = mdi_map.data.copy()
+    with pytest.warns(sunpy_dlmag.exceptions.DlmagUserWarning, match="not calibrated"):
+        out = sunpy_dlmag.denoise(mdi_map, model=denoiser, uncertainty=True)
+    assert isinstance(out.uncertainty, StdDevUncertainty)
+    assert out.uncertainty.unit == u.G
+    sigma = out.uncertainty.array
+    assert sigma.shape == out.data.shape
+    np.testing.assert_array_equal(np.isnan(sigma), np.isnan(mdi_map.data))
+    assert np.nanmin(sigma) >= 0
+    assert "8 rotations and flips" in out.meta["history"]
+    np.testing.assert_array_equal(mdi_map.data, before)
+
+
+def test_cli_writes_the_uncertainty_as_a_second_hdu(tmp_path, capsys):
+    from astropy.io import fits
+    from conftest import DATA
+
+    from sunpy_dlmag.cli import main
+
+    output = tmp_path / "clean.fits"
+    source = DATA / "mdi_fd_M_96m_01d.5874.0005_s.fits"
+    assert main(["denoise", str(source), "--out", str(output), "--uncertainty", "--device", "cpu"]) == 0
+    with fits.open(output) as hdul:
+        assert len(hdul) == 2
+        assert hdul[1].header["EXTNAME"] == "UNCERTAINTY"
+        assert hdul[1].header["BUNIT"] == "G"
+        data, sigma = hdul[0].data, hdul[1].data
+        np.testing.assert_array_equal(np.isnan(sigma), np.isnan(data))
+        assert np.nanmedian(sigma) > 0

@@ -23,13 +23,13 @@ from sunpy_dlmag.models import (
 )
 from sunpy_dlmag.models.graphs import convolution_network
 
-PUBLISHED = ["aisfm-v1", "aisfm-v2", "aisfm-v3", "denoise-m1", "denoise-m2", "drawing", "pix2pixcc"]
+PUBLISHED = ["aisfm-v1", "aisfm-v2", "aisfm-v3", "denoise-m1", "denoise-m2", "denoise-m2-hmi", "drawing", "pix2pixcc"]
 
 
 def test_published_models_are_registered():
     assert list_models() == PUBLISHED
     assert list_models(task="farside") == ["aisfm-v1", "aisfm-v2", "aisfm-v3", "pix2pixcc"]
-    assert list_models(task="denoise") == ["denoise-m1", "denoise-m2"]
+    assert list_models(task="denoise") == ["denoise-m1", "denoise-m2", "denoise-m2-hmi"]
 
 
 def test_unknown_name_lists_known_models():

@@ -166,3 +166,25 @@ def test_field_weighted_mse_counts_strong_fields_more(crops, tmp_path):
     weak_error = trainer._reconstruction(torch.tensor([[[[0.6, 2.0]]]]), y)["mse_field"]
     strong_error = trainer._reconstruction(torch.tensor([[[[0.1, 2.5]]]]), y)["mse_field"]
     assert float(strong_error) == pytest.approx(20 * float(weak_error))  # same error, 20 times the field
+
+
+def test_exported_weights_load_back_for_fine_tuning(tmp_path):
+    from sunpy_dlmag.training.export import export_to_onnx, load_onnx_weights
+    from sunpy_dlmag.training.networks import DenoiseGenerator
+
+    kwargs = {"base_filters": 4, "n_down": 2, "n_res": 1, "residual": True, "full_res_filters": 4}
+    torch.manual_seed(0)
+    net = DenoiseGenerator(norm="batch", **kwargs)
+    # Batch-norm statistics that are not the identity, as after training.
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.randn(4, 1, 32, 32) * 2 + 0.5)
+    path = tmp_path / "net.onnx"
+    export_to_onnx(net, path, in_channels=1, example_size=32)
+    plain = load_onnx_weights(DenoiseGenerator(norm="none", **kwargs), path).eval()
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        np.testing.assert_allclose(plain(x).numpy(), net.eval()(x).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="no weights of shape"):
+        load_onnx_weights(DenoiseGenerator(norm="none", **{**kwargs, "base_filters": 8}), path)

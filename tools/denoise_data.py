@@ -13,7 +13,15 @@ from astropy.io import fits
 
 import sunpy.map
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "magnetograms"
+# ../shared/data beside the checkout (a worktree may sit one level deeper).
+SHARED = next(
+    (
+        p / "shared" / "data" / "magnetograms"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "data").is_dir()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "magnetograms",
+)
 MDI_FULL_DISK = SHARED / "mdi.fd_M_96m_lev182.20101015_000000_TAI.data.fits"
 # Rows of the 1024-px MDI disk: north of the centre for training, south for evaluation,
 # with a 32-px gap so no training patch touches an evaluation pixel.

@@ -16,7 +16,7 @@ from sunpy import log
 
 from sunpy_dlmag.training._torch import torch
 
-__all__ = ["ExportResult", "export_onnx", "export_to_onnx"]
+__all__ = ["ExportResult", "export_onnx", "export_to_onnx", "load_onnx_weights"]
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "output"
@@ -231,3 +231,47 @@ def export_onnx(checkpoint, path, *, version=None, training_data=None, scores=No
         example_size = -(-64 // generator.stride) * generator.stride
     difference = export_to_onnx(generator, path, in_channels=spec.n_inputs, example_size=example_size, spec=spec)
     return ExportResult(Path(path), sha256sum(path), difference, spec)
+
+
+def load_onnx_weights(module, path):
+    """
+    Load the weights of an exported ONNX file back into a torch network, to fine-tune it.
+
+    The exporter folds batch normalisation into the preceding convolution, storing the
+    folded bias as ``<name>.weight_bias``; such files load exactly into the same network
+    built with ``norm="none"`` (whose convolutions have biases). Only weights are read
+    (``onnx.numpy_helper``), never code.
+
+    Parameters
+    ----------
+    module : `torch.nn.Module`
+        The network, with the parameter names and shapes of the exported one.
+    path : str or `os.PathLike`
+
+    Returns
+    -------
+    `torch.nn.Module`
+        ``module``, with its parameters replaced.
+
+    Raises
+    ------
+    ValueError
+        If a parameter of ``module`` has no counterpart of the same shape in the file.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.load(str(path), load_external_data=False)
+    stored = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
+    state = {}
+    for name, tensor in module.state_dict().items():
+        candidates = [name] + ([name[: -len(".bias")] + ".weight_bias"] if name.endswith(".bias") else [])
+        found = next((stored[c] for c in candidates if c in stored), None)
+        if found is None or tuple(found.shape) != tuple(tensor.shape):
+            raise ValueError(
+                f"{path} has no weights of shape {tuple(tensor.shape)} for {name!r}; it is not an export of this "
+                "network (batch-normalised exports load into the same network with norm='none')."
+            )
+        state[name] = torch.from_numpy(np.array(found, dtype=np.float32))
+    module.load_state_dict(state)
+    return module

@@ -234,6 +234,28 @@ _PUBLISHED = (
         notes="Autoencoder trained to remove added Gaussian noise (Park et al. 2020, M2). Tile-safe.",
     ),
     Preset(
+        name="denoise-m2-hmi",
+        model="denoise-m2-hmi",
+        generator="denoise",
+        # The shipped denoise-m2 network; no batch norm, so that it can be fine-tuned from the
+        # shipped ONNX file, whose batch-norm statistics are folded into the convolutions.
+        generator_kwargs={
+            "base_filters": 32,
+            "n_down": 4,
+            "n_res": 4,
+            "max_filters": 128,
+            "residual": True,
+            "full_res_filters": 16,
+            "norm": "none",
+        },
+        loss_weights={"mse": 1000.0, "mse_field": 1000.0},
+        lr=1e-4,
+        batch_size=8,
+        patch_size=128,
+        noise_training=True,
+        notes="denoise-m2 fine-tuned on SDO/HMI at full resolution (tools/train_denoise_hmi.py). Tile-safe.",
+    ),
+    Preset(
         name="drawing",
         model="drawing",
         generator="global",
