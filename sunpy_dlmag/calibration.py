@@ -49,7 +49,7 @@ from astropy.time import Time
 
 import sunpy.map
 
-from sunpy_dlmag import checks, disk, geometry
+from sunpy_dlmag import checks, disk
 from sunpy_dlmag.exceptions import (
     CalibrationNotAvailableError,
     ChannelMismatchError,
@@ -130,7 +130,7 @@ def check_full_disk(smap, *, min_finite=0.95):
     IncompleteDiskError
         Part of the disk lies outside the image, or too many on-disk pixels are not finite.
     """
-    geometry.check_observer(smap)
+    checks.check_observer(smap)
     # Every pixel of images up to 1024 px; a sample of larger ones is enough for the statistics.
     step = max(1, max(smap.data.shape) // 1024)
     rho, (cx, cy) = disk_radius_fraction(smap, step=step)

@@ -26,6 +26,7 @@ from sunpy_dlmag.exceptions import (
     InputMapError,
     InvalidArgumentError,
     MissingDateError,
+    MissingObserverError,
     NonFiniteDataError,
     UnitError,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_number",
+    "check_observer",
     "check_observer_coordinate",
     "check_quantity",
     "check_shape",
@@ -463,6 +465,32 @@ def is_disk_image(smap, *, error=False, name="map"):
             f"{type(smap.coordinate_frame).__name__} ({smap.coordinate_system.axis1}).",
         )
     return True
+
+
+def check_observer(smap):
+    """
+    The observer of ``smap``, raising if its header does not say where the observer was.
+
+    sunpy falls back to an observer at Earth when the keys are missing; for a STEREO
+    image that would silently put the output on the wrong side of the Sun.
+
+    Raises
+    ------
+    MissingObserverError
+    """
+    if not isinstance(smap, sunpy.map.GenericMap):
+        raise InputMapError(f"Expected a sunpy map, got {type(smap).__name__}.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        observer = smap.observer_coordinate
+    missing = [w for w in caught if "observer" in str(w.message).lower()]
+    if observer is None or missing:
+        raise MissingObserverError(
+            f"The map ({smap.name}) has no observer position in its header: expected HGLN_OBS/HGLT_OBS/"
+            "DSUN_OBS (or CRLN_OBS/CRLT_OBS, or HEEQ/HCI coordinates). Add them, e.g. with "
+            "sunpy.coordinates.get_horizons_coord for the spacecraft, before using it."
+        )
+    return observer
 
 
 def check_observer_coordinate(observer, name="observer"):

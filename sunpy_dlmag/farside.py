@@ -33,7 +33,7 @@ import numpy as np
 import sunpy.map
 from sunpy.coordinates import propagate_with_solar_surface
 
-from sunpy_dlmag import calibration, geometry
+from sunpy_dlmag import calibration, checks, geometry
 from sunpy_dlmag.exceptions import (
     CalibrationNotAvailableError,
     ChannelMismatchError,
@@ -180,7 +180,7 @@ def _check_euv_channel(smap, channel, spec):
 def _check_consistent(maps, tolerance, argument):
     """Same observer and nearly the same time for the maps of one group."""
     first = maps[0]
-    observer = geometry.check_observer(first)
+    observer = checks.check_observer(first)
     for smap in maps[1:]:
         dt = abs((smap.date - first.date).to(u.s))
         if dt > tolerance:
@@ -189,7 +189,7 @@ def _check_consistent(maps, tolerance, argument):
                 f"{calibration.describe(smap)} is {dt.to(u.min):.1f} from {calibration.describe(first)}. "
                 "Pick images closer in time, or raise time_tolerance."
             )
-        other = geometry.check_observer(smap)
+        other = checks.check_observer(smap)
         names = calibration.observatory_key(first), calibration.observatory_key(smap)
         dlon = abs((other.lon - observer.lon + 180 * u.deg) % (360 * u.deg) - 180 * u.deg).to_value(u.deg)
         dlat = abs(other.lat - observer.lat).to_value(u.deg)

@@ -13,7 +13,6 @@ referenced to the disk centre) that resampling is exactly affine, and it is done
 """
 
 import functools
-import warnings
 
 import astropy.units as u
 import numpy as np
@@ -24,12 +23,11 @@ import sunpy.map
 from sunpy.coordinates import HeliographicStonyhurst
 from sunpy.map.header_helper import make_fitswcs_header
 
-from sunpy_dlmag import disk
-from sunpy_dlmag.exceptions import InputMapError, MissingObserverError
+from sunpy_dlmag import checks, disk
+from sunpy_dlmag.exceptions import InputMapError
 
 __all__ = [
     "ModelFrame",
-    "check_observer",
     "model_frame_header",
     "off_disk",
     "resample",
@@ -60,32 +58,6 @@ def mu_towards(points, observer):
         )
 
 
-def check_observer(smap):
-    """
-    The observer of ``smap``, raising if its header does not say where the observer was.
-
-    sunpy falls back to an observer at Earth when the keys are missing; for a STEREO
-    image that would silently put the output on the wrong side of the Sun.
-
-    Raises
-    ------
-    MissingObserverError
-    """
-    if not isinstance(smap, sunpy.map.GenericMap):
-        raise InputMapError(f"Expected a sunpy map, got {type(smap).__name__}.")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        observer = smap.observer_coordinate
-    missing = [w for w in caught if "observer" in str(w.message).lower()]
-    if observer is None or missing:
-        raise MissingObserverError(
-            f"The map ({smap.name}) has no observer position in its header: expected HGLN_OBS/HGLT_OBS/"
-            "DSUN_OBS (or CRLN_OBS/CRLT_OBS, or HEEQ/HCI coordinates). Add them, e.g. with "
-            "sunpy.coordinates.get_horizons_coord for the spacecraft, before using it."
-        )
-    return observer
-
-
 def model_frame_header(smap, *, image_size, rsun_px):
     """
     FITS header of the model frame for the observer and time of ``smap``.
@@ -99,7 +71,7 @@ def model_frame_header(smap, *, image_size, rsun_px):
     rsun_px : float
         Solar radius in the model image, pixels.
     """
-    check_observer(smap)
+    checks.check_observer(smap)
     scale = (smap.rsun_obs / (rsun_px * u.pix)).to(u.arcsec / u.pix)
     centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=smap.coordinate_frame)
     header = make_fitswcs_header(
@@ -246,7 +218,7 @@ class ModelFrame:
     """
 
     def __init__(self, template, geometry):
-        check_observer(template)
+        checks.check_observer(template)
         self.template = template
         self.geometry = geometry
         if geometry.native:

@@ -25,7 +25,7 @@ from astropy.visualization import ImageNormalize
 import sunpy.map
 from sunpy.map.header_helper import get_observer_meta
 
-from sunpy_dlmag import checks, geometry
+from sunpy_dlmag import checks
 from sunpy_dlmag.version import version
 
 __all__ = [
@@ -352,5 +352,5 @@ def check_magnetogram(magnetogram):
     """
     checks.is_magnetogram(magnetogram, error=True)
     checks.has_date(magnetogram, error=True, name="magnetogram")
-    geometry.check_observer(magnetogram)
+    checks.check_observer(magnetogram)
     return checks.field_data(magnetogram)

@@ -59,7 +59,7 @@ def _as_map_list(maps, name):
 def _check_disk_map(smap, name):
     """Field values (G) of a full-disk helioprojective magnetogram; raises for anything else."""
     try:
-        geometry.check_observer(smap)  # before anything reads the frame, which warns without an observer
+        checks.check_observer(smap)  # before anything reads the frame, which warns without an observer
         if not isinstance(smap.coordinate_frame, Helioprojective):
             raise InputMapError(
                 f"must be a full-disk magnetogram in helioprojective coordinates (as observed); got a map in "

@@ -5,7 +5,7 @@ from reproject import reproject_interp
 
 import sunpy.map
 
-from sunpy_dlmag import geometry
+from sunpy_dlmag import checks, geometry
 from sunpy_dlmag.exceptions import InputMapError
 
 
@@ -84,7 +84,7 @@ def test_to_map_grid_checks_shape(mdi_map):
 
 def test_non_map_input():
     with pytest.raises(InputMapError, match="Expected a sunpy map, got ndarray"):
-        geometry.check_observer(np.zeros((4, 4)))
+        checks.check_observer(np.zeros((4, 4)))
 
 
 def test_input_map_is_not_modified(euvi_map):

@@ -11,14 +11,9 @@ import torch.nn.functional as F  # noqa: E402
 
 from sunpy_dlmag import training  # noqa: E402
 from sunpy_dlmag.models import get_model  # noqa: E402
-from sunpy_dlmag.training import losses, networks  # noqa: E402
-from sunpy_dlmag.training.networks import (  # noqa: E402
-    DenoiseGenerator,
-    GlobalGenerator,
-    MultiScaleDiscriminator,
-    PatchDiscriminator,
-    UNetGenerator,
-)
+from sunpy_dlmag.training import discriminators, losses, networks  # noqa: E402
+from sunpy_dlmag.training.discriminators import MultiScaleDiscriminator, PatchDiscriminator  # noqa: E402
+from sunpy_dlmag.training.networks import DenoiseGenerator, GlobalGenerator, UNetGenerator  # noqa: E402
 from sunpy_dlmag.training.presets import get_preset, list_presets  # noqa: E402
 
 SIZE = 64  # a multiple of every small generator's stride (16), large enough for two PatchGAN scales
@@ -108,10 +103,14 @@ def test_published_sizes():
 
 
 def test_lazy_names():
-    for name in ("GlobalGenerator", "DenoiseGenerator", "PatchDiscriminator", "MultiScaleDiscriminator"):
-        assert name in training.__all__
-        assert name in networks.__all__
-        assert getattr(training, name) is getattr(networks, name)
+    for module, names in (
+        (networks, ("GlobalGenerator", "DenoiseGenerator")),
+        (discriminators, ("PatchDiscriminator", "MultiScaleDiscriminator")),
+    ):
+        for name in names:
+            assert name in training.__all__
+            assert name in module.__all__
+            assert getattr(training, name) is getattr(module, name)
 
 
 def _lively(net):

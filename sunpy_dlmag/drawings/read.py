@@ -24,7 +24,7 @@ from sunpy.coordinates import Helioprojective, get_earth, sun
 from sunpy.map.header_helper import make_fitswcs_header
 from sunpy.time import parse_time
 
-from sunpy_dlmag import checks, geometry
+from sunpy_dlmag import checks
 from sunpy_dlmag.exceptions import InputMapError
 
 __all__ = ["read_drawing"]
@@ -502,7 +502,7 @@ def _drawing_data(drawing_map):
             f"Expected a drawing in helioprojective coordinates (read_drawing makes one), got a map in the "
             f"{drawing_map.coordinate_frame.name} frame."
         )
-    geometry.check_observer(drawing_map)
+    checks.check_observer(drawing_map)
     data = np.asarray(drawing_map.data)
     data = data if np.issubdtype(data.dtype, np.floating) else data.astype(np.float32)
     if not np.isfinite(data).any():

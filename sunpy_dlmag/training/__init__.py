@@ -23,8 +23,8 @@ __all__ = [
 _LAZY = {
     "DenoiseGenerator": "sunpy_dlmag.training.networks",
     "GlobalGenerator": "sunpy_dlmag.training.networks",
-    "MultiScaleDiscriminator": "sunpy_dlmag.training.networks",
-    "PatchDiscriminator": "sunpy_dlmag.training.networks",
+    "MultiScaleDiscriminator": "sunpy_dlmag.training.discriminators",
+    "PatchDiscriminator": "sunpy_dlmag.training.discriminators",
     "UNetGenerator": "sunpy_dlmag.training.networks",
     "export_to_onnx": "sunpy_dlmag.training.export",
     "drawing_training_pairs": "sunpy_dlmag.training.drawings",

@@ -13,7 +13,7 @@ import sunpy.map
 import sunpy.sun.constants
 from sunpy.coordinates import Helioprojective
 
-from sunpy_dlmag import disk, geometry
+from sunpy_dlmag import checks, disk, geometry
 from sunpy_dlmag.drawings.read import (
     _check_angle,
     _disk_pixels,
@@ -213,7 +213,7 @@ def render_drawing(smap, *, shape=(1000, 1000), radius=None, centre=None, north_
         raise InputMapError(
             f"render_drawing needs a helioprojective full-disk map, got the {smap.coordinate_frame.name} frame."
         )
-    geometry.check_observer(smap)
+    checks.check_observer(smap)
     h, w = (int(s) for s in shape)
     if min(h, w) < 64:
         raise ValueError(f"shape must be at least 64 px on each side, got {shape}.")

@@ -129,9 +129,9 @@ class Preset:
         """A freshly initialised discriminator, or `None` for autoencoder presets."""
         if self.discriminator is None:
             return None
-        from sunpy_dlmag.training import networks
+        from sunpy_dlmag.training import discriminators
 
-        classes = {"patch": networks.PatchDiscriminator, "multiscale": networks.MultiScaleDiscriminator}
+        classes = {"patch": discriminators.PatchDiscriminator, "multiscale": discriminators.MultiScaleDiscriminator}
         spec = get_model(self.model)
         # Conditional GAN: the discriminator sees the input channels and the output.
         kwargs = {**self.discriminator_kwargs, **overrides}
