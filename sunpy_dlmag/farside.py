@@ -44,7 +44,7 @@ from sunpy_dlmag.exceptions import (
 )
 from sunpy_dlmag.maps import check_magnetogram
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.registry import spec_of
+from sunpy_dlmag.models.registry import check_task, spec_of
 
 __all__ = ["farside_magnetogram", "prepare_inputs"]
 
@@ -463,8 +463,11 @@ def farside_magnetogram(
     ...
     sunpy_dlmag.exceptions.WeightsNotInstalledError: No weights are installed for 'aisfm-v1' ...
     """
+    # The inputs are checked against the model's spec before its weights are looked for.
+    spec = check_task(spec_of(model), "farside")
+    _roles(spec)  # raises for a model without EUV channels
+    prepared = _prepare(euv, spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
     net = _farside_model(model, device, num_threads, precision)
-    prepared = _prepare(euv, net.spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
     inputs = "; ".join(calibration.describe(m) for m in prepared.observed)
     note = f"AI-generated magnetogram from the EUV observation(s): {inputs}."
     if prepared.notes:

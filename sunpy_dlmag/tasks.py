@@ -227,9 +227,9 @@ TASKS = {
             options=(
                 Option(
                     "model",
-                    default="aisfm-v2",
-                    help="registered farside model, or an ONNX file you trained and exported; no farside "
-                    "weights ship: see `sunpy-dlmag models info aisfm-v2`",
+                    default="aisfm-v1",
+                    help="registered 1-channel farside model (aisfm-v1: EUV 304), or an ONNX file you trained "
+                    "and exported; no farside weights ship: see `sunpy-dlmag models info aisfm-v1`",
                 ),
                 Option("reference", help="frontside magnetogram FITS file, for reference-input models"),
                 Option(

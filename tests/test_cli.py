@@ -4,6 +4,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import pytest
+from conftest import map_with
 
 import sunpy.map
 
@@ -11,6 +12,7 @@ from sunpy_dlmag.cli import main
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 from sunpy_dlmag.demo import run_demo
 from sunpy_dlmag.denoise import denoise
+from sunpy_dlmag.exceptions import DlmagUserWarning
 from sunpy_dlmag.io import save_map
 
 
@@ -230,9 +232,18 @@ def test_drawing_command_reads_a_drawing(tmp_path, capsys):
     assert np.nanmax(magnetogram.data) > 0 > np.nanmin(magnetogram.data)
 
 
-def test_farside_command_without_weights_says_how_to_get_them(tmp_path, capsys):
-    assert main(["farside", str(SAMPLE / "secchi_l0_a.fits"), "--out", str(tmp_path)]) == 2
+def test_farside_command_checks_the_input_then_says_how_to_get_weights(tmp_path, capsys):
+    out = tmp_path / "out"
+    # The default model (aisfm-v1) takes EUV 304: a 171 image is refused before weights are looked for.
+    assert main(["farside", str(SAMPLE / "secchi_l0_a.fits"), "--out", str(out)]) == 1
+    assert "takes AIA 304 Angstrom or EUVI 304 Angstrom" in capsys.readouterr().err
+    euvi_304 = map_with(sunpy.map.Map(SAMPLE / "secchi_l0_a.fits"), wavelnth=304, blank=None)
+    path = tmp_path / "euvi_304.fits"
+    euvi_304.save(path)
+    with pytest.warns(DlmagUserWarning, match="calibrat"):
+        assert main(["farside", str(path), "--no-calibrate", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "sunpy-dlmag fetch-pairs" in err
-    assert "download published weights" in err
-    assert not list(tmp_path.iterdir())
+    assert "obtain the authors' weights" in err
+    assert "--model aisfm-v1.onnx" in err
+    assert not out.exists() or not list(out.iterdir())

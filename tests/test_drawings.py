@@ -515,7 +515,7 @@ def test_bad_arguments_are_refused(mdi, mdi_drawing, mdi_spots, tmp_path):
         drawings.read_drawing(image, date="2011-02-15", disk=(200, 200))
     with pytest.raises(InputMapError, match="outside the image"):
         drawings.read_drawing(image, date="2011-02-15", disk=(900, 200, 100))
-    with pytest.raises(InputMapError, match="got an observation of MDI"):
+    with pytest.raises(InputMapError, match="an observation of MDI"):
         drawings.detect_sunspots(mdi)
     with pytest.raises(InputMapError, match="got ndarray"):
         drawings.detect_sunspots(mdi_drawing.data)

@@ -47,7 +47,8 @@ def test_missing_weights_say_how_to_train_and_download():
     message = str(info.value)
     assert "sunpy-dlmag train aisfm-v2 --data DIR --out RUN" in message
     assert "sunpy-dlmag export" in message
-    assert "download published weights" in message
+    assert "obtain the authors' weights" in message
+    assert "none are published" not in message
     assert "model='aisfm-v2.onnx'" in message
 
 

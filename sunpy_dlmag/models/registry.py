@@ -265,14 +265,15 @@ def _not_installed_message(spec):
     preset = spec.preset or spec.name
     data_step = _DATA_STEPS.get(preset, "sunpy-dlmag fetch-pairs --start ... --end ... --out DIR   (training pairs)")
     return (
-        f"No weights are installed for {spec.name!r}, and none are published for download. Either\n"
+        f"No weights are installed for {spec.name!r}, and this package registers no download of them. Either\n"
         f"  * train them with this package:\n"
         f"      {data_step}\n"
         f"      sunpy-dlmag train {preset} --data DIR --out RUN\n"
         f"      sunpy-dlmag export RUN/checkpoint.pt {spec.name}.onnx\n"
-        f"    and pass the file: model='{spec.name}.onnx' (or load_model('{spec.name}.onnx')); or\n"
-        f"  * download published weights ({spec.reference or 'see the model card'}) exported to ONNX,\n"
-        f"    and pass their path the same way."
+        f"    and pass the file: model='{spec.name}.onnx' in Python (or load_model('{spec.name}.onnx')),\n"
+        f"    --model {spec.name}.onnx on the command line; or\n"
+        f"  * obtain the authors' weights ({spec.reference or 'see the model card'}), export them to ONNX\n"
+        f"    (see the training guide), and pass that file the same way."
     )
 
 
