@@ -12,10 +12,10 @@ def _models_list(args):
     from sunpy_dlmag.models import get_model, list_models, weights_status
 
     rows = [(name, get_model(name)) for name in list_models(task=args.task)]
-    print(f"{'name':<12} {'task':<9} {'inputs':<62} {'weights':<14}")
+    print(f"{'name':<15} {'task':<9} {'inputs':<62} {'weights':<14}")
     for name, spec in rows:
         inputs = ", ".join(c.label.replace(" Angstrom", "") for c in spec.inputs)
-        print(f"{name:<12} {spec.task:<9} {inputs:<62} {weights_status(spec):<14}")
+        print(f"{name:<15} {spec.task:<9} {inputs:<62} {weights_status(spec):<14}")
     return 0
 
 

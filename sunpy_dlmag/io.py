@@ -5,9 +5,11 @@ maps (GONG synoptic maps, HMI daily synchronic frames, ADAPT).
 
 import contextlib
 import copy
+import glob
 import os
 import re
 import secrets
+import time
 import warnings
 import zlib
 from pathlib import Path
@@ -47,6 +49,19 @@ def fits_stem(name):
     return stem if dot and stem else name
 
 
+# A temporary file this old was left by a write that was killed, not one still under way.
+STALE_TEMPORARY_AGE = 3600.0  # seconds
+
+
+def _remove_stale_temporaries(path):
+    """Delete temporaries of ``path`` (``.NAME.<hex>.part<suffix>``) left by killed writes over an hour ago."""
+    now = time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.part{glob.escape(path.suffix)}"):
+        with contextlib.suppress(OSError):  # gone already, or not ours to delete
+            if now - tmp.stat().st_mtime > STALE_TEMPORARY_AGE:
+                tmp.unlink()
+
+
 def _new_temporary(path):
     """An empty file beside ``path`` with a unique name, made with the permissions the umask gives."""
     for _ in range(100):
@@ -66,12 +81,14 @@ def write_atomic(path, write, *, overwrite=False):
     """
     Call ``write(tmp_path)`` and move the finished file to ``path`` in one step.
 
-    A crash or an error while writing leaves no partial file at ``path``.
+    A crash or an error while writing leaves no partial file at ``path``; temporaries left
+    beside it by writes killed more than an hour ago are removed.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
     tmp = _new_temporary(path)
     try:
         write(Path(tmp))

@@ -50,3 +50,24 @@ def test_outputs_get_the_usual_file_permissions(tmp_path):
     os.umask(mask)
     path = write_atomic(tmp_path / "out.txt", lambda p: p.write_text("x"))
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_temporaries_of_killed_writes_are_removed_when_stale(tmp_path):
+    import os
+    import time
+
+    target = tmp_path / "out.fits"
+    stale = tmp_path / ".out.fits.0123456789ab.part.fits"
+    fresh = tmp_path / ".out.fits.ba9876543210.part.fits"
+    other = tmp_path / ".other.fits.0123456789ab.part.fits"
+    for path in (stale, fresh, other):
+        path.write_text("partial")
+    two_hours_ago = time.time() - 7200
+    for path in (stale, other):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    write_atomic(target, lambda p: p.write_text("done"))
+    assert target.read_text() == "done"
+    # Only this target's stale temporary goes: a fresh one may be a write still under way.
+    assert not stale.exists()
+    assert fresh.exists()
+    assert other.exists()
