@@ -83,13 +83,6 @@ DEFAULT_QUANTILES = tuple(np.round(np.linspace(0.05, 0.95, 19), 2))
 DATE_TOLERANCE = 365 * u.day
 
 
-# --------------------------------------------------------------------------- what an EUV map is
-# (checks.euv_instrument: by sunpy's map classes; disk: angular radius and disk masks.)
-euv_instrument = checks.euv_instrument
-angular_radius = disk.angular_radius
-disk_radius_fraction = disk.disk_radius_fraction
-
-
 def observatory_key(smap_or_name):
     """Spacecraft name as the table spells it: ``'STEREO_A'``, ``'STEREO_B'``, ``'SDO'``."""
     name = smap_or_name.observatory if isinstance(smap_or_name, sunpy.map.GenericMap) else smap_or_name
@@ -105,7 +98,7 @@ def wavelength_aa(smap):
 
 def describe(smap):
     """``'STEREO A EUVI 171 Angstrom 2011-02-15T00:14:00.006'`` and the like, for messages."""
-    parts = [smap.observatory, euv_instrument(smap) or smap.instrument or smap.detector]
+    parts = [smap.observatory, checks.euv_instrument(smap) or smap.instrument or smap.detector]
     wavelength = wavelength_aa(smap)
     if wavelength is not None:
         parts.append(f"{wavelength} Angstrom")
@@ -133,10 +126,10 @@ def check_full_disk(smap, *, min_finite=0.95):
     checks.check_observer(smap)
     # Every pixel of images up to 1024 px; a sample of larger ones is enough for the statistics.
     step = max(1, max(smap.data.shape) // 1024)
-    rho, (cx, cy) = disk_radius_fraction(smap, step=step)
+    rho, (cx, cy) = disk.disk_radius_fraction(smap, step=step)
     ny, nx = smap.data.shape
     scale = min(smap.scale.axis1.to_value(u.arcsec / u.pix), smap.scale.axis2.to_value(u.arcsec / u.pix))
-    radius = angular_radius(smap).to_value(u.arcsec) / scale
+    radius = disk.angular_radius(smap).to_value(u.arcsec) / scale
     tolerance = 1.0  # pixel
     inside = (
         cx - radius >= -0.5 - tolerance
@@ -197,7 +190,7 @@ def _rate(smap):
             f"The map {describe(smap)} is in DN but its header gives no positive exposure time (EXPTIME); "
             "set meta['exptime'] in seconds, or give data in DN/s."
         )
-    bias = _euvi_bias(smap) if euv_instrument(smap) == "EUVI" else 0.0
+    bias = _euvi_bias(smap) if checks.euv_instrument(smap) == "EUVI" else 0.0
     seconds = exposure.to_value(u.s)
     return (data - np.float32(bias)) / np.float32(seconds), bias, seconds
 
@@ -427,7 +420,7 @@ def _check_pair(euvi_map, aia_map, max_time_difference):
     for smap, name, expected in ((euvi_map, "euvi_map", "EUVI"), (aia_map, "aia_map", "AIA")):
         if not isinstance(smap, sunpy.map.GenericMap):
             raise InputMapError(f"{name} must be a sunpy map, got {type(smap).__name__}.")
-        if euv_instrument(smap) != expected:
+        if checks.euv_instrument(smap) != expected:
             raise ChannelMismatchError(f"{name} must be an {expected} image; got {describe(smap)}.")
     euvi_wl, aia_wl = wavelength_aa(euvi_map), wavelength_aa(aia_map)
     if EUVI_TO_AIA.get(euvi_wl) != aia_wl:
@@ -514,7 +507,7 @@ def derive_calibration(
     values = []
     for smap in (euvi_map, aia_map):
         rate, _, _ = _rate(smap)
-        rho, _ = disk_radius_fraction(smap)
+        rho, _ = disk.disk_radius_fraction(smap)
         keep = (rho <= np.sqrt(1 - min_mu**2)) & np.isfinite(rate) & (rate > 0)
         if keep.sum() < 100:
             raise InputMapError(f"Only {keep.sum()} usable on-disk pixels in {describe(smap)}; at least 100 needed.")
@@ -568,7 +561,7 @@ def cross_calibrate(euvi_map, *, calibration=None):
         No packaged calibration for the map's spacecraft and passband.
     """
     checks.is_map(euvi_map, error=True, name="euvi_map")
-    if euv_instrument(euvi_map) != "EUVI":
+    if checks.euv_instrument(euvi_map) != "EUVI":
         raise ChannelMismatchError(f"cross_calibrate needs an EUVI image, got {describe(euvi_map)}.")
     key, wl = observatory_key(euvi_map), wavelength_aa(euvi_map)
     if calibration is None:

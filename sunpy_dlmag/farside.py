@@ -165,7 +165,7 @@ def _assign(given, indices, spec, argument):
 
 def _check_euv_channel(smap, channel, spec):
     """Instrument and wavelength of ``smap`` against ``channel``; returns the map's instrument."""
-    instrument = calibration.euv_instrument(smap)
+    instrument = checks.euv_instrument(smap)
     wavelength = calibration.wavelength_aa(smap)
     accepted = _accepted(channel)
     if (instrument, wavelength) not in accepted:

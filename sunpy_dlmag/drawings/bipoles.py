@@ -26,7 +26,7 @@ from sunpy_dlmag.drawings.spots import (
     _weighted_centre,
     detect_sunspots,
 )
-from sunpy_dlmag.maps import derived_meta, magnetogram_plot_settings
+from sunpy_dlmag.maps import derived_meta
 from sunpy_dlmag.models import load_model
 
 __all__ = ["JOY_COEFFICIENT", "drawing_to_magnetogram", "spot_mean_field", "sunspot_bipoles"]
@@ -311,7 +311,7 @@ def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
     else:
         cycle_note = f"leading polarity {leading_polarity:+d} in the north (given)"
     meta = _bipole_meta(drawing_map, len(bipoles), cycle_note, flux_factor)
-    return sunpy.map.Map(out, meta, plot_settings=magnetogram_plot_settings())
+    return sunpy.map.Map(out, meta)
 
 
 def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):

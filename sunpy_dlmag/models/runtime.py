@@ -398,15 +398,8 @@ class Model:
         from sunpy_dlmag.maps import provenance_meta
 
         meta = provenance_meta(template, self, note=note)
-        return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta, plot_settings=_plot_settings(self.spec))
-
-
-def _plot_settings(spec):
-    from sunpy_dlmag.maps import magnetogram_plot_settings
-
-    if spec.output.unit == "G":
-        return magnetogram_plot_settings()
-    return {}
+        # Plot settings come with the product's map class (`~sunpy_dlmag.maps.DlmagMap`).
+        return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta)
 
 
 def default_tile_size(geometry):
