@@ -28,7 +28,15 @@ from sunpy_dlmag.exceptions import InputMapError
 # (the linear mapping is good to about 1e-5 over a full-disk image).
 _RING = 1e-3
 
-__all__ = ["angular_radius", "disk_radius_fraction", "mu", "on_disk", "pixel_area", "pixel_area_and_mu"]
+__all__ = [
+    "angular_radius",
+    "area_and_mu_at",
+    "disk_radius_fraction",
+    "mu",
+    "on_disk",
+    "pixel_area",
+    "pixel_area_and_mu",
+]
 
 
 def _check_helioprojective(smap):
@@ -153,6 +161,25 @@ def pixel_area_and_mu(smap):
         float64 arrays of the data's shape.
     """
     theta, _ = _theta(smap, 1)
+    return area_and_mu_at(smap, theta)
+
+
+def area_and_mu_at(smap, theta):
+    """
+    `pixel_area_and_mu` for pixels of ``smap`` at angular distances ``theta`` from disk centre.
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+        The helioprojective map the pixels belong to (observer, scale, solar radius).
+    theta : `numpy.ndarray`
+        Angular distances of the pixels from disk centre, radians.
+
+    Returns
+    -------
+    area, mu : `numpy.ndarray`
+        Area on the solar surface (cm^2) and mu, NaN beyond the limb.
+    """
     theta_max = angular_radius(smap).to_value(u.rad)
     disk = theta <= theta_max
     rho = np.sin(theta) / np.sin(theta_max)

@@ -16,7 +16,7 @@ import sunpy.map
 import sunpy.sun.constants
 from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 
-from sunpy_dlmag import checks, geometry
+from sunpy_dlmag import checks, disk, geometry
 from sunpy_dlmag.drawings.read import _block_mean, _disk_pixels, _drawing_data, _odd, _old_dates, _paper_level
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
 
@@ -257,16 +257,6 @@ def _spot_pixels(grey, paper, filled, sl, f, threshold):
     return ys + y0, xs + x0
 
 
-def _pixel_areas(smap, coords):
-    """Area on the Sun of the pixels at ``coords`` (the formula of `~sunpy_dlmag.metrics.pixel_area_on_sphere`)."""
-    solid_angle = (smap.scale.axis1 * u.pix).to_value(u.rad) * (smap.scale.axis2 * u.pix).to_value(u.rad)
-    d_obs, rsun = smap.dsun.to_value(u.cm), smap.rsun_meters.to_value(u.cm)
-    theta = np.hypot(coords.Tx, coords.Ty).to_value(u.rad)
-    distance = d_obs * np.cos(theta) - np.sqrt(np.clip(rsun**2 - (d_obs * np.sin(theta)) ** 2, 0, None))
-    mu = (d_obs**2 - distance**2 - rsun**2) / (2 * distance * rsun)
-    return solid_angle * np.cos(theta) ** 3 * distance**2 / np.clip(mu, 1e-6, None)
-
-
 _DETECTION_PARAMETERS = """threshold : float
         Ink depth, as a fraction of the local paper level (0..1). Candidates are connected
         regions of ink deeper than half of it that hold some ink deeper than it.
@@ -400,7 +390,7 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
     seen_px = drawing_map.pixel_to_world(xs * u.pix, ys * u.pix)
     surface = seen_px.transform_to(frame)
     vectors = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
-    area = _pixel_areas(drawing_map, seen_px)
+    area, _ = disk.area_and_mu_at(drawing_map, np.hypot(seen_px.Tx, seen_px.Ty).to_value(u.rad))
     good = np.isfinite(vectors).all(axis=1) & np.isfinite(area)
     which, vectors, area = which[good], vectors[good], area[good]
     n = len(ids)
