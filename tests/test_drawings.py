@@ -599,6 +599,16 @@ def test_marks_are_judged_by_shape_and_the_limits_are_tunable():
     assert near_verdict(drawings.spot_candidates(drawing, pen_width=0.05), 300, 300) != "blob"
     with pytest.raises(ValueError, match="dot_size is a fraction of the disk radius"):
         drawings.detect_sunspots(drawing, dot_size=2)
+    # With label_distance, a group counts only with handwriting near it: the stroke is 0.65
+    # radius from the spot and 0.88 from the pencil dot.
+    labelled = drawings.detect_sunspots(drawing, label_distance=0.7)
+    assert len(labelled) == 1 and abs(labelled["x"][0].value - 300) < 2
+    marks = drawings.spot_candidates(drawing, label_distance=0.7)
+    assert near_verdict(marks, 500, 320) == "unlabelled"
+    with pytest.warns(DlmagUserWarning, match="No sunspots found"):
+        assert len(drawings.detect_sunspots(drawing, label_distance=0.5)) == 0
+    with pytest.raises(ValueError, match="label_distance is a fraction of the disk radius"):
+        drawings.detect_sunspots(drawing, label_distance=-1)
 
 
 def near_verdict(marks, x, y):

@@ -16,6 +16,7 @@ _COLOURS = {
     "outlined": "tab:olive",
     "centre line": "tab:blue",
     "stroke": "tab:red",
+    "unlabelled": "tab:purple",
 }
 
 

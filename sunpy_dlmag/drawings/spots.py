@@ -120,13 +120,15 @@ VERDICTS = {
     "outlined": (True, "spot: a small closed outline (penumbra)"),
     "centre line": (False, "rejected: a line through the disk centre (printed cross, drawn axis)"),
     "stroke": (False, "rejected: a thin stroke (handwriting, printed line)"),
+    "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
 }
 
 
-def _check_detection_args(threshold, dot_size, pen_width, outline_size):
+def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance=None):
     if not 0 < threshold < 1:
         raise ValueError(f"threshold is a fraction of the paper level between 0 and 1, got {threshold}.")
-    for name, value in (("dot_size", dot_size), ("pen_width", pen_width), ("outline_size", outline_size)):
+    limits = (("dot_size", dot_size), ("pen_width", pen_width), ("outline_size", outline_size))
+    for name, value in limits + ((("label_distance", label_distance),) if label_distance is not None else ()):
         if not (np.isfinite(value) and 0 <= value < 1):
             raise ValueError(f"{name} is a fraction of the disk radius between 0 and 1, got {value!r}.")
 
@@ -271,12 +273,18 @@ _DETECTION_PARAMETERS = """threshold : float
         an umbra), fraction of the disk radius; larger loops are handwriting.
     limb_margin : float, optional
         Pixels inside the limb to leave out (default: measured from the drawn outline, at
-        least 2)."""
+        least 2).
+    label_distance : float, optional
+        Keep only the groups the observer labelled: a group is kept if a rejected thin stroke
+        (handwriting) on the disk is centred within this distance of one of its spots,
+        fraction of the disk radius (e.g. 0.2); its spots are rejected as ``"unlabelled"``
+        otherwise. For forms on which every counted group gets its letter or number beside it
+        (as at Uccle); a label written off the disk is not seen. Default: keep every group."""
 
 
 @u.quantity_input
 def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
-                    limb_margin=None):  # fmt: skip
+                    limb_margin=None, label_distance=None, group_distance: u.deg = 10 * u.deg):  # fmt: skip
     """
     Every ink mark on the disk of a drawing, with its shape and its verdict: spot or not, and why.
 
@@ -284,14 +292,17 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     (``"dot"``: a pore), or a small closed outline (``"outlined"``: a penumbra drawn around
     its umbra). It is rejected if it is a line through the disk centre (``"centre line"``:
     the printed cross, a drawn rotation axis) or a thin stroke longer than a dot
-    (``"stroke"``: handwriting such as group labels and counts, printed lines). `VERDICTS`
-    lists them. Marks off the disk and the drawn limb are not candidates.
+    (``"stroke"``: handwriting such as group labels and counts, printed lines). With
+    ``label_distance``, the spots of a group without a label are rejected (``"unlabelled"``).
+    `VERDICTS` lists them. Marks off the disk and the drawn limb are not candidates.
 
     Parameters
     ----------
     drawing_map : `~sunpy.map.GenericMap`
         A drawing read with `~sunpy_dlmag.drawings.read_drawing`.
     {parameters}
+    group_distance : `~astropy.units.Quantity`
+        As for `~sunpy_dlmag.drawings.detect_sunspots` (the groups ``label_distance`` looks at).
 
     Returns
     -------
@@ -304,16 +315,15 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
         three in fractions of the disk radius, ``fill`` (area with holes filled over ink
         area), ``depth`` (deepest ink) and ``n_pixels``.
     """
-    _check_detection_args(threshold, dot_size, pen_width, outline_size)
+    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance)
     with _old_dates():
-        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, 10 * u.deg, limb_margin, warn=False)[
-            1
-        ]
+        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
+                       label_distance, warn=False)[1]  # fmt: skip
 
 
 @u.quantity_input
 def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
-                    group_distance: u.deg = 10 * u.deg, limb_margin=None):  # fmt: skip
+                    group_distance: u.deg = 10 * u.deg, limb_margin=None, label_distance=None):  # fmt: skip
     """
     Sunspots drawn on a drawing map: positions, areas and groups.
 
@@ -351,20 +361,30 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     InputMapError
         Not a helioprojective drawing map, or one without an observer.
     """
-    _check_detection_args(threshold, dot_size, pen_width, outline_size)
+    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance)
     with _old_dates():
-        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin)[0]
+        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
+                       label_distance)[0]  # fmt: skip
 
 
 spot_candidates.__doc__ = spot_candidates.__doc__.replace("{parameters}", _DETECTION_PARAMETERS)
 detect_sunspots.__doc__ = detect_sunspots.__doc__.replace("{parameters}", _DETECTION_PARAMETERS)
 
 
-def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin, warn=True):
+def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
+            label_distance=None, warn=True):  # fmt: skip
     """The spot table and the candidate table."""
     checks.check_quantity(group_distance, u.deg, "group_distance", positive=True)
     checks.check_number(limb_margin, "limb_margin", minimum=0, allow_none=True)
     rows, pixels, margin = _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin)
+    table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
+    if label_distance is not None and pixels:
+        unlabelled = _unlabelled_spots(drawing_map, rows, table, ids, label_distance)
+        for k in unlabelled:
+            rows[k - 1].update(verdict="unlabelled", reason=VERDICTS["unlabelled"][1])
+            del pixels[k]
+        if len(unlabelled):
+            table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
     candidates = _table(rows, _CANDIDATE_COLUMNS)
     rejected = len(rows) - len(pixels)
     meta = {"date": drawing_map.date.isot, "drawing": drawing_map.name, "threshold": threshold,
@@ -381,7 +401,30 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
         empty = _table([], _SPOT_COLUMNS)
         empty.meta.update(meta)
         return empty, candidates
+    candidates["spot"][ids - 1] = table["spot"]
+    table.meta.update(meta)
+    return table, candidates
 
+
+def _unlabelled_spots(drawing_map, rows, table, ids, label_distance):
+    """Candidate numbers of the spots of groups with no thin stroke (a label) within ``label_distance``."""
+    radius = _disk_pixels(drawing_map)[2]
+    xy = np.array([(row["x"], row["y"]) for row in rows], dtype=float)
+    strokes = xy[[row["verdict"] == "stroke" for row in rows]]
+    groups = np.asarray(table["group"])
+    if len(strokes):
+        near = np.hypot(*(xy[ids - 1][:, None, :] - strokes[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+    else:
+        near = np.full(len(ids), np.inf)
+    labelled = np.unique(groups[near <= label_distance * radius])
+    return ids[~np.isin(groups, labelled)]
+
+
+def _spot_table(drawing_map, pixels, group_distance):
+    """
+    The spot table of the spots ``pixels`` (candidate number: map pixels (y, x)), sorted by
+    group and longitude, and the candidate number of each of its rows.
+    """
     ids = np.array(list(pixels))
     ys = np.concatenate([pixels[k][0] for k in ids])
     xs = np.concatenate([pixels[k][1] for k in ids])
@@ -432,9 +475,7 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
     order = np.lexsort((lon, groups))
     table = table[order]
     table["spot"] = np.arange(1, len(table) + 1)
-    candidates["spot"][ids[order] - 1] = table["spot"]
-    table.meta.update(meta)
-    return table, candidates
+    return table, ids[order]
 
 
 def _number_groups_east_to_west(groups, centres, areas):
