@@ -17,7 +17,15 @@ import sunpy.sun.constants
 from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 
 from sunpy_dlmag import checks, disk, geometry
-from sunpy_dlmag.drawings.read import _block_mean, _disk_pixels, _drawing_data, _odd, _old_dates, _paper_level
+from sunpy_dlmag.drawings.read import (
+    _block_mean,
+    _block_min,
+    _disk_pixels,
+    _drawing_data,
+    _odd,
+    _old_dates,
+    _paper_level,
+)
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
 
 __all__ = ["MSH", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
@@ -209,7 +217,11 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         depth = np.where(paper > 0, 1 - work / paper, 0.0)
     yy, xx = np.ogrid[: work.shape[0], : work.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
-    strong = depth > threshold
+    # A mark is deep enough if some f x f box of it at full resolution is: block averages alone
+    # would make a small dot that straddles blocks (a fine photograph) fainter than it is drawn.
+    darkest = _block_min(ndimage.uniform_filter(grey, f), f)[: work.shape[0], : work.shape[1]] if f > 1 else work
+    with np.errstate(invalid="ignore", divide="ignore"):
+        strong = np.where(paper > 0, 1 - darkest / paper, 0.0) > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
     inside = r < rw - margin
     ink = (depth > threshold / 2) & inside
@@ -231,7 +243,10 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         # Shapes as drawn (observers draw pores as round dots anywhere), but the width as on the Sun:
         # a spot near the limb is drawn foreshortened, thinner than a pen stroke.
         _, length, stroke, fill = _shape(own_ink, filled)
-        width = _shape(_deprojected(own_ink, rho, direction), filled)[0]
+        # The width at half the mark's own depth: a blurred pen stroke (a photograph) keeps it.
+        deepest = float(depth[sl][filled].max())
+        core = own_ink & (depth[sl] > deepest / 2)
+        width = _shape(_deprojected(core, rho, direction), filled)[0]
         line = _main_axis_distance(xs, ys, cxw, cyw) / rw
         width, length, stroke = width / rw, length / rw, stroke / rw
         verdict = _verdict(rho, width, length, stroke, fill, line, dot_size, pen_width, outline_size)
@@ -239,7 +254,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         rows.append({
             "candidate": len(rows) + 1, "spot": 0, "verdict": verdict, "reason": reason, "x": f * xc + (f - 1) / 2,
             "y": f * yc + (f - 1) / 2, "rho": rho, "width": width, "length": length, "stroke": stroke, "fill": fill,
-            "depth": float(depth[sl][filled].max()), "n_pixels": int(filled.sum()) * f * f,
+            "depth": deepest, "n_pixels": int(filled.sum()) * f * f,
         })  # fmt: skip
         if is_spot:
             pixels[len(rows)] = _spot_pixels(grey, paper, filled, sl, f, threshold)
