@@ -132,9 +132,13 @@ VERDICTS = {
 }
 
 
-def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance=None):
+def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance=None, core_contrast=0.1):
     if not 0 < threshold < 1:
         raise ValueError(f"threshold is a fraction of the paper level between 0 and 1, got {threshold}.")
+    if not (np.isfinite(core_contrast) and 0 < core_contrast <= 1):
+        raise ValueError(
+            f"core_contrast is a fraction of the paper level, above 0 and at most 1, got {core_contrast!r}."
+        )
     limits = (("dot_size", dot_size), ("pen_width", pen_width), ("outline_size", outline_size))
     for name, value in limits + ((("label_distance", label_distance),) if label_distance is not None else ()):
         if not (np.isfinite(value) and 0 <= value < 1):
@@ -194,7 +198,7 @@ def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline)
     return "stroke"
 
 
-def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin):
+def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast):
     """
     Candidates (connected ink on the disk) with their measures and verdicts, and the map
     pixels of each spot among them.
@@ -257,12 +261,15 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
             "depth": deepest, "n_pixels": int(filled.sum()) * f * f,
         })  # fmt: skip
         if is_spot:
-            pixels[len(rows)] = _spot_pixels(grey, paper, filled, sl, f, threshold)
+            pixels[len(rows)] = _spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast)
     return rows, pixels, margin * f
 
 
-def _spot_pixels(grey, paper, filled, sl, f, threshold):
-    """Map pixels (y, x) of a spot: its ink on the full image, holes filled (a penumbra outline is spot)."""
+def _spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast):
+    """
+    Map pixels (y, x) of each spot in a mark: its ink on the full image, holes filled (a
+    penumbra outline is spot), shared out among its dark cores (touching spots).
+    """
     y0, x0 = sl[0].start * f, sl[1].start * f
     region = np.repeat(np.repeat(filled, f, axis=0), f, axis=1)
     level = np.repeat(np.repeat(paper[sl], f, axis=0), f, axis=1)
@@ -270,8 +277,34 @@ def _spot_pixels(grey, paper, filled, sl, f, threshold):
     spot = ndimage.binary_fill_holes(region & (full < level * (1 - threshold)))
     if not spot.any():  # a dot that only the averaging made deep enough
         spot = region & (full <= full[region].min())
-    ys, xs = np.nonzero(spot)
-    return ys + y0, xs + x0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = np.where(spot & (level > 0), 1 - full / level, 0.0)
+    cores = _dark_cores(depth, threshold, core_contrast)
+    if cores is None:
+        ys, xs = np.nonzero(spot)
+        return [(ys + y0, xs + x0)]
+    # Each pixel of the mark goes to its nearest core.
+    _, (iy, ix) = ndimage.distance_transform_edt(cores == 0, return_indices=True)
+    owner = np.where(spot, cores[iy, ix], 0)
+    return [(ys + y0, xs + x0) for ys, xs in (np.nonzero(owner == k) for k in np.unique(owner[owner > 0]))]
+
+
+def _dark_cores(depth, threshold, contrast, step=0.01):
+    """
+    Labels of the dark cores of one mark (None if it has one): parts deeper than some level
+    (at least ``threshold``), each with ink ``contrast`` deeper than that level; the level
+    that separates most of them. Two pencil dots drawn touching are two cores; the grain of
+    one dot is not.
+    """
+    best, most = None, 1
+    for cut in np.arange(threshold, depth.max() - contrast + 1e-9, step):
+        labels, n = ndimage.label(depth > cut, structure=np.ones((3, 3)))
+        if n <= most:
+            continue
+        deep = 1 + np.flatnonzero(ndimage.maximum(depth, labels, np.arange(1, n + 1)) >= cut + contrast)
+        if len(deep) > most:
+            best, most = np.where(np.isin(labels, deep), labels, 0), len(deep)
+    return best
 
 
 _DETECTION_PARAMETERS = """threshold : float
@@ -294,12 +327,17 @@ _DETECTION_PARAMETERS = """threshold : float
         (handwriting) on the disk is centred within this distance of one of its spots,
         fraction of the disk radius (e.g. 0.2); its spots are rejected as ``"unlabelled"``
         otherwise. For forms on which every counted group gets its letter or number beside it
-        (as at Uccle); a label written off the disk is not seen. Default: keep every group."""
+        (as at Uccle); a label written off the disk is not seen. Default: keep every group.
+    core_contrast : float
+        Spots drawn touching are told apart by their dark cores: parts of one mark separated
+        by ink lighter by at least this fraction of the paper level are spots of their own
+        (1: never split a mark)."""
 
 
 @u.quantity_input
 def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
-                    limb_margin=None, label_distance=None, group_distance: u.deg = 10 * u.deg):  # fmt: skip
+                    limb_margin=None, label_distance=None, core_contrast=0.1,
+                    group_distance: u.deg = 10 * u.deg):  # fmt: skip
     """
     Every ink mark on the disk of a drawing, with its shape and its verdict: spot or not, and why.
 
@@ -330,15 +368,16 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
         three in fractions of the disk radius, ``fill`` (area with holes filled over ink
         area), ``depth`` (deepest ink) and ``n_pixels``.
     """
-    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance)
+    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast)
     with _old_dates():
         return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
-                       label_distance, warn=False)[1]  # fmt: skip
+                       label_distance, core_contrast, warn=False)[1]  # fmt: skip
 
 
 @u.quantity_input
 def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
-                    group_distance: u.deg = 10 * u.deg, limb_margin=None, label_distance=None):  # fmt: skip
+                    group_distance: u.deg = 10 * u.deg, limb_margin=None, label_distance=None,
+                    core_contrast=0.1):  # fmt: skip
     """
     Sunspots drawn on a drawing map: positions, areas and groups.
 
@@ -376,10 +415,10 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     InputMapError
         Not a helioprojective drawing map, or one without an observer.
     """
-    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance)
+    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast)
     with _old_dates():
         return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
-                       label_distance)[0]  # fmt: skip
+                       label_distance, core_contrast)[0]  # fmt: skip
 
 
 spot_candidates.__doc__ = spot_candidates.__doc__.replace("{parameters}", _DETECTION_PARAMETERS)
@@ -387,11 +426,13 @@ detect_sunspots.__doc__ = detect_sunspots.__doc__.replace("{parameters}", _DETEC
 
 
 def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
-            label_distance=None, warn=True):  # fmt: skip
+            label_distance=None, core_contrast=0.1, warn=True):  # fmt: skip
     """The spot table and the candidate table."""
     checks.check_quantity(group_distance, u.deg, "group_distance", positive=True)
     checks.check_number(limb_margin, "limb_margin", minimum=0, allow_none=True)
-    rows, pixels, margin = _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin)
+    rows, pixels, margin = _find_candidates(
+        drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast
+    )
     table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
     if label_distance is not None and pixels:
         unlabelled = _unlabelled_spots(drawing_map, rows, table, ids, label_distance)
@@ -416,7 +457,7 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
         empty = _table([], _SPOT_COLUMNS)
         empty.meta.update(meta)
         return empty, candidates
-    candidates["spot"][ids - 1] = table["spot"]
+    candidates["spot"][ids[::-1] - 1] = table["spot"][::-1]  # a split mark: its first spot
     table.meta.update(meta)
     return table, candidates
 
@@ -432,18 +473,19 @@ def _unlabelled_spots(drawing_map, rows, table, ids, label_distance):
     else:
         near = np.full(len(ids), np.inf)
     labelled = np.unique(groups[near <= label_distance * radius])
-    return ids[~np.isin(groups, labelled)]
+    return np.unique(ids[~np.isin(groups, labelled)])
 
 
 def _spot_table(drawing_map, pixels, group_distance):
     """
-    The spot table of the spots ``pixels`` (candidate number: map pixels (y, x)), sorted by
-    group and longitude, and the candidate number of each of its rows.
+    The spot table of the spots ``pixels`` (candidate number: the map pixels (y, x) of each
+    of its spots), sorted by group and longitude, and the candidate number of each of its rows.
     """
-    ids = np.array(list(pixels))
-    ys = np.concatenate([pixels[k][0] for k in ids])
-    xs = np.concatenate([pixels[k][1] for k in ids])
-    which = np.concatenate([np.full(len(pixels[k][0]), i) for i, k in enumerate(ids)])
+    pieces = [(k, piece) for k, spots in pixels.items() for piece in spots]
+    ids = np.array([k for k, _ in pieces])
+    ys = np.concatenate([piece[0] for _, piece in pieces])
+    xs = np.concatenate([piece[1] for _, piece in pieces])
+    which = np.concatenate([np.full(len(piece[0]), i) for i, (_, piece) in enumerate(pieces)])
     frame = HeliographicStonyhurst(obstime=drawing_map.date)
     seen_px = drawing_map.pixel_to_world(xs * u.pix, ys * u.pix)
     surface = seen_px.transform_to(frame)
