@@ -19,7 +19,6 @@ from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 from sunpy_dlmag import checks, disk, geometry
 from sunpy_dlmag.drawings.read import (
     _block_mean,
-    _block_min,
     _disk_pixels,
     _drawing_data,
     _odd,
@@ -221,18 +220,14 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         depth = np.where(paper > 0, 1 - work / paper, 0.0)
     yy, xx = np.ogrid[: work.shape[0], : work.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
-    # A mark is deep enough if some f x f box of it at full resolution is: block averages alone
-    # would make a small dot that straddles blocks (a fine photograph) fainter than it is drawn.
-    darkest = _block_min(ndimage.uniform_filter(grey, f), f)[: work.shape[0], : work.shape[1]] if f > 1 else work
-    with np.errstate(invalid="ignore", divide="ignore"):
-        strong = np.where(paper > 0, 1 - darkest / paper, 0.0) > threshold
+    strong = depth > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
     inside = r < rw - margin
     ink = (depth > threshold / 2) & inside
     labels, _ = ndimage.label(ndimage.binary_fill_holes(ink), structure=np.ones((3, 3)))
+    slices = ndimage.find_objects(labels)
     held = np.unique(labels[strong & inside])
     held = held[held > 0]
-    slices = ndimage.find_objects(labels)
     rows, pixels = [], {}
     for k in held:
         sl = slices[k - 1]
