@@ -633,6 +633,8 @@ def test_touching_spots_are_told_apart_by_their_dark_cores():
     assert len(drawings.detect_sunspots(drawing, core_contrast=1)) == 2
     marks = drawings.spot_candidates(drawing)
     assert len(marks) == 2  # one mark, two spots: the candidate names the first
+    assert sorted(marks["n_spots"]) == [1, 2]
+    assert "3 spot(s)" in drawings.plot_candidates(drawing, marks).get_title()
     with pytest.raises(ValueError, match="core_contrast is a fraction of the paper level"):
         drawings.detect_sunspots(drawing, core_contrast=0)
 

@@ -344,8 +344,9 @@ def test_speed_of_a_2018_scan(scan):
 
 
 def test_diagnostic_figure_shows_every_candidate(scan, tmp_path):
-    _, drawing, _, candidates, _ = scan
+    _, drawing, spots, candidates, _ = scan
     axes = drawings.plot_candidates(drawing, candidates)
+    assert f": {len(spots)} spot(s)," in axes.get_title()
     labels = [text.get_text() for text in axes.get_legend().get_texts()]
     assert labels[0].startswith("fitted limb")
     assert f"rms {drawing.meta['drawrms']:.1f} px" in labels[0]

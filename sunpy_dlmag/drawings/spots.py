@@ -116,8 +116,8 @@ _LINE_ELONGATION = 4.0
 _MIN_MU = 0.2
 
 _CANDIDATE_COLUMNS = {
-    "candidate": None, "spot": None, "verdict": None, "reason": None, "x": u.pix, "y": u.pix, "rho": None,
-    "width": None, "length": None, "stroke": None, "fill": None, "depth": None, "n_pixels": None,
+    "candidate": None, "spot": None, "n_spots": None, "verdict": None, "reason": None, "x": u.pix, "y": u.pix,
+    "rho": None, "width": None, "length": None, "stroke": None, "fill": None, "depth": None, "n_pixels": None,
 }  # fmt: skip
 
 #: Verdicts of `spot_candidates`: whether each is a spot, and what it means.
@@ -251,9 +251,9 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         verdict = _verdict(rho, width, length, stroke, fill, line, dot_size, pen_width, outline_size)
         is_spot, reason = VERDICTS[verdict]
         rows.append({
-            "candidate": len(rows) + 1, "spot": 0, "verdict": verdict, "reason": reason, "x": f * xc + (f - 1) / 2,
-            "y": f * yc + (f - 1) / 2, "rho": rho, "width": width, "length": length, "stroke": stroke, "fill": fill,
-            "depth": deepest, "n_pixels": int(filled.sum()) * f * f,
+            "candidate": len(rows) + 1, "spot": 0, "n_spots": 0, "verdict": verdict, "reason": reason,
+            "x": f * xc + (f - 1) / 2, "y": f * yc + (f - 1) / 2, "rho": rho, "width": width, "length": length,
+            "stroke": stroke, "fill": fill, "depth": deepest, "n_pixels": int(filled.sum()) * f * f,
         })  # fmt: skip
         if is_spot:
             pixels[len(rows)] = _spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast)
@@ -357,7 +357,8 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     `~astropy.table.QTable`
         One row per candidate: ``candidate``, ``spot`` (its number in the
         `~sunpy_dlmag.drawings.detect_sunspots` table with the same arguments, 0 if
-        rejected), ``verdict``, ``reason``, ``x``, ``y`` (map pixels), ``rho`` (distance from
+        rejected; the first of them if the mark holds touching spots), ``n_spots`` (how many
+        spots the mark holds), ``verdict``, ``reason``, ``x``, ``y`` (map pixels), ``rho`` (distance from
         the disk centre over the radius), ``width`` (stroke width, with the foreshortening
         undone), ``length`` (along the main axis), ``stroke`` (ink area over width), all
         three in fractions of the disk radius, ``fill`` (area with holes filled over ink
@@ -453,6 +454,7 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
         empty.meta.update(meta)
         return empty, candidates
     candidates["spot"][ids[::-1] - 1] = table["spot"][::-1]  # a split mark: its first spot
+    candidates["n_spots"] = np.bincount(ids, minlength=len(rows) + 1)[1:]
     table.meta.update(meta)
     return table, candidates
 
