@@ -329,7 +329,7 @@ _DETECTION_PARAMETERS = """threshold : float
         (1: never split a mark)."""
 
 
-@u.quantity_input
+@checks.quantity_input
 def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
                     limb_margin=None, label_distance=None, core_contrast=0.1,
                     group_distance: u.deg = 10 * u.deg):  # fmt: skip
@@ -370,7 +370,7 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
                        label_distance, core_contrast, warn=False)[1]  # fmt: skip
 
 
-@u.quantity_input
+@checks.quantity_input
 def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
                     group_distance: u.deg = 10 * u.deg, limb_margin=None, label_distance=None,
                     core_contrast=0.1):  # fmt: skip
