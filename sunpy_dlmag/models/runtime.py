@@ -106,8 +106,11 @@ _PROVIDERS = {"cpu": ("CPUExecutionProvider",), "cuda": ("CUDAExecutionProvider"
 
 
 @functools.lru_cache(maxsize=8)
-def _session(path, sha256, device, num_threads):
-    """One onnxruntime session per (file, content, device, threads); sha256 keys out stale files."""
+def _session(path, sha256, device, num_threads, rewrite=True):
+    """
+    One onnxruntime session per (file, content, device, threads); sha256 keys out stale files.
+    ``rewrite``: on the CPU, run `~sunpy_dlmag.models.quantize.phase_graph` of the file.
+    """
     ort = _ort()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -118,7 +121,13 @@ def _session(path, sha256, device, num_threads):
     # denoise-m2 on 1296-px tiles, for no speed measured.
     options.enable_mem_pattern = False
     log.debug(f"Creating onnxruntime session for {path} on {device}")
-    return ort.InferenceSession(path, sess_options=options, providers=list(_PROVIDERS[device]))
+    source = path
+    if device == "cpu" and rewrite:
+        from sunpy_dlmag.models.quantize import cpu_graph
+
+        # Transposed convolutions as convolutions over their phases: the same result, faster.
+        source = cpu_graph(path) or path
+    return ort.InferenceSession(source, sess_options=options, providers=list(_PROVIDERS[device]))
 
 
 class Model:
