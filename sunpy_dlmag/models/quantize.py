@@ -8,10 +8,11 @@ plain convolution of the input with part of the kernel: `phase_graph` runs them 
 interleaves them with ``DepthToSpace``, the same arithmetic as the transposed convolution
 (float32 graphs on the CPU run this way). `subpixel_graph` instead pads every phase to one
 common kernel (more arithmetic, one ``Conv`` and no crops). Both give the transposed
-convolution's result to float32 rounding. `quantize_graph`
-then quantizes the graph statically (QDQ, int8 weights per channel, uint8 activations),
-with activation ranges calibrated on real data, leaving the first and last layers in
-float32 so that the full field range enters and leaves the network at full precision.
+convolution's result to float32 rounding. `quantize_graph` rewrites with both (phases where
+they have equal numbers of taps, sub-pixel for the rest), then quantizes statically (QDQ,
+int8 weights per channel, uint8 activations), with activation ranges calibrated on real
+data, leaving the first and last layers in float32 so that the full field range enters and
+leaves the network at full precision.
 """
 
 import logging
@@ -267,7 +268,8 @@ def quantize_graph(model, batches, *, keep_float=None):
         quantize_static,
     )
 
-    model = subpixel_graph(model)
+    # Phases where they have equal taps (as fast as the original arithmetic), else sub-pixel.
+    model = subpixel_graph(phase_graph(model) or model)
     name = model.graph.input[0].name
     keep_float = _edge_nodes(model) if keep_float is None else list(keep_float)
 
@@ -284,8 +286,8 @@ def quantize_graph(model, batches, *, keep_float=None):
     with tempfile.TemporaryDirectory(prefix="sunpy_dlmag_int8_") as tmp:
         source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save(model, str(source))
-        # onnxruntime's quantizer advises pre-processing through the root logger; the sub-pixel
-        # rewrite above is the pre-processing these networks need.
+        # onnxruntime's quantizer advises pre-processing through the root logger; the rewrites
+        # above are the pre-processing these networks need.
         root.setLevel(max(level, logging.ERROR))
         try:
             _quantize(quantize_static, source, target, Reader(), keep_float)
@@ -324,7 +326,7 @@ def _edge_nodes(model):
 
 
 # Bump when the rewrite, the calibration or the quantization settings change: old files are then rebuilt.
-_RECIPE = "subpixel+qdq-u8s8-minmax-edges-float/1"
+_RECIPE = "phase+subpixel+qdq-u8s8-minmax-edges-float/2"
 
 
 def cache_dir():
