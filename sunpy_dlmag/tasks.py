@@ -205,7 +205,7 @@ TASKS = {
                 Option(
                     "tile_size",
                     int,
-                    help="largest tile side in pixels, margins included (default: whole image up to about 2.6 million "
+                    help="largest tile side in pixels, margins included (default: whole image up to about 2.1 million "
                     "pixels, larger ones in tiles of at most that many)",
                 ),
                 Option(

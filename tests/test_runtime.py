@@ -41,7 +41,7 @@ def test_tiled_equals_whole_image_on_a_real_magnetogram(tiny, mdi_map):
 
 @pytest.mark.parametrize(
     ("radius", "stride", "expected"),
-    [(14, 4, 1600**2), (175, 16, 1600**2), (400, 16, 1600**2), (500, 16, 2048**2)],
+    [(14, 4, 1456**2), (175, 16, 1456**2), (400, 16, 1600**2), (500, 16, 2048**2)],
 )
 def test_default_tile_budget(radius, stride, expected):
     # About 1 GB of network memory for denoise-m2, and at least four margins a side.
@@ -53,15 +53,15 @@ def test_grid_computes_fewest_pixels_within_the_budget():
         rows, cols = tile_grid(shape, tile=tile, margin=176, stride=16, max_pixels=max_pixels)
         return [w1 - w0 for *_, w0, w1 in rows], [w1 - w0 for *_, w0, w1 in cols]
 
-    # The default budget on a 4096-px disk: 3x3 tiles, 1.37 times the pixels (4x4 of 1296 px: 1.58).
-    assert grid((4096, 4096), 1600**2) == ([1600] * 3,) * 2
-    # A smaller budget: 3x4 tiles, 1.47 times the pixels.
+    # The default budget on a 4096-px disk: 3x4 tiles, 1.47 times the pixels (4x4 of 1296 px: 1.58).
     high, wide = grid((4096, 4096), 1456**2)
     assert (high, wide) == ([1600] * 3, [1296, 1296, 1296, 1264])
     assert sum(high) * sum(wide) / 4096**2 < 1.48
     # Within the budget, and whole where the image fits it.
     assert max(high) * max(wide) <= 1456**2
-    assert grid((1024, 1024), 1600**2) == ([1024], [1024])
+    assert grid((1024, 1024), 1456**2) == ([1024], [1024])
+    # A larger budget: 3x3 tiles of 1600 px, 1.37 times the pixels.
+    assert grid((4096, 4096), 1600**2) == ([1600] * 3,) * 2
     assert grid((4096, 512), 1456**2) == ([4096], [512])  # 2.1 Mpx: fits the budget
     assert grid((4096, 600), 1456**2) == ([2224, 2224], [600])
     # A side limit alone (tile_size given) is the fewest tiles along each axis.

@@ -36,9 +36,11 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 # Largest network input (a tile and its margins), pixels: images up to it run whole, larger
 # ones in the grid of tiles of at most this that computes the fewest pixels. Per-pixel speed
-# is flat from 512 to 2048 px (measured, denoise-m2 on 2 cores) but memory is not (about
-# 0.4 kB a pixel in onnxruntime's arena), so this keeps denoise-m2's network near 1 GB.
-DEFAULT_TILE_PIXELS = 1600 * 1600
+# is flat from 512 to 2048 px (measured, denoise-m2 on 2 cores) but memory is not (0.4-0.53
+# kB a pixel in onnxruntime's arena, which grows in powers of two): this keeps denoise-m2's
+# network near 1 GB and a 4096-px disk near 1.6 GB in all (3x4 tiles; 3x3 of 1600 px
+# would compute 7% fewer pixels but take 2.1 GB).
+DEFAULT_TILE_PIXELS = 1456 * 1456
 # One tile per network call: on the CPU batching gains nothing, and memory grows with it.
 DEFAULT_BATCH_SIZE = 1
 
@@ -221,7 +223,7 @@ class Model:
         tile_size : int, optional
             Largest tile width and height in pixels, margins included (the image is cut into
             nearly equal tiles of at most this size, on the network's stride grid). Default:
-            the whole image up to `DEFAULT_TILE_PIXELS` (about 2.6 million pixels); beyond,
+            the whole image up to `DEFAULT_TILE_PIXELS` (about 2.1 million pixels); beyond,
             the grid of tiles of at most that many pixels that computes the fewest pixels
             (`tile_grid`). Larger than twice the margin (``overlap``), so that a tile keeps
             pixels of its own.
@@ -524,7 +526,7 @@ def tile_grid(shape, *, tile, margin, stride, max_pixels):
     Of the grids whose network inputs (tile and margins) are at most ``tile`` per side and
     ``max_pixels`` in area, the one whose inputs add up to the fewest pixels (then the one
     with fewer tiles): e.g. 3x4 tiles of up to 1600x1296 px on a 4096-px image rather than
-    4x4 of 1296 px, when the budget is 1456x1456 px.
+    4x4 of 1296 px with the default budget.
 
     Returns
     -------
