@@ -304,7 +304,8 @@ def main():
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE, check=False
     ).stdout.strip()
     print(table(record["rows"]))
-    print("1-min load average before/after each case:", {k: v["load"] for k, v in record.items() if "load" in v})
+    loads = {k: v["load"] for k, v in record.items() if isinstance(v, dict) and "load" in v}
+    print("1-min load average before/after each case:", loads)
     write_json(args.json, record)
 
 

@@ -223,9 +223,9 @@ class Model:
         tile_size : int, optional
             Largest tile width and height in pixels, margins included (the image is cut into
             nearly equal tiles of at most this size, on the network's stride grid). Default:
-            the whole image up to `DEFAULT_TILE_PIXELS` (about 2.1 million pixels); beyond,
+            the whole image up to ``DEFAULT_TILE_PIXELS`` (about 2.1 million pixels); beyond,
             the grid of tiles of at most that many pixels that computes the fewest pixels
-            (`tile_grid`). Larger than twice the margin (``overlap``), so that a tile keeps
+            (``tile_grid``). Larger than twice the margin (``overlap``), so that a tile keeps
             pixels of its own.
         overlap : int, optional
             Margin read beyond each side of a tile and cropped from its output, pixels
@@ -433,7 +433,7 @@ class Model:
 def default_tile_pixels(geometry):
     """
     The largest network input (a tile and its margins), pixels, for images too large to run
-    whole: `DEFAULT_TILE_PIXELS`, and at least four margins a side.
+    whole: ``DEFAULT_TILE_PIXELS``, and at least four margins a side.
     """
     return int(max(DEFAULT_TILE_PIXELS, (4 * default_margin(geometry)) ** 2))
 
