@@ -384,7 +384,7 @@ def _table_calibrations():
     return tuple(_row_to_calibration(row) for row in _read_table())
 
 
-@u.quantity_input
+@checks.quantity_input
 def get_calibration(observatory, wavelength: u.AA):
     """
     The packaged EUVI -> AIA calibration of one spacecraft and EUVI passband.
@@ -439,7 +439,7 @@ def _check_pair(euvi_map, aia_map, max_time_difference):
     check_full_disk(aia_map)
 
 
-@u.quantity_input
+@checks.quantity_input
 def derive_calibration(
     euvi_map,
     aia_map,

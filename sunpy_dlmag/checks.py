@@ -8,6 +8,8 @@ Instruments are recognised by sunpy's map classes (`~sunpy.map.sources.HMIMap`,
 `~sunpy.map.sources.AIAMap`, `~sunpy.map.sources.EUVIMap`, ...), not by searching strings.
 """
 
+import functools
+import inspect
 import numbers
 import warnings
 
@@ -52,6 +54,7 @@ __all__ = [
     "is_map",
     "map_data",
     "map_unit",
+    "quantity_input",
 ]
 
 # Largest magnitude kept: beyond it float32 overflows (and any field or intensity is absurd).
@@ -117,6 +120,11 @@ def check_number(value, name, *, minimum=None, maximum=None, inclusive=(True, Tr
     return value
 
 
+def _example(value):
+    """The number a user gave without its unit, for the example in a message (else 1)."""
+    return value if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_) else 1
+
+
 def check_quantity(value, unit, name, *, positive=False, allow_zero=False, allow_none=False):
     """
     ``value`` as a finite scalar `~astropy.units.Quantity` in ``unit``; numbers without a unit are refused.
@@ -128,8 +136,8 @@ def check_quantity(value, unit, name, *, positive=False, allow_zero=False, allow
     unit = u.Unit(unit)
     if not isinstance(value, u.Quantity):
         raise ArgumentTypeError(
-            f"{name} must be a Quantity in {unit} (e.g. {name}=150 * u.{unit.to_string()}), got {value!r} "
-            f"({type(value).__name__})."
+            f"{name} must be a Quantity in {unit} (e.g. {name}={_example(value)} * u.{unit.to_string()}), got "
+            f"{value!r} ({type(value).__name__})."
         )
     if not value.unit.is_equivalent(unit):
         raise ArgumentTypeError(f"{name} must be in units of {unit}, got {value.unit}.")
@@ -138,6 +146,47 @@ def check_quantity(value, unit, name, *, positive=False, allow_zero=False, allow
     if positive and not (value.value > 0 or (allow_zero and value.value == 0)):
         raise InvalidArgumentError(f"{name} must be {'>= 0' if allow_zero else 'positive'}, got {value}.")
     return value.to(unit)
+
+
+def quantity_input(func):
+    """
+    `astropy.units.quantity_input` whose refusals are `~sunpy_dlmag.exceptions.ArgumentTypeError`.
+
+    Every public function that takes a Quantity is decorated with this rather than astropy's
+    decorator, so a plain number (``group_distance=5``) or a Quantity of the wrong dimension
+    raises one error class that names the argument, the unit expected and the value given.
+    `None` passes where it is the default. Annotations are units (``angle: u.deg``).
+    """
+    checked = u.quantity_input(func)
+    signature = inspect.signature(func)
+    units = {}
+    for name, parameter in signature.parameters.items():
+        if parameter.annotation is inspect.Parameter.empty:
+            continue
+        units[name] = (u.Unit(parameter.annotation), parameter.default is None)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:
+            return func(*args, **kwargs)  # a wrong call: Python's own message, naming the function
+        for name, value in bound.arguments.items():
+            if name not in units or (value is None and units[name][1]):
+                continue
+            unit = units[name][0]
+            if not isinstance(value, u.Quantity):
+                raise ArgumentTypeError(
+                    f"{func.__name__}: {name} must be a Quantity in units of {unit} (e.g. "
+                    f"{name}={_example(value)} * u.{unit.to_string()}), got {value!r} ({type(value).__name__})."
+                )
+            if not value.unit.is_equivalent(unit):
+                raise ArgumentTypeError(
+                    f"{func.__name__}: {name} must be in units of {unit} (or convertible to it), got {value}."
+                )
+        return checked(*args, **kwargs)
+
+    return wrapper
 
 
 def check_choice(value, choices, name):

@@ -20,12 +20,18 @@ def _models_list(args):
 
 
 def _models_info(args):
+    import dataclasses
     from pathlib import Path
 
     from sunpy_dlmag.models import get_model
-    from sunpy_dlmag.models.registry import read_spec_for
+    from sunpy_dlmag.models.registry import read_spec_for, sha256sum
 
-    spec = read_spec_for(args.name) if Path(args.name).is_file() else get_model(args.name)
+    if Path(args.name).is_file():
+        # The card of this file: its own sha256, whatever (if anything) the spec records.
+        spec = read_spec_for(args.name)
+        spec = dataclasses.replace(spec, weights=dataclasses.replace(spec.weights, sha256=sha256sum(args.name)))
+    else:
+        spec = get_model(args.name)
     print(spec.summary())
     return 0
 
@@ -71,7 +77,14 @@ def _train(args):
 def _export(args):
     from sunpy_dlmag.training.export import export_onnx
 
-    result = export_onnx(args.checkpoint, args.output, version=args.version, training_data=args.training_data)
+    result = export_onnx(
+        args.checkpoint,
+        args.output,
+        name=args.name,
+        version=args.version,
+        training_data=args.training_data,
+        license=args.license,
+    )
     print(result)
     return 0
 
@@ -431,7 +444,12 @@ def build_parser():
     train.add_argument(
         "--data", required=True, nargs="+", help="manifest.csv or its folder; magnetograms for denoise-m2"
     )
-    train.add_argument("--val", nargs="+", help="held-out magnetograms (denoise-m2); paired presets hold out months")
+    train.add_argument(
+        "--val",
+        nargs="+",
+        help="held-out magnetograms for noise-trained presets (denoise-m2*), each checked before training; "
+        "paired presets hold out months instead",
+    )
     train.add_argument("--out", required=True, help="run folder for the checkpoint and history")
     train.add_argument("--epochs", type=int, default=10, help="total number of epochs (default 10)")
     train.add_argument("--batch-size", type=int, help="default: the preset's")
@@ -461,8 +479,14 @@ def build_parser():
     )
     export.add_argument("checkpoint", help="checkpoint.pt written by `sunpy-dlmag train`")
     export.add_argument("output", help="ONNX file to write")
+    export.add_argument(
+        "--name", help="name of the model, written as DLMODEL into its outputs (default: the file's stem)"
+    )
     export.add_argument("--version", help="version of the weights (default: epochN)")
-    export.add_argument("--training-data", help="description of the training data for the model spec")
+    export.add_argument(
+        "--training-data", help="description of the training data (default: the preset and data of the run)"
+    )
+    export.add_argument("--license", help="licence of the weights (default: unknown)")
     export.set_defaults(func=_export)
     return parser
 

@@ -29,6 +29,7 @@ __all__ = [
     "ModelTaskError",
     "NonFiniteDataError",
     "TilingError",
+    "TrainingDataError",
     "UnitError",
     "UnknownModelError",
     "WeightsHashMismatchError",
@@ -90,6 +91,13 @@ class ArgumentTypeError(InvalidArgumentError, TypeError):
 
 class InputFileError(InputMapError, OSError):
     """A file that cannot be read as the product a reader expects (empty, truncated, corrupt, wrong shape)."""
+
+
+class TrainingDataError(InputMapError):
+    """
+    Training or validation data a run cannot use: a manifest without pairs, folders without
+    matching pairs, or files that cannot be read or have the wrong shape, unit or channels.
+    """
 
 
 class UnitError(InputMapError):

@@ -266,7 +266,7 @@ def _euv_values(smap, instrument, channel, calibrate, notes):
 
 
 # --------------------------------------------------------------------------- preparation
-@u.quantity_input
+@checks.quantity_input
 def _prepare(euv, spec, *, reference, calibrate, time_tolerance: u.s):
     _user_calibrations(calibrate)  # a wrong type fails now, whatever the channels
     observed_idx, reference_idx = _roles(spec)
@@ -333,7 +333,7 @@ def _spec_of(model):
         ) from None
 
 
-@u.quantity_input
+@checks.quantity_input
 def prepare_inputs(
     euv, *, model="aisfm-v2", reference=None, calibrate=True, time_tolerance: u.s = DEFAULT_TIME_TOLERANCE
 ):
@@ -379,7 +379,7 @@ def _farside_model(model, device, num_threads=None, precision="fp32"):
     return net
 
 
-@u.quantity_input
+@checks.quantity_input
 def farside_magnetogram(
     euv,
     *,

@@ -195,7 +195,7 @@ def _box_sums(values, size):
     return summed[size:, size:] - summed[:-size, size:] - summed[size:, :-size] + summed[:-size, :-size]
 
 
-@u.quantity_input
+@checks.quantity_input
 def select_patches(
     magnetogram,
     *,

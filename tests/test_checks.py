@@ -316,3 +316,74 @@ def _call_quiet(function, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return function(*args, **kwargs)
+
+
+def test_detect_sunspots_group_distance_without_unit(tmp_path):
+    from sunpy_dlmag.drawings import detect_sunspots
+
+    for value, match in [
+        (5, r"detect_sunspots: group_distance must be a Quantity in units of deg \(e.g. group_distance=5 \* u.deg\)"),
+        ("5", r"group_distance must be a Quantity .*got '5' \(str\)"),
+        (5 * u.m, r"group_distance must be in units of deg \(or convertible to it\), got 5.0 m"),
+    ]:
+        with pytest.raises(ArgumentTypeError, match=match):
+            detect_sunspots(None, group_distance=value)
+
+
+def _public_functions():
+    import importlib
+    import inspect
+
+    seen = {}
+    for module in ("sunpy_dlmag", "sunpy_dlmag.drawings", "sunpy_dlmag.calibration", "sunpy_dlmag.metrics",
+                   "sunpy_dlmag.farside", "sunpy_dlmag.data.fetch"):  # fmt: skip
+        module = importlib.import_module(module)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj):
+                seen[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return seen
+
+
+def test_every_unit_annotated_argument_refuses_a_plain_number():
+    import inspect
+
+    checked = 0
+    for func in _public_functions().values():
+        signature = inspect.signature(inspect.unwrap(func))
+        for parameter in signature.parameters.values():
+            if parameter.annotation is inspect.Parameter.empty:
+                continue
+            unit = u.Unit(parameter.annotation)
+            required = {
+                p.name: None
+                for p in signature.parameters.values()
+                if p.default is inspect.Parameter.empty and p.kind is not p.VAR_POSITIONAL and p.name != parameter.name
+            }
+            with pytest.raises(ArgumentTypeError, match=rf"{parameter.name} must be a Quantity in units of {unit}"):
+                func(**required, **{parameter.name: 3})
+            with pytest.raises(ArgumentTypeError, match=f"{parameter.name} must be in units of {unit}"):
+                func(**required, **{parameter.name: 3 * u.kg})
+            checked += 1
+    assert checked >= 8
+
+
+def test_no_function_uses_astropys_decorator_directly():
+    # Its refusals are astropy's TypeError and UnitsError; checks.quantity_input's are DlmagErrors.
+    package = Path(sunpy_dlmag.__file__).parent
+    offenders = [str(p) for p in package.rglob("*.py") if "@u.quantity_input" in p.read_text()]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: __import__("sunpy_dlmag.data.fetch").data.fetch.build_queries("2011-01-01", "2011-01-02", 12),
+         r"cadence must be a Quantity in h \(e.g. cadence=12 \* u.h\)"),
+        (lambda: __import__("sunpy_dlmag.data.fetch").data.fetch.pairs_from_folders(".", ".", tolerance=30),
+         r"tolerance must be a Quantity in min \(e.g. tolerance=30 \* u.min\)"),
+    ],
+)  # fmt: skip
+def test_quantity_arguments_of_the_data_functions(call, match):
+    with pytest.raises(ArgumentTypeError, match=match):
+        call()

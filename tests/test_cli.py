@@ -245,5 +245,5 @@ def test_farside_command_checks_the_input_then_says_how_to_get_weights(tmp_path,
     err = capsys.readouterr().err
     assert "sunpy-dlmag fetch-pairs" in err
     assert "obtain the authors' weights" in err
-    assert "--model aisfm-v1.onnx" in err
+    assert "--model my-aisfm-v1.onnx" in err
     assert not out.exists() or not list(out.iterdir())

@@ -306,7 +306,7 @@ def test_published_models_need_weights(euvi_map, name):
         f"sunpy-dlmag train {name}",
         "sunpy-dlmag export",
         "load_model",
-        f"--model {name}.onnx",
+        f"--model my-{name}.onnx",
         "obtain the authors' weights",
     ):
         assert step in message

@@ -32,7 +32,13 @@ from sunpy_dlmag.data.fetch import (
     write_manifest,
 )
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
-from sunpy_dlmag.exceptions import DlmagUserWarning
+from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    DlmagError,
+    DlmagUserWarning,
+    InvalidArgumentError,
+    TrainingDataError,
+)
 
 DATA = Path(__file__).parent / "data"
 AIA = DATA / "aia_171_level1.fits"
@@ -121,7 +127,7 @@ def test_pairs_from_folders_skip_files_without_time(folders):
 def test_pairs_from_folders_errors(folders):
     with pytest.raises(FileNotFoundError, match="not a folder"):
         pairs_from_folders(folders / "nowhere", folders / "hmi")
-    with pytest.raises(TypeError, match="Quantity of time"):
+    with pytest.raises(ArgumentTypeError, match=r"tolerance must be a Quantity in min \(e.g. tolerance=30 \* u.min\)"):
         pairs_from_folders(folders / "aia_171", folders / "hmi", tolerance=30)
     with pytest.raises(ValueError, match="at least one input folder"):
         pairs_from_folders([], folders / "hmi")
@@ -163,6 +169,13 @@ def test_manifest_errors(tmp_path):
         pairs_from_manifest(bad)
     bad.write_text("time,target,input0\nyesterday,a.fits,b.fits\n")
     with pytest.raises(ValueError, match="unreadable time"):
+        pairs_from_manifest(bad)
+    # A manifest with a header and no rows trains nothing: a DlmagError that names the file.
+    bad.write_text("time,target,input0\n\n")
+    with pytest.raises(TrainingDataError, match=r"Manifest .*bad.csv lists no pairs \(only its header\)"):
+        pairs_from_manifest(bad)
+    bad.write_text("")
+    with pytest.raises(TrainingDataError, match=r"Manifest .*bad.csv is empty"):
         pairs_from_manifest(bad)
     mixed = [Pair("2011-01-01", ["a.fits"], "t.fits"), Pair("2011-01-02", ["a.fits", "b.fits"], "t.fits")]
     with pytest.raises(ValueError, match="same number of inputs"):
@@ -232,9 +245,9 @@ def test_euvi_hmi_queries():
     [
         ({"end": "2010-12-31"}, ValueError, "must be after start"),
         ({"pair": "hmi-aia"}, ValueError, "Unknown pair 'hmi-aia'; known: aia-hmi, euvi-hmi"),
-        ({"cadence": 12}, TypeError, "cadence must be an astropy Quantity of time"),
-        ({"cadence": 12 * u.m}, TypeError, "cadence must be an astropy Quantity of time"),
-        ({"cadence": -1 * u.h}, ValueError, "cadence must be positive"),
+        ({"cadence": 12}, ArgumentTypeError, r"cadence must be a Quantity in h \(e.g. cadence=12 \* u.h\)"),
+        ({"cadence": 12 * u.m}, ArgumentTypeError, "cadence must be in units of h"),
+        ({"cadence": -1 * u.h}, InvalidArgumentError, "cadence must be positive"),
         ({"provider": "jsoc"}, ValueError, "JSOC exports need the email"),
         ({"provider": "sdac"}, ValueError, "Unknown provider"),
         ({"pair": "euvi-hmi", "provider": "jsoc", "email": "me@x.org"}, ValueError, "EUVI data are not available"),
@@ -259,6 +272,19 @@ def test_manifest_from_local_downloads(folders):
     # Run again (e.g. after more downloads): the manifest is replaced.
     manifest_from_folders(folders, wavelengths=[171], tolerance=1 * u.h)
     assert len(pairs_from_manifest(manifest)) == 3
+
+
+def test_manifest_from_folders_without_pairs(folders):
+    manifest = manifest_from_folders(folders, wavelengths=[171])
+    before = manifest.read_bytes()
+    # No pair within 5 min: an error saying what was found, and the manifest already there is kept.
+    with pytest.raises(TrainingDataError, match=r"No aia-hmi pairs within 5.0 min .*aia_171: 4, hmi: 3.*no manifest"):
+        manifest_from_folders(folders, wavelengths=[171], tolerance=5 * u.min)
+    assert manifest.read_bytes() == before
+    (folders / "manifest.csv").unlink()
+    with pytest.raises(DlmagError):
+        manifest_from_folders(folders, wavelengths=[171], tolerance=5 * u.min)
+    assert not (folders / "manifest.csv").exists()
 
 
 @pytest.fixture

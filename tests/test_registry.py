@@ -49,7 +49,31 @@ def test_missing_weights_say_how_to_train_and_download():
     assert "sunpy-dlmag export" in message
     assert "obtain the authors' weights" in message
     assert "none are published" not in message
-    assert "model='aisfm-v2.onnx'" in message
+    # Not the registered name: the outputs of the user's network must not claim the published weights.
+    assert "sunpy-dlmag export RUN/checkpoint.pt my-aisfm-v2.onnx" in message
+    assert "model='my-aisfm-v2.onnx'" in message
+    assert "--model my-aisfm-v2.onnx" in message
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_missing_weights_name_the_training_data_of_each_task(name):
+    import dataclasses
+
+    training = pytest.importorskip("sunpy_dlmag.training.presets")  # which presets are noise-trained
+    spec = dataclasses.replace(get_model(name), weights=WeightsSource())
+    with pytest.raises(WeightsNotInstalledError) as info:
+        load_model(spec)
+    message = str(info.value)
+    assert f"sunpy-dlmag train {spec.preset} --data DIR" in message
+    if training.get_preset(spec.preset).noise_training:
+        # Magnetograms alone: noise is added in training, there are no pairs to fetch.
+        assert "magnetogram FITS files in G" in message
+        assert "no pairs" in message
+        assert "fetch-pairs" not in message
+    elif spec.task == "farside":
+        assert "sunpy-dlmag fetch-pairs" in message
+    else:
+        assert "fetch-pairs" not in message
 
 
 def test_missing_file_path():

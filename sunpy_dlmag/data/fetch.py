@@ -31,7 +31,8 @@ from astropy.time import Time
 from sunpy import log
 from sunpy.time import parse_time
 
-from sunpy_dlmag.exceptions import DlmagUserWarning
+from sunpy_dlmag import checks
+from sunpy_dlmag.exceptions import DlmagUserWarning, TrainingDataError
 from sunpy_dlmag.io import FITS_SUFFIXES, write_atomic
 
 __all__ = [
@@ -192,11 +193,7 @@ def _timed_files(folder):
 
 
 def _check_tolerance(tolerance):
-    if not isinstance(tolerance, u.Quantity) or not tolerance.unit.is_equivalent(u.s):
-        raise TypeError(f"tolerance must be an astropy Quantity of time, e.g. 30 * u.min; got {tolerance!r}.")
-    if not tolerance.to_value(u.s) >= 0:
-        raise ValueError(f"tolerance must not be negative, got {tolerance}.")
-    return tolerance.to_value(u.s)
+    return checks.check_quantity(tolerance, u.min, "tolerance", positive=True, allow_zero=True).to_value(u.s)
 
 
 def pairs_from_folders(input_dirs, target_dir, *, tolerance=DEFAULT_TOLERANCE):
@@ -315,24 +312,31 @@ def pairs_from_manifest(csv_path):
     with csv_path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     if not rows:
-        raise ValueError(f"Manifest {csv_path} is empty; expected a header row 'time,target,input0,...'.")
+        raise TrainingDataError(f"Manifest {csv_path} is empty; expected a header row 'time,target,input0,...'.")
     header = [h.strip() for h in rows[0]]
     n = len(header) - 2
     expected = ["time", "target", *(f"input{i}" for i in range(n))]
     if n < 1 or header != expected:
-        raise ValueError(f"Manifest {csv_path} has columns {header}; expected {expected[:3]} and more inputN columns.")
+        raise TrainingDataError(
+            f"Manifest {csv_path} has columns {header}; expected {expected[:3]} and more inputN columns."
+        )
     pairs = []
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise ValueError(f"Manifest {csv_path}, line {line}: {len(row)} columns, expected {len(header)}.")
+            raise TrainingDataError(f"Manifest {csv_path}, line {line}: {len(row)} columns, expected {len(header)}.")
         try:
             time = Time(row[0].strip(), scale="utc")
         except ValueError as err:
-            raise ValueError(f"Manifest {csv_path}, line {line}: unreadable time {row[0]!r}.") from err
+            raise TrainingDataError(f"Manifest {csv_path}, line {line}: unreadable time {row[0]!r}.") from err
         target, *inputs = (base / cell.strip() for cell in row[1:])
         pairs.append(Pair(time, tuple(inputs), target))
+    if not pairs:
+        raise TrainingDataError(
+            f"Manifest {csv_path} lists no pairs (only its header). Download pairs with `sunpy-dlmag fetch-pairs`, "
+            "or match files already on disk with sunpy_dlmag.data.fetch.manifest_from_folders."
+        )
     return pairs
 
 
@@ -467,10 +471,7 @@ def build_queries(start, end, cadence, *, pair="aia-hmi", wavelengths=None, prov
             "JSOC exports need the email address you registered with JSOC: pass email='you@example.org' "
             "(register at http://jsoc.stanford.edu/ajax/register_email.html), or use provider='vso'."
         )
-    if not isinstance(cadence, u.Quantity) or not cadence.unit.is_equivalent(u.s) or not cadence.isscalar:
-        raise TypeError(f"cadence must be an astropy Quantity of time, e.g. 12 * u.h; got {cadence!r}.")
-    if not cadence.to_value(u.s) > 0:
-        raise ValueError(f"cadence must be positive, got {cadence}.")
+    cadence = checks.check_quantity(cadence, u.h, "cadence", positive=True)
     start, end = parse_time(start), parse_time(end)
     if not end > start:
         raise ValueError(f"end ({end.isot}) must be after start ({start.isot}).")
@@ -532,8 +533,12 @@ def manifest_from_folders(out_dir, *, pair="aia-hmi", wavelengths=None, toleranc
     input_names, target_name = _channel_names(pair, wavelengths)
     pairs = pairs_from_folders([out_dir / n for n in input_names], out_dir / target_name, tolerance=tolerance)
     if not pairs:
-        warnings.warn(
-            f"No pairs within {tolerance} found in {out_dir}; the manifest is empty.", DlmagUserWarning, stacklevel=2
+        # An empty manifest trains nothing, and writing it would replace a good one.
+        found = ", ".join(f"{n}: {len(_fits_files(out_dir / n))}" for n in (*input_names, target_name))
+        raise TrainingDataError(
+            f"No {pair} pairs within {tolerance} in {out_dir} (FITS files per channel folder: {found}); "
+            "no manifest was written. Download the missing channels (fetch_training_pairs resumes), or "
+            "give a larger tolerance."
         )
     return write_manifest(pairs, manifest or out_dir / "manifest.csv", overwrite=True)
 

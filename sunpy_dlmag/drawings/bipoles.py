@@ -14,7 +14,7 @@ import sunpy.sun.constants
 from sunpy.coordinates import HeliographicStonyhurst
 from sunpy.time import parse_time
 
-from sunpy_dlmag import _cycles, geometry
+from sunpy_dlmag import _cycles, checks, geometry
 from sunpy_dlmag.drawings.read import _disk_pixels, _drawing_data, _old_dates
 from sunpy_dlmag.drawings.spots import (
     MSH,
@@ -70,7 +70,7 @@ def spot_mean_field(area):
     return np.interp(a, _SPOT_FIELD_AREAS, _SPOT_FIELD_G) * u.G
 
 
-@u.quantity_input
+@checks.quantity_input
 def sunspot_bipoles(spots, *, date, leading_polarity=None, flux_factor=1.0,
                     joy_coefficient: u.deg = JOY_COEFFICIENT):  # fmt: skip
     """

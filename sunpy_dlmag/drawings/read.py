@@ -348,7 +348,7 @@ def _wcs_of(header):
 # --------------------------------------------------------------------------- read_drawing
 
 
-@u.quantity_input
+@checks.quantity_input
 def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False, north="solar", disk=None,
                  observatory=None):  # fmt: skip
     """

@@ -274,7 +274,7 @@ _DETECTION_PARAMETERS = """threshold : float
         least 2)."""
 
 
-@u.quantity_input
+@checks.quantity_input
 def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
                     limb_margin=None):  # fmt: skip
     """
@@ -311,7 +311,7 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
         ]
 
 
-@u.quantity_input
+@checks.quantity_input
 def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
                     group_distance: u.deg = 10 * u.deg, limb_margin=None):  # fmt: skip
     """

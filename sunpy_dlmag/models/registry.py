@@ -245,33 +245,46 @@ def _download(spec):
         ) from err
 
 
-# How to build the training data of each preset, for the not-installed message.
+# How to get the training data of each preset, for the not-installed message. Noise-trained
+# presets (denoise-m2*) learn from magnetograms alone; the others from input-target pairs.
+_NOISE_TRAINED = "{instrument} magnetogram FITS files in G, in DIR (noise is added during training; no pairs)"
 _DATA_STEPS = {
     "denoise-m1": (
         "sunpy_dlmag.data.fetch_hmi_series(...)  (21 consecutive 45-s magnetograms per target)\n"
         "      sunpy_dlmag.stack_magnetograms(maps)  (aligned 21-frame stacks as targets; write a manifest\n"
         "      of single-frame inputs and stacked targets with sunpy_dlmag.data.fetch.write_manifest)"
     ),
-    "denoise-m2": "any magnetogram FITS files in G (noise is added during training)",
+    "denoise-m2": _NOISE_TRAINED.format(instrument="line-of-sight (e.g. SOHO/MDI or SDO/HMI)"),
+    "denoise-m2-hmi": _NOISE_TRAINED.format(instrument="SDO/HMI line-of-sight"),
     "drawing": (
         "sunpy_dlmag.training.drawings.drawing_training_pairs(hmi_files, DIR)\n"
         "      (drawings traced from HMI magnetograms;\n"
         "      or scans read with read_drawing, saved with save_map and listed with write_manifest)"
     ),
 }
+_PAIRS_BY_TASK = {
+    "farside": "sunpy-dlmag fetch-pairs --start ... --end ... --out DIR   (EUV-magnetogram training pairs)",
+}
+_OTHER_PAIRS = "input and target FITS files listed in DIR/manifest.csv (sunpy_dlmag.data.fetch.write_manifest)"
+
+
+def _data_step(spec):
+    """How to get the training data of ``spec``'s preset."""
+    preset = spec.preset or spec.name
+    return _DATA_STEPS.get(preset) or _PAIRS_BY_TASK.get(spec.task, _OTHER_PAIRS)
 
 
 def _not_installed_message(spec):
     preset = spec.preset or spec.name
-    data_step = _DATA_STEPS.get(preset, "sunpy-dlmag fetch-pairs --start ... --end ... --out DIR   (training pairs)")
+    mine = f"my-{spec.name}.onnx"  # not the registered name: outputs must not claim the published weights
     return (
         f"No weights are installed for {spec.name!r}, and this package registers no download of them. Either\n"
         f"  * train them with this package:\n"
-        f"      {data_step}\n"
+        f"      {_data_step(spec)}\n"
         f"      sunpy-dlmag train {preset} --data DIR --out RUN\n"
-        f"      sunpy-dlmag export RUN/checkpoint.pt {spec.name}.onnx\n"
-        f"    and pass the file: model='{spec.name}.onnx' in Python (or load_model('{spec.name}.onnx')),\n"
-        f"    --model {spec.name}.onnx on the command line; or\n"
+        f"      sunpy-dlmag export RUN/checkpoint.pt {mine}\n"
+        f"    and pass the file: model='{mine}' in Python (or load_model('{mine}')),\n"
+        f"    --model {mine} on the command line; or\n"
         f"  * obtain the authors' weights ({spec.reference or 'see the model card'}), export them to ONNX\n"
         f"    (see the training guide), and pass that file the same way."
     )

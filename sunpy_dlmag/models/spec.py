@@ -316,6 +316,8 @@ def _format_weights(w):
         where.append(f"bundled ({w.bundled})")
     if w.url:
         where.append(f"remote ({w.url})")
+    if not where and w.sha256:
+        return f"a local file, sha256 {w.sha256} (no published copy)"
     if not where:
         return "none published (train your own, see the training guide)"
     return ", ".join(where) + f", sha256 {w.sha256}"

@@ -154,7 +154,7 @@ def _stamp_dot(layer, x, y, diameter):
     layer[y0:y1, x0:x1] = np.maximum(layer[y0:y1, x0:x1], cover)
 
 
-@u.quantity_input
+@checks.quantity_input
 def render_drawing(smap, *, shape=(1000, 1000), radius=None, centre=None, north_angle: u.deg = 0 * u.deg,
                    mirrored=False, threshold=None, umbra_threshold=None, min_pixels=4, label=None, annotate=True,
                    seed=0):  # fmt: skip

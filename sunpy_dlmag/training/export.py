@@ -176,13 +176,27 @@ class ExportResult:
         )
 
 
-def export_onnx(checkpoint, path, *, version=None, training_data=None, scores=None, example_size=None):
+def export_onnx(
+    checkpoint,
+    path,
+    *,
+    name=None,
+    version=None,
+    training_data=None,
+    license=None,
+    scores=None,
+    example_size=None,
+):
     """
     Export the generator of a training checkpoint to an ONNX file the runtime can load.
 
     The file has a dynamic batch size, height and width and carries its
     `~sunpy_dlmag.models.ModelSpec` in its metadata, so ``load_model(path)`` and the
-    public functions (``model=path``) take it directly.
+    public functions (``model=path``) take it directly. The spec is the card of this
+    network, not of the registered model the preset trains: its own name (which the
+    headers of its outputs give as ``DLMODEL``), the architecture and parameter count of
+    the trained network, what it was trained on, its validation scores, and no licence
+    unless one is given. Input channels, normalisation and geometry are the preset's.
 
     Parameters
     ----------
@@ -190,10 +204,17 @@ def export_onnx(checkpoint, path, *, version=None, training_data=None, scores=No
         A ``checkpoint.pt`` written by `~sunpy_dlmag.training.trainer.Trainer`.
     path : path
         The ONNX file to write.
+    name : str, optional
+        Name of the model (default: the file's stem, with ``-user`` appended if that is a
+        registered name). A registered name is refused: outputs would claim to come from
+        the published model.
     version : str, optional
         Version of the weights (default: ``"epochN"``).
     training_data : str, optional
-        What the network was trained on, for the spec (default: from the checkpoint's preset).
+        What the network was trained on (default: ``"user-trained from preset P on
+        <the training data the checkpoint records> for N epoch(s)"``).
+    license : str, optional
+        Licence of the weights (default: ``"unknown (user-trained weights)"``).
     scores : dict, optional
         Held-out scores for the spec (default: the last validation record of the checkpoint).
     example_size : int, optional
@@ -203,12 +224,18 @@ def export_onnx(checkpoint, path, *, version=None, training_data=None, scores=No
     Returns
     -------
     `ExportResult`
+
+    Raises
+    ------
+    InvalidArgumentError
+        A ``name`` that is registered, empty or not a string.
     """
     from sunpy_dlmag.models import WeightsSource
     from sunpy_dlmag.models.registry import sha256sum
     from sunpy_dlmag.training.presets import get_preset
     from sunpy_dlmag.training.trainer import load_checkpoint
 
+    name = _model_name(name, path)
     state = load_checkpoint(checkpoint)
     preset = get_preset(state["preset"])
     generator = preset.build_generator(**state["generator_kwargs"])
@@ -217,10 +244,17 @@ def export_onnx(checkpoint, path, *, version=None, training_data=None, scores=No
     if scores is None:
         history = json.loads(state["history"])
         scores = {k: round(v, 4) for k, v in history[-1].items() if k.startswith("val_")} if history else {}
+    epochs = f"{state['epoch']} epoch{'s' if state['epoch'] != 1 else ''}"
+    base = preset.base_spec()
     spec = preset.model_spec(
+        name=name,
         version=version or f"epoch{state['epoch']}",
-        training_data=training_data or f"trained with preset {preset.name} for {state['epoch']} epochs",
+        architecture=_architecture(generator, state["generator_kwargs"], preset.name),
+        training_data=training_data
+        or f"user-trained from preset {preset.name} on {state.get('data') or 'unrecorded data'} for {epochs}",
         scores=scores,
+        license=license or "unknown (user-trained weights)",
+        reference=_method_reference(base.reference),
     )
     geometry = dataclasses.replace(
         spec.geometry, stride=generator.stride, receptive_radius=int(generator.receptive_radius)
@@ -231,6 +265,40 @@ def export_onnx(checkpoint, path, *, version=None, training_data=None, scores=No
         example_size = -(-64 // generator.stride) * generator.stride
     difference = export_to_onnx(generator, path, in_channels=spec.n_inputs, example_size=example_size, spec=spec)
     return ExportResult(Path(path), sha256sum(path), difference, spec)
+
+
+def _model_name(name, path):
+    from sunpy_dlmag.exceptions import InvalidArgumentError
+    from sunpy_dlmag.models import list_models
+
+    if name is None:
+        name = Path(path).name.removesuffix(".onnx")
+        # A file named after a registered model (as the developers' tools write before packaging)
+        # still gets a name of its own.
+        return f"{name}-user" if name in list_models() else name
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgumentError(f"name must be a non-empty string, got {name!r}.")
+    if name in list_models():
+        raise InvalidArgumentError(
+            f"{name!r} is the name of a registered model; the outputs of this network would claim to come "
+            f"from it. Give the export another name (name=..., --name), e.g. '{name}-mine'."
+        )
+    return name
+
+
+def _method_reference(reference):
+    """The publication of the method, without what the registry says about its shipped weights."""
+    # Registry references name the publication first; a note on the shipped weights follows a ';'.
+    publication = reference.split(";")[0].strip()
+    return f"method: {publication}; weights: user-trained" if publication else "weights: user-trained"
+
+
+def _architecture(generator, kwargs, preset):
+    """What the trained network is: its class, its settings and its parameter count."""
+    settings = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
+    n = sum(p.numel() for p in generator.parameters())
+    count = f"{n / 1e6:.2f} M" if n >= 1e5 else f"{n:,}"
+    return f"{type(generator).__name__} ({settings}) from preset {preset}; {count} parameters"
 
 
 def load_onnx_weights(module, path):

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from sunpy import log
 
+from sunpy_dlmag.exceptions import InvalidArgumentError, TrainingDataError
 from sunpy_dlmag.io import write_atomic
 from sunpy_dlmag.metrics import pixel_cc
 from sunpy_dlmag.training._torch import torch
@@ -84,6 +85,9 @@ class Trainer:
         units), so that strong fields count more than the quiet Sun.
     amp : bool, optional
         Mixed precision; default on for CUDA, always off on the CPU.
+    data_description : str, optional
+        What ``train_data`` is, recorded in the checkpoint for the exported model's card
+        (default: the magnetogram files or pairs of this package's data sets).
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class Trainer:
         discriminator_kwargs=None,
         loss_weights=None,
         amp=None,
+        data_description=None,
     ):
         self.preset = preset if isinstance(preset, Preset) else get_preset(preset)
         self.train_data = train_data
@@ -116,6 +121,7 @@ class Trainer:
         self.epoch = 0
         self.step = 0
         self.history = []
+        self.data_description = data_description or _describe_data(train_data)
 
         _seed_everything(self.seed)
         self.generator = self.preset.build_generator(**self.generator_kwargs).to(self.device)
@@ -156,6 +162,10 @@ class Trainer:
         list of dict
             One record per epoch: losses and validation metrics.
         """
+        # Bad data fail here, not after an epoch of training.
+        for role, data in (("training", self.train_data), ("validation", self.val_data)):
+            if data is not None:
+                _check_data(data, role, self.preset, getattr(self.generator, "stride", 1))
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if resume and self.checkpoint_path.is_file():
             self.load_state(load_checkpoint(self.checkpoint_path))
@@ -294,6 +304,7 @@ class Trainer:
             "generator_kwargs": dict(self.generator_kwargs),
             "discriminator_kwargs": dict(self.discriminator_kwargs),
             "seed": self.seed,
+            "data": self.data_description,
             "epoch": self.epoch,
             "step": self.step,
             "history": json.dumps(self.history),
@@ -330,6 +341,62 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
 
 
+def _describe_data(dataset):
+    """A short description of a training data set, for the model card of its export."""
+    sources = getattr(dataset, "_sources", None)  # NoiseDataset
+    if sources is not None:
+        names = [Path(s).name if isinstance(s, str | Path) else type(s).__name__ for s in sources]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        return f"{len(names)} magnetogram(s) with added noise ({shown})"
+    prepared = getattr(dataset, "prepared", None)  # PatchDataset
+    if prepared is not None and len(prepared.pairs):
+        times = sorted(pair.time for pair in prepared.pairs)
+        return f"{len(times)} pair(s) observed {times[0].isot[:10]} to {times[-1].isot[:10]}"
+    try:
+        return f"{len(dataset)} item(s) of a {type(dataset).__name__}"
+    except TypeError:
+        return f"a {type(dataset).__name__}"
+
+
+def _check_data(dataset, role, preset, stride):
+    """Raise `TrainingDataError` unless ``dataset`` has items of the shapes the preset's network takes."""
+    try:
+        n = len(dataset)
+    except TypeError:
+        return  # an iterable data set: checked as it is read
+    if n == 0:
+        raise TrainingDataError(f"The {role} data set is empty.")
+    try:
+        x, y = dataset[0]
+    except (OSError, ValueError, TypeError, IndexError, KeyError) as err:
+        raise TrainingDataError(f"The first item of the {role} data cannot be read: {err}") from err
+    n_inputs = preset.base_spec().n_inputs
+    shapes = tuple(getattr(t, "shape", ()) for t in (x, y))
+    problem = None
+    if len(shapes[0]) != 3 or len(shapes[1]) != 3:
+        problem = "items must be (input, target) tensors of shape (C, H, W)"
+    elif shapes[0][0] != n_inputs or shapes[1][0] != 1:
+        problem = f"{preset.name} takes {n_inputs} input channel(s) and 1 target channel"
+    elif shapes[0][1:] != shapes[1][1:]:
+        problem = "input and target must have the same height and width"
+    elif shapes[0][1] % stride or shapes[0][2] % stride:
+        problem = f"height and width must be multiples of the network's stride {stride}"
+    if problem:
+        raise TrainingDataError(
+            f"The {role} data do not fit {preset.name}: {problem}; the first item has input "
+            f"{tuple(shapes[0])} and target {tuple(shapes[1])}."
+        )
+
+
+def _check_magnetograms(dataset, role):
+    """Read every magnetogram of a `NoiseDataset` now, so that an unusable file fails before training."""
+    for i, source in enumerate(dataset._sources):
+        try:
+            dataset._load(i)
+        except (OSError, ValueError, TypeError) as err:
+            raise TrainingDataError(f"{role.capitalize()} magnetogram {source} cannot be used: {err}") from err
+
+
 def _seed_everything(seed):
     # Data sets draw from their own seeded generators; torch's global RNG drives
     # initialisation and dropout.
@@ -339,7 +406,7 @@ def _seed_everything(seed):
 MAGNETOGRAM_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz", ".fts.gz", ".npy")
 
 
-def _magnetogram_files(data):
+def _magnetogram_files(data, role="training"):
     """Magnetogram files from a folder, a file, or a list of them."""
     items = [data] if isinstance(data, str | Path) else list(data)
     files = []
@@ -349,9 +416,9 @@ def _magnetogram_files(data):
         elif item.is_file():
             files.append(item)
         else:
-            raise FileNotFoundError(f"No magnetogram file or folder at {item}.")
+            raise FileNotFoundError(f"No {role} magnetogram file or folder at {item}.")
     if not files:
-        raise FileNotFoundError(f"No magnetogram files ({', '.join(MAGNETOGRAM_SUFFIXES)}) in {data}.")
+        raise TrainingDataError(f"No {role} magnetogram files ({', '.join(MAGNETOGRAM_SUFFIXES)}) in {data}.")
     return files
 
 
@@ -393,8 +460,9 @@ def build_datasets(
         presets: a training manifest (CSV written by ``sunpy-dlmag fetch-pairs``) or a folder
         that holds ``manifest.csv``.
     val : path or list of paths, optional
-        Noise-trained presets: held-out magnetograms (default: none). Paired presets use
-        the months in ``held_out_months`` instead, as the papers do.
+        Noise-trained presets: held-out magnetograms (default: none), each read and checked
+        here, before any training. Paired presets use the months in ``held_out_months``
+        instead, as the papers do, and refuse ``val``.
     patch_size : int, optional
         Default: the preset's.
     patches_per_image : int, optional
@@ -409,6 +477,15 @@ def build_datasets(
     -------
     tuple
         ``(train_dataset, val_dataset or None)``.
+
+    Raises
+    ------
+    TrainingDataError
+        A manifest without pairs, no pairs left outside the held-out months, no magnetogram
+        files, or a validation magnetogram that cannot be read, is not in G, or is smaller
+        than the patches.
+    InvalidArgumentError
+        ``val`` given for a paired preset.
     """
     from sunpy_dlmag.data.fetch import pairs_from_manifest, split_by_month
     from sunpy_dlmag.training.datasets import NoiseDataset, PatchDataset, prepare
@@ -422,10 +499,23 @@ def build_datasets(
         norm = spec.inputs[0].normalization
         common = dict(patch_size=patch_size, patches_per_image=patches_per_image, normalization=norm)
         train_set = NoiseDataset(_magnetogram_files(data), seed=seed, **common)
-        val_set = None if val is None else NoiseDataset(_magnetogram_files(val), seed=seed + 1, **common)
+        val_set = None
+        if val is not None:
+            val_set = NoiseDataset(_magnetogram_files(val, "validation"), seed=seed + 1, **common)
+            _check_magnetograms(val_set, "validation")
         return train_set, val_set
+    if val is not None:
+        raise InvalidArgumentError(
+            f"val (--val) takes held-out magnetograms for noise-trained presets; {preset.name} trains on pairs "
+            "and holds out whole months of its manifest instead (held_out_months, --held-out-months)."
+        )
     manifest = _manifest(data)
     train_pairs, val_pairs = split_by_month(pairs_from_manifest(manifest), held_out_months=held_out_months)
+    if not train_pairs:
+        raise TrainingDataError(
+            f"All {len(val_pairs)} pair(s) of {manifest} fall in the held-out months {tuple(held_out_months)}; "
+            "none are left to train on. Add pairs from other months or hold out other months."
+        )
     cache = Path(cache_dir) if cache_dir else manifest.parent / "cache"
     common = dict(patch_size=patch_size, patches_per_image=patches_per_image)
     train_set = PatchDataset(prepare(train_pairs, spec, cache), seed=seed, **common)
