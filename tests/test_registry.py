@@ -226,3 +226,23 @@ def test_one_loader_for_names_paths_specs_and_models_with_a_task_check(conv_onnx
     assert load_model(bundled, device="cpu", task="denoise").sha256 == sha256sum(path)
     with pytest.raises(WeightsNotInstalledError):
         load_model(get_model("aisfm-v2"), task="farside")
+
+
+@pytest.mark.parametrize("name", ["denoise-m2", "denoise-m2-hmi"])
+def test_shipped_weights_carry_the_registry_entry_and_nothing_of_the_machine(name):
+    import dataclasses
+
+    import onnx
+
+    spec = get_model(name)
+    path = registry.WEIGHTS_DIR / spec.weights.bundled
+    # The spec inside the file is the registry's, scores included (less its own sha256).
+    assert registry.read_spec_for(path) == dataclasses.replace(spec, weights=WeightsSource())
+    graph = onnx.load(str(path)).graph
+    assert not graph.metadata_props
+    for item in (*graph.node, *graph.input, *graph.output, *graph.value_info):
+        assert not item.metadata_props, item.name
+        assert not item.doc_string, item.name
+    data = path.read_bytes()
+    assert b"/work/" not in data
+    assert b"site-packages" not in data
