@@ -82,12 +82,16 @@ def test_missing_file_path():
 
 
 def test_user_file_with_spec_in_onnx_metadata(conv_onnx):
+    import dataclasses
+
     path, spec = conv_onnx("mine")
     model = load_model(path, device="cpu")
-    assert model.spec == spec
+    # The file's spec, with the sha256 of the file it runs (the spec inside cannot hold its own).
+    assert model.spec == dataclasses.replace(spec, weights=WeightsSource(sha256=sha256sum(path)))
     assert model.sha256 == sha256sum(path)
+    assert f"a local file, sha256 {model.sha256}" in model.spec.summary()
     # A str path works too.
-    assert load_model(str(path), device="cpu").spec == spec
+    assert load_model(str(path), device="cpu").spec == model.spec
 
 
 def test_spec_beside_the_file_wins_over_metadata(conv_onnx):

@@ -11,7 +11,7 @@ from conftest import DATA, make_spec  # noqa: E402
 
 from sunpy_dlmag.cli import main  # noqa: E402
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM  # noqa: E402
-from sunpy_dlmag.models import load_model  # noqa: E402
+from sunpy_dlmag.models import load_model, sha256sum  # noqa: E402
 from sunpy_dlmag.training.export import export_onnx  # noqa: E402
 from sunpy_dlmag.training.presets import get_preset, list_presets  # noqa: E402
 from sunpy_dlmag.training.trainer import Trainer, build_datasets, load_checkpoint  # noqa: E402
@@ -154,8 +154,12 @@ def test_command_line_trains_and_exports(tmp_path, capsys):
     assert "sha256:" in out
     assert main(["models", "info", str(tmp_path / "m2.onnx")]) == 0
     assert "denoise-m2" in capsys.readouterr().out
-    # A fresh export is not the registered file: it loads without the registry's sha256.
-    assert load_model(tmp_path / "m2.onnx", device="cpu").spec.weights.sha256 is None
+    # A fresh export is not the registered file: its card names it a local file, by its own sha256.
+    model = load_model(tmp_path / "m2.onnx", device="cpu")
+    assert model.spec.weights.sha256 == sha256sum(tmp_path / "m2.onnx") == model.sha256
+    assert not model.spec.weights.available
+    assert f"weights:       a local file, sha256 {model.sha256}" in model.spec.summary()
+    assert "none published" not in model.spec.summary()
 
 
 def test_field_weighted_mse_counts_strong_fields_more(crops, tmp_path):
