@@ -8,7 +8,9 @@ Each scan of ``DIR`` (default ``shared/data/drawings`` beside the repository) is
 process, so that its peak memory (``ru_maxrss``) is its own; the table gives the median wall
 time of ``N`` runs of each step, the peak memory and, for scale, the memory of the child
 after its imports. Target (issue #15): read + detect under 5 s and 1 GB per 4248x3330 scan
-on 2 cores. Times on a shared machine vary; compare runs made side by side.
+on 2 cores. Times on a shared machine vary; compare runs made side by side. ``groups`` are
+found with the defaults, ``labelled`` with ``label_distance`` (groups the observer labelled;
+not timed).
 """
 
 import argparse
@@ -31,7 +33,7 @@ DATES = {
 }
 
 
-def _one(path, date, repeats):
+def _one(path, date, repeats, label_distance):
     """In the child: time read + detect of one scan; print a JSON line."""
     import sunpy_dlmag
 
@@ -46,6 +48,9 @@ def _one(path, date, repeats):
             spots = sunpy_dlmag.detect_sunspots(drawing)
         reads.append(middle - start)
         detects.append(time.perf_counter() - middle)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labelled = sunpy_dlmag.detect_sunspots(drawing, label_distance=label_distance)
     print(
         json.dumps(
             {
@@ -57,6 +62,7 @@ def _one(path, date, repeats):
                 "rms_px": float(drawing.meta.get("drawrms", float("nan"))),
                 "groups": len(set(int(g) for g in spots["group"])),
                 "spots": len(spots),
+                "labelled": len(set(int(g) for g in labelled["group"])),
             }
         )
     )
@@ -66,23 +72,26 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/drawings")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--label-distance", type=float, default=0.25, help="for the labelled groups (default 0.25)")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        _one(args.one[0], args.one[1], args.repeats)
+        _one(args.one[0], args.one[1], args.repeats, args.label_distance)
         return 0
     if not args.data.is_dir():
         print(f"No drawings at {args.data}; give --data DIR.", file=sys.stderr)
         return 2
     print(f"{'scan':24s} {'size':>10s} {'read s':>7s} {'detect s':>8s} {'total s':>7s} {'peak MiB':>8s} "
-          f"{'imports MiB':>11s} {'rms px':>6s} {'groups':>6s} {'spots':>5s}")  # fmt: skip
+          f"{'imports MiB':>11s} {'rms px':>6s} {'groups':>6s} {'spots':>5s} {'labelled':>8s}")  # fmt: skip
     for name, date in DATES.items():
         if not (args.data / name).is_file():
             continue
-        r = child_json(__file__, "--one", args.data / name, date, "--repeats", args.repeats)
+        r = child_json(__file__, "--one", args.data / name, date, "--repeats", args.repeats,
+                       "--label-distance", args.label_distance)  # fmt: skip
         size, total = f"{r['shape'][1]}x{r['shape'][0]}", r["read_s"] + r["detect_s"]
         print(f"{name:24s} {size:>10s} {r['read_s']:7.2f} {r['detect_s']:8.2f} {total:7.2f} {r['peak_mib']:8.0f} "
-              f"{r['imports_mib']:11.0f} {r['rms_px']:6.2f} {r['groups']:6d} {r['spots']:5d}")  # fmt: skip
+              f"{r['imports_mib']:11.0f} {r['rms_px']:6.2f} {r['groups']:6d} {r['spots']:5d} "
+              f"{r['labelled']:8d}")  # fmt: skip
     return 0
 
 

@@ -57,6 +57,7 @@ def tiling_main(repeats):
 
     import sunpy_dlmag
     from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
+    from sunpy_dlmag.models.runtime import tile_grid
 
     model = sunpy_dlmag.load_model("denoise-m2", device="cpu", num_threads=THREADS)
     mdi = sunpy.map.Map(MDI_MAGNETOGRAM)
@@ -72,6 +73,12 @@ def tiling_main(repeats):
     start = time.perf_counter()
     sunpy_dlmag.denoise(hmi, model=model, progress=False)
     large = time.perf_counter() - start
+    work = {}  # network input pixels per image pixel, with the default tiles
+    for key, shape in (("1024", mdi.data.shape), ("4096", hmi.data.shape)):
+        tile, margin, budget = model._tiling(shape, None, None)
+        grid = tile_grid(shape, tile=tile, margin=margin, stride=model.spec.geometry.stride, max_pixels=budget)
+        high, wide = (sum(w1 - w0 for *_, w0, w1 in axis) for axis in grid)
+        work[key] = {"grid": [len(grid[0]), len(grid[1])], "computed_per_pixel": high * wide / (shape[0] * shape[1])}
     start = time.perf_counter()
     sunpy_dlmag.denoise(mdi, model=model, progress=False)
     small.append(time.perf_counter() - start)
@@ -83,6 +90,7 @@ def tiling_main(repeats):
                 "peak_mb": peak_rss_mb(),
                 "tiled_vs_whole_max_G": float(np.abs(tiled[both] - whole.data[both]).max()),
                 "hmi_shape": list(hmi.data.shape),
+                "work": work,
             }
         )
     )
@@ -272,15 +280,23 @@ def main():
     record = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}}
     from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 
+    def loaded(measure):
+        # The machine may be shared: the 1-min load average before and after each case goes with it.
+        before = os.getloadavg()[0]
+        result = measure()
+        result["load"] = [round(before, 2), round(os.getloadavg()[0], 2)]
+        return result
+
     with tempfile.TemporaryDirectory(prefix="sunpy_dlmag_speed_") as workdir:
         os.environ["SUNPY_DOWNLOADDIR"] = str(Path(workdir) / "cache")  # int8 graphs built afresh
-        record["tiling"] = child_json(__file__, "--child", "tiling", repeats)
-        record["int8_denoise"] = child_json(__file__, "--child", "int8-denoise", repeats + 1)
+        record["tiling"] = loaded(lambda: child_json(__file__, "--child", "tiling", repeats))
+        record["int8_denoise"] = loaded(lambda: child_json(__file__, "--child", "int8-denoise", repeats + 1))
         record["generator_export"] = _export(workdir)
-        record["int8_generator"] = child_json(__file__, "--child", "int8-generator", workdir, repeats)
+        record["int8_generator"] = loaded(lambda: child_json(__file__, "--child", "int8-generator", workdir, repeats))
         if not args.skip_batch:
-            record["batch_small"] = _batch_case([MDI_MAGNETOGRAM], 4 if args.quick else 8, workdir, "small")
-            record["batch_large"] = _batch_case(HMI_FILES[:2], 1, workdir, "large")
+            small = 4 if args.quick else 8
+            record["batch_small"] = loaded(lambda: _batch_case([MDI_MAGNETOGRAM], small, workdir, "small"))
+            record["batch_large"] = loaded(lambda: _batch_case(HMI_FILES[:2], 1, workdir, "large"))
     record["rows"] = rows(record)
     record["seconds"] = time.time() - started
     record["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -288,6 +304,8 @@ def main():
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE, check=False
     ).stdout.strip()
     print(table(record["rows"]))
+    loads = {k: v["load"] for k, v in record.items() if isinstance(v, dict) and "load" in v}
+    print("1-min load average before/after each case:", loads)
     write_json(args.json, record)
 
 
@@ -305,6 +323,13 @@ def rows(record):
             t["t4096_s"] / small <= 17,
         ),
         ("denoise 4096 peak memory (MB)", t["peak_mb"], None, None, "< 2000", t["peak_mb"] < 2000),
+    ]
+    if "work" in t:
+        a, b = t["work"]["4096"], t["work"]["1024"]
+        what = f"network pixels per pixel: 4096 ({'x'.join(map(str, a['grid']))} tiles) vs 1024"
+        ratio = a["computed_per_pixel"] / b["computed_per_pixel"]
+        out.append((what, a["computed_per_pixel"], b["computed_per_pixel"], ratio, "stated", True))
+    out += [
         (
             "tiled vs whole, max |diff| (G)",
             t["tiled_vs_whole_max_G"],

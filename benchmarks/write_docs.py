@@ -47,6 +47,10 @@ def render(record):
     for what, a, b, ratio, target, met in record["rows"]:
         cells = [_text(what), _number(a), _number(b), _number(ratio), _text(target), "yes" if met else "**no**"]
         lines += [f"   {'*' if i == 0 else ' '} - {cell}".rstrip() for i, cell in enumerate(cells)]
+    loads = {key: value["load"] for key, value in record.items() if isinstance(value, dict) and "load" in value}
+    if loads:
+        shown = ", ".join(f"{key.replace('_', ' ')} {a:.1f}-{b:.1f}" for key, (a, b) in loads.items())
+        lines += ["", f"1-min load average of the machine before and after each case (2 cores): {shown}."]
     if "tiling_rerun" in record:
         lines += ["", f"The first three rows were measured again on {record['tiling_rerun']}, after the last change"]
         lines += ["to the tiled path; the others come from the full run."]

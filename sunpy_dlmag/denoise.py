@@ -153,8 +153,9 @@ def denoise(
     device : {"auto", "cpu", "cuda"}
     tile_size, overlap : int, optional
         Tiling of large images (`~sunpy_dlmag.models.Model.predict`; default: whole image up
-        to 1296 px; beyond, tiles of at most 1296 px with margins of the network's receptive
-        radius, cropped, so tiles give the whole-image result: 4x4 tiles for a 4096-px disk).
+        to about 2.1 million pixels; beyond, the grid of tiles of at most that (margins of the
+        network's receptive radius included, then cropped, so tiles give the whole-image
+        result) that computes the fewest pixels: 3x4 tiles for a 4096-px disk).
     num_threads : int, optional
         Threads of onnxruntime (default: its own choice, all cores); e.g. 1 per process when
         many processes denoise at once.

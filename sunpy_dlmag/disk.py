@@ -27,6 +27,8 @@ from sunpy_dlmag.exceptions import InputMapError
 # Relative width of the ring about the limb where the angular distance is computed exactly
 # (the linear mapping is good to about 1e-5 over a full-disk image).
 _RING = 1e-3
+# Rows computed at once: float64 temporaries of a few MB, whatever the image size.
+_BLOCK_ROWS = 128
 
 __all__ = [
     "angular_radius",
@@ -65,27 +67,45 @@ def angular_radius(smap):
     return np.arcsin((smap.rsun_meters / smap.dsun).decompose().value) * u.rad
 
 
-def _theta(smap, step):
-    """Angular distance (rad, float64) of every ``step``-th pixel from disk centre, and the centre in pixels."""
-    _check_helioprojective(smap)
-    centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=smap.coordinate_frame)
-    cx, cy = (float(v) for v in smap.wcs.world_to_pixel(centre))
+def _theta_blocks(smap, step):
+    """
+    Angular distance (rad, float64) from disk centre of every ``step``-th pixel, a block of rows
+    at a time: ``(rows, theta)`` pairs, ``rows`` a slice of the output rows. Blocks keep the
+    float64 temporaries a few MB for any image size (a 4096-px disk at once took 0.7 GB).
+    """
+    _check_helioprojective(smap)  # now, not at the first block
+    cx, cy = _centre(smap)
     # Pixel -> intermediate world coordinates (WCSLIB has normalised the units to cunit).
     matrix = smap.wcs.pixel_scale_matrix * u.Unit(smap.wcs.wcs.cunit[0]).to(u.rad)
-    ny, nx = smap.data.shape
-    dy = np.arange(0, ny, step, dtype=np.float64)[:, np.newaxis] - cy
-    dx = np.arange(0, nx, step, dtype=np.float64)[np.newaxis, :] - cx
-    wx = matrix[0, 0] * dx + matrix[0, 1] * dy
-    wy = matrix[1, 0] * dx + matrix[1, 1] * dy
-    theta = np.hypot(wx, wy)
-    # Near the limb, sunpy's own test (arccos(cos Tx cos Ty) from the full WCS) decides: the on-disk
-    # mask is then exactly sunpy's, at the cost of a coordinate per pixel of a thin ring only.
     theta_max = angular_radius(smap).to_value(u.rad)
-    ring = np.nonzero(np.abs(theta / theta_max - 1) < _RING)
-    if ring[0].size:
-        coords = smap.wcs.pixel_to_world(ring[1] * step, ring[0] * step)
-        theta[ring] = np.arccos(np.cos(coords.Tx) * np.cos(coords.Ty)).to_value(u.rad)
-    return theta, (cx, cy)
+    ny, nx = smap.data.shape
+    dx = np.arange(0, nx, step, dtype=np.float64)[np.newaxis, :] - cx
+    rows = np.arange(0, ny, step, dtype=np.float64)
+
+    def blocks():
+        for first in range(0, rows.size, _BLOCK_ROWS):
+            block = slice(first, min(rows.size, first + _BLOCK_ROWS))
+            dy = rows[block, np.newaxis] - cy
+            theta = np.hypot(matrix[0, 0] * dx + matrix[0, 1] * dy, matrix[1, 0] * dx + matrix[1, 1] * dy)
+            # Near the limb, sunpy's own test (arccos(cos Tx cos Ty) from the full WCS) decides: the on-disk
+            # mask is then exactly sunpy's, at the cost of a coordinate per pixel of a thin ring only.
+            ring = np.nonzero(np.abs(theta / theta_max - 1) < _RING)
+            if ring[0].size:
+                coords = smap.wcs.pixel_to_world(ring[1] * step, (ring[0] + first) * step)
+                theta[ring] = np.arccos(np.cos(coords.Tx) * np.cos(coords.Ty)).to_value(u.rad)
+            yield block, theta
+
+    return blocks()
+
+
+def _centre(smap):
+    """The disk centre in pixels, ``(x, y)``."""
+    centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=smap.coordinate_frame)
+    return tuple(float(v) for v in smap.wcs.world_to_pixel(centre))
+
+
+def _output_shape(smap, step):
+    return tuple(-(-n // step) for n in smap.data.shape)
 
 
 def disk_radius_fraction(smap, *, step=1):
@@ -114,9 +134,12 @@ def disk_radius_fraction(smap, *, step=1):
     InputMapError
         Not a helioprojective map.
     """
-    theta, centre = _theta(smap, step)
-    rho = np.sin(theta) / np.sin(angular_radius(smap).to_value(u.rad))
-    return rho.astype(np.float32), centre
+    blocks = _theta_blocks(smap, step)
+    sin_max = np.sin(angular_radius(smap).to_value(u.rad))
+    rho = np.empty(_output_shape(smap, step), dtype=np.float32)
+    for rows, theta in blocks:
+        rho[rows] = np.sin(theta) / sin_max
+    return rho, _centre(smap)
 
 
 def on_disk(smap):
@@ -126,8 +149,12 @@ def on_disk(smap):
     The same test as `sunpy.map.coordinate_is_on_solar_disk` on
     `sunpy.map.all_coordinates_from_map`, without building a coordinate per pixel.
     """
-    theta, _ = _theta(smap, 1)
-    return theta <= angular_radius(smap).to_value(u.rad)
+    blocks = _theta_blocks(smap, 1)
+    theta_max = angular_radius(smap).to_value(u.rad)
+    mask = np.empty(smap.data.shape, dtype=bool)
+    for rows, theta in blocks:
+        mask[rows] = theta <= theta_max
+    return mask
 
 
 def mu(smap):
@@ -140,9 +167,12 @@ def mu(smap):
         float64 array of the data's shape.
     """
     rho, _ = disk_radius_fraction(smap)
-    rho = rho.astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        return np.where(rho <= 1, np.sqrt(np.clip(1 - rho**2, 0, 1)), np.nan)
+    out = np.empty(rho.shape, dtype=np.float64)
+    for first in range(0, rho.shape[0], _BLOCK_ROWS):
+        block = rho[first : first + _BLOCK_ROWS].astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            out[first : first + _BLOCK_ROWS] = np.where(block <= 1, np.sqrt(np.clip(1 - block**2, 0, 1)), np.nan)
+    return out
 
 
 def pixel_area_and_mu(smap):
@@ -160,8 +190,12 @@ def pixel_area_and_mu(smap):
     area, mu : `numpy.ndarray`
         float64 arrays of the data's shape.
     """
-    theta, _ = _theta(smap, 1)
-    return area_and_mu_at(smap, theta)
+    blocks = _theta_blocks(smap, 1)
+    area = np.empty(smap.data.shape, dtype=np.float64)
+    cos_h = np.empty(smap.data.shape, dtype=np.float64)
+    for rows, theta in blocks:
+        area[rows], cos_h[rows] = area_and_mu_at(smap, theta)
+    return area, cos_h
 
 
 def area_and_mu_at(smap, theta):
@@ -187,8 +221,9 @@ def area_and_mu_at(smap, theta):
     d_obs = smap.dsun.to_value(u.cm)
     rsun = smap.rsun_meters.to_value(u.cm)
     solid_angle = (smap.scale.axis1 * u.pix).to_value(u.rad) * (smap.scale.axis2 * u.pix).to_value(u.rad)
-    distance = d_obs * np.cos(theta) - rsun * cos_h  # observer to surface point, front side
-    area = abs(solid_angle) * np.cos(theta) ** 3 * distance**2 / np.clip(cos_h, 1e-6, None)
+    cos_t = np.cos(theta)
+    distance = d_obs * cos_t - rsun * cos_h  # observer to surface point, front side
+    area = abs(solid_angle) * (cos_t * cos_t * cos_t) * distance**2 / np.clip(cos_h, 1e-6, None)
     return np.where(disk, area, np.nan), np.where(disk, cos_h, np.nan)
 
 

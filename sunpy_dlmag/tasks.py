@@ -205,8 +205,8 @@ TASKS = {
                 Option(
                     "tile_size",
                     int,
-                    help="largest tile in pixels, margins included (default: whole image up to 1296 px, larger "
-                    "ones in tiles of at most 1296 px)",
+                    help="largest tile side in pixels, margins included (default: whole image up to about 2.1 million "
+                    "pixels, larger ones in tiles of at most that many)",
                 ),
                 Option(
                     "overlap", int, help="margin read around each tile, pixels (default and minimum: receptive radius)"

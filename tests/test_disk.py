@@ -55,3 +55,36 @@ def test_only_images_seen_by_an_observer():
         disk.on_disk(gong)
     with pytest.raises(InputMapError, match="sunpy map"):
         disk.mu(np.zeros((4, 4)))
+
+
+def test_full_disk_masks_need_no_image_sized_temporaries():
+    # A 4096-px HMI disk: beyond their outputs, the disk functions and the input check hold a few
+    # MB at a time (float64 temporaries of the whole image took 0.7-1 GB), with unchanged results.
+    import tracemalloc
+    from pathlib import Path
+
+    from sunpy_dlmag import checks
+
+    files = sorted(Path("/work/shared/data/magnetograms/hmi_fulldisk_720s").glob("*.fits"))
+    if not files:
+        pytest.skip("HMI full-disk magnetograms not available")
+    hmi = sunpy.map.Map(files[0])
+    pixels = hmi.data.size
+    tracemalloc.start()
+    try:
+        for call, output_bytes in (
+            (lambda: disk.on_disk(hmi), pixels),
+            (lambda: disk.pixel_area_and_mu(hmi), 16 * pixels),
+            (lambda: checks.finite_data(hmi.data, "data"), 4 * pixels),
+        ):
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            result = call()
+            assert tracemalloc.get_traced_memory()[1] - before < output_bytes + 64e6
+            del result
+    finally:
+        tracemalloc.stop()
+    # The same mask as sunpy's test, on a strip across the limb (sunpy's way is slow for the whole disk).
+    strip = hmi.submap([0, 2000] * u.pix, top_right=[4095, 2015] * u.pix)
+    expected = sunpy.map.coordinate_is_on_solar_disk(sunpy.map.all_coordinates_from_map(strip))
+    np.testing.assert_array_equal(disk.on_disk(hmi)[2000:2016], expected)

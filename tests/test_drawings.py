@@ -599,6 +599,44 @@ def test_marks_are_judged_by_shape_and_the_limits_are_tunable():
     assert near_verdict(drawings.spot_candidates(drawing, pen_width=0.05), 300, 300) != "blob"
     with pytest.raises(ValueError, match="dot_size is a fraction of the disk radius"):
         drawings.detect_sunspots(drawing, dot_size=2)
+    # With label_distance, a group counts only with handwriting near it: the stroke is 0.65
+    # radius from the spot and 0.88 from the pencil dot.
+    labelled = drawings.detect_sunspots(drawing, label_distance=0.7)
+    assert len(labelled) == 1
+    assert abs(labelled["x"][0].value - 300) < 2
+    marks = drawings.spot_candidates(drawing, label_distance=0.7)
+    assert near_verdict(marks, 500, 320) == "unlabelled"
+    with pytest.warns(DlmagUserWarning, match="No sunspots found"):
+        assert len(drawings.detect_sunspots(drawing, label_distance=0.5)) == 0
+    with pytest.raises(ValueError, match="label_distance is a fraction of the disk radius"):
+        drawings.detect_sunspots(drawing, label_distance=-1)
+
+
+def test_touching_spots_are_told_apart_by_their_dark_cores():
+    # Disk radius 300 px: two spots drawn touching (dark cores 8 px apart, joined by lighter ink)
+    # and one spot with a lighter penumbra around its umbra.
+    yy, xx = np.indices((800, 800))
+    image = np.full((800, 800), 240, dtype=np.uint8)
+    image[np.abs(np.hypot(xx - 400, yy - 400) - 300) < 1.5] = 10
+    image[(np.abs(xx - 304) <= 4) & (np.abs(yy - 300) <= 1)] = 150  # the lighter ink between them
+    for x in (300, 308):
+        image[np.hypot(xx - x, yy - 300) < 2.5] = 10
+    image[np.hypot(xx - 500, yy - 500) < 7] = 120  # penumbra
+    image[np.hypot(xx - 500, yy - 500) < 3] = 10  # umbra
+    drawing = drawings.read_drawing(image, date="2011-02-15")
+    spots = drawings.detect_sunspots(drawing)
+    assert len(spots) == 3
+    image_x = np.sort(spots["x"].value)
+    assert np.allclose(image_x, [300, 308, 500], atol=1)
+    assert len(set(spots["group"][np.abs(spots["x"].value - 304) < 10])) == 1  # one group
+    # core_contrast=1 never splits: the touching pair is one spot, as drawn in one stroke.
+    assert len(drawings.detect_sunspots(drawing, core_contrast=1)) == 2
+    marks = drawings.spot_candidates(drawing)
+    assert len(marks) == 2  # one mark, two spots: the candidate names the first
+    assert sorted(marks["n_spots"]) == [1, 2]
+    assert "3 spot(s)" in drawings.plot_candidates(drawing, marks).get_title()
+    with pytest.raises(ValueError, match="core_contrast is a fraction of the paper level"):
+        drawings.detect_sunspots(drawing, core_contrast=0)
 
 
 def near_verdict(marks, x, y):

@@ -16,7 +16,7 @@ from sunpy_dlmag.exceptions import (
 )
 from sunpy_dlmag.maps import DlmagMap
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.runtime import _axis_tiles, default_tile_size, tiled_inference
+from sunpy_dlmag.models.runtime import _axis_tiles, default_tile_pixels, tile_grid, tiled_inference
 from sunpy_dlmag.models.spec import Geometry
 
 
@@ -41,11 +41,31 @@ def test_tiled_equals_whole_image_on_a_real_magnetogram(tiny, mdi_map):
 
 @pytest.mark.parametrize(
     ("radius", "stride", "expected"),
-    [(14, 4, 1296), (175, 16, 1296), (333, 16, 1344), (500, 16, 2048)],
+    [(14, 4, 1456**2), (175, 16, 1456**2), (400, 16, 1600**2), (500, 16, 2048**2)],
 )
-def test_default_tiles(radius, stride, expected):
-    # About 1 GB of network memory for denoise-m2, and at least four margins.
-    assert default_tile_size(Geometry(stride=stride, receptive_radius=radius)) == expected
+def test_default_tile_budget(radius, stride, expected):
+    # About 1 GB of network memory for denoise-m2, and at least four margins a side.
+    assert default_tile_pixels(Geometry(stride=stride, receptive_radius=radius)) == expected
+
+
+def test_grid_computes_fewest_pixels_within_the_budget():
+    def grid(shape, max_pixels, tile=4096):
+        rows, cols = tile_grid(shape, tile=tile, margin=176, stride=16, max_pixels=max_pixels)
+        return [w1 - w0 for *_, w0, w1 in rows], [w1 - w0 for *_, w0, w1 in cols]
+
+    # The default budget on a 4096-px disk: 3x4 tiles, 1.47 times the pixels (4x4 of 1296 px: 1.58).
+    high, wide = grid((4096, 4096), 1456**2)
+    assert (high, wide) == ([1600] * 3, [1296, 1296, 1296, 1264])
+    assert sum(high) * sum(wide) / 4096**2 < 1.48
+    # Within the budget, and whole where the image fits it.
+    assert max(high) * max(wide) <= 1456**2
+    assert grid((1024, 1024), 1456**2) == ([1024], [1024])
+    # A larger budget: 3x3 tiles of 1600 px, 1.37 times the pixels.
+    assert grid((4096, 4096), 1600**2) == ([1600] * 3,) * 2
+    assert grid((4096, 512), 1456**2) == ([4096], [512])  # 2.1 Mpx: fits the budget
+    assert grid((4096, 600), 1456**2) == ([2224, 2224], [600])
+    # A side limit alone (tile_size given) is the fewest tiles along each axis.
+    assert grid((4096, 4096), 1296**2, tile=1296) == ([1296, 1296, 1296, 1264],) * 2
 
 
 @pytest.mark.parametrize("length", [16, 1000, 1600, 1601, 4096, 4100])
@@ -217,3 +237,14 @@ def test_bad_tiling_arguments(tiny):
         tiny.predict(data, tile_size=-1)
     # TilingError is a ValueError, as wrong arguments are in Python.
     assert issubclass(TilingError, ValueError)
+
+
+def test_translate_leaves_a_given_stack_alone(tiny, mdi_map):
+    # A stack made inside translate is normalised in place; one given by the caller is not touched.
+    from sunpy_dlmag.geometry import ModelFrame
+
+    stack = ModelFrame(mdi_map, tiny.spec.geometry).stack([mdi_map])
+    before = stack.copy()
+    out = tiny.translate(stack, mdi_map)
+    np.testing.assert_array_equal(stack, before)
+    np.testing.assert_array_equal(out.data, tiny.translate([mdi_map], mdi_map).data)

@@ -5,13 +5,15 @@ import pytest
 
 from sunpy_dlmag.exceptions import DeviceNotAvailableError
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.quantize import cache_dir, subpixel_graph
+from sunpy_dlmag.models.quantize import cache_dir, phase_graph, subpixel_graph
+from sunpy_dlmag.models.runtime import _session
 
 
-def test_subpixel_rewrite_equals_the_transposed_convolution(conv_onnx, rng):
+@pytest.mark.parametrize("rewrite", [subpixel_graph, phase_graph])
+def test_rewrites_equal_the_transposed_convolution(conv_onnx, rng, rewrite):
     path, _ = conv_onnx("updown", levels=3)
     original = onnx.load(str(path))
-    rewritten = subpixel_graph(original)
+    rewritten = rewrite(original)
     assert "ConvTranspose" in {n.op_type for n in original.graph.node}
     assert "ConvTranspose" not in {n.op_type for n in rewritten.graph.node}
     x = rng.normal(size=(2, 1, 64, 48)).astype(np.float32)
@@ -19,6 +21,21 @@ def test_subpixel_rewrite_equals_the_transposed_convolution(conv_onnx, rng):
     b = ort.InferenceSession(rewritten.SerializeToString(), providers=["CPUExecutionProvider"])
     ya, yb = a.run(None, {"image": x})[0], b.run(None, {"image": x})[0]
     np.testing.assert_allclose(yb, ya, rtol=0, atol=1e-5 * np.abs(ya).max())
+
+
+def test_float_graphs_run_their_phases_on_the_cpu(mdi_map):
+    # The shipped denoiser as loaded (transposed convolutions over their phases) against its file as it is.
+    model = load_model("denoise-m2", device="cpu")
+    assert "ConvTranspose" in {n.op_type for n in onnx.load(str(model.path)).graph.node}
+    data = np.nan_to_num(mdi_map.data[256:768, 256:768])
+    as_file = _session(str(model.path), model.sha256, "cpu", None, rewrite=False)
+    expected = model.spec.output.normalization.inverse(
+        as_file.run(None, {as_file.get_inputs()[0].name: model.spec.inputs[0].normalization.forward(data)[None, None]})[
+            0
+        ][0, 0]
+    )
+    out = model.predict(data, progress=False)
+    assert np.abs(out - expected).max() < 1e-3  # G, float32 rounding of fields up to thousands of G
 
 
 def test_int8_is_built_once_checked_and_close_to_float(conv_onnx, mdi_map):

@@ -16,6 +16,7 @@ _COLOURS = {
     "outlined": "tab:olive",
     "centre line": "tab:blue",
     "stroke": "tab:red",
+    "unlabelled": "tab:purple",
 }
 
 
@@ -70,14 +71,17 @@ def plot_candidates(drawing_map, candidates=None, *, axes=None, **detect_kwargs)
             axes.add_patch(Circle((row["x"].value, row["y"].value), size, fill=False, color=colour,
                                   lw=1.4 if is_spot else 0.9, ls="-" if is_spot else "--"))  # fmt: skip
             if is_spot:
-                axes.annotate(str(row["spot"]), (row["x"].value + size, row["y"].value + size), color=colour,
+                first, n = int(row["spot"]), int(row["n_spots"])
+                text = str(first) if n <= 1 else f"{first}-{first + n - 1}"  # touching spots: one mark
+                axes.annotate(text, (row["x"].value + size, row["y"].value + size), color=colour,
                               fontsize=8, fontweight="bold")  # fmt: skip
         handles.append(Line2D([], [], marker="o", ls="", mfc="none", mec=colour, label=f"{reason} ({len(rows)})"))
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.06), fontsize="small", frameon=False)
-    n_spots = int(np.count_nonzero(np.asarray(candidates["spot"]) > 0))
+    n_spots = int(np.sum(candidates["n_spots"]))
+    n_rejected = int(np.count_nonzero(np.asarray(candidates["spot"]) == 0))
     axes.set_title(
         f"{drawing_map.meta.get('drawfile', drawing_map.name)} {drawing_map.date.strftime('%Y-%m-%d %H:%M')}: "
-        f"{n_spots} spot(s), {len(candidates) - n_spots} mark(s) rejected",
+        f"{n_spots} spot(s), {n_rejected} mark(s) rejected",
         fontsize="medium",
     )
     axes.set_xlim(-0.5, nx - 0.5)

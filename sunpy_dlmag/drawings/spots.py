@@ -17,7 +17,14 @@ import sunpy.sun.constants
 from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 
 from sunpy_dlmag import checks, disk, geometry
-from sunpy_dlmag.drawings.read import _block_mean, _disk_pixels, _drawing_data, _odd, _old_dates, _paper_level
+from sunpy_dlmag.drawings.read import (
+    _block_mean,
+    _disk_pixels,
+    _drawing_data,
+    _odd,
+    _old_dates,
+    _paper_level,
+)
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
 
 __all__ = ["MSH", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
@@ -109,8 +116,8 @@ _LINE_ELONGATION = 4.0
 _MIN_MU = 0.2
 
 _CANDIDATE_COLUMNS = {
-    "candidate": None, "spot": None, "verdict": None, "reason": None, "x": u.pix, "y": u.pix, "rho": None,
-    "width": None, "length": None, "stroke": None, "fill": None, "depth": None, "n_pixels": None,
+    "candidate": None, "spot": None, "n_spots": None, "verdict": None, "reason": None, "x": u.pix, "y": u.pix,
+    "rho": None, "width": None, "length": None, "stroke": None, "fill": None, "depth": None, "n_pixels": None,
 }  # fmt: skip
 
 #: Verdicts of `spot_candidates`: whether each is a spot, and what it means.
@@ -120,13 +127,19 @@ VERDICTS = {
     "outlined": (True, "spot: a small closed outline (penumbra)"),
     "centre line": (False, "rejected: a line through the disk centre (printed cross, drawn axis)"),
     "stroke": (False, "rejected: a thin stroke (handwriting, printed line)"),
+    "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
 }
 
 
-def _check_detection_args(threshold, dot_size, pen_width, outline_size):
+def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance=None, core_contrast=0.1):
     if not 0 < threshold < 1:
         raise ValueError(f"threshold is a fraction of the paper level between 0 and 1, got {threshold}.")
-    for name, value in (("dot_size", dot_size), ("pen_width", pen_width), ("outline_size", outline_size)):
+    if not (np.isfinite(core_contrast) and 0 < core_contrast <= 1):
+        raise ValueError(
+            f"core_contrast is a fraction of the paper level, above 0 and at most 1, got {core_contrast!r}."
+        )
+    limits = (("dot_size", dot_size), ("pen_width", pen_width), ("outline_size", outline_size))
+    for name, value in limits + ((("label_distance", label_distance),) if label_distance is not None else ()):
         if not (np.isfinite(value) and 0 <= value < 1):
             raise ValueError(f"{name} is a fraction of the disk radius between 0 and 1, got {value!r}.")
 
@@ -184,7 +197,7 @@ def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline)
     return "stroke"
 
 
-def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin):
+def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast):
     """
     Candidates (connected ink on the disk) with their measures and verdicts, and the map
     pixels of each spot among them.
@@ -212,9 +225,9 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     inside = r < rw - margin
     ink = (depth > threshold / 2) & inside
     labels, _ = ndimage.label(ndimage.binary_fill_holes(ink), structure=np.ones((3, 3)))
+    slices = ndimage.find_objects(labels)
     held = np.unique(labels[strong & inside])
     held = held[held > 0]
-    slices = ndimage.find_objects(labels)
     rows, pixels = [], {}
     for k in held:
         sl = slices[k - 1]
@@ -229,23 +242,29 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         # Shapes as drawn (observers draw pores as round dots anywhere), but the width as on the Sun:
         # a spot near the limb is drawn foreshortened, thinner than a pen stroke.
         _, length, stroke, fill = _shape(own_ink, filled)
-        width = _shape(_deprojected(own_ink, rho, direction), filled)[0]
+        # The width at half the mark's own depth: a blurred pen stroke (a photograph) keeps it.
+        deepest = float(depth[sl][filled].max())
+        core = own_ink & (depth[sl] > deepest / 2)
+        width = _shape(_deprojected(core, rho, direction), filled)[0]
         line = _main_axis_distance(xs, ys, cxw, cyw) / rw
         width, length, stroke = width / rw, length / rw, stroke / rw
         verdict = _verdict(rho, width, length, stroke, fill, line, dot_size, pen_width, outline_size)
         is_spot, reason = VERDICTS[verdict]
         rows.append({
-            "candidate": len(rows) + 1, "spot": 0, "verdict": verdict, "reason": reason, "x": f * xc + (f - 1) / 2,
-            "y": f * yc + (f - 1) / 2, "rho": rho, "width": width, "length": length, "stroke": stroke, "fill": fill,
-            "depth": float(depth[sl][filled].max()), "n_pixels": int(filled.sum()) * f * f,
+            "candidate": len(rows) + 1, "spot": 0, "n_spots": 0, "verdict": verdict, "reason": reason,
+            "x": f * xc + (f - 1) / 2, "y": f * yc + (f - 1) / 2, "rho": rho, "width": width, "length": length,
+            "stroke": stroke, "fill": fill, "depth": deepest, "n_pixels": int(filled.sum()) * f * f,
         })  # fmt: skip
         if is_spot:
-            pixels[len(rows)] = _spot_pixels(grey, paper, filled, sl, f, threshold)
+            pixels[len(rows)] = _spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast)
     return rows, pixels, margin * f
 
 
-def _spot_pixels(grey, paper, filled, sl, f, threshold):
-    """Map pixels (y, x) of a spot: its ink on the full image, holes filled (a penumbra outline is spot)."""
+def _spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast):
+    """
+    Map pixels (y, x) of each spot in a mark: its ink on the full image, holes filled (a
+    penumbra outline is spot), shared out among its dark cores (touching spots).
+    """
     y0, x0 = sl[0].start * f, sl[1].start * f
     region = np.repeat(np.repeat(filled, f, axis=0), f, axis=1)
     level = np.repeat(np.repeat(paper[sl], f, axis=0), f, axis=1)
@@ -253,8 +272,34 @@ def _spot_pixels(grey, paper, filled, sl, f, threshold):
     spot = ndimage.binary_fill_holes(region & (full < level * (1 - threshold)))
     if not spot.any():  # a dot that only the averaging made deep enough
         spot = region & (full <= full[region].min())
-    ys, xs = np.nonzero(spot)
-    return ys + y0, xs + x0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = np.where(spot & (level > 0), 1 - full / level, 0.0)
+    cores = _dark_cores(depth, threshold, core_contrast)
+    if cores is None:
+        ys, xs = np.nonzero(spot)
+        return [(ys + y0, xs + x0)]
+    # Each pixel of the mark goes to its nearest core.
+    _, (iy, ix) = ndimage.distance_transform_edt(cores == 0, return_indices=True)
+    owner = np.where(spot, cores[iy, ix], 0)
+    return [(ys + y0, xs + x0) for ys, xs in (np.nonzero(owner == k) for k in np.unique(owner[owner > 0]))]
+
+
+def _dark_cores(depth, threshold, contrast, step=0.01):
+    """
+    Labels of the dark cores of one mark (None if it has one): parts deeper than some level
+    (at least ``threshold``), each with ink ``contrast`` deeper than that level; the level
+    that separates most of them. Two pencil dots drawn touching are two cores; the grain of
+    one dot is not.
+    """
+    best, most = None, 1
+    for cut in np.arange(threshold, depth.max() - contrast + 1e-9, step):
+        labels, n = ndimage.label(depth > cut, structure=np.ones((3, 3)))
+        if n <= most:
+            continue
+        deep = 1 + np.flatnonzero(ndimage.maximum(depth, labels, np.arange(1, n + 1)) >= cut + contrast)
+        if len(deep) > most:
+            best, most = np.where(np.isin(labels, deep), labels, 0), len(deep)
+    return best
 
 
 _DETECTION_PARAMETERS = """threshold : float
@@ -271,12 +316,23 @@ _DETECTION_PARAMETERS = """threshold : float
         an umbra), fraction of the disk radius; larger loops are handwriting.
     limb_margin : float, optional
         Pixels inside the limb to leave out (default: measured from the drawn outline, at
-        least 2)."""
+        least 2).
+    label_distance : float, optional
+        Keep only the groups the observer labelled: a group is kept if a rejected thin stroke
+        (handwriting) on the disk is centred within this distance of one of its spots,
+        fraction of the disk radius (e.g. 0.2); its spots are rejected as ``"unlabelled"``
+        otherwise. For forms on which every counted group gets its letter or number beside it
+        (as at Uccle); a label written off the disk is not seen. Default: keep every group.
+    core_contrast : float
+        Spots drawn touching are told apart by their dark cores: parts of one mark separated
+        by ink lighter by at least this fraction of the paper level are spots of their own
+        (1: never split a mark)."""
 
 
 @checks.quantity_input
 def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
-                    limb_margin=None):  # fmt: skip
+                    limb_margin=None, label_distance=None, core_contrast=0.1,
+                    group_distance: u.deg = 10 * u.deg):  # fmt: skip
     """
     Every ink mark on the disk of a drawing, with its shape and its verdict: spot or not, and why.
 
@@ -284,36 +340,40 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     (``"dot"``: a pore), or a small closed outline (``"outlined"``: a penumbra drawn around
     its umbra). It is rejected if it is a line through the disk centre (``"centre line"``:
     the printed cross, a drawn rotation axis) or a thin stroke longer than a dot
-    (``"stroke"``: handwriting such as group labels and counts, printed lines). `VERDICTS`
-    lists them. Marks off the disk and the drawn limb are not candidates.
+    (``"stroke"``: handwriting such as group labels and counts, printed lines). With
+    ``label_distance``, the spots of a group without a label are rejected (``"unlabelled"``).
+    `VERDICTS` lists them. Marks off the disk and the drawn limb are not candidates.
 
     Parameters
     ----------
     drawing_map : `~sunpy.map.GenericMap`
         A drawing read with `~sunpy_dlmag.drawings.read_drawing`.
     {parameters}
+    group_distance : `~astropy.units.Quantity`
+        As for `~sunpy_dlmag.drawings.detect_sunspots` (the groups ``label_distance`` looks at).
 
     Returns
     -------
     `~astropy.table.QTable`
         One row per candidate: ``candidate``, ``spot`` (its number in the
         `~sunpy_dlmag.drawings.detect_sunspots` table with the same arguments, 0 if
-        rejected), ``verdict``, ``reason``, ``x``, ``y`` (map pixels), ``rho`` (distance from
+        rejected; the first of them if the mark holds touching spots), ``n_spots`` (how many
+        spots the mark holds), ``verdict``, ``reason``, ``x``, ``y`` (map pixels), ``rho`` (distance from
         the disk centre over the radius), ``width`` (stroke width, with the foreshortening
         undone), ``length`` (along the main axis), ``stroke`` (ink area over width), all
         three in fractions of the disk radius, ``fill`` (area with holes filled over ink
         area), ``depth`` (deepest ink) and ``n_pixels``.
     """
-    _check_detection_args(threshold, dot_size, pen_width, outline_size)
+    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast)
     with _old_dates():
-        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, 10 * u.deg, limb_margin, warn=False)[
-            1
-        ]
+        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
+                       label_distance, core_contrast, warn=False)[1]  # fmt: skip
 
 
 @checks.quantity_input
 def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
-                    group_distance: u.deg = 10 * u.deg, limb_margin=None):  # fmt: skip
+                    group_distance: u.deg = 10 * u.deg, limb_margin=None, label_distance=None,
+                    core_contrast=0.1):  # fmt: skip
     """
     Sunspots drawn on a drawing map: positions, areas and groups.
 
@@ -351,20 +411,32 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     InputMapError
         Not a helioprojective drawing map, or one without an observer.
     """
-    _check_detection_args(threshold, dot_size, pen_width, outline_size)
+    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast)
     with _old_dates():
-        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin)[0]
+        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
+                       label_distance, core_contrast)[0]  # fmt: skip
 
 
 spot_candidates.__doc__ = spot_candidates.__doc__.replace("{parameters}", _DETECTION_PARAMETERS)
 detect_sunspots.__doc__ = detect_sunspots.__doc__.replace("{parameters}", _DETECTION_PARAMETERS)
 
 
-def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin, warn=True):
+def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
+            label_distance=None, core_contrast=0.1, warn=True):  # fmt: skip
     """The spot table and the candidate table."""
     checks.check_quantity(group_distance, u.deg, "group_distance", positive=True)
     checks.check_number(limb_margin, "limb_margin", minimum=0, allow_none=True)
-    rows, pixels, margin = _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin)
+    rows, pixels, margin = _find_candidates(
+        drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast
+    )
+    table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
+    if label_distance is not None and pixels:
+        unlabelled = _unlabelled_spots(drawing_map, rows, table, ids, label_distance)
+        for k in unlabelled:
+            rows[k - 1].update(verdict="unlabelled", reason=VERDICTS["unlabelled"][1])
+            del pixels[k]
+        if len(unlabelled):
+            table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
     candidates = _table(rows, _CANDIDATE_COLUMNS)
     rejected = len(rows) - len(pixels)
     meta = {"date": drawing_map.date.isot, "drawing": drawing_map.name, "threshold": threshold,
@@ -381,11 +453,36 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
         empty = _table([], _SPOT_COLUMNS)
         empty.meta.update(meta)
         return empty, candidates
+    candidates["spot"][ids[::-1] - 1] = table["spot"][::-1]  # a split mark: its first spot
+    candidates["n_spots"] = np.bincount(ids, minlength=len(rows) + 1)[1:]
+    table.meta.update(meta)
+    return table, candidates
 
-    ids = np.array(list(pixels))
-    ys = np.concatenate([pixels[k][0] for k in ids])
-    xs = np.concatenate([pixels[k][1] for k in ids])
-    which = np.concatenate([np.full(len(pixels[k][0]), i) for i, k in enumerate(ids)])
+
+def _unlabelled_spots(drawing_map, rows, table, ids, label_distance):
+    """Candidate numbers of the spots of groups with no thin stroke (a label) within ``label_distance``."""
+    radius = _disk_pixels(drawing_map)[2]
+    xy = np.array([(row["x"], row["y"]) for row in rows], dtype=float)
+    strokes = xy[[row["verdict"] == "stroke" for row in rows]]
+    groups = np.asarray(table["group"])
+    if len(strokes):
+        near = np.hypot(*(xy[ids - 1][:, None, :] - strokes[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+    else:
+        near = np.full(len(ids), np.inf)
+    labelled = np.unique(groups[near <= label_distance * radius])
+    return np.unique(ids[~np.isin(groups, labelled)])
+
+
+def _spot_table(drawing_map, pixels, group_distance):
+    """
+    The spot table of the spots ``pixels`` (candidate number: the map pixels (y, x) of each
+    of its spots), sorted by group and longitude, and the candidate number of each of its rows.
+    """
+    pieces = [(k, piece) for k, spots in pixels.items() for piece in spots]
+    ids = np.array([k for k, _ in pieces])
+    ys = np.concatenate([piece[0] for _, piece in pieces])
+    xs = np.concatenate([piece[1] for _, piece in pieces])
+    which = np.concatenate([np.full(len(piece[0]), i) for i, (_, piece) in enumerate(pieces)])
     frame = HeliographicStonyhurst(obstime=drawing_map.date)
     seen_px = drawing_map.pixel_to_world(xs * u.pix, ys * u.pix)
     surface = seen_px.transform_to(frame)
@@ -432,9 +529,7 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
     order = np.lexsort((lon, groups))
     table = table[order]
     table["spot"] = np.arange(1, len(table) + 1)
-    candidates["spot"][ids[order] - 1] = table["spot"]
-    table.meta.update(meta)
-    return table, candidates
+    return table, ids[order]
 
 
 def _number_groups_east_to_west(groups, centres, areas):

@@ -1,13 +1,18 @@
 """
-Faster graphs for the CPU: transposed convolutions as sub-pixel convolutions, and int8.
+Faster graphs for the CPU: transposed convolutions as convolutions, and int8.
 
-onnxruntime runs ``ConvTranspose`` far slower than ``Conv`` on the CPU and has no int8
-kernel for it; a stride-``s`` transposed convolution equals a plain convolution with
-``s * s`` times the output channels followed by ``DepthToSpace`` (the sub-pixel layout), so
-`subpixel_graph` rewrites it that way (same result to float32 rounding). `quantize_graph`
-then quantizes the graph statically (QDQ, int8 weights per channel, uint8 activations),
-with activation ranges calibrated on real data, leaving the first and last layers in
-float32 so that the full field range enters and leaves the network at full precision.
+onnxruntime runs ``ConvTranspose`` slower than ``Conv`` on the CPU and has no int8 kernel
+for it. A stride-``s`` transposed convolution computes ``s * s`` interleaved phases, each a
+plain convolution of the input with part of the kernel: `phase_graph` runs them as one
+``Conv`` with ``s * s`` times the output channels, crops each phase to its own offset and
+interleaves them with ``DepthToSpace``, the same arithmetic as the transposed convolution
+(float32 graphs on the CPU run this way). `subpixel_graph` instead pads every phase to one
+common kernel (more arithmetic, one ``Conv`` and no crops). Both give the transposed
+convolution's result to float32 rounding. `quantize_graph` rewrites with both (phases where
+they have equal numbers of taps, sub-pixel for the rest), then quantizes statically (QDQ,
+int8 weights per channel, uint8 activations), with activation ranges calibrated on real
+data, leaving the first and last layers in float32 so that the full field range enters and
+leaves the network at full precision.
 """
 
 import logging
@@ -18,7 +23,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-__all__ = ["calibration_batches", "derived_graph", "quantize_graph", "subpixel_graph"]
+__all__ = ["calibration_batches", "cpu_graph", "derived_graph", "phase_graph", "quantize_graph", "subpixel_graph"]
 
 
 def subpixel_graph(model):
@@ -47,11 +52,37 @@ def subpixel_graph(model):
     return model
 
 
-def _attrs(node):
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+def phase_graph(model):
+    """
+    A copy of the ONNX ``model`` with each 2D ``ConvTranspose`` whose output is exactly
+    ``stride`` times its input replaced by one ``Conv`` over its phases, ``Slice`` to each
+    phase's offset, ``Concat`` and ``DepthToSpace``; others stay. ``None`` when none is replaced.
+    """
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    nodes, replaced = [], 0
+    for node in graph.node:
+        new = _as_phases(node, inits) if node.op_type == "ConvTranspose" else None
+        if new is None:
+            nodes.append(node)
+            continue
+        replaced += 1
+        nodes.extend(new[0])
+        graph.initializer.extend(new[1])
+    if not replaced:
+        return None
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {name for n in graph.node for name in n.input}
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    return model
 
 
-def _as_subpixel(node, inits):
+def _transposed_taps(node, inits):
+    """(weights, stride, taps per phase) of a ConvTranspose `phase_graph` and `subpixel_graph` can rewrite."""
     a = _attrs(node)
     if node.input[1] not in inits or a.get("group", 1) != 1 or "output_shape" in a:
         return None
@@ -74,6 +105,113 @@ def _as_subpixel(node, inits):
     taps = {
         phase: [(j, phase + p - s * j) for j in range(-k, k + 1) if 0 <= phase + p - s * j < k] for phase in range(s)
     }
+    return w, s, taps
+
+
+def _bias(node, inits, repeats, name):
+    """The bias of ``node`` repeated for each phase, as an initializer; (None,) without one; None if not constant."""
+    if len(node.input) < 3 or not node.input[2]:
+        return (None,)
+    if node.input[2] not in inits:
+        return None
+    bias = numpy_helper.to_array(inits[node.input[2]])
+    return (numpy_helper.from_array(np.tile(bias, repeats).astype(bias.dtype), name),)
+
+
+def _as_phases(node, inits):
+    found = _transposed_taps(node, inits)
+    if found is None:
+        return None
+    w, s, taps = found
+    # Phase a reads inputs m + shift_a + t for t < n: one window of n taps, shifted per phase.
+    n = len(taps[0])
+    shifts = {}
+    for phase, pairs in taps.items():
+        offsets = [j for j, _ in pairs]
+        if len(pairs) != n or offsets != list(range(offsets[0], offsets[0] + n)):
+            return None
+        shifts[phase] = offsets[0]
+    low, high = min(shifts.values()), max(shifts.values())
+    if low > 0 or high + n - 1 < 0:  # a convolution cannot crop its input
+        return None
+    cin, cout = w.shape[:2]
+    kernel = np.zeros((s, s, cout, cin, n, n), dtype=w.dtype)
+    for ay in range(s):
+        for iy, (_, ty) in enumerate(taps[ay]):
+            for ax in range(s):
+                for ix, (_, tx) in enumerate(taps[ax]):
+                    kernel[ay, ax, :, :, iy, ix] = w[:, :, ty, tx].T
+    name = node.output[0]
+    bias = _bias(node, inits, s * s, f"{name}__phase_b")
+    if bias is None:
+        return None
+    new_inits = [numpy_helper.from_array(kernel.reshape(s * s * cout, cin, n, n), f"{name}__phase_w")]
+    inputs = [node.input[0], f"{name}__phase_w"]
+    if bias[0] is not None:
+        new_inits.append(bias[0])
+        inputs.append(bias[0].name)
+    # Output i of the padded convolution reads inputs i - pad_low + t; phase a at m wants
+    # m + shift_a + t, so it is output m + shift_a - low, for m < H (H + high - low outputs).
+    conv_out = f"{name}__phase"
+    nodes = [
+        helper.make_node(
+            "Conv",
+            inputs,
+            [conv_out],
+            name=f"{node.name or name}__phase",
+            kernel_shape=[n, n],
+            pads=[-low, -low, high + n - 1, high + n - 1],
+        )
+    ]
+    parts, largest = [], np.iinfo(np.int64).max
+    for ay in range(s):
+        for ax in range(s):
+            part, first = f"{name}__phase{ay}{ax}", (ay * s + ax) * cout
+            ends = [first + cout] + [-(high - shifts[a]) if high > shifts[a] else largest for a in (ay, ax)]
+            starts = [first, shifts[ay] - low, shifts[ax] - low]
+            for key, values in (("starts", starts), ("ends", ends), ("axes", [1, 2, 3])):
+                nodes.append(
+                    helper.make_node(
+                        "Constant",
+                        [],
+                        [f"{part}_{key}"],
+                        value=numpy_helper.from_array(np.array(values, dtype=np.int64), f"{part}_{key}"),
+                    )
+                )
+            nodes.append(
+                helper.make_node(
+                    "Slice", [conv_out, f"{part}_starts", f"{part}_ends", f"{part}_axes"], [part], name=part
+                )
+            )
+            parts.append(part)
+    nodes.append(helper.make_node("Concat", parts, [f"{name}__phases"], name=f"{name}__phases", axis=1))
+    # Channels phase-major (DCR): channel (ay * s + ax) * cout + c goes to pixel (s*m + ay, s*n + ax).
+    nodes.append(
+        helper.make_node(
+            "DepthToSpace", [f"{name}__phases"], [name], name=f"{name}__interleave", blocksize=s, mode="DCR"
+        )
+    )
+    return nodes, new_inits
+
+
+def cpu_graph(path):
+    """
+    The serialised `phase_graph` of the ONNX file at ``path``, or ``None`` when it has no
+    transposed convolution to rewrite (the file then runs as it is).
+    """
+    model = phase_graph(onnx.load(str(path)))
+    return None if model is None else model.SerializeToString()
+
+
+def _attrs(node):
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _as_subpixel(node, inits):
+    found = _transposed_taps(node, inits)
+    if found is None:
+        return None
+    w, s, taps = found
     reach = max(abs(j) for pairs in taps.values() for j, _ in pairs)
     size = 2 * reach + 1
     cin, cout = w.shape[:2]
@@ -130,7 +268,8 @@ def quantize_graph(model, batches, *, keep_float=None):
         quantize_static,
     )
 
-    model = subpixel_graph(model)
+    # Phases where they have equal taps (as fast as the original arithmetic), else sub-pixel.
+    model = subpixel_graph(phase_graph(model) or model)
     name = model.graph.input[0].name
     keep_float = _edge_nodes(model) if keep_float is None else list(keep_float)
 
@@ -147,8 +286,8 @@ def quantize_graph(model, batches, *, keep_float=None):
     with tempfile.TemporaryDirectory(prefix="sunpy_dlmag_int8_") as tmp:
         source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save(model, str(source))
-        # onnxruntime's quantizer advises pre-processing through the root logger; the sub-pixel
-        # rewrite above is the pre-processing these networks need.
+        # onnxruntime's quantizer advises pre-processing through the root logger; the rewrites
+        # above are the pre-processing these networks need.
         root.setLevel(max(level, logging.ERROR))
         try:
             _quantize(quantize_static, source, target, Reader(), keep_float)
@@ -187,7 +326,7 @@ def _edge_nodes(model):
 
 
 # Bump when the rewrite, the calibration or the quantization settings change: old files are then rebuilt.
-_RECIPE = "subpixel+qdq-u8s8-minmax-edges-float/1"
+_RECIPE = "phase+subpixel+qdq-u8s8-minmax-edges-float/2"
 
 
 def cache_dir():

@@ -29,17 +29,18 @@ from sunpy_dlmag.exceptions import (
     TilingError,
 )
 
-__all__ = ["DEFAULT_TILE_SIZE", "PRECISIONS", "Model", "available_devices", "resolve_device", "resolve_precision"]
+__all__ = ["DEFAULT_TILE_PIXELS", "PRECISIONS", "Model", "available_devices", "resolve_device", "resolve_precision"]
 
 # onnxruntime reports telemetry unless told not to before it is imported.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-# Largest network input per side: images up to it run whole, larger ones in tiles of at
-# most this with their margins. Per-pixel speed is flat from 512 to 2048 px (measured,
-# denoise-m2 on 2 cores) but memory is not (about 0.5 kB a pixel in onnxruntime's arena),
-# so this keeps denoise-m2's network near 1 GB: 4x4 tiles on a 4096-px disk, doing 1.58x
-# the pixel work (3x3 tiles of 1600 px would do 1.37x, with 0.5 GB more).
-DEFAULT_TILE_SIZE = 1296
+# Largest network input (a tile and its margins), pixels: images up to it run whole, larger
+# ones in the grid of tiles of at most this that computes the fewest pixels. Per-pixel speed
+# is flat from 512 to 2048 px (measured, denoise-m2 on 2 cores) but memory is not (0.4-0.53
+# kB a pixel in onnxruntime's arena, which grows in powers of two): this keeps denoise-m2's
+# network near 1 GB and a 4096-px disk near 1.6 GB in all (3x4 tiles; 3x3 of 1600 px
+# would compute 7% fewer pixels but take 2.1 GB).
+DEFAULT_TILE_PIXELS = 1456 * 1456
 # One tile per network call: on the CPU batching gains nothing, and memory grows with it.
 DEFAULT_BATCH_SIZE = 1
 
@@ -107,16 +108,28 @@ _PROVIDERS = {"cpu": ("CPUExecutionProvider",), "cuda": ("CUDAExecutionProvider"
 
 
 @functools.lru_cache(maxsize=8)
-def _session(path, sha256, device, num_threads):
-    """One onnxruntime session per (file, content, device, threads); sha256 keys out stale files."""
+def _session(path, sha256, device, num_threads, rewrite=True):
+    """
+    One onnxruntime session per (file, content, device, threads); sha256 keys out stale files.
+    ``rewrite``: on the CPU, run `~sunpy_dlmag.models.quantize.phase_graph` of the file.
+    """
     ort = _ort()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if num_threads:
         options.intra_op_num_threads = int(num_threads)
     options.inter_op_num_threads = 1
+    # A memory pattern keeps a planned block per input shape besides the arena: 0.44 GB more for
+    # denoise-m2 on 1296-px tiles, for no speed measured.
+    options.enable_mem_pattern = False
     log.debug(f"Creating onnxruntime session for {path} on {device}")
-    return ort.InferenceSession(path, sess_options=options, providers=list(_PROVIDERS[device]))
+    source = path
+    if device == "cpu" and rewrite:
+        from sunpy_dlmag.models.quantize import cpu_graph
+
+        # Transposed convolutions as convolutions over their phases: the same result, faster.
+        source = cpu_graph(path) or path
+    return ort.InferenceSession(source, sess_options=options, providers=list(_PROVIDERS[device]))
 
 
 class Model:
@@ -208,10 +221,12 @@ class Model:
             units of the spec's inputs, or one map per input channel. Maps are brought to
             the model's geometry and the result is put back on the first map's grid.
         tile_size : int, optional
-            Tile width and height in pixels (the image is cut into nearly equal tiles of at
-            most this size, on the network's stride grid). Default: the whole image up to
-            1296 px; beyond, tiles of at most 1296 px. Larger than twice the margin
-            (``overlap``), so that a tile keeps pixels of its own.
+            Largest tile width and height in pixels, margins included (the image is cut into
+            nearly equal tiles of at most this size, on the network's stride grid). Default:
+            the whole image up to ``DEFAULT_TILE_PIXELS`` (about 2.1 million pixels); beyond,
+            the grid of tiles of at most that many pixels that computes the fewest pixels
+            (``tile_grid``). Larger than twice the margin (``overlap``), so that a tile keeps
+            pixels of its own.
         overlap : int, optional
             Margin read beyond each side of a tile and cropped from its output, pixels
             (neighbouring tiles' inputs overlap by twice this). Default and minimum: the
@@ -236,6 +251,10 @@ class Model:
 
     def predict_array(self, data, *, tile_size=None, overlap=None, batch_size=DEFAULT_BATCH_SIZE, progress=True):
         """`predict` for arrays: ``(H, W)`` or ``(C, H, W)`` physical values in, ``(H, W)`` out."""
+        return self._predict_array(data, tile_size, overlap, batch_size, progress, owned=False)
+
+    def _predict_array(self, data, tile_size, overlap, batch_size, progress, *, owned):
+        """`predict_array`; ``owned``: ``data`` is a float32 array of the caller's that may be overwritten."""
         x = np.asarray(data)
         if x.ndim == 2:
             x = x[np.newaxis]
@@ -250,13 +269,14 @@ class Model:
         nan = np.isnan(x).any(axis=0)
         if nan.all():
             raise InputMapError(f"All pixels of the input are NaN; nothing for {self.spec.name!r} to run on.")
-        normed = np.empty(x.shape, dtype=np.float32)
+        # Normalised in place where the caller allows: one image-sized array fewer beside the network.
+        normed = x if owned and x.dtype == np.float32 else np.empty(x.shape, dtype=np.float32)
         for c, channel in enumerate(self.spec.inputs):
             norm = channel.normalization
             normed[c] = norm.forward(x[c])
             # Off-disk (NaN) pixels enter the network as what 0 in physical units becomes.
             normed[c][nan] = norm.forward(0.0)
-        tile, margin = self._tiling(normed.shape[1:], tile_size, overlap)
+        tile, margin, max_pixels = self._tiling(normed.shape[1:], tile_size, overlap)
         batch_size = 1 if self._fixed_batch == 1 else checks.check_int(batch_size, "batch_size", minimum=1)
         out = tiled_inference(
             self.run,
@@ -266,7 +286,9 @@ class Model:
             stride=self.spec.geometry.stride,
             batch_size=batch_size,
             progress=progress,
+            max_pixels=max_pixels,
         )
+        del normed, x
         out = self.spec.output.normalization.inverse(out)
         broken = ~np.isfinite(out) & ~nan
         if broken.any():
@@ -278,7 +300,7 @@ class Model:
         return out
 
     def _tiling(self, shape, tile_size, overlap):
-        """(tile, margin) for an image of ``shape``, checking what the caller gave."""
+        """(tile, margin, max_pixels) for an image of ``shape``, checking what the caller gave."""
         g = self.spec.geometry
         largest = max(shape)
         tile_size = checks.check_int(tile_size, "tile_size", allow_none=True)
@@ -294,15 +316,18 @@ class Model:
                 f"use overlap >= {g.receptive_radius} or None."
             )
         if tile_size is None:
-            tile_size = largest if not g.tile_safe else max(default_tile_size(g), 2 * margin + 2 * g.stride)
-        elif not g.tile_safe and tile_size < largest:
+            if not g.tile_safe:
+                return largest, margin, None
+            # No limit per side: the pixel budget alone bounds the tiles.
+            return largest, margin, max(default_tile_pixels(g), (2 * margin + 2 * g.stride) ** 2)
+        if not g.tile_safe and tile_size < largest:
             import warnings
 
             warnings.warn(
                 f"{self.spec.name} normalises over the whole image, so tiles of {tile_size} px give a "
                 "different result from the whole image; leave tile_size=None to run it whole.",
                 DlmagUserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         smallest = 2 * (-(-margin // g.stride) * g.stride) + g.stride
         if tile_size < largest and tile_size < smallest:
@@ -311,7 +336,7 @@ class Model:
                 f"{margin} px (the receptive radius, on the stride grid of {g.stride} px) on both sides, "
                 f"so it needs at least {smallest} px, and a few times that to compute each pixel about once."
             )
-        return int(tile_size), margin
+        return int(tile_size), margin, int(tile_size) ** 2
 
     # ---------------------------------------------------------------- maps
     def translate(
@@ -346,7 +371,8 @@ class Model:
         frame = (
             template if isinstance(template, geometry.ModelFrame) else geometry.ModelFrame(template, self.spec.geometry)
         )
-        if isinstance(channels, np.ndarray) and channels.ndim == 3:
+        owned = not (isinstance(channels, np.ndarray) and channels.ndim == 3)
+        if not owned:
             stack = channels
             if stack.shape[1:] != frame.shape:
                 raise InputMapError(f"A stack of shape {stack.shape} does not lie on the frame {frame.shape}.")
@@ -360,7 +386,9 @@ class Model:
             stack = frame.stack(channels)
         # The limb mask's temporaries are freed before the network's memory arena grows.
         frame.off_disk  # noqa: B018
-        out = self.predict_array(stack, tile_size=tile_size, overlap=overlap, batch_size=batch_size, progress=progress)
+        # A stack made here is normalised in its place: one image-sized array fewer.
+        out = self._predict_array(stack, tile_size, overlap, batch_size, progress, owned=owned)
+        del stack
         return self.output_map(frame.to_template(out), frame.template, note=note)
 
     def _predict_maps(self, maps, **kwargs):
@@ -402,14 +430,12 @@ class Model:
         return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta)
 
 
-def default_tile_size(geometry):
+def default_tile_pixels(geometry):
     """
-    The largest network input per side (a tile and its margins) for images too large to run
-    whole: `DEFAULT_TILE_SIZE`, and at least four margins, on the network's stride grid.
+    The largest network input (a tile and its margins), pixels, for images too large to run
+    whole: ``DEFAULT_TILE_PIXELS``, and at least four margins a side.
     """
-    stride = geometry.stride
-    size = max(DEFAULT_TILE_SIZE, 4 * default_margin(geometry))
-    return int(-(-size // stride) * stride)
+    return int(max(DEFAULT_TILE_PIXELS, (4 * default_margin(geometry)) ** 2))
 
 
 def default_margin(geometry):
@@ -417,16 +443,19 @@ def default_margin(geometry):
     return int(-(-geometry.receptive_radius // geometry.stride) * geometry.stride)
 
 
-def tiled_inference(run, image, *, tile, margin, stride=1, batch_size=DEFAULT_BATCH_SIZE, progress=True):
+def tiled_inference(
+    run, image, *, tile, margin, stride=1, batch_size=DEFAULT_BATCH_SIZE, progress=True, max_pixels=None
+):
     """
     Run ``run`` over ``image`` in tiles whose margins are cropped, each pixel computed once.
 
     The image is cut into a grid of tiles on multiples of ``stride``. Each tile goes into
     the network with ``margin`` pixels of its neighbours around it (none beyond the image's
-    edges), at most ``tile`` pixels per side in all, and only its own pixels are kept. For a
-    network that sees no further than ``margin`` and has no image-wide normalisation, the
-    result equals the whole-image result; the work is the pixel count times about
-    ``(1 + 2 margin (n - 1) / length)`` per axis for ``n`` tiles along it.
+    edges), and only its own pixels are kept. For a network that sees no further than
+    ``margin`` and has no image-wide normalisation, the result equals the whole-image result.
+    Of the grids whose network inputs fit ``tile`` and ``max_pixels`` (`tile_grid`), the one
+    that computes the fewest pixels is used: along an axis of ``n`` tiles the work is the
+    length plus ``2 margin (n - 1)``.
 
     Parameters
     ----------
@@ -446,6 +475,8 @@ def tiled_inference(run, image, *, tile, margin, stride=1, batch_size=DEFAULT_BA
         Tiles of one shape per network call.
     progress : bool
         A progress bar over the tiles (on a terminal only).
+    max_pixels : int, optional
+        Largest network input in pixels (height times width; default ``tile**2``).
 
     Returns
     -------
@@ -459,8 +490,9 @@ def tiled_inference(run, image, *, tile, margin, stride=1, batch_size=DEFAULT_BA
     margin = -(-margin // stride) * stride
     if tile // stride * stride <= 2 * margin and max(padded_h, padded_w) > tile:
         raise TilingError(f"Tiles of {tile} px leave no pixels inside margins of {margin} px on both sides.")
-    rows = _axis_tiles(padded_h, tile, margin, stride)
-    cols = _axis_tiles(padded_w, tile, margin, stride)
+    rows, cols = tile_grid(
+        (padded_h, padded_w), tile=tile, margin=margin, stride=stride, max_pixels=max_pixels or tile * tile
+    )
     windows = [(r, c) for r in rows for c in cols]
     # Tiles with windows of one shape can share a network call.
     groups = {}
@@ -472,16 +504,61 @@ def tiled_inference(run, image, *, tile, margin, stride=1, batch_size=DEFAULT_BA
             for first in range(0, len(group), batch_size):
                 chunk = group[first : first + batch_size]
                 batch = np.stack([image[:, r[2] : r[3], c[2] : c[3]] for r, c in chunk])
+                shape = batch.shape
                 result = run(batch)
-                if result.shape[0] != len(chunk) or result.shape[2:] != batch.shape[2:]:
+                del batch
+                if result.shape[0] != len(chunk) or result.shape[2:] != shape[2:]:
                     raise ModelInputMismatchError(
-                        f"The network turned tiles of shape {batch.shape} into {result.shape}; "
+                        f"The network turned tiles of shape {shape} into {result.shape}; "
                         "expected one output channel of the same height and width."
                     )
                 for k, (r, c) in enumerate(chunk):
                     out[r[0] : r[1], c[0] : c[1]] = result[k, 0, r[0] - r[2] : r[1] - r[2], c[0] - c[2] : c[1] - c[2]]
+                del result
                 bar.update(len(chunk))
     return out[:height, :width]
+
+
+def tile_grid(shape, *, tile, margin, stride, max_pixels):
+    """
+    The tiles along each axis (`_axis_tiles`) of the grid that computes the fewest pixels.
+
+    Of the grids whose network inputs (tile and margins) are at most ``tile`` per side and
+    ``max_pixels`` in area, the one whose inputs add up to the fewest pixels (then the one
+    with fewer tiles): e.g. 3x4 tiles of up to 1600x1296 px on a 4096-px image rather than
+    4x4 of 1296 px with the default budget.
+
+    Returns
+    -------
+    rows, cols : list of tuple
+        ``(start, stop, window start, window stop)`` of each tile along each axis.
+    """
+    options = [_axis_options(length, tile, margin, stride) for length in shape]
+    best = None
+    for rows in options[0]:
+        for cols in options[1]:
+            high, wide = (max(w1 - w0 for _, _, w0, w1 in t) for t in (rows, cols))
+            if high * wide > max_pixels and best is not None:
+                continue
+            work = sum(w1 - w0 for _, _, w0, w1 in rows) * sum(w1 - w0 for _, _, w0, w1 in cols)
+            # The first grid stands until one fits (the finest fits when any does).
+            key = (high * wide > max_pixels, work, len(rows) * len(cols))
+            if best is None or key < best[0]:
+                best = (key, rows, cols)
+    return best[1], best[2]
+
+
+def _axis_options(length, tile, margin, stride):
+    """The ways to tile one axis, from the fewest tiles (within ``tile``) to tiles of a few margins."""
+    first = _axis_tiles(length, tile, margin, stride)
+    options = [first]
+    smallest = 2 * margin + 2 * stride
+    for n in range(len(first) + 1, len(first) + 64):
+        tiles = _axis_split(length, n, margin, stride)
+        if len(tiles) < n or max(w1 - w0 for _, _, w0, w1 in tiles) < smallest:
+            break
+        options.append(tiles)
+    return options
 
 
 def _axis_tiles(length, tile, margin, stride):
@@ -495,7 +572,13 @@ def _axis_tiles(length, tile, margin, stride):
     if length <= tile:
         return [(0, length, 0, length)]
     edge, inner = tile - margin, tile - 2 * margin
-    n = 2 + max(0, -(-(length - 2 * edge) // inner))
+    return _axis_split(length, 2 + max(0, -(-(length - 2 * edge) // inner)), margin, stride)
+
+
+def _axis_split(length, n, margin, stride):
+    """``n`` tiles along an axis of ``length`` (fewer if the last would be empty), windows nearly equal."""
+    if n <= 1:
+        return [(0, length, 0, length)]
     window = -(-(length + 2 * margin * (n - 1)) // (n * stride)) * stride
     tiles, start = [], 0
     for i in range(n):
