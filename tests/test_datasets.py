@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 
 from sunpy_dlmag import geometry  # noqa: E402
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM  # noqa: E402
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError  # noqa: E402
+from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError  # noqa: E402
 from sunpy_dlmag.models import Channel, Geometry, ModelSpec, Normalization  # noqa: E402
 from sunpy_dlmag.training import datasets  # noqa: E402
 from sunpy_dlmag.training.datasets import (  # noqa: E402
@@ -167,6 +167,18 @@ def test_prepare_marks_strong_field(denoise_prepared):
         expected = np.abs(b) >= 50
     assert strong.sum() > 50
     np.testing.assert_array_equal(strong, expected & ((item.mask & datasets.DISK) > 0))
+
+
+@pytest.mark.parametrize(
+    ("strong_field", "error", "match"),
+    [(5, ArgumentTypeError, r"strong_field=5 \* u.G"), (-5 * u.G, InvalidArgumentError, "positive")],
+)
+def test_prepare_refuses_a_threshold_without_unit_or_sign(files, tmp_path, strong_field, error, match):
+    _, mdi = files
+    spec = make_spec(inputs=("MDI",), output="MDI")
+    with pytest.raises(error, match=match):
+        prepare([Pair("2011-02-15T00:00", (mdi,), mdi)], spec, tmp_path / "cache", strong_field=strong_field)
+    assert not (tmp_path / "cache").exists()  # refused before anything is written
 
 
 def test_second_prepare_reads_no_fits(farside_pair, tmp_path, monkeypatch):

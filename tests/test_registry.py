@@ -82,12 +82,16 @@ def test_missing_file_path():
 
 
 def test_user_file_with_spec_in_onnx_metadata(conv_onnx):
+    import dataclasses
+
     path, spec = conv_onnx("mine")
     model = load_model(path, device="cpu")
-    assert model.spec == spec
+    # The file's spec, with the sha256 of the file it runs (the spec inside cannot hold its own).
+    assert model.spec == dataclasses.replace(spec, weights=WeightsSource(sha256=sha256sum(path)))
     assert model.sha256 == sha256sum(path)
+    assert f"a local file, sha256 {model.sha256}" in model.spec.summary()
     # A str path works too.
-    assert load_model(str(path), device="cpu").spec == spec
+    assert load_model(str(path), device="cpu").spec == model.spec
 
 
 def test_spec_beside_the_file_wins_over_metadata(conv_onnx):
@@ -226,3 +230,23 @@ def test_one_loader_for_names_paths_specs_and_models_with_a_task_check(conv_onnx
     assert load_model(bundled, device="cpu", task="denoise").sha256 == sha256sum(path)
     with pytest.raises(WeightsNotInstalledError):
         load_model(get_model("aisfm-v2"), task="farside")
+
+
+@pytest.mark.parametrize("name", ["denoise-m2", "denoise-m2-hmi"])
+def test_shipped_weights_carry_the_registry_entry_and_nothing_of_the_machine(name):
+    import dataclasses
+
+    import onnx
+
+    spec = get_model(name)
+    path = registry.WEIGHTS_DIR / spec.weights.bundled
+    # The spec inside the file is the registry's, scores included (less its own sha256).
+    assert registry.read_spec_for(path) == dataclasses.replace(spec, weights=WeightsSource())
+    graph = onnx.load(str(path)).graph
+    assert not graph.metadata_props
+    for item in (*graph.node, *graph.input, *graph.output, *graph.value_info):
+        assert not item.metadata_props, item.name
+        assert not item.doc_string, item.name
+    data = path.read_bytes()
+    assert b"/work/" not in data
+    assert b"site-packages" not in data

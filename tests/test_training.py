@@ -7,11 +7,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import DATA  # noqa: E402
+from conftest import DATA, make_spec  # noqa: E402
 
 from sunpy_dlmag.cli import main  # noqa: E402
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM  # noqa: E402
-from sunpy_dlmag.models import load_model  # noqa: E402
+from sunpy_dlmag.models import load_model, sha256sum  # noqa: E402
 from sunpy_dlmag.training.export import export_onnx  # noqa: E402
 from sunpy_dlmag.training.presets import get_preset, list_presets  # noqa: E402
 from sunpy_dlmag.training.trainer import Trainer, build_datasets, load_checkpoint  # noqa: E402
@@ -154,8 +154,12 @@ def test_command_line_trains_and_exports(tmp_path, capsys):
     assert "sha256:" in out
     assert main(["models", "info", str(tmp_path / "m2.onnx")]) == 0
     assert "denoise-m2" in capsys.readouterr().out
-    # A fresh export is not the registered file: it loads without the registry's sha256.
-    assert load_model(tmp_path / "m2.onnx", device="cpu").spec.weights.sha256 is None
+    # A fresh export is not the registered file: its card names it a local file, by its own sha256.
+    model = load_model(tmp_path / "m2.onnx", device="cpu")
+    assert model.spec.weights.sha256 == sha256sum(tmp_path / "m2.onnx") == model.sha256
+    assert not model.spec.weights.available
+    assert f"weights:       a local file, sha256 {model.sha256}" in model.spec.summary()
+    assert "none published" not in model.spec.summary()
 
 
 def test_field_weighted_mse_counts_strong_fields_more(crops, tmp_path):
@@ -188,3 +192,80 @@ def test_exported_weights_load_back_for_fine_tuning(tmp_path):
         np.testing.assert_allclose(plain(x).numpy(), net.eval()(x).numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="no weights of shape"):
         load_onnx_weights(DenoiseGenerator(norm="none", **{**kwargs, "base_filters": 8}), path)
+
+
+NETWORK_SOURCE = """
+import torch
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 3, padding=1)
+        self.out = torch.nn.Conv2d(4, 1, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.out(torch.relu(self.conv(x)))
+"""
+
+
+def _node_records(path):
+    """Every metadata entry and doc string of the graph, its nodes and values (the model's own kept aside)."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    records = [(graph.name, p.key) for p in graph.metadata_props] + ([graph.doc_string] if graph.doc_string else [])
+    for item in (*graph.node, *graph.input, *graph.output, *graph.value_info, *graph.initializer):
+        records += [(item.name, p.key) for p in item.metadata_props] + ([item.doc_string] if item.doc_string else [])
+    return records
+
+
+def test_same_weights_export_to_the_same_bytes_from_any_folder(tmp_path):
+    import importlib.util
+
+    from sunpy_dlmag.models.registry import sha256sum
+    from sunpy_dlmag.training.export import export_to_onnx
+
+    # The same network code in two places, as in two clones of the package: the exporter records
+    # each node's source file, which must not reach the file.
+    paths = []
+    for where in ("clone-a", "somewhere/else/clone-b"):
+        folder = tmp_path / where
+        folder.mkdir(parents=True)
+        (folder / "net.py").write_text(NETWORK_SOURCE)
+        spec = importlib.util.spec_from_file_location("net", folder / "net.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        torch.manual_seed(0)
+        paths.append(folder / "net.onnx")
+        export_to_onnx(module.Net(), paths[-1], in_channels=1, example_size=32)
+    assert sha256sum(paths[0]) == sha256sum(paths[1])
+    assert _node_records(paths[0]) == []
+    for path in paths:
+        assert b"clone-" not in path.read_bytes()
+        assert str(tmp_path).encode() not in path.read_bytes()
+
+
+def test_writing_a_spec_removes_the_exporters_records_and_keeps_the_models_own(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    from sunpy_dlmag.models.registry import write_spec_to_onnx
+    from sunpy_dlmag.models.spec import ONNX_METADATA_KEY
+
+    node = helper.make_node("Identity", ["image"], ["output"], doc_string="File /home/me/net.py, line 3")
+    node.metadata_props.add(key="pkg.torch.onnx.stack_trace", value='File "/home/me/net.py", line 3')
+    value = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, "height", "width"])
+    value.metadata_props.add(key="pkg.torch.onnx.original_node_name", value="x")
+    graph = helper.make_graph([node], "g", [value], [helper.make_tensor_value_info("output", TensorProto.FLOAT, None)])
+    graph.metadata_props.add(key="pkg.torch.export.ExportedProgram.graph_signature", value="x: USER_INPUT")
+    proto = helper.make_model(graph)
+    proto.metadata_props.add(key="licence", value="mine")
+    path = tmp_path / "m.onnx"
+    onnx.save(proto, str(path))
+    write_spec_to_onnx(path, make_spec("tiny"))
+    assert _node_records(path) == []
+    assert b"/home/me" not in path.read_bytes()
+    kept = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert kept["licence"] == "mine"
+    assert json.loads(kept[ONNX_METADATA_KEY])["name"] == "tiny"

@@ -15,7 +15,7 @@ __all__ = ["PUBLISHED_MODELS"]
 
 # The denoise-m2 weights that ship with the package (model card: weights/denoise-m2.rst;
 # reproduce with tools/train_denoise_m2.py, tools/package_denoise_m2.py, tools/evaluate_denoise.py).
-DENOISE_M2_SHA256 = "e894643d7af89c013fd4c96a46c36b7edcce81f61ced80b9ffa1d6de8bb63e78"
+DENOISE_M2_SHA256 = "278fb3c5d721f6cab5f86631b1815c5e2fc653e7e4971bb5c529f69602e83164"
 DENOISE_M2_TRAINING = (
     "Real magnetograms with added Gaussian noise (mean U(-1, 1) G, sigma 12 +- 4 G), 128-px patches, "
     "loss 1000 x (MSE + field-strength-weighted MSE): "
@@ -37,7 +37,7 @@ DENOISE_M2_SCORES = {
 
 # The denoise-m2-hmi weights (model card: weights/denoise-m2-hmi.rst; reproduce with
 # tools/train_denoise_hmi.py, tools/package_denoise_m2.py, tools/evaluate_denoise_hmi.py).
-DENOISE_M2_HMI_SHA256 = "7e544f1c8221fe1263ee9d37a4486afaa0f10fe063eec55c4c93a0eb8d780ad5"
+DENOISE_M2_HMI_SHA256 = "76784720b6b63895aa0d7b0038db35dff6e156d28ca5efe6438bffe427bc8430"
 DENOISE_M2_HMI_TRAINING = (
     "Real SDO/HMI 720-s magnetograms at full resolution with added Gaussian noise (mean U(-1, 1) G, "
     "sigma 10 +- 4 G), 128-px patches across the disk up to the limb, loss 1000 x (MSE + field-strength-weighted "

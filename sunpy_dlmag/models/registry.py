@@ -11,6 +11,7 @@ Weights are resolved in this order:
 The sha256 is verified before an onnxruntime session is created.
 """
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -166,6 +167,8 @@ def load_model(model, *, device="auto", num_threads=None, task=None, precision="
             f"The weights file {path} has sha256 {digest}, but the spec of {spec.name!r} expects {expected}. "
             "The file is corrupted or not the published one: delete it and fetch or export it again."
         )
+    if not expected:  # e.g. a user's export: its card names the file it runs by its sha256
+        spec = dataclasses.replace(spec, weights=dataclasses.replace(spec.weights, sha256=digest))
     return Model(spec, path, sha256=digest, device=device, num_threads=num_threads, precision=precision)
 
 
@@ -319,13 +322,58 @@ def read_spec_for(path):
     return ModelSpec.from_json(metadata[ONNX_METADATA_KEY])
 
 
-def write_spec_to_onnx(path, spec):
-    """Embed ``spec`` in the metadata of the ONNX file at ``path`` (rewrites the file)."""
+def write_spec_to_onnx(path, spec=None):
+    """
+    Rewrite the ONNX file at ``path`` as the package ships and exports it.
+
+    The exporter's per-node records (source stack traces with local file paths, FX node
+    names, name scopes, doc strings) are removed, so that the same weights give the same
+    bytes wherever they are exported, and ``spec`` (a `~sunpy_dlmag.models.ModelSpec`), if
+    given, is embedded in the file's metadata.
+    """
     import onnx
 
     proto = onnx.load(str(path))
-    kept = [p for p in proto.metadata_props if p.key != ONNX_METADATA_KEY]
-    del proto.metadata_props[:]
-    proto.metadata_props.extend(kept)
-    proto.metadata_props.add(key=ONNX_METADATA_KEY, value=spec.to_json())
+    strip_exporter_metadata(proto)
+    if spec is not None:
+        kept = [p for p in proto.metadata_props if p.key != ONNX_METADATA_KEY]
+        del proto.metadata_props[:]
+        proto.metadata_props.extend(kept)
+        proto.metadata_props.add(key=ONNX_METADATA_KEY, value=spec.to_json())
     onnx.save(proto, str(path))
+
+
+def strip_exporter_metadata(proto):
+    """
+    Remove the metadata and doc strings of every graph, node and value of an ONNX ``ModelProto``.
+
+    Only the model's own metadata (which holds the spec) are kept; the runtime needs none of
+    what is removed. Modifies ``proto`` in place and returns it.
+    """
+    import onnx
+
+    def strip_graph(graph):
+        graph.doc_string = ""
+        del graph.metadata_props[:]
+        for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
+            value.doc_string = ""
+            del value.metadata_props[:]
+        strip_nodes(graph.node)
+
+    def strip_nodes(nodes):
+        for node in nodes:
+            node.doc_string = ""
+            del node.metadata_props[:]
+            for attribute in node.attribute:
+                if attribute.type == onnx.AttributeProto.GRAPH:
+                    strip_graph(attribute.g)
+                elif attribute.type == onnx.AttributeProto.GRAPHS:
+                    for graph in attribute.graphs:
+                        strip_graph(graph)
+
+    strip_graph(proto.graph)
+    for function in proto.functions:
+        function.doc_string = ""
+        del function.metadata_props[:]
+        strip_nodes(function.node)
+    return proto

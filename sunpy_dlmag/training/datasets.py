@@ -33,6 +33,7 @@ from sunpy import log
 from sunpy.coordinates import Helioprojective
 
 from sunpy_dlmag import geometry
+from sunpy_dlmag.checks import check_quantity
 from sunpy_dlmag.data.fetch import (
     Pair,
     pairs_from_folders,
@@ -238,12 +239,10 @@ def _strong_threshold(strong_field, channel):
     """The strong-field threshold in the channel's unit, or None where it does not apply."""
     if strong_field is None:
         return None
-    if not isinstance(strong_field, u.Quantity):
-        raise TypeError(f"strong_field must be a Quantity such as 500 * u.G, or None; got {strong_field!r}.")
-    try:
-        return float(strong_field.to_value(u.Unit(channel.unit)))
-    except (ValueError, u.UnitsError):
+    unit = u.Unit(channel.unit)
+    if isinstance(strong_field, u.Quantity) and not strong_field.unit.is_equivalent(unit):
         return None  # e.g. an EUV target: no field strength to speak of
+    return float(check_quantity(strong_field, unit, "strong_field", positive=True).value)
 
 
 def _cache_key(pair, spec, threshold, preprocess):

@@ -33,8 +33,10 @@ def export_to_onnx(module, path, *, in_channels, example_size=256, spec=None):
     one input named ``"image"`` of shape ``(batch, in_channels, height, width)`` and one
     output named ``"output"``. torch's default exporter (``dynamo=True``, which needs
     onnxscript) is tried first; if it fails, or leaves any of the three axes static, the
-    TorchScript exporter (``dynamo=False``, opset 17) is used instead. The file is then
-    run with onnxruntime on a random input and compared with torch.
+    TorchScript exporter (``dynamo=False``, opset 17) is used instead. The exporter's
+    per-node records (stack traces with local paths, doc strings) are removed, so the same
+    weights and the same torch give the same file wherever they are exported. The file is
+    then run with onnxruntime on a random input and compared with torch.
 
     Parameters
     ----------
@@ -70,10 +72,10 @@ def export_to_onnx(module, path, *, in_channels, example_size=256, spec=None):
             log.info(f"torch's default ONNX exporter failed ({type(err).__name__}: {err}); using dynamo=False.")
             _export_torchscript(module, example, path)
             _check_dynamic(path)
-        if spec is not None:
-            from sunpy_dlmag.models.registry import write_spec_to_onnx
+        from sunpy_dlmag.models.registry import write_spec_to_onnx
 
-            write_spec_to_onnx(path, spec)
+        # Without the exporter's node records (local paths): the same weights give the same bytes.
+        write_spec_to_onnx(path, spec)
         return _max_difference(module, path, in_channels, example_size, device)
     finally:
         module.train(was_training)
