@@ -24,6 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    InvalidArgumentError,
+    MissingDependencyError,
+    MissingFileError,
+    OutputExistsError,
+)
 from sunpy_dlmag.io import FITS_SUFFIXES, fits_stem
 from sunpy_dlmag.tasks import TASKS
 
@@ -107,11 +114,13 @@ def register_task(name, function, *, description="", suffixes=FITS_SUFFIXES, rep
         A name that is not a valid file name part, or one already registered.
     """
     if not name or not all(c.isalnum() or c in "-_" for c in name):
-        raise ValueError(f"A task name may contain only letters, digits, '-' and '_'; got {name!r}.")
+        raise InvalidArgumentError(f"A task name may contain only letters, digits, '-' and '_'; got {name!r}.")
     if name in _TASKS and not replace:
-        raise ValueError(f"A batch task named {name!r} is registered already; pass replace=True to replace it.")
+        raise InvalidArgumentError(
+            f"A batch task named {name!r} is registered already; pass replace=True to replace it."
+        )
     if not callable(function):
-        raise TypeError(f"The function of task {name!r} must be callable, got {type(function).__name__}.")
+        raise ArgumentTypeError(f"The function of task {name!r} must be callable, got {type(function).__name__}.")
     task = BatchTask(name, function, description, tuple(s.lower() for s in suffixes))
     _TASKS[name] = task
     return task
@@ -136,7 +145,9 @@ def get_task(name):
     try:
         return _TASKS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"Unknown batch task {name!r}; the registered tasks are {', '.join(list_tasks())}.") from None
+        raise InvalidArgumentError(
+            f"Unknown batch task {name!r}; the registered tasks are {', '.join(list_tasks())}."
+        ) from None
 
 
 # The capabilities declared in sunpy_dlmag.tasks, with their options.
@@ -185,7 +196,7 @@ def find_inputs(inputs, *, suffixes=FITS_SUFFIXES):
                 p for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and _has_suffix(p, suffixes)
             )
             if not files:
-                raise FileNotFoundError(f"No file ending in {', '.join(suffixes)} in the folder {path}.")
+                raise MissingFileError(f"No file ending in {', '.join(suffixes)} in the folder {path}.")
             found.extend(files)
         elif glob.has_magic(str(item)):
             files = sorted(
@@ -195,10 +206,10 @@ def find_inputs(inputs, *, suffixes=FITS_SUFFIXES):
                 if Path(p).is_file() and _has_suffix(Path(p), suffixes)
             )
             if not files:
-                raise FileNotFoundError(f"No file ending in {', '.join(suffixes)} matches {item!s}.")
+                raise MissingFileError(f"No file ending in {', '.join(suffixes)} matches {item!s}.")
             found.extend(files)
         else:
-            raise FileNotFoundError(f"No such input file or folder: {item!s}.")
+            raise MissingFileError(f"No such input file or folder: {item!s}.")
     unique = {}
     for path in found:
         unique.setdefault(path.absolute(), path)
@@ -289,10 +300,10 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     png = quicklook_path(output)
     for target in [output, png] if quicklook else [output]:
         if target.exists() and not overwrite:
-            raise FileExistsError(f"{target} exists; pass overwrite=True (--overwrite) to replace it.")
+            raise OutputExistsError(f"{target} exists; pass overwrite=True (--overwrite) to replace it.")
     result = task.function(path, num_threads=num_threads, **options)
     if not isinstance(result, sunpy.map.GenericMap):
-        raise TypeError(f"Task {task.name!r} returned {type(result).__name__}, not a sunpy map.")
+        raise ArgumentTypeError(f"Task {task.name!r} returned {type(result).__name__}, not a sunpy map.")
     # Declared tasks (sunpy_dlmag.tasks) name their writer; others write FITS.
     getattr(task.function, "write", save_map)(result, output, overwrite=overwrite)
     if quicklook:
@@ -351,7 +362,7 @@ def _import_distributed():
     try:
         import distributed
     except ImportError as err:
-        raise ImportError(
+        raise MissingDependencyError(
             "Batch processing runs on Dask, which is not installed: pip install 'sunpy-dlmag[dask]' "
             f"(or pip install 'dask[distributed]'). ({err})"
         ) from err
@@ -516,13 +527,13 @@ def run_batch(
 
     task = get_task(task)
     if client is not None and scheduler is not None:
-        raise ValueError("Give either a scheduler address or a client, not both.")
+        raise InvalidArgumentError("Give either a scheduler address or a client, not both.")
     if workers is not None and (client is not None or scheduler is not None):
-        raise ValueError(
+        raise InvalidArgumentError(
             "workers sets the size of the local cluster; it cannot be combined with a scheduler or client."
         )
     if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a positive integer, got {workers!r}.")
+        raise InvalidArgumentError(f"workers must be a positive integer, got {workers!r}.")
     distributed = _import_distributed()
     wall = time.perf_counter()
     out_dir = Path(out_dir)
@@ -539,7 +550,7 @@ def run_batch(
     clashes = {o: ps for o, ps in clashes.items() if len(ps) > 1}
     if clashes:
         output, names = next(iter(clashes.items()))
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{len(clashes)} output name(s) would be written by more than one input, e.g. {output.name} by "
             f"{' and '.join(names)}; process them into separate folders."
         )

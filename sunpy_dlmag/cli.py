@@ -148,7 +148,7 @@ def _file_command(args):
     from pathlib import Path
 
     from sunpy_dlmag.batch import find_inputs, get_task, output_path, process_file, quicklook_path
-    from sunpy_dlmag.exceptions import DlmagError, InputMapError
+    from sunpy_dlmag.exceptions import DlmagError, InputMapError, OutputExistsError
     from sunpy_dlmag.io import fits_stem, is_fits_name
     from sunpy_dlmag.tasks import TASKS
 
@@ -172,7 +172,7 @@ def _file_command(args):
                 candidates = output.with_name(f"{fits_stem(output.name)}_candidates.png")
                 _drawing_check(path, candidates, options, args.overwrite)
         except Exception as err:
-            if isinstance(err, DlmagError) and not isinstance(err, InputMapError):
+            if isinstance(err, DlmagError) and not isinstance(err, InputMapError | OutputExistsError):
                 raise  # the model or the device, not this file: every file would fail
             # A problem of this file (unreadable, not a magnetogram, output exists): go on with the others.
             print(f"sunpy-dlmag: error: {path}: {err} ({type(err).__name__})", file=sys.stderr)

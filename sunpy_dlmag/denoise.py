@@ -67,7 +67,7 @@ def _ae_model_for(magnetogram):
 
 def _denoise_model(method, model, device, num_threads=None, precision="fp32", magnetogram=None):
     if method not in _METHODS:
-        raise ValueError(f"method must be 'ae' (M2 autoencoder) or 'translation' (M1), got {method!r}.")
+        raise InvalidArgumentError(f"method must be 'ae' (M2 autoencoder) or 'translation' (M1), got {method!r}.")
     if model is None:
         model = _ae_model_for(magnetogram) if method == "ae" and magnetogram is not None else _METHODS[method]
     return load_model(model, device=device, num_threads=num_threads, task="denoise", precision=precision)

@@ -23,11 +23,14 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidModelSpecError",
     "MissingDateError",
+    "MissingDependencyError",
+    "MissingFileError",
     "MissingObserverError",
     "ModelInputMismatchError",
     "ModelOutputError",
     "ModelTaskError",
     "NonFiniteDataError",
+    "OutputExistsError",
     "TilingError",
     "TrainingDataError",
     "UnitError",
@@ -93,6 +96,10 @@ class InputFileError(InputMapError, OSError):
     """A file that cannot be read as the product a reader expects (empty, truncated, corrupt, wrong shape)."""
 
 
+class MissingFileError(InputFileError, FileNotFoundError):
+    """An input file or folder that does not exist."""
+
+
 class TrainingDataError(InputMapError):
     """
     Training or validation data a run cannot use: a manifest without pairs, folders without
@@ -130,6 +137,14 @@ class InconsistentObservationsError(InputMapError):
 
 class IncompleteDiskError(InputMapError):
     """A full-disk model given an image that does not hold the whole solar disk."""
+
+
+class OutputExistsError(DlmagError, FileExistsError):
+    """An output file that exists already, where the call was not told to overwrite it."""
+
+
+class MissingDependencyError(DlmagError, ImportError):
+    """An optional dependency that a capability needs is not installed; the message says how to install it."""
 
 
 class CalibrationNotAvailableError(DlmagError, LookupError):

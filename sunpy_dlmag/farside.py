@@ -35,6 +35,7 @@ from sunpy.coordinates import propagate_with_solar_surface
 
 from sunpy_dlmag import calibration, checks, geometry
 from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
     CalibrationNotAvailableError,
     ChannelMismatchError,
     DlmagUserWarning,
@@ -217,7 +218,7 @@ def _user_calibrations(calibrate):
     values = list(calibrate.values()) if isinstance(calibrate, Mapping) else calibrate
     if isinstance(values, Sequence) and all(isinstance(c, calibration.Calibration) for c in values):
         return list(values)
-    raise TypeError(
+    raise ArgumentTypeError(
         "calibrate must be True (the packaged table), False (no cross-calibration), a "
         f"sunpy_dlmag.calibration.Calibration, or a list of them; got {type(calibrate).__name__}."
     )

@@ -26,7 +26,15 @@ from sunpy.time import parse_time
 from sunpy.util.exceptions import NoMapsInFileError
 
 from sunpy_dlmag import checks
-from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagError, InputFileError, InputMapError
+from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    DlmagError,
+    InputFileError,
+    InputMapError,
+    InvalidArgumentError,
+    MissingFileError,
+    OutputExistsError,
+)
 
 __all__ = ["FITS_SUFFIXES", "fits_stem", "is_fits_name", "save_map", "write_atomic"]
 
@@ -74,7 +82,7 @@ def _new_temporary(path):
             continue
         os.close(fd)
         return tmp
-    raise FileExistsError(f"No free temporary file name beside {path}.")
+    raise OutputExistsError(f"No free temporary file name beside {path}.")
 
 
 def write_atomic(path, write, *, overwrite=False):
@@ -86,7 +94,7 @@ def write_atomic(path, write, *, overwrite=False):
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
+        raise OutputExistsError(f"{path} exists; pass overwrite=True to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
     tmp = _new_temporary(path)
@@ -113,7 +121,9 @@ def save_map(smap, path, *, overwrite=False):
     """
     path = Path(path)
     if path.name.lower().endswith(".fz"):
-        raise ValueError(f"{path}: tile-compressed FITS (.fz) is read, not written; name the output .fits or .fits.gz.")
+        raise InvalidArgumentError(
+            f"{path}: tile-compressed FITS (.fz) is read, not written; name the output .fits or .fits.gz."
+        )
     uncertainty = smap.uncertainty
     if "blank" in smap.meta and not np.issubdtype(smap.data.dtype, np.integer):
         # BLANK only applies to integer data; astropy warns when a float image carries it.
@@ -154,7 +164,7 @@ def _existing_file(path):
         raise ArgumentTypeError(f"path must be a str or a pathlib.Path, got {type(path).__name__}.")
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No such file: {path}")
+        raise MissingFileError(f"No such file: {path}")
     return path
 
 

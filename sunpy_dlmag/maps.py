@@ -26,6 +26,7 @@ import sunpy.map
 from sunpy.map.header_helper import get_observer_meta
 
 from sunpy_dlmag import checks
+from sunpy_dlmag.exceptions import InvalidArgumentError
 from sunpy_dlmag.version import version
 
 __all__ = [
@@ -221,7 +222,7 @@ def magnetogram_plot_settings(product="magnetogram"):
         ``cmap`` and ``norm``, for ``plot_settings`` of a map.
     """
     if not isinstance(product, str) or product not in MAGNETOGRAM_PLOT:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"product must be one of {sorted(MAGNETOGRAM_PLOT)} (the limits are fixed per kind of map), "
             f"got {product!r}."
         )

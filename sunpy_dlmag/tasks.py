@@ -11,6 +11,7 @@ option is added in one place: its `Option` in the task's ``options``. The capabi
 import importlib
 from dataclasses import dataclass
 
+from sunpy_dlmag.exceptions import ArgumentTypeError
 from sunpy_dlmag.io import FITS_SUFFIXES
 
 __all__ = ["DRAWING_SUFFIXES", "TASKS", "Option", "Task"]
@@ -133,13 +134,13 @@ class Task:
     def _values(self, options):
         unknown = set(options) - {o.name for o in self.options}
         if unknown:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"Task {self.name!r} has no option {', '.join(sorted(unknown))}; "
                 f"its options are {', '.join(o.name for o in self.options)}."
             )
         missing = [o.name for o in self.options if o.required and options.get(o.name) is None]
         if missing:
-            raise TypeError(f"Task {self.name!r} needs the option(s) {', '.join(missing)}.")
+            raise ArgumentTypeError(f"Task {self.name!r} needs the option(s) {', '.join(missing)}.")
         given = self.defaults() | options
         return {o.name: o.value(given[o.name]) for o in self.options if o.name in given}
 

@@ -88,8 +88,10 @@ def test_cli_out_file_names(tmp_path, capsys):
     assert cli.main(["denoise", str(mdi), "--out", str(out), "--device", "cpu"]) == 0
     assert out.is_file()
     assert np.isfinite(sunpy.map.Map(out).data).any()
-    assert cli.main(["denoise", str(mdi), "--out", str(tmp_path / "x.fits.fz"), "--device", "cpu"]) == 1
+    # A bad --out name fails every file alike: a usage error (2), not one failed file (1).
+    assert cli.main(["denoise", str(mdi), "--out", str(tmp_path / "x.fits.fz"), "--device", "cpu"]) == 2
     assert "tile-compressed" in capsys.readouterr().err
+    assert not (tmp_path / "x.fits.fz").exists()
 
 
 @pytest.mark.parametrize("command", [[], ["models"], ["demo"], ["export"], ["batch"], ["synchronic"], ["pfss"]])

@@ -32,7 +32,13 @@ from sunpy import log
 from sunpy.time import parse_time
 
 from sunpy_dlmag import checks
-from sunpy_dlmag.exceptions import DlmagUserWarning, TrainingDataError
+from sunpy_dlmag.exceptions import (
+    DlmagUserWarning,
+    InvalidArgumentError,
+    MissingDateError,
+    MissingFileError,
+    TrainingDataError,
+)
 from sunpy_dlmag.io import FITS_SUFFIXES, write_atomic
 
 __all__ = [
@@ -109,7 +115,7 @@ class Pair:
         object.__setattr__(self, "inputs", tuple(Path(p) for p in self.inputs))
         object.__setattr__(self, "target", Path(self.target))
         if not self.inputs:
-            raise ValueError("A training pair needs at least one input file.")
+            raise InvalidArgumentError("A training pair needs at least one input file.")
 
 
 def read_observation_time(path):
@@ -156,13 +162,15 @@ def _header_time(path):
                     return parse_time(value).utc
                 except ValueError:
                     continue
-    raise ValueError(f"{path} has no readable observation time in its headers (looked for {', '.join(_TIME_KEYS)}).")
+    raise MissingDateError(
+        f"{path} has no readable observation time in its headers (looked for {', '.join(_TIME_KEYS)})."
+    )
 
 
 def _fits_files(folder):
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder.")
+        raise MissingFileError(f"{folder} is not a folder.")
     # Hidden files are partial downloads and atomic-write temporaries.
     return sorted(
         p
@@ -224,7 +232,7 @@ def pairs_from_folders(input_dirs, target_dir, *, tolerance=DEFAULT_TOLERANCE):
         input_dirs = [input_dirs]
     input_dirs = [Path(d) for d in input_dirs]
     if not input_dirs:
-        raise ValueError("pairs_from_folders needs at least one input folder.")
+        raise InvalidArgumentError("pairs_from_folders needs at least one input folder.")
     targets, target_times = _timed_files(target_dir)
     channels = [_timed_files(d) for d in input_dirs]
 
@@ -275,7 +283,7 @@ def write_manifest(pairs, csv_path, *, overwrite=False):
     csv_path = Path(csv_path)
     n_inputs = {len(p.inputs) for p in pairs}
     if len(n_inputs) > 1:
-        raise ValueError(f"All pairs of a manifest need the same number of inputs; got {sorted(n_inputs)}.")
+        raise InvalidArgumentError(f"All pairs of a manifest need the same number of inputs; got {sorted(n_inputs)}.")
     n = n_inputs.pop() if n_inputs else 0
     base = csv_path.parent.resolve()
 
@@ -362,7 +370,7 @@ def split_by_month(pairs, held_out_months=(9, 10)):
     months = set()
     for m in held_out_months:
         if isinstance(m, bool) or not isinstance(m, int | np.integer) or not 1 <= m <= 12:
-            raise ValueError(f"held_out_months must be months 1-12, got {held_out_months!r}.")
+            raise InvalidArgumentError(f"held_out_months must be months 1-12, got {held_out_months!r}.")
         months.add(int(m))
     train, held_out = [], []
     for p in pairs:
@@ -401,7 +409,7 @@ def _channel_names(pair, wavelengths):
 
 def _pair_kind(pair):
     if pair not in PAIR_KINDS:
-        raise ValueError(f"Unknown pair {pair!r}; known: {', '.join(PAIR_KINDS)}.")
+        raise InvalidArgumentError(f"Unknown pair {pair!r}; known: {', '.join(PAIR_KINDS)}.")
     return PAIR_KINDS[pair]
 
 
@@ -414,15 +422,15 @@ def _check_wavelengths(kind, pair, wavelengths):
     for w in wavelengths:
         value = w.to_value(u.AA) if isinstance(w, u.Quantity) else w
         if not np.isfinite(value) or round(value) not in kind["wavelengths"] or value != round(value):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{kind['input']} has no channel at {w} (pair {pair!r}); "
                 f"available: {', '.join(map(str, kind['wavelengths']))} Angstrom."
             )
         out.append(round(value))
     if not out:
-        raise ValueError("At least one wavelength is needed.")
+        raise InvalidArgumentError("At least one wavelength is needed.")
     if len(set(out)) != len(out):
-        raise ValueError(f"Wavelengths repeat: {wavelengths!r}.")
+        raise InvalidArgumentError(f"Wavelengths repeat: {wavelengths!r}.")
     return tuple(out)
 
 
@@ -460,21 +468,21 @@ def build_queries(start, end, cadence, *, pair="aia-hmi", wavelengths=None, prov
     kind = _pair_kind(pair)
     wavelengths = _check_wavelengths(kind, pair, wavelengths)
     if provider not in _PROVIDERS:
-        raise ValueError(f"Unknown provider {provider!r}; expected one of {', '.join(_PROVIDERS)}.")
+        raise InvalidArgumentError(f"Unknown provider {provider!r}; expected one of {', '.join(_PROVIDERS)}.")
     if provider not in kind["providers"]:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{kind['input']} data are not available from {provider!r}; pair {pair!r} can use "
             f"{', '.join(repr(p) for p in kind['providers'])}."
         )
     if provider == "jsoc" and not (isinstance(email, str) and "@" in email):
-        raise ValueError(
+        raise InvalidArgumentError(
             "JSOC exports need the email address you registered with JSOC: pass email='you@example.org' "
             "(register at http://jsoc.stanford.edu/ajax/register_email.html), or use provider='vso'."
         )
     cadence = checks.check_quantity(cadence, u.h, "cadence", positive=True)
     start, end = parse_time(start), parse_time(end)
     if not end > start:
-        raise ValueError(f"end ({end.isot}) must be after start ({start.isot}).")
+        raise InvalidArgumentError(f"end ({end.isot}) must be after start ({start.isot}).")
 
     time, sample = a.Time(start, end), a.Sample(cadence)
     input_names, target_name = _channel_names(pair, wavelengths)
@@ -593,7 +601,7 @@ def fetch_training_pairs(
     """
     queries = build_queries(start, end, cadence, pair=pair, wavelengths=wavelengths, provider=provider, email=email)
     if not isinstance(max_workers, int) or max_workers < 1:
-        raise ValueError(f"max_workers must be a positive integer, got {max_workers!r}.")
+        raise InvalidArgumentError(f"max_workers must be a positive integer, got {max_workers!r}.")
     _check_tolerance(tolerance)
     out_dir = Path(out_dir)
     for query in queries:
@@ -648,20 +656,22 @@ def build_hmi_series_query(start, end, *, cadence="45s", provider="jsoc", email=
     from sunpy.net import attrs as a
 
     if cadence not in _HMI_SERIES:
-        raise ValueError(f"cadence must be one of {', '.join(_HMI_SERIES)}, got {cadence!r}.")
+        raise InvalidArgumentError(f"cadence must be one of {', '.join(_HMI_SERIES)}, got {cadence!r}.")
     start, end = parse_time(start), parse_time(end)
     if not end > start:
-        raise ValueError(f"end ({end.isot}) must be after start ({start.isot}).")
+        raise InvalidArgumentError(f"end ({end.isot}) must be after start ({start.isot}).")
     time = a.Time(start, end)
     if provider == "jsoc":
         if not (isinstance(email, str) and "@" in email):
-            raise ValueError("JSOC exports need the email address you registered with JSOC: pass email=...")
+            raise InvalidArgumentError("JSOC exports need the email address you registered with JSOC: pass email=...")
         return time & a.jsoc.Series(_HMI_SERIES[cadence]) & a.jsoc.Segment("magnetogram") & a.jsoc.Notify(email)
     if provider == "vso":
         if cadence != "45s":
-            raise ValueError("The VSO serves HMI line-of-sight magnetograms at 45 s; use provider='jsoc' for 720s.")
+            raise InvalidArgumentError(
+                "The VSO serves HMI line-of-sight magnetograms at 45 s; use provider='jsoc' for 720s."
+            )
         return time & a.Instrument("HMI") & a.Physobs("LOS_magnetic_field")
-    raise ValueError(f"provider must be 'jsoc' or 'vso', got {provider!r}.")
+    raise InvalidArgumentError(f"provider must be 'jsoc' or 'vso', got {provider!r}.")
 
 
 def fetch_hmi_series(start, end, *, out_dir, cadence="45s", provider="jsoc", email=None, max_workers=4, progress=True):

@@ -26,6 +26,7 @@ from sunpy_dlmag.drawings.spots import (
     _weighted_centre,
     detect_sunspots,
 )
+from sunpy_dlmag.exceptions import InvalidArgumentError
 from sunpy_dlmag.maps import derived_meta
 from sunpy_dlmag.models import load_model
 
@@ -120,9 +121,9 @@ def sunspot_bipoles(spots, *, date, leading_polarity=None, flux_factor=1.0,
     """
     _check_spots(spots)
     if leading_polarity not in (None, 1, -1):
-        raise ValueError(f"leading_polarity must be +1, -1 or None (Hale's law), got {leading_polarity!r}.")
+        raise InvalidArgumentError(f"leading_polarity must be +1, -1 or None (Hale's law), got {leading_polarity!r}.")
     if not (np.isfinite(flux_factor) and flux_factor > 0):
-        raise ValueError(f"flux_factor must be a positive number, got {flux_factor!r}.")
+        raise InvalidArgumentError(f"flux_factor must be a positive number, got {flux_factor!r}.")
     with _old_dates():
         time = parse_time(date)
         rows = []
@@ -237,11 +238,13 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
         Not a drawing map, or a model for another task.
     """
     if method not in ("bipole", "model"):
-        raise ValueError(f"method must be 'bipole' (physical bipoles) or 'model' (trained network), got {method!r}.")
+        raise InvalidArgumentError(
+            f"method must be 'bipole' (physical bipoles) or 'model' (trained network), got {method!r}."
+        )
     if method == "model" and (spots is not None or leading_polarity is not None or flux_factor != 1.0):
-        raise ValueError("spots, leading_polarity and flux_factor only apply to method='bipole'.")
+        raise InvalidArgumentError("spots, leading_polarity and flux_factor only apply to method='bipole'.")
     if method == "bipole" and model is not None:
-        raise ValueError("model only applies to method='model'.")
+        raise InvalidArgumentError("model only applies to method='model'.")
     with _old_dates():
         data = _drawing_data(drawing_map)
         if method == "model":

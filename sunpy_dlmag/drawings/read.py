@@ -25,7 +25,7 @@ from sunpy.map.header_helper import make_fitswcs_header
 from sunpy.time import parse_time
 
 from sunpy_dlmag import checks
-from sunpy_dlmag.exceptions import InputMapError
+from sunpy_dlmag.exceptions import ArgumentTypeError, InputMapError, InvalidArgumentError, MissingFileError
 
 __all__ = ["read_drawing"]
 
@@ -49,7 +49,7 @@ def _grey_image(image):
     if isinstance(image, str | os.PathLike):
         path = Path(image).expanduser()
         if not path.is_file():
-            raise FileNotFoundError(f"No drawing image at {path}.")
+            raise MissingFileError(f"No drawing image at {path}.")
         from PIL import Image, ImageOps, UnidentifiedImageError
 
         try:
@@ -300,7 +300,7 @@ def _fit_disk(grey):
 
 def _check_angle(value, name):
     if not isinstance(value, u.Quantity) or not value.unit.is_equivalent(u.deg) or not value.isscalar:
-        raise TypeError(f"{name} must be an angle Quantity such as 30 * u.deg, got {value!r}.")
+        raise ArgumentTypeError(f"{name} must be an angle Quantity such as 30 * u.deg, got {value!r}.")
     return value.to(u.deg)
 
 
@@ -412,7 +412,7 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
     (150, 140, 100)
     """
     if north not in ("solar", "celestial"):
-        raise ValueError(f"north must be 'solar' or 'celestial', got {north!r}.")
+        raise InvalidArgumentError(f"north must be 'solar' or 'celestial', got {north!r}.")
     with _old_dates():
         time = parse_time(date)
         north_angle = _check_angle(north_angle, "north_angle")

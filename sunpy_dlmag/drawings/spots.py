@@ -25,7 +25,7 @@ from sunpy_dlmag.drawings.read import (
     _old_dates,
     _paper_level,
 )
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 
 __all__ = ["MSH", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
 
@@ -133,15 +133,15 @@ VERDICTS = {
 
 def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance=None, core_contrast=0.1):
     if not 0 < threshold < 1:
-        raise ValueError(f"threshold is a fraction of the paper level between 0 and 1, got {threshold}.")
+        raise InvalidArgumentError(f"threshold is a fraction of the paper level between 0 and 1, got {threshold}.")
     if not (np.isfinite(core_contrast) and 0 < core_contrast <= 1):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"core_contrast is a fraction of the paper level, above 0 and at most 1, got {core_contrast!r}."
         )
     limits = (("dot_size", dot_size), ("pen_width", pen_width), ("outline_size", outline_size))
     for name, value in limits + ((("label_distance", label_distance),) if label_distance is not None else ()):
         if not (np.isfinite(value) and 0 <= value < 1):
-            raise ValueError(f"{name} is a fraction of the disk radius between 0 and 1, got {value!r}.")
+            raise InvalidArgumentError(f"{name} is a fraction of the disk radius between 0 and 1, got {value!r}.")
 
 
 def _deprojected(mask, rho, direction):

@@ -23,6 +23,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from sunpy_dlmag.exceptions import InvalidArgumentError
+
 __all__ = ["calibration_batches", "cpu_graph", "derived_graph", "phase_graph", "quantize_graph", "subpixel_graph"]
 
 
@@ -367,7 +369,7 @@ def derived_graph(path, sha256, spec, precision):
 
         model = convert_float_to_float16(model, keep_io_types=True)
     else:
-        raise ValueError(f"No derived graph for precision {precision!r}.")
+        raise InvalidArgumentError(f"No derived graph for precision {precision!r}.")
     folder.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.partial")
     onnx.save(model, str(partial))

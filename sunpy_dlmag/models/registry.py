@@ -19,6 +19,8 @@ from pathlib import Path
 from sunpy import log
 
 from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    InvalidArgumentError,
     InvalidModelSpecError,
     ModelTaskError,
     UnknownModelError,
@@ -55,9 +57,11 @@ def register_model(spec, *, overwrite=False):
         Replace an entry of the same name instead of raising.
     """
     if not isinstance(spec, ModelSpec):
-        raise TypeError(f"register_model expects a ModelSpec, got {type(spec).__name__}.")
+        raise ArgumentTypeError(f"register_model expects a ModelSpec, got {type(spec).__name__}.")
     if spec.name in _REGISTRY and not overwrite:
-        raise ValueError(f"A model named {spec.name!r} is already registered; pass overwrite=True to replace it.")
+        raise InvalidArgumentError(
+            f"A model named {spec.name!r} is already registered; pass overwrite=True to replace it."
+        )
     _REGISTRY[spec.name] = spec
 
 

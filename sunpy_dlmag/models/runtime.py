@@ -24,6 +24,7 @@ from sunpy_dlmag.exceptions import (
     DeviceNotAvailableError,
     DlmagUserWarning,
     InputMapError,
+    InvalidArgumentError,
     ModelInputMismatchError,
     ModelOutputError,
     TilingError,
@@ -70,7 +71,7 @@ def resolve_device(device):
         ``"cuda"`` asked for on a machine without the onnxruntime CUDA provider.
     """
     if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}.")
+        raise InvalidArgumentError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}.")
     devices = available_devices()
     if device == "auto":
         return "cuda" if "cuda" in devices else "cpu"
@@ -96,7 +97,7 @@ def resolve_precision(precision, device):
         int8 asked for on CUDA, or fp16 on the CPU.
     """
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+        raise InvalidArgumentError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
     if precision == "int8" and device != "cpu":
         raise DeviceNotAvailableError("precision='int8' runs on the CPU only; use device='cpu' or precision='fp32'.")
     if precision == "fp16" and device != "cuda":

@@ -42,7 +42,13 @@ from sunpy_dlmag.data.fetch import (
     split_by_month,
     write_manifest,
 )
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
+from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    DlmagUserWarning,
+    InputMapError,
+    InvalidArgumentError,
+    MissingFileError,
+)
 from sunpy_dlmag.io import write_atomic
 from sunpy_dlmag.models.spec import Normalization
 from sunpy_dlmag.training._torch import torch
@@ -136,7 +142,7 @@ class PreparedPairs(Sequence):
 
     def __getitem__(self, index):
         if not isinstance(index, int | np.integer):
-            raise TypeError(f"PreparedPairs indices must be integers, got {type(index).__name__}.")
+            raise ArgumentTypeError(f"PreparedPairs indices must be integers, got {type(index).__name__}.")
         key = self.keys[index]  # raises IndexError, handles negative indices
         # Opened on every access: a memory map keeps a file descriptor, and thousands of
         # cached maps would exhaust them.
@@ -198,7 +204,7 @@ def prepare(pairs, spec, cache_dir, *, strong_field=500 * u.G, preprocess=None, 
     `PreparedPairs`
     """
     if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
+        raise InvalidArgumentError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
     threshold = _strong_threshold(strong_field, spec.output)
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -389,7 +395,7 @@ def _check_patch_size(patch_size, allow_none):
     if patch_size is None and allow_none:
         return None
     if isinstance(patch_size, bool) or not isinstance(patch_size, int | np.integer) or patch_size < 1:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"patch_size must be a positive integer{' or None' if allow_none else ''}, got {patch_size!r}."
         )
     return int(patch_size)
@@ -397,7 +403,7 @@ def _check_patch_size(patch_size, allow_none):
 
 def _check_count(value, name):
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
 
 
@@ -430,17 +436,19 @@ class PatchDataset(Dataset):
 
     def __init__(self, prepared, *, patch_size=256, patches_per_image=16, on_disk=True, active_region_bias=0.0, seed=0):
         if not isinstance(prepared, PreparedPairs):
-            raise TypeError(f"PatchDataset takes the PreparedPairs made by prepare(), got {type(prepared).__name__}.")
+            raise ArgumentTypeError(
+                f"PatchDataset takes the PreparedPairs made by prepare(), got {type(prepared).__name__}."
+            )
         if len(prepared) == 0:
-            raise ValueError("PatchDataset needs at least one prepared pair.")
+            raise InvalidArgumentError("PatchDataset needs at least one prepared pair.")
         self.patch_size = _check_patch_size(patch_size, allow_none=True)
         self.patches_per_image = 1 if patch_size is None else _check_count(patches_per_image, "patches_per_image")
         if not 0.0 <= float(active_region_bias) <= 1.0:
-            raise ValueError(f"active_region_bias must lie in [0, 1], got {active_region_bias!r}.")
+            raise InvalidArgumentError(f"active_region_bias must lie in [0, 1], got {active_region_bias!r}.")
         if self.patch_size is not None:
             small = [(i, s) for i, s in enumerate(prepared.shapes) if min(s) < self.patch_size]
             if small:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"{len(small)} prepared image(s) are smaller than patch_size={self.patch_size} "
                     f"(first: pair {small[0][0]}, shape {small[0][1]})."
                 )
@@ -588,17 +596,19 @@ class NoiseDataset(Dataset):
             magnetograms = [magnetograms]
         self._sources = list(magnetograms)
         if not self._sources:
-            raise ValueError("NoiseDataset needs at least one magnetogram.")
+            raise InvalidArgumentError("NoiseDataset needs at least one magnetogram.")
         self.patch_size = _check_patch_size(patch_size, allow_none=False)
         self.patches_per_image = _check_count(patches_per_image, "patches_per_image")
         self.noise_sigma = tuple(_gauss(v, "noise_sigma") for v in _pair(noise_sigma, "noise_sigma"))
         self.noise_mean = tuple(_gauss(v, "noise_mean") for v in _pair(noise_mean, "noise_mean"))
         if self.noise_sigma[0] <= 0 or self.noise_sigma[1] < 0:
-            raise ValueError(f"noise_sigma needs a positive mean and a non-negative spread, got {noise_sigma!r}.")
+            raise InvalidArgumentError(
+                f"noise_sigma needs a positive mean and a non-negative spread, got {noise_sigma!r}."
+            )
         if self.noise_mean[1] < self.noise_mean[0]:
-            raise ValueError(f"noise_mean must be (low, high) with low <= high, got {noise_mean!r}.")
+            raise InvalidArgumentError(f"noise_mean must be (low, high) with low <= high, got {noise_mean!r}.")
         if not isinstance(normalization, Normalization):
-            raise TypeError(f"normalization must be a Normalization, got {type(normalization).__name__}.")
+            raise ArgumentTypeError(f"normalization must be a Normalization, got {type(normalization).__name__}.")
         self.normalization = normalization
         self.seed = int(seed)
         self.epoch = 0
@@ -606,7 +616,7 @@ class NoiseDataset(Dataset):
         self._cache = OrderedDict()
         for i, source in enumerate(self._sources):
             if isinstance(source, str | Path) and not Path(source).is_file():
-                raise FileNotFoundError(f"Magnetogram {i} ({source}) does not exist.")
+                raise MissingFileError(f"Magnetogram {i} ({source}) does not exist.")
             if isinstance(source, np.ndarray | sunpy.map.GenericMap):
                 self._load(i)  # in memory already: check it now
 
@@ -681,7 +691,7 @@ def _pair(value, name):
     try:
         a, b = value
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be two numbers, got {value!r}.") from None
+        raise InvalidArgumentError(f"{name} must be two numbers, got {value!r}.") from None
     return a, b
 
 
@@ -689,7 +699,7 @@ def _gauss(value, name):
     if isinstance(value, u.Quantity):
         return float(value.to_value(u.G))
     if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not np.isfinite(value):
-        raise ValueError(f"{name} values must be finite numbers (G), got {value!r}.")
+        raise InvalidArgumentError(f"{name} values must be finite numbers (G), got {value!r}.")
     return float(value)
 
 

@@ -24,7 +24,7 @@ from sunpy_dlmag.drawings.read import (
     _wcs_of,
     read_drawing,
 )
-from sunpy_dlmag.exceptions import InputMapError
+from sunpy_dlmag.exceptions import ArgumentTypeError, InputMapError, InvalidArgumentError
 
 __all__ = ["drawing_training_pairs", "render_drawing"]
 
@@ -216,7 +216,7 @@ def render_drawing(smap, *, shape=(1000, 1000), radius=None, centre=None, north_
     checks.check_observer(smap)
     h, w = (int(s) for s in shape)
     if min(h, w) < 64:
-        raise ValueError(f"shape must be at least 64 px on each side, got {shape}.")
+        raise InvalidArgumentError(f"shape must be at least 64 px on each side, got {shape}.")
     radius = 0.4 * min(h, w) if radius is None else float(radius)
     centre = ((w - 1) / 2, (h - 1) / 2) if centre is None else tuple(float(c) for c in centre)
     north_angle = _check_angle(north_angle, "north_angle")
@@ -290,7 +290,7 @@ def drawing_training_pairs(observations, out_dir, *, shape=(1024, 1024), seed=0,
 
     for key in ("north_angle", "mirrored", "seed", "shape"):
         if key in render_kwargs:
-            raise TypeError(f"drawing_training_pairs chooses {key} itself; do not pass it.")
+            raise ArgumentTypeError(f"drawing_training_pairs chooses {key} itself; do not pass it.")
     out_dir = Path(out_dir)
     (out_dir / "drawings").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

@@ -14,6 +14,7 @@ import numpy as np
 
 from sunpy import log
 
+from sunpy_dlmag.exceptions import InvalidArgumentError, ModelOutputError
 from sunpy_dlmag.training._torch import torch
 
 __all__ = ["ExportResult", "export_onnx", "export_to_onnx", "load_onnx_weights"]
@@ -133,17 +134,17 @@ def _check_dynamic(path):
     initializers = {i.name for i in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
     if [i.name for i in inputs] != [INPUT_NAME] or [o.name for o in graph.output] != [OUTPUT_NAME]:
-        raise RuntimeError(
+        raise ModelOutputError(
             f"Exported graph has inputs {[i.name for i in inputs]} and outputs {[o.name for o in graph.output]}."
         )
     opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=0)
     if opset < MIN_OPSET:
-        raise RuntimeError(f"Exported graph uses opset {opset}; need {MIN_OPSET} or newer.")
+        raise ModelOutputError(f"Exported graph uses opset {opset}; need {MIN_OPSET} or newer.")
     for value in (inputs[0], graph.output[0]):
         dims = value.type.tensor_type.shape.dim
         static = [axis for axis in (0, 2, 3) if len(dims) != 4 or dims[axis].HasField("dim_value")]
         if static:
-            raise RuntimeError(f"Exported {value.name!r} has static axes {static}; expected dynamic N, H, W.")
+            raise ModelOutputError(f"Exported {value.name!r} has static axes {static}; expected dynamic N, H, W.")
 
 
 def _max_difference(module, path, in_channels, size, device):
@@ -156,7 +157,7 @@ def _max_difference(module, path, in_channels, size, device):
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})[0]
     if got.shape != expected.shape:
-        raise RuntimeError(f"onnxruntime returned shape {got.shape}, torch {expected.shape}.")
+        raise ModelOutputError(f"onnxruntime returned shape {got.shape}, torch {expected.shape}.")
     return float(np.max(np.abs(got.astype(np.float64) - expected)))
 
 
@@ -338,7 +339,7 @@ def load_onnx_weights(module, path):
         candidates = [name] + ([name[: -len(".bias")] + ".weight_bias"] if name.endswith(".bias") else [])
         found = next((stored[c] for c in candidates if c in stored), None)
         if found is None or tuple(found.shape) != tuple(tensor.shape):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{path} has no weights of shape {tuple(tensor.shape)} for {name!r}; it is not an export of this "
                 "network (batch-normalised exports load into the same network with norm='none')."
             )

@@ -8,6 +8,7 @@ Losses of the published networks.
 - the multi-scale correlation-coefficient loss of Pix2PixCC (Pearson or concordance CC).
 """
 
+from sunpy_dlmag.exceptions import InvalidArgumentError
 from sunpy_dlmag.training._torch import torch
 
 __all__ = ["GANLoss", "correlation_coefficient", "correlation_loss", "feature_matching_loss"]
@@ -34,7 +35,7 @@ class GANLoss:
 
     def __init__(self, mode="lsgan"):
         if mode not in ("bce", "lsgan"):
-            raise ValueError(f"GAN loss mode must be 'bce' or 'lsgan', got {mode!r}.")
+            raise InvalidArgumentError(f"GAN loss mode must be 'bce' or 'lsgan', got {mode!r}.")
         self.mode = mode
 
     def __call__(self, output, target_is_real):
@@ -69,7 +70,7 @@ def feature_matching_loss(fake_output, real_output):
             total = total + F.l1_loss(fake, real.detach())
             count += 1
     if count == 0:
-        raise ValueError("feature_matching_loss needs discriminators that return intermediate features.")
+        raise InvalidArgumentError("feature_matching_loss needs discriminators that return intermediate features.")
     return total / count
 
 
@@ -90,7 +91,7 @@ def correlation_coefficient(a, b, *, kind="concordance", eps=1e-8):
         return cov / (torch.sqrt(var_a) * torch.sqrt(var_b) + eps)
     if kind == "concordance":
         return 2 * cov / (var_a + var_b + (mean_a - mean_b) ** 2 + eps)
-    raise ValueError(f"kind must be 'pearson' or 'concordance', got {kind!r}.")
+    raise InvalidArgumentError(f"kind must be 'pearson' or 'concordance', got {kind!r}.")
 
 
 def correlation_loss(fake, real, *, scales=4, kind="concordance"):
@@ -100,7 +101,7 @@ def correlation_loss(fake, real, *, scales=4, kind="concordance"):
     Between scales both images are smoothed and halved by 3x3 average pooling.
     """
     if scales < 1:
-        raise ValueError(f"scales must be >= 1, got {scales}.")
+        raise InvalidArgumentError(f"scales must be >= 1, got {scales}.")
     total = 0.0
     for scale in range(scales):
         if scale:

@@ -12,6 +12,7 @@ Generator networks of the published methods, in torch.
 The discriminators are in `sunpy_dlmag.training.discriminators`.
 """
 
+from sunpy_dlmag.exceptions import InvalidArgumentError
 from sunpy_dlmag.training._torch import torch
 
 __all__ = ["DenoiseGenerator", "GlobalGenerator", "UNetGenerator"]
@@ -103,16 +104,16 @@ class UNetGenerator(nn.Module):
     ):
         super().__init__()
         if norm not in _NORMS:
-            raise ValueError(f"norm must be one of {_NORMS}, got {norm!r}.")
+            raise InvalidArgumentError(f"norm must be one of {_NORMS}, got {norm!r}.")
         if depth < 1:
-            raise ValueError(f"depth must be at least 1, got {depth}.")
+            raise InvalidArgumentError(f"depth must be at least 1, got {depth}.")
         if min(in_channels, out_channels, base_filters, max_filters) < 1:
-            raise ValueError(
+            raise InvalidArgumentError(
                 "in_channels, out_channels, base_filters and max_filters must be positive; got "
                 f"{in_channels}, {out_channels}, {base_filters}, {max_filters}."
             )
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
+            raise InvalidArgumentError(f"dropout must be in [0, 1), got {dropout}.")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.depth = depth
@@ -209,13 +210,13 @@ def _norm2d(norm, channels):
 
 def _check_choice(name, value, choices):
     if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
+        raise InvalidArgumentError(f"{name} must be one of {choices}, got {value!r}.")
 
 
 def _check_counts(minimum, **counts):
     for name, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+            raise InvalidArgumentError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
 def _conv_inputs(lo, hi, kernel, stride=1, padding=None):
@@ -506,12 +507,12 @@ class DenoiseGenerator(nn.Module):
     ):
         super().__init__()
         if residual and in_channels != out_channels:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"residual=True adds the input to the output, so in_channels ({in_channels}) must equal "
                 f"out_channels ({out_channels})."
             )
         if residual and output_activation != "none":
-            raise ValueError("residual=True needs output_activation='none': the sum is not bounded.")
+            raise InvalidArgumentError("residual=True needs output_activation='none': the sum is not bounded.")
         self.residual_output = bool(residual)
         _check_choice("norm", norm, _NORMS_ALL)
         _check_choice("output_activation", output_activation, _OUTPUT_ACTIVATIONS)

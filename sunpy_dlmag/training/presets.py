@@ -16,6 +16,7 @@ gives the same result tiled or whole.
 import dataclasses
 from dataclasses import dataclass, field
 
+from sunpy_dlmag.exceptions import UnknownModelError
 from sunpy_dlmag.models import get_model
 from sunpy_dlmag.models.spec import Geometry
 
@@ -284,4 +285,6 @@ def get_preset(name):
     try:
         return _PRESETS[name]
     except KeyError:
-        raise KeyError(f"Unknown training preset {name!r}. Known presets: {', '.join(list_presets())}.") from None
+        raise UnknownModelError(
+            f"Unknown training preset {name!r}. Known presets: {', '.join(list_presets())}."
+        ) from None

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from sunpy import log
 
-from sunpy_dlmag.exceptions import InvalidArgumentError, TrainingDataError
+from sunpy_dlmag.exceptions import DeviceNotAvailableError, InvalidArgumentError, MissingFileError, TrainingDataError
 from sunpy_dlmag.io import write_atomic
 from sunpy_dlmag.metrics import pixel_cc
 from sunpy_dlmag.training._torch import torch
@@ -35,9 +35,9 @@ def _resolve_device(device):
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device='cuda' was requested but torch sees no CUDA device; use device='cpu'.")
+        raise DeviceNotAvailableError("device='cuda' was requested but torch sees no CUDA device; use device='cpu'.")
     if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}.")
+        raise InvalidArgumentError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}.")
     return device
 
 
@@ -52,7 +52,7 @@ def load_checkpoint(path):
     """
     state = torch.load(Path(path), map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a sunpy-dlmag training checkpoint (format {CHECKPOINT_FORMAT}).")
+        raise InvalidArgumentError(f"{path} is not a sunpy-dlmag training checkpoint (format {CHECKPOINT_FORMAT}).")
     return state
 
 
@@ -208,7 +208,7 @@ class Trainer:
                 sums[key] = sums.get(key, 0.0) + value
             bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()})
         if batches == 0:
-            raise ValueError("The training data set is empty.")
+            raise InvalidArgumentError("The training data set is empty.")
         return {f"train_{k}": v / batches for k, v in sums.items()}
 
     def _autocast(self):
@@ -322,9 +322,9 @@ class Trainer:
 
     def load_state(self, state):
         if state["preset"] != self.preset.name:
-            raise ValueError(f"The checkpoint is for preset {state['preset']!r}, not {self.preset.name!r}.")
+            raise InvalidArgumentError(f"The checkpoint is for preset {state['preset']!r}, not {self.preset.name!r}.")
         if state["generator_kwargs"] != self.generator_kwargs:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"The checkpoint's generator settings {state['generator_kwargs']} differ from this run's "
                 f"{self.generator_kwargs}."
             )
@@ -416,7 +416,7 @@ def _magnetogram_files(data, role="training"):
         elif item.is_file():
             files.append(item)
         else:
-            raise FileNotFoundError(f"No {role} magnetogram file or folder at {item}.")
+            raise MissingFileError(f"No {role} magnetogram file or folder at {item}.")
     if not files:
         raise TrainingDataError(f"No {role} magnetogram files ({', '.join(MAGNETOGRAM_SUFFIXES)}) in {data}.")
     return files
@@ -425,13 +425,13 @@ def _magnetogram_files(data, role="training"):
 def _manifest(data):
     if isinstance(data, list | tuple):
         if len(data) != 1:
-            raise ValueError(f"Paired presets take one manifest (or its folder), got {len(data)} paths.")
+            raise InvalidArgumentError(f"Paired presets take one manifest (or its folder), got {len(data)} paths.")
         data = data[0]
     path = Path(data)
     if path.is_dir():
         path = path / "manifest.csv"
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"No training manifest at {path}. Build one with `sunpy-dlmag fetch-pairs` (or "
             "sunpy_dlmag.data.fetch.manifest_from_folders for files you already have)."
         )
