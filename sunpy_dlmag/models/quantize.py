@@ -33,25 +33,7 @@ def subpixel_graph(model):
     A copy of the ONNX ``model`` with each 2D ``ConvTranspose`` whose output is exactly
     ``stride`` times its input replaced by ``Conv`` + ``DepthToSpace``; others stay.
     """
-    model = onnx.ModelProto.FromString(model.SerializeToString())
-    graph = model.graph
-    inits = {i.name: i for i in graph.initializer}
-    nodes = []
-    for node in graph.node:
-        replaced = _as_subpixel(node, inits) if node.op_type == "ConvTranspose" else None
-        if replaced is None:
-            nodes.append(node)
-            continue
-        new_nodes, new_inits = replaced
-        nodes.extend(new_nodes)
-        graph.initializer.extend(new_inits)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    used = {name for n in graph.node for name in n.input}
-    kept = [i for i in graph.initializer if i.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-    return model
+    return _replace_transposed(model, _as_subpixel)[0]
 
 
 def phase_graph(model):
@@ -60,27 +42,35 @@ def phase_graph(model):
     ``stride`` times its input replaced by one ``Conv`` over its phases, ``Slice`` to each
     phase's offset, ``Concat`` and ``DepthToSpace``; others stay. ``None`` when none is replaced.
     """
+    model, replaced = _replace_transposed(model, _as_phases)
+    return model if replaced else None
+
+
+def _replace_transposed(model, rewrite):
+    """
+    A copy of ``model`` with each ``ConvTranspose`` that ``rewrite(node, initializers)`` turns
+    into ``(nodes, initializers)`` replaced by them (``None``: kept), unused initializers
+    dropped; and how many were replaced.
+    """
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
     nodes, replaced = [], 0
     for node in graph.node:
-        new = _as_phases(node, inits) if node.op_type == "ConvTranspose" else None
+        new = rewrite(node, inits) if node.op_type == "ConvTranspose" else None
         if new is None:
             nodes.append(node)
             continue
         replaced += 1
         nodes.extend(new[0])
         graph.initializer.extend(new[1])
-    if not replaced:
-        return None
     del graph.node[:]
     graph.node.extend(nodes)
     used = {name for n in graph.node for name in n.input}
     kept = [i for i in graph.initializer if i.name in used]
     del graph.initializer[:]
     graph.initializer.extend(kept)
-    return model
+    return model, replaced
 
 
 def _transposed_taps(node, inits):
