@@ -64,3 +64,37 @@ def test_precision_must_fit_the_device(conv_onnx):
         load_model(path, device="cpu", precision="int4")
     with pytest.raises(DeviceNotAvailableError, match="needs CUDA"):
         load_model(path, device="cpu", precision="fp16")
+
+
+def test_int8_keeps_the_leading_layers_float_where_int8_strays(tmp_path, euvi_map):
+    # A small Pix2PixHD generator (random weights) with the aisfm-v2 spec: quantizing its
+    # high-resolution first layers costs most of the correlation with float32.
+    torch = pytest.importorskip("torch")
+    from sunpy_dlmag.models.quantize import _edge_nodes, calibration_batches, quantize_graph
+    from sunpy_dlmag.training import export_to_onnx
+    from sunpy_dlmag.training.networks import GlobalGenerator
+    from sunpy_dlmag.training.presets import get_preset
+
+    torch.manual_seed(0)
+    net = GlobalGenerator(3, 1, base_filters=8, n_down=4, n_res=2, norm="instance").eval()
+    spec = get_preset("aisfm-v2").model_spec(training_data="none: random weights", version="test")
+    path = tmp_path / "small-generator.onnx"
+    export_to_onnx(net, path, in_channels=3, example_size=64, spec=spec)
+    # Real EUV data other than the calibration sample: STEREO/EUVI 171 in DN/s, three rotations.
+    euv = np.asarray(euvi_map.data, dtype=np.float32) / euvi_map.exposure_time.to_value("s")
+    x = np.stack([euv, np.rot90(euv), np.rot90(euv, 2)])
+    fp32 = load_model(path, device="cpu")
+    int8 = load_model(path, device="cpu", precision="int8")
+    a, b = fp32.predict_array(x, progress=False), int8.predict_array(x, progress=False)
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] >= 0.99
+    graph = onnx.load(str(int8._graph)).graph
+    first = next(n for n in graph.node if n.op_type in ("Conv", "QLinearConv"))
+    assert all(not name.endswith("DequantizeLinear_Output") for name in first.input)  # float32
+    # Only the input's and the output's layers in float32 (the recipe before): int8 strays.
+    model = onnx.load(str(path))
+    edges = _edge_nodes(phase_graph(model) or model)
+    only_edges = quantize_graph(model, calibration_batches(spec), keep_float=edges)
+    session = ort.InferenceSession(only_edges.SerializeToString(), providers=["CPUExecutionProvider"])
+    normalised = np.stack([c.normalization.forward(v) for c, v in zip(spec.inputs, x, strict=True)])[np.newaxis]
+    c = spec.output.normalization.inverse(session.run(None, {"image": normalised.astype(np.float32)})[0][0, 0])
+    assert np.corrcoef(a.ravel(), c.ravel())[0, 1] < 0.98
