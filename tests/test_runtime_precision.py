@@ -98,3 +98,8 @@ def test_int8_keeps_the_leading_layers_float_where_int8_strays(tmp_path, euvi_ma
     normalised = np.stack([c.normalization.forward(v) for c, v in zip(spec.inputs, x, strict=True)])[np.newaxis]
     c = spec.output.normalization.inverse(session.run(None, {"image": normalised.astype(np.float32)})[0][0, 0])
     assert np.corrcoef(a.ravel(), c.ravel())[0, 1] < 0.98
+
+
+def test_derived_graphs_follow_sunpys_download_directory(monkeypatch, tmp_path):
+    monkeypatch.setenv("SUNPY_DOWNLOADDIR", str(tmp_path))
+    assert cache_dir() == tmp_path / "sunpy_dlmag_graphs"

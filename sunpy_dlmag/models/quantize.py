@@ -381,9 +381,10 @@ _RECIPE = "phase+subpixel+qdq-u8s8-minmax-edges-float-leading-cc0.992/3"
 
 def cache_dir():
     """Where derived graphs (int8, fp16) are kept: ``sunpy_dlmag_graphs`` in sunpy's download directory."""
-    import sunpy
+    # sunpy's own downloads go there: it honours SUNPY_DOWNLOADDIR, its configuration does not.
+    from sunpy.util.config import get_and_create_download_dir
 
-    return Path(sunpy.config.get("downloads", "download_dir")).expanduser() / "sunpy_dlmag_graphs"
+    return Path(get_and_create_download_dir()).expanduser() / "sunpy_dlmag_graphs"
 
 
 def derived_graph(path, sha256, spec, precision):
