@@ -2,6 +2,7 @@
 The ratios of issue 17 (inference speed), measured side by side in one run.
 
     python benchmarks/speed.py [--quick] [--skip-batch] [--json PATH]
+    python benchmarks/speed.py --only int8 # re-measure the int8 rows of an existing --json
     python benchmarks/write_docs.py        # then: the table in docs/performance_speed.inc
 
 Every case runs in a fresh child process (its own peak memory, ``ru_maxrss``), onnxruntime
@@ -278,6 +279,9 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer repeats and files")
     parser.add_argument("--skip-batch", action="store_true", help="leave out the batch rows (the longest)")
     parser.add_argument("--json", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--only", choices=["int8"], help="re-measure only these rows and update them in the existing --json"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -291,9 +295,13 @@ def main():
         return
     if not HMI_FILES:
         sys.exit(f"The 4096-px HMI disks are not in {HMI_DIR}.")
+    if args.only and not args.json.is_file():
+        sys.exit(f"--only updates the rows of an earlier run; {args.json} does not exist.")
     repeats = 1 if args.quick else 2
     started = time.time()
     record = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}}
+    if args.only:
+        record = json.loads(args.json.read_text())
     from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 
     def loaded(measure):
@@ -305,20 +313,25 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="sunpy_dlmag_speed_") as workdir:
         os.environ["SUNPY_DOWNLOADDIR"] = str(Path(workdir) / "cache")  # int8 graphs built afresh
-        record["tiling"] = loaded(lambda: child_json(__file__, "--child", "tiling", repeats))
+        if not args.only:
+            record["tiling"] = loaded(lambda: child_json(__file__, "--child", "tiling", repeats))
         record["int8_denoise"] = loaded(lambda: child_json(__file__, "--child", "int8-denoise", repeats + 1))
         record["generator_export"] = _export(workdir)
         record["int8_generator"] = loaded(lambda: child_json(__file__, "--child", "int8-generator", workdir, repeats))
-        if not args.skip_batch:
+        if not args.skip_batch and not args.only:
             small = 6 if args.quick else 16
             record["batch_small"] = loaded(lambda: _batch_case([MDI_MAGNETOGRAM], small, workdir, "small"))
             record["batch_large"] = loaded(lambda: _batch_case(HMI_FILES[:2], 1, workdir, "large"))
     record["rows"] = rows(record)
-    record["seconds"] = time.time() - started
-    record["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    record["commit"] = subprocess.run(
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE, check=False
     ).stdout.strip()
+    if args.only:
+        record[f"{args.only}_rerun"] = {"date": when, "commit": commit, "seconds": time.time() - started}
+    else:
+        record.update(seconds=time.time() - started, date=when, commit=commit)
+        record.pop("int8_rerun", None)
     print(table(record["rows"]))
     loads = {k: v["load"] for k, v in record.items() if isinstance(v, dict) and "load" in v}
     print("1-min load average before/after each case:", loads)

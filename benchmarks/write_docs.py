@@ -51,6 +51,10 @@ def render(record):
     if loads:
         shown = ", ".join(f"{key.replace('_', ' ')} {a:.1f}-{b:.1f}" for key, (a, b) in loads.items())
         lines += ["", f"1-min load average of the machine before and after each case (2 cores): {shown}."]
+    if "int8_rerun" in record:
+        rerun = record["int8_rerun"]
+        lines += ["", f"The int8 rows were measured again on {rerun['date']} (commit {rerun['commit']}), after the"]
+        lines += ["last change to the int8 recipe; the others come from the full run."]
     if "tiling_rerun" in record:
         lines += ["", f"The first three rows were measured again on {record['tiling_rerun']}, after the last change"]
         lines += ["to the tiled path; the others come from the full run."]
