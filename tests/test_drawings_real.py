@@ -375,3 +375,38 @@ def test_drawing_command_writes_the_check_figure(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == {f"{stem.name}.fits", f"{stem.name}.png", f"{stem.name}_candidates.png"}
     assert "1spotgroup(s)" in "".join(Map(f"{stem}.fits").meta["history"].split())  # FITS wraps HISTORY
 
+
+def test_drawing_command_takes_the_detection_options(tmp_path):
+    from sunpy.map import Map
+
+    from sunpy_dlmag.cli import main
+
+    name = "DrawingType_USET77.jpg"
+    base = ["drawing", str(REAL / name), "--date", TRUTH[name]["date"]]
+    # By default the two uncounted dots are dropped; --label-distance off keeps every group,
+    # --core-contrast 1 keeps touching spots whole (the magnetogram's spots and the figure's).
+    assert main([*base, "--out", str(tmp_path / "auto")]) == 0
+    options = ["--label-distance", "off", "--core-contrast", "1", "--png"]
+    assert main([*base, "--out", str(tmp_path / "off"), *options]) == 0
+    history = {
+        run: "".join(Map(tmp_path / run / "DrawingType_USET77_drawing.fits").meta["history"].split())
+        for run in ("auto", "off")
+    }
+    assert "2spotgroup(s)" in history["auto"]
+    assert "4spotgroup(s)" in history["off"]
+    assert (tmp_path / "off" / "DrawingType_USET77_drawing_candidates.png").stat().st_size > 1000
+    with pytest.raises(SystemExit):
+        main([*base, "--out", str(tmp_path / "bad"), "--label-distance", "near"])
+
+
+def test_magnetogram_detection_keywords_are_checked():
+    drawing = _read("DrawingType_USET77.jpg")
+    every = drawings.drawing_to_magnetogram(drawing, label_distance=None)
+    assert "4 spot group(s)" in every.meta["history"]
+    with pytest.raises(TypeError, match=r"unexpected keyword.*detect_sunspots"):
+        drawings.drawing_to_magnetogram(drawing, label_distanse=None)
+    spots = drawings.detect_sunspots(drawing)
+    with pytest.raises(ValueError, match="threshold choose how detect_sunspots finds the spots"):
+        drawings.drawing_to_magnetogram(drawing, spots=spots, threshold=0.2)
+    # At their defaults (as the command line gives them), they do not get in the way.
+    assert "2 spot group(s)" in drawings.drawing_to_magnetogram(drawing, spots=spots, threshold=0.3).meta["history"]
