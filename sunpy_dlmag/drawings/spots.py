@@ -135,9 +135,9 @@ _CANDIDATE_COLUMNS = {
 VERDICTS = {
     "blob": (True, "spot: ink wider than a pen stroke"),
     "dot": (True, "spot: a pencil dot (pore)"),
+    "faint dot": (True, "spot: a faint pencil dot beside a spot (pore)"),
     "outlined": (True, "spot: a small closed outline (penumbra)"),
     "centre line": (False, "rejected: a line through the disk centre (printed cross, drawn axis)"),
-    "faint dot": (True, "spot: a faint pencil dot beside a spot (pore)"),
     "stroke": (False, "rejected: a thin stroke (handwriting, printed line)"),
     "stroke piece": (False, "rejected: a dot within two pen widths of a thin stroke (a broken stroke)"),
     "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
