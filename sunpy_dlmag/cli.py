@@ -136,11 +136,17 @@ def _task_options(args, task):
 
 def _drawing_check(path, png, options, overwrite):
     """The drawing's limb fit and the verdict on each mark (`sunpy_dlmag.drawings.plot_candidates`), as a PNG."""
-    from sunpy_dlmag.drawings import plot_candidates
+    import inspect
+
+    from sunpy_dlmag.drawings import plot_candidates, spot_candidates
     from sunpy_dlmag.io import write_atomic
     from sunpy_dlmag.tasks import TASKS
 
-    figure = plot_candidates(TASKS["drawing"].read(path, **options)).figure
+    task = TASKS["drawing"]
+    # The same detection options as the magnetogram's spots.
+    values = {o.name: o.value(options.get(o.name, o.default)) for o in task.options}
+    detection = {name: values[name] for name in inspect.signature(spot_candidates).parameters if name in values}
+    figure = plot_candidates(task.read(path, **options), **detection).figure
     write_atomic(png, lambda tmp: figure.savefig(tmp, format="png", dpi=100), overwrite=overwrite)
 
 

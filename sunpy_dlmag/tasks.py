@@ -155,6 +155,16 @@ class Task:
         return _resolve(self.function)(self.read(path, **options), num_threads=num_threads, **function_options)
 
 
+def _label_distance(text):
+    """``--label-distance``: "auto", "off" (every group) or a fraction of the radius."""
+    if text in ("auto", "off"):
+        return None if text == "off" else text
+    try:
+        return float(text)
+    except ValueError:
+        raise ArgumentTypeError(f'label distance is "auto", "off" or a number, got {text!r}') from None
+
+
 def _resolve(reference):
     module, _, name = reference.partition(":")
     return getattr(importlib.import_module(module), name)
@@ -287,6 +297,22 @@ TASKS = {
                 Option("model", help="an ONNX file of the drawing network you trained and exported"),
                 _DEVICE,
                 Option("flux_factor", float, default=1.0, help="scale the flux of every bipole"),
+                # How the spots are found (bipole): detect_sunspots's keywords, at its defaults.
+                Option("threshold", float, default=0.3, help="ink depth, fraction of the paper level"),
+                Option(
+                    "label_distance",
+                    _label_distance,
+                    default="auto",
+                    help="keep the groups with a handwritten label this near (fraction of the radius); auto: drop "
+                    "lone unlabelled dots on forms that label groups; off: keep every group",
+                ),
+                Option(
+                    "core_contrast",
+                    float,
+                    default=0.1,
+                    help="split marks at dark cores this much deeper than the ink between them (1: never)",
+                ),
+                Option("group_distance", float, default=10.0, units="deg", help="largest distance within a group"),
                 Option(
                     "leading_polarity",
                     int,

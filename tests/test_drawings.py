@@ -639,6 +639,61 @@ def test_touching_spots_are_told_apart_by_their_dark_cores():
         drawings.detect_sunspots(drawing, core_contrast=0)
 
 
+def test_umbrae_in_one_penumbra_and_a_dot_touching_it_are_three_spots():
+    # Disk radius 300 px, paper 240: a penumbra (depth 0.38) holding two umbrae, and a pencil
+    # dot (depth 0.42) joined to it by faint ink: the dot stands out above the faint ink, the
+    # umbrae above the penumbra, at different depths.
+    yy, xx = np.indices((800, 800))
+    image = np.full((800, 800), 240, dtype=np.uint8)
+    image[np.abs(np.hypot(xx - 400, yy - 400) - 300) < 1.5] = 10
+    image[(yy >= 499) & (yy <= 501) & (xx >= 486) & (xx <= 494)] = 200  # faint ink, depth 0.17
+    image[np.hypot(xx - 500, yy - 500) < 8] = 150
+    for x in (496, 504):
+        image[np.hypot(xx - x, yy - 500) < 2] = 10
+    image[np.hypot(xx - 485, yy - 500) < 2] = 139
+    drawing = drawings.read_drawing(image, date="2011-02-15")
+    spots = drawings.detect_sunspots(drawing)
+    assert np.allclose(np.sort(spots["x"].value), [485, 496, 504], atol=1.5)
+    assert len(np.unique(spots["group"])) == 1
+    assert len(drawings.detect_sunspots(drawing, core_contrast=1)) == 1
+
+
+def _context_drawing(label=True):
+    """Disk radius 300 px: a labelled spot, faint dots, a broken stroke and a lone pencil dot."""
+    yy, xx = np.indices((800, 800))
+    image = np.full((800, 800), 240, dtype=np.uint8)
+    image[np.abs(np.hypot(xx - 400, yy - 400) - 300) < 1.5] = 10
+    image[np.hypot(xx - 300, yy - 300) < 4] = 10  # spot
+    image[299:301, 311:313] = 178  # a faint dot (depth 0.26, under the ink threshold) beside it
+    image[249:251, 519:521] = 178  # the same dot far from any spot: dust
+    if label:
+        image[320:350, 280:282] = 10  # the spot's label, 0.13 radius from it
+    image[450:452, 200:230] = 10  # a stroke ...
+    image[450:452, 231:233] = 10  # ... and its end, broken off by a pixel
+    image[419:421, 479:481] = 10  # a lone pencil dot, no handwriting within 0.25 radius
+    return drawings.read_drawing(image, date="2011-02-15")
+
+
+def test_faint_dots_broken_strokes_and_unlabelled_dots_are_judged_by_their_neighbours():
+    drawing = _context_drawing()
+    marks = drawings.spot_candidates(drawing)
+    assert near_verdict(marks, 300, 300) == "blob"
+    assert near_verdict(marks, 312, 300) == "faint dot"
+    assert np.hypot(marks["x"].value - 520, 799 - marks["y"].value - 250).min() > 10  # not a candidate
+    assert near_verdict(marks, 233, 451) == "stroke piece"
+    # The observer labels groups here: the lone dot without a label is not counted ...
+    assert near_verdict(marks, 480, 420) == "unlabelled"
+    spots = drawings.detect_sunspots(drawing)
+    assert len(spots) == 2
+    assert len(np.unique(spots["group"])) == 1
+    # ... unless every group is kept, or on a drawing without labels.
+    assert len(np.unique(drawings.detect_sunspots(drawing, label_distance=None)["group"])) == 2
+    unlabelled_form = drawings.spot_candidates(_context_drawing(label=False))
+    assert near_verdict(unlabelled_form, 480, 420) == "dot"
+    with pytest.raises(ValueError, match='label_distance is "auto", None or a fraction'):
+        drawings.detect_sunspots(drawing, label_distance="near")
+
+
 def near_verdict(marks, x, y):
     """Verdict of the mark nearest to image pixel (x, y) of the 800 px test drawing."""
     distance = np.hypot(marks["x"].value - x, 799 - marks["y"].value - y)

@@ -103,3 +103,17 @@ def test_every_command_explains_itself(command, capsys):
     for name, choice in sub.choices.items():
         assert choice.description, f"sunpy-dlmag {name} has no description"
     assert out
+
+
+def test_drawing_detection_options_default_to_detect_sunspots_defaults():
+    import inspect
+
+    from sunpy_dlmag.drawings import detect_sunspots
+
+    drawing = TASKS["drawing"]
+    parameters = inspect.signature(detect_sunspots).parameters
+    for name in ("threshold", "label_distance", "core_contrast", "group_distance"):
+        option = drawing.option(name)
+        assert np.all(option.value(option.default) == parameters[name].default), name
+    assert drawing.option("label_distance").type("off") is None
+    assert drawing.option("label_distance").type("0.2") == 0.2

@@ -3,6 +3,7 @@ Magnetograms from sunspot drawings: one bipole per spot group from physical rela
 from the spot areas, Hale's and Joy's laws), or a trained ``drawing`` network.
 """
 
+import inspect
 import warnings
 
 import astropy.units as u
@@ -26,7 +27,7 @@ from sunpy_dlmag.drawings.spots import (
     _weighted_centre,
     detect_sunspots,
 )
-from sunpy_dlmag.exceptions import InvalidArgumentError
+from sunpy_dlmag.exceptions import ArgumentTypeError, InvalidArgumentError
 from sunpy_dlmag.maps import derived_meta
 from sunpy_dlmag.models import load_model
 
@@ -191,7 +192,7 @@ def _bipole(member, time, leading_polarity, flux_factor, joy_coefficient):
 
 
 def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="auto", spots=None,
-                           leading_polarity=None, flux_factor=1.0, num_threads=None):  # fmt: skip
+                           leading_polarity=None, flux_factor=1.0, num_threads=None, **detect_kwargs):  # fmt: skip
     """
     A line-of-sight magnetogram from a sunspot drawing.
 
@@ -220,6 +221,10 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
         (needed before 1755).
     flux_factor : float
         ``"bipole"`` only: ratio of a group's total flux to its sunspot flux.
+    **detect_kwargs
+        ``"bipole"`` without ``spots`` only: how `~sunpy_dlmag.drawings.detect_sunspots`
+        finds the spots (``threshold``, ``label_distance``, ``core_contrast``,
+        ``group_distance``, ...).
 
     Returns
     -------
@@ -243,13 +248,26 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
         )
     if method == "model" and (spots is not None or leading_polarity is not None or flux_factor != 1.0):
         raise InvalidArgumentError("spots, leading_polarity and flux_factor only apply to method='bipole'.")
+    detection = inspect.signature(detect_sunspots).parameters
+    unknown = sorted(set(detect_kwargs) - set(list(detection)[1:]))
+    if unknown:
+        raise ArgumentTypeError(
+            f"drawing_to_magnetogram got unexpected keyword(s) {', '.join(unknown)}; besides its own, it takes "
+            f"those of detect_sunspots: {', '.join(list(detection)[1:])}."
+        )
+    changed = sorted(k for k, v in detect_kwargs.items() if not _same(v, detection[k].default))
+    if changed and (method == "model" or spots is not None):
+        raise InvalidArgumentError(
+            f"{', '.join(changed)} choose how detect_sunspots finds the spots: only for method='bipole' without "
+            "spots (a spots table is used as it is)."
+        )
     if method == "bipole" and model is not None:
         raise InvalidArgumentError("model only applies to method='model'.")
     with _old_dates():
         data = _drawing_data(drawing_map)
         if method == "model":
             return _model_magnetogram(drawing_map, data, model, device, num_threads)
-        return _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor)
+        return _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor, detect_kwargs)
 
 
 def _disk_of_zeros(smap):
@@ -295,9 +313,17 @@ def _add_patch(out, smap, lat, lon, peak, sigma):
     out[ys, xs] += (peak * np.exp(-0.5 * (angle / sigma) ** 2) * mu).astype(np.float32)  # B_los = B_r mu
 
 
-def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor):
+def _same(value, default):
+    """Whether a detection keyword is given at its default (a Quantity, a number or a word)."""
+    try:
+        return bool(np.all(value == default))
+    except (TypeError, ValueError, u.UnitsError):
+        return False
+
+
+def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor, detect_kwargs):
     if spots is None:
-        spots = detect_sunspots(drawing_map)
+        spots = detect_sunspots(drawing_map, **detect_kwargs)
     bipoles = sunspot_bipoles(spots, date=drawing_map.date, leading_polarity=leading_polarity, flux_factor=flux_factor)
     out = _disk_of_zeros(drawing_map)
     for row in bipoles:

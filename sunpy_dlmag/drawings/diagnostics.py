@@ -13,9 +13,11 @@ __all__ = ["plot_candidates"]
 _COLOURS = {
     "blob": "tab:green",
     "dot": "tab:cyan",
+    "faint dot": "tab:gray",
     "outlined": "tab:olive",
     "centre line": "tab:blue",
     "stroke": "tab:red",
+    "stroke piece": "tab:pink",
     "unlabelled": "tab:purple",
 }
 

@@ -17,6 +17,7 @@ import sunpy.sun.constants
 from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 
 from sunpy_dlmag import checks, disk, geometry
+from sunpy_dlmag.drawings.cores import spot_pixels
 from sunpy_dlmag.drawings.read import (
     _block_mean,
     _disk_pixels,
@@ -112,6 +113,16 @@ _WORK_RADIUS = 500.0
 _CENTRE_LINE = 0.02
 # ... and are at least this many times longer than wide.
 _LINE_ELONGATION = 4.0
+# Marks whose ink is only this fraction of ``threshold`` deep are candidates only as dots this
+# close (x radius) to a spot: a pore drawn lightly beside its group (dust elsewhere is ignored).
+_FAINT = 0.8
+_FAINT_DOT_REACH = 0.05
+# A pencil dot within this many pen widths of a thin stroke is a piece of it, broken off (a
+# photograph's blur thins a pencil line into pieces).
+_STROKE_GAP = 2.0
+# label_distance="auto": how far (x radius) from a group its label is looked for. Observers who
+# label groups write the label 0.05-0.11 radius from a spot (USET forms).
+_AUTO_LABEL_DISTANCE = 0.25
 # Foreshortening is undone down to this mu (a stretch of at most 5): nearer the limb, as if at it.
 _MIN_MU = 0.2
 
@@ -124,9 +135,11 @@ _CANDIDATE_COLUMNS = {
 VERDICTS = {
     "blob": (True, "spot: ink wider than a pen stroke"),
     "dot": (True, "spot: a pencil dot (pore)"),
+    "faint dot": (True, "spot: a faint pencil dot beside a spot (pore)"),
     "outlined": (True, "spot: a small closed outline (penumbra)"),
     "centre line": (False, "rejected: a line through the disk centre (printed cross, drawn axis)"),
     "stroke": (False, "rejected: a thin stroke (handwriting, printed line)"),
+    "stroke piece": (False, "rejected: a dot within two pen widths of a thin stroke (a broken stroke)"),
     "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
 }
 
@@ -139,7 +152,12 @@ def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_di
             f"core_contrast is a fraction of the paper level, above 0 and at most 1, got {core_contrast!r}."
         )
     limits = (("dot_size", dot_size), ("pen_width", pen_width), ("outline_size", outline_size))
-    for name, value in limits + ((("label_distance", label_distance),) if label_distance is not None else ()):
+    if isinstance(label_distance, str) and label_distance != "auto":
+        raise InvalidArgumentError(
+            f'label_distance is "auto", None or a fraction of the disk radius, got {label_distance!r}.'
+        )
+    numeric = label_distance is not None and label_distance != "auto"
+    for name, value in limits + ((("label_distance", label_distance),) if numeric else ()):
         if not (np.isfinite(value) and 0 <= value < 1):
             raise InvalidArgumentError(f"{name} is a fraction of the disk radius between 0 and 1, got {value!r}.")
 
@@ -228,8 +246,9 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     slices = ndimage.find_objects(labels)
     held = np.unique(labels[strong & inside])
     held = held[held > 0]
-    rows, pixels = [], {}
-    for k in held:
+    faint = np.setdiff1d(np.unique(labels[(depth > _FAINT * threshold) & inside]), np.append(held, 0))
+
+    def measure(k):
         sl = slices[k - 1]
         filled = labels[sl] == k
         own_ink = filled & ink[sl]
@@ -249,57 +268,54 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         line = _main_axis_distance(xs, ys, cxw, cyw) / rw
         width, length, stroke = width / rw, length / rw, stroke / rw
         verdict = _verdict(rho, width, length, stroke, fill, line, dot_size, pen_width, outline_size)
-        is_spot, reason = VERDICTS[verdict]
-        rows.append({
-            "candidate": len(rows) + 1, "spot": 0, "n_spots": 0, "verdict": verdict, "reason": reason,
-            "x": f * xc + (f - 1) / 2, "y": f * yc + (f - 1) / 2, "rho": rho, "width": width, "length": length,
-            "stroke": stroke, "fill": fill, "depth": deepest, "n_pixels": int(filled.sum()) * f * f,
-        })  # fmt: skip
-        if is_spot:
-            pixels[len(rows)] = _spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast)
-    return rows, pixels, margin * f
+        return {
+            "label": k, "verdict": verdict, "x": f * xc + (f - 1) / 2, "y": f * yc + (f - 1) / 2, "rho": rho,
+            "width": width, "length": length, "stroke": stroke, "fill": fill, "depth": deepest,
+            "n_pixels": int(filled.sum()) * f * f,
+        }  # fmt: skip
+
+    rows = [measure(k) for k in held]
+    strokes = np.array([row["label"] for row in rows if row["verdict"] == "stroke"])
+    gap = _STROKE_GAP * pen_width * rw
+    for row in rows:
+        if row["verdict"] == "dot" and _touches(labels, slices[row["label"] - 1], row["label"], strokes, gap):
+            row["verdict"] = "stroke piece"
+    spots_xy = np.array([(row["x"], row["y"]) for row in rows if VERDICTS[row["verdict"]][0]]).reshape(-1, 2)
+    for k in faint:
+        row = measure(k)
+        beside = np.hypot(*(spots_xy - (row["x"], row["y"])).T).min(initial=np.inf) <= _FAINT_DOT_REACH * radius
+        if row["verdict"] == "dot" and beside:
+            rows.append(dict(row, verdict="faint dot"))
+    # What can label a group: any mark longer than a dot that is not a spot or a printed centre
+    # line, also one drawn too lightly to be a candidate (handwriting fades first in a photograph).
+    not_writing = {row["label"] for row in rows if VERDICTS[row["verdict"]][0] or row["verdict"] == "centre line"}
+    writing = [
+        (f * (sl[1].start + sl[1].stop - 1) / 2 + (f - 1) / 2, f * (sl[0].start + sl[0].stop - 1) / 2 + (f - 1) / 2)
+        for k, sl in enumerate(slices, start=1)
+        if k not in not_writing and max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > dot_size * rw
+    ]
+    pixels = {}
+    for number, row in enumerate(rows, start=1):
+        k = row.pop("label")
+        row.update(candidate=number, spot=0, n_spots=0, reason=VERDICTS[row["verdict"]][1])
+        if VERDICTS[row["verdict"]][0]:
+            level = _FAINT * threshold if row["verdict"] == "faint dot" else threshold
+            pixels[number] = spot_pixels(grey, paper, labels[slices[k - 1]] == k, slices[k - 1], f, level,
+                                          core_contrast)  # fmt: skip
+    return rows, pixels, margin * f, np.array(writing).reshape(-1, 2)
 
 
-def _spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast):
-    """
-    Map pixels (y, x) of each spot in a mark: its ink on the full image, holes filled (a
-    penumbra outline is spot), shared out among its dark cores (touching spots).
-    """
-    y0, x0 = sl[0].start * f, sl[1].start * f
-    region = np.repeat(np.repeat(filled, f, axis=0), f, axis=1)
-    level = np.repeat(np.repeat(paper[sl], f, axis=0), f, axis=1)
-    full = grey[y0 : y0 + region.shape[0], x0 : x0 + region.shape[1]]
-    spot = ndimage.binary_fill_holes(region & (full < level * (1 - threshold)))
-    if not spot.any():  # a dot that only the averaging made deep enough
-        spot = region & (full <= full[region].min())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        depth = np.where(spot & (level > 0), 1 - full / level, 0.0)
-    cores = _dark_cores(depth, threshold, core_contrast)
-    if cores is None:
-        ys, xs = np.nonzero(spot)
-        return [(ys + y0, xs + x0)]
-    # Each pixel of the mark goes to its nearest core.
-    _, (iy, ix) = ndimage.distance_transform_edt(cores == 0, return_indices=True)
-    owner = np.where(spot, cores[iy, ix], 0)
-    return [(ys + y0, xs + x0) for ys, xs in (np.nonzero(owner == k) for k in np.unique(owner[owner > 0]))]
-
-
-def _dark_cores(depth, threshold, contrast, step=0.01):
-    """
-    Labels of the dark cores of one mark (None if it has one): parts deeper than some level
-    (at least ``threshold``), each with ink ``contrast`` deeper than that level; the level
-    that separates most of them. Two pencil dots drawn touching are two cores; the grain of
-    one dot is not.
-    """
-    best, most = None, 1
-    for cut in np.arange(threshold, depth.max() - contrast + 1e-9, step):
-        labels, n = ndimage.label(depth > cut, structure=np.ones((3, 3)))
-        if n <= most:
-            continue
-        deep = 1 + np.flatnonzero(ndimage.maximum(depth, labels, np.arange(1, n + 1)) >= cut + contrast)
-        if len(deep) > most:
-            best, most = np.where(np.isin(labels, deep), labels, 0), len(deep)
-    return best
+def _touches(labels, sl, k, others, gap):
+    """Whether ink of the labels ``others`` lies within ``gap`` pixels of the mark ``k``."""
+    if not len(others):
+        return False
+    reach = int(np.ceil(gap)) + 1
+    window = tuple(slice(max(s.start - reach, 0), s.stop + reach) for s in sl)
+    near = labels[window]
+    other = np.isin(near, others)
+    if not other.any():
+        return False
+    return bool(ndimage.distance_transform_edt(near != k)[other].min() <= gap)
 
 
 _DETECTION_PARAMETERS = """threshold : float
@@ -317,21 +333,25 @@ _DETECTION_PARAMETERS = """threshold : float
     limb_margin : float, optional
         Pixels inside the limb to leave out (default: measured from the drawn outline, at
         least 2).
-    label_distance : float, optional
-        Keep only the groups the observer labelled: a group is kept if a rejected thin stroke
-        (handwriting) on the disk is centred within this distance of one of its spots,
-        fraction of the disk radius (e.g. 0.2); its spots are rejected as ``"unlabelled"``
+    label_distance : float, "auto" or None
+        Keep only the groups the observer labelled. With a distance (fraction of the disk
+        radius, e.g. 0.2), a group is kept if a rejected thin stroke (handwriting) on the disk
+        is centred within it of one of its spots; its spots are rejected as ``"unlabelled"``
         otherwise. For forms on which every counted group gets its letter or number beside it
-        (as at Uccle); a label written off the disk is not seen. Default: keep every group.
+        (as at Uccle); a label written off the disk is not seen. ``"auto"`` (default): only on
+        a drawing where some group has a label within 0.25 radius, a lone pencil dot without
+        one is rejected (a speck or a mark the observer did not count); groups of several
+        spots or with a wider spot are always kept, and drawings without labels keep every
+        group. None: keep every group.
     core_contrast : float
         Spots drawn touching are told apart by their dark cores: parts of one mark separated
         by ink lighter by at least this fraction of the paper level are spots of their own
-        (1: never split a mark)."""
+        (umbrae in one penumbra too; 1: never split a mark)."""
 
 
 @checks.quantity_input
 def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
-                    limb_margin=None, label_distance=None, core_contrast=0.1,
+                    limb_margin=None, label_distance="auto", core_contrast=0.1,
                     group_distance: u.deg = 10 * u.deg):  # fmt: skip
     """
     Every ink mark on the disk of a drawing, with its shape and its verdict: spot or not, and why.
@@ -372,7 +392,7 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
 
 @checks.quantity_input
 def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
-                    group_distance: u.deg = 10 * u.deg, limb_margin=None, label_distance=None,
+                    group_distance: u.deg = 10 * u.deg, limb_margin=None, label_distance="auto",
                     core_contrast=0.1):  # fmt: skip
     """
     Sunspots drawn on a drawing map: positions, areas and groups.
@@ -422,16 +442,16 @@ detect_sunspots.__doc__ = detect_sunspots.__doc__.replace("{parameters}", _DETEC
 
 
 def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
-            label_distance=None, core_contrast=0.1, warn=True):  # fmt: skip
+            label_distance="auto", core_contrast=0.1, warn=True):  # fmt: skip
     """The spot table and the candidate table."""
     checks.check_quantity(group_distance, u.deg, "group_distance", positive=True)
     checks.check_number(limb_margin, "limb_margin", minimum=0, allow_none=True)
-    rows, pixels, margin = _find_candidates(
+    rows, pixels, margin, writing = _find_candidates(
         drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast
     )
     table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
     if label_distance is not None and pixels:
-        unlabelled = _unlabelled_spots(drawing_map, rows, table, ids, label_distance)
+        unlabelled = _unlabelled_spots(drawing_map, rows, writing, table, ids, label_distance)
         for k in unlabelled:
             rows[k - 1].update(verdict="unlabelled", reason=VERDICTS["unlabelled"][1])
             del pixels[k]
@@ -459,18 +479,29 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
     return table, candidates
 
 
-def _unlabelled_spots(drawing_map, rows, table, ids, label_distance):
-    """Candidate numbers of the spots of groups with no thin stroke (a label) within ``label_distance``."""
+def _unlabelled_spots(drawing_map, rows, writing, table, ids, label_distance):
+    """
+    Candidate numbers of the spots of unlabelled groups: with a distance, every group with no
+    handwriting (``writing``: centres of marks that can be labels) within it; with
+    ``"auto"``, on a drawing with a labelled group, each lone pencil dot without a label.
+    """
     radius = _disk_pixels(drawing_map)[2]
+    distance = _AUTO_LABEL_DISTANCE if label_distance == "auto" else label_distance
     xy = np.array([(row["x"], row["y"]) for row in rows], dtype=float)
-    strokes = xy[[row["verdict"] == "stroke" for row in rows]]
+    strokes = writing
     groups = np.asarray(table["group"])
     if len(strokes):
         near = np.hypot(*(xy[ids - 1][:, None, :] - strokes[None, :, :]).transpose(2, 0, 1)).min(axis=1)
     else:
         near = np.full(len(ids), np.inf)
-    labelled = np.unique(groups[near <= label_distance * radius])
-    return np.unique(ids[~np.isin(groups, labelled)])
+    labelled = np.unique(groups[near <= distance * radius])
+    unlabelled = ~np.isin(groups, labelled)
+    if label_distance == "auto":
+        if not len(labelled):
+            return np.zeros(0, dtype=int)
+        sizes = np.bincount(groups)[groups]
+        unlabelled &= (sizes == 1) & np.isin([rows[k - 1]["verdict"] for k in ids], ["dot", "faint dot"])
+    return np.unique(ids[unlabelled])
 
 
 def _spot_table(drawing_map, pixels, group_distance):

@@ -1,0 +1,83 @@
+"""
+Spots in one mark of ink: its pixels on the full-resolution image, shared out among its dark
+cores when spots were drawn touching (two dots, two umbrae in one penumbra).
+"""
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = []
+
+
+def spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast):
+    """
+    Map pixels (y, x) of each spot in a mark: its ink on the full image, holes filled (a
+    penumbra outline is spot), shared out among its dark cores (touching spots).
+    """
+    y0, x0 = sl[0].start * f, sl[1].start * f
+    region = np.repeat(np.repeat(filled, f, axis=0), f, axis=1)
+    level = np.repeat(np.repeat(paper[sl], f, axis=0), f, axis=1)
+    full = grey[y0 : y0 + region.shape[0], x0 : x0 + region.shape[1]]
+    spot = ndimage.binary_fill_holes(region & (full < level * (1 - threshold)))
+    if not spot.any():  # a dot that only the averaging made deep enough
+        spot = region & (full <= full[region].min())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = np.where(spot & (level > 0), 1 - full / level, 0.0)
+    cores = _dark_cores(depth, threshold, core_contrast)
+    if cores is None:
+        ys, xs = np.nonzero(spot)
+        return [(ys + y0, xs + x0)]
+    # Each pixel of the mark goes to its nearest core.
+    _, (iy, ix) = ndimage.distance_transform_edt(cores == 0, return_indices=True)
+    owner = np.where(spot, cores[iy, ix], 0)
+    return [(ys + y0, xs + x0) for ys, xs in (np.nonzero(owner == k) for k in np.unique(owner[owner > 0]))]
+
+
+def _dark_cores(depth, threshold, contrast):
+    """
+    Labels of the dark cores of one mark (None if it has one): its peaks of ink at least
+    ``threshold`` deep that stand out by ``contrast`` (the depth of the peak above the
+    lightest ink on the darkest path to a deeper peak, or above ``threshold``), each the
+    pixels within ``contrast / 2`` of its peak. Two pencil dots drawn touching are two cores,
+    as are two umbrae in one penumbra and a dot touching a drawn outline; the grain of one
+    dot is not.
+    """
+    padded = np.pad(depth, 1)  # the border is paper: no neighbour wraps around
+    width = padded.shape[1]
+    flat = padded.ravel()
+    inked = np.flatnonzero(flat > threshold)
+    if inked.size < 2:
+        return None
+    order = inked[np.argsort(-flat[inked], kind="stable")]
+    parent = np.full(flat.size, -1)
+    steps = (-width - 1, -width, -width + 1, -1, 1, width - 1, width, width + 1)
+
+    def root(p):
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    peaks = []  # pixels of the peaks that stand out
+    for p in order:
+        parent[p] = p
+        for q in p + np.array(steps):
+            if parent[q] < 0:
+                continue
+            a, b = root(p), root(q)
+            if a == b:
+                continue
+            # Flooding from the darkest ink down: ``p`` is the saddle where two parts meet,
+            # and the one with the lighter peak ends there.
+            low, high = (a, b) if flat[a] < flat[b] else (b, a)
+            if flat[low] - flat[p] >= contrast:
+                peaks.append(low)
+            parent[low] = high
+    peaks += [r for r in {root(p) for p in inked} if flat[r] - threshold >= contrast]
+    if len(peaks) < 2:
+        return None
+    cores = np.zeros(flat.size, dtype=int)
+    for k, peak in enumerate(peaks, start=1):
+        near, _ = ndimage.label((flat > flat[peak] - contrast / 2).reshape(padded.shape), structure=np.ones((3, 3)))
+        cores[near.ravel() == near.flat[peak]] = k
+    return cores.reshape(padded.shape)[1:-1, 1:-1]
