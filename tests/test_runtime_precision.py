@@ -23,6 +23,36 @@ def test_rewrites_equal_the_transposed_convolution(conv_onnx, rng, rewrite):
     np.testing.assert_allclose(yb, ya, rtol=0, atol=1e-5 * np.abs(ya).max())
 
 
+def test_phases_with_unequal_taps_are_padded_for_int8(rng):
+    # kernel 3, stride 2 (the Pix2PixHD decoder): phases of 1 and 2 taps along each axis.
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(rng.normal(size=(4, 3, 3, 3)).astype(np.float32), "w")
+    b = numpy_helper.from_array(rng.normal(size=3).astype(np.float32), "b")
+    node = helper.make_node("ConvTranspose", ["image", "w", "b"], ["out"], strides=[2, 2], pads=[1, 1, 1, 1])
+    node.attribute.append(helper.make_attribute("output_padding", [1, 1]))
+    graph = helper.make_graph(
+        [node],
+        "up",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 4, None, None])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [None, 3, None, None])],
+        [w, b],
+    )
+    original = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    original.ir_version = 8
+    assert phase_graph(original) is None  # float32 graphs keep it: padding adds arithmetic
+    padded = phase_graph(original, pad_taps=True)
+    assert {n.op_type for n in padded.graph.node} == {"Conv", "DepthToSpace"}
+    kernel = next(i for i in padded.graph.initializer if i.name.endswith("__phase_w"))
+    assert tuple(kernel.dims[2:]) == (2, 2)  # 2x2 taps for every phase, not sub-pixel's 3x3
+    x = rng.normal(size=(2, 4, 24, 20)).astype(np.float32)
+    a = ort.InferenceSession(original.SerializeToString(), providers=["CPUExecutionProvider"])
+    b = ort.InferenceSession(padded.SerializeToString(), providers=["CPUExecutionProvider"])
+    ya, yb = a.run(None, {"image": x})[0], b.run(None, {"image": x})[0]
+    assert ya.shape == (2, 3, 48, 40)
+    np.testing.assert_allclose(yb, ya, rtol=0, atol=1e-5 * np.abs(ya).max())
+
+
 def test_float_graphs_run_their_phases_on_the_cpu(mdi_map):
     # The shipped denoiser as loaded (transposed convolutions over their phases) against its file as it is.
     model = load_model("denoise-m2", device="cpu")
