@@ -121,7 +121,7 @@ _FAINT_DOT_REACH = 0.05
 # photograph's blur thins a pencil line into pieces).
 _STROKE_GAP = 2.0
 # label_distance="auto": how far (x radius) from a group its label is looked for. Observers who
-# label groups write the label 0.05-0.11 radius from a spot (USET forms).
+# label groups write the label 0.05-0.11 radius from a spot (USET forms), in two marks or more.
 _AUTO_LABEL_DISTANCE = 0.25
 # Foreshortening is undone down to this mu (a stretch of at most 5): nearer the limb, as if at it.
 _MIN_MU = 0.2
@@ -339,10 +339,10 @@ _DETECTION_PARAMETERS = """threshold : float
         is centred within it of one of its spots; its spots are rejected as ``"unlabelled"``
         otherwise. For forms on which every counted group gets its letter or number beside it
         (as at Uccle); a label written off the disk is not seen. ``"auto"`` (default): only on
-        a drawing where some group has a label within 0.25 radius, a lone pencil dot without
-        one is rejected (a speck or a mark the observer did not count); groups of several
-        spots or with a wider spot are always kept, and drawings without labels keep every
-        group. None: keep every group.
+        a drawing where some group has a label of two marks or more (e.g. "A1") within 0.25
+        radius, a lone pencil dot with no mark that near is rejected (a speck or a mark the
+        observer did not count); groups of several spots or with a wider spot are always
+        kept, and drawings without such labels keep every group. None: keep every group.
     core_contrast : float
         Spots drawn touching are told apart by their dark cores: parts of one mark separated
         by ink lighter by at least this fraction of the paper level are spots of their own
@@ -483,21 +483,19 @@ def _unlabelled_spots(drawing_map, rows, writing, table, ids, label_distance):
     """
     Candidate numbers of the spots of unlabelled groups: with a distance, every group with no
     handwriting (``writing``: centres of marks that can be labels) within it; with
-    ``"auto"``, on a drawing with a labelled group, each lone pencil dot without a label.
+    ``"auto"``, on a drawing with a group labelled by two marks or more (written characters
+    such as "A1" or "(5)"), each lone pencil dot with no mark near it.
     """
     radius = _disk_pixels(drawing_map)[2]
     distance = _AUTO_LABEL_DISTANCE if label_distance == "auto" else label_distance
-    xy = np.array([(row["x"], row["y"]) for row in rows], dtype=float)
-    strokes = writing
+    spots_xy = np.array([(row["x"], row["y"]) for row in rows], dtype=float)[ids - 1]
     groups = np.asarray(table["group"])
-    if len(strokes):
-        near = np.hypot(*(xy[ids - 1][:, None, :] - strokes[None, :, :]).transpose(2, 0, 1)).min(axis=1)
-    else:
-        near = np.full(len(ids), np.inf)
-    labelled = np.unique(groups[near <= distance * radius])
-    unlabelled = ~np.isin(groups, labelled)
+    near = np.hypot(*(spots_xy[:, None, :] - writing[None, :, :]).transpose(2, 0, 1)) <= distance * radius
+    # Marks of writing near each group (near any of its spots), group by group.
+    marks = {g: int(near[groups == g].any(axis=0).sum()) for g in np.unique(groups)}
+    unlabelled = np.array([marks[g] == 0 for g in groups], dtype=bool)
     if label_distance == "auto":
-        if not len(labelled):
+        if max(marks.values()) < 2:
             return np.zeros(0, dtype=int)
         sizes = np.bincount(groups)[groups]
         unlabelled &= (sizes == 1) & np.isin([rows[k - 1]["verdict"] for k in ids], ["dot", "faint dot"])
