@@ -48,8 +48,9 @@ def _dark_cores(depth, threshold, contrast):
     inked = np.flatnonzero(flat > threshold)
     if inked.size < 2:
         return None
-    order = inked[np.argsort(-flat[inked], kind="stable")]
-    parent = np.full(flat.size, -1)
+    # Python lists: the flood visits each pixel once, and numpy's scalar indexing is slow.
+    level = flat.tolist()
+    parent = [-1] * flat.size
     steps = (-width - 1, -width, -width + 1, -1, 1, width - 1, width, width + 1)
 
     def root(p):
@@ -59,9 +60,9 @@ def _dark_cores(depth, threshold, contrast):
         return p
 
     peaks = []  # pixels of the peaks that stand out
-    for p in order:
+    for p in inked[np.argsort(-flat[inked], kind="stable")].tolist():
         parent[p] = p
-        for q in p + np.array(steps):
+        for q in (p + step for step in steps):
             if parent[q] < 0:
                 continue
             a, b = root(p), root(q)
@@ -69,11 +70,11 @@ def _dark_cores(depth, threshold, contrast):
                 continue
             # Flooding from the darkest ink down: ``p`` is the saddle where two parts meet,
             # and the one with the lighter peak ends there.
-            low, high = (a, b) if flat[a] < flat[b] else (b, a)
-            if flat[low] - flat[p] >= contrast:
+            low, high = (a, b) if level[a] < level[b] else (b, a)
+            if level[low] - level[p] >= contrast:
                 peaks.append(low)
             parent[low] = high
-    peaks += [r for r in {root(p) for p in inked} if flat[r] - threshold >= contrast]
+    peaks += [r for r in {root(p) for p in inked.tolist()} if level[r] - threshold >= contrast]
     if len(peaks) < 2:
         return None
     cores = np.zeros(flat.size, dtype=int)
