@@ -154,12 +154,7 @@ def _as_phases(node, inits, *, pad_taps=False):
     if low > 0 or high + n - 1 < 0:  # a convolution cannot crop its input
         return None
     cin, cout = w.shape[:2]
-    kernel = np.zeros((s, s, cout, cin, n, n), dtype=w.dtype)
-    for ay in range(s):
-        for jy, ty in taps[ay]:
-            for ax in range(s):
-                for jx, tx in taps[ax]:
-                    kernel[ay, ax, :, :, jy - shifts[ay], jx - shifts[ax]] = w[:, :, ty, tx].T
+    kernel = _phase_kernels(w, s, taps, shifts, n)
     name = node.output[0]
     bias = _bias(node, inits, s * s, f"{name}__phase_b")
     if bias is None:
@@ -210,6 +205,22 @@ def _as_phases(node, inits, *, pad_taps=False):
     return nodes, new_inits
 
 
+def _phase_kernels(w, s, taps, shifts, n):
+    """
+    The ``(s, s, cout, cin, n, n)`` kernels of the phases of a transposed convolution with
+    weights ``w`` (``cin, cout, k, k``): phase ``a``'s tap at input offset ``j`` is at ``j -
+    shifts[a]`` of its window (zero where it has no tap).
+    """
+    cin, cout = w.shape[:2]
+    kernel = np.zeros((s, s, cout, cin, n, n), dtype=w.dtype)
+    for ay in range(s):
+        for jy, ty in taps[ay]:
+            for ax in range(s):
+                for jx, tx in taps[ax]:
+                    kernel[ay, ax, :, :, jy - shifts[ay], jx - shifts[ax]] = w[:, :, ty, tx].T
+    return kernel
+
+
 def _interleave(phases, name, s):
     # Channels phase-major (DCR): channel (ay * s + ax) * cout + c goes to pixel (s*m + ay, s*n + ax).
     return helper.make_node("DepthToSpace", [phases], [name], name=f"{name}__interleave", blocksize=s, mode="DCR")
@@ -236,12 +247,8 @@ def _as_subpixel(node, inits):
     reach = max(abs(j) for pairs in taps.values() for j, _ in pairs)
     size = 2 * reach + 1
     cin, cout = w.shape[:2]
-    kernel = np.zeros((cout, s, s, cin, size, size), dtype=w.dtype)
-    for ay in range(s):
-        for jy, ty in taps[ay]:
-            for ax in range(s):
-                for jx, tx in taps[ax]:
-                    kernel[:, ay, ax, :, jy + reach, jx + reach] = w[:, :, ty, tx].T
+    # Every phase on the window -reach..reach, output channels major (c * s * s + phase).
+    kernel = np.moveaxis(_phase_kernels(w, s, taps, dict.fromkeys(taps, -reach), size), 2, 0)
     name = node.output[0]
     new_inits = [numpy_helper.from_array(kernel.reshape(cout * s * s, cin, size, size), f"{name}__subpixel_w")]
     inputs = [node.input[0], f"{name}__subpixel_w"]
