@@ -144,7 +144,7 @@ def _drawing_check(path, png, options, overwrite):
 
     task = TASKS["drawing"]
     # The same detection options as the magnetogram's spots.
-    values = {o.name: o.value(options.get(o.name, o.default)) for o in task.options}
+    values = task.values(options)
     detection = {name: values[name] for name in inspect.signature(spot_candidates).parameters if name in values}
     figure = plot_candidates(task.read(path, **options), **detection).figure
     write_atomic(png, lambda tmp: figure.savefig(tmp, format="png", dpi=100), overwrite=overwrite)

@@ -131,7 +131,12 @@ class Task:
         """Every option's default value (not the required ones)."""
         return {o.name: o.default for o in self.options if not o.required}
 
-    def _values(self, options):
+    def values(self, options):
+        """
+        Every option's value as the capability (or reader) receives it: ``options`` over the
+        defaults, with units. Unknown or missing required options are an
+        `~sunpy_dlmag.exceptions.ArgumentTypeError`.
+        """
         unknown = set(options) - {o.name for o in self.options}
         if unknown:
             raise ArgumentTypeError(
@@ -146,11 +151,11 @@ class Task:
 
     def read(self, path, **options):
         """The input of one file, as the task's reader gives it (with the options marked ``to_reader``)."""
-        values = self._values(options)
+        values = self.values(options)
         return _resolve(self.reader)(path, **{o.name: values[o.name] for o in self.options if o.to_reader})
 
     def __call__(self, path, *, num_threads=None, **options):
-        values = self._values(options)
+        values = self.values(options)
         function_options = {o.name: values[o.name] for o in self.options if not o.to_reader and o.name in values}
         return _resolve(self.function)(self.read(path, **options), num_threads=num_threads, **function_options)
 
