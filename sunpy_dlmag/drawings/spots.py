@@ -217,21 +217,27 @@ def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline)
 
 def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast):
     """
-    Candidates (connected ink on the disk) with their measures and verdicts, and the map
-    pixels of each spot among them.
+    Candidates (connected ink on the disk) with their measures and verdicts, the map pixels
+    of each spot among them, the limb margin (map pixels) and the map-pixel centres of the
+    marks that can label a group (``writing``).
 
     Ink is found against the local paper level on a working image of disk radius about 500 px;
     a candidate is a connected region of ink deeper than ``threshold / 2`` that holds ink
     deeper than ``threshold`` (a faint pencil stroke stays one stroke), with its holes filled
-    (a drawn penumbra outline holds its umbra). Shapes are measured in fractions of the disk
-    radius, the width with the foreshortening undone (stretched by 1/mu along the radius).
+    (a drawn penumbra outline holds its umbra), or a faint dot beside a spot. Shapes are
+    measured in fractions of the disk radius, the width with the foreshortening undone
+    (stretched by 1/mu along the radius).
     """
     data = _drawing_data(drawing_map)
     cx, cy, radius = _disk_pixels(drawing_map)
     grey = np.where(np.isfinite(data), data, np.nanmax(data))  # NaN is paper
     f = max(1, int(radius / _WORK_RADIUS + 0.5))
     work = _block_mean(grey, f)
-    # Map pixel x = f * (working pixel x) + (f - 1) / 2.
+
+    def to_map(working):
+        """Map pixel of a working pixel (each holds f x f map pixels)."""
+        return f * working + (f - 1) / 2
+
     cxw, cyw, rw = (cx - (f - 1) / 2) / f, (cy - (f - 1) / 2) / f, radius / f
     paper = _paper_level(work, _odd(max(15, 0.15 * rw)))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -269,7 +275,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         width, length, stroke = width / rw, length / rw, stroke / rw
         verdict = _verdict(rho, width, length, stroke, fill, line, dot_size, pen_width, outline_size)
         return {
-            "label": k, "verdict": verdict, "x": f * xc + (f - 1) / 2, "y": f * yc + (f - 1) / 2, "rho": rho,
+            "label": k, "verdict": verdict, "x": to_map(xc), "y": to_map(yc), "rho": rho,
             "width": width, "length": length, "stroke": stroke, "fill": fill, "depth": deepest,
             "n_pixels": int(filled.sum()) * f * f,
         }  # fmt: skip
@@ -290,7 +296,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     # line, also one drawn too lightly to be a candidate (handwriting fades first in a photograph).
     not_writing = {row["label"] for row in rows if VERDICTS[row["verdict"]][0] or row["verdict"] == "centre line"}
     writing = [
-        (f * (sl[1].start + sl[1].stop - 1) / 2 + (f - 1) / 2, f * (sl[0].start + sl[0].stop - 1) / 2 + (f - 1) / 2)
+        (to_map((sl[1].start + sl[1].stop - 1) / 2), to_map((sl[0].start + sl[0].stop - 1) / 2))
         for k, sl in enumerate(slices, start=1)
         if k not in not_writing and max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > dot_size * rw
     ]
@@ -335,7 +341,8 @@ _DETECTION_PARAMETERS = """threshold : float
         least 2).
     label_distance : float, "auto" or None
         Keep only the groups the observer labelled. With a distance (fraction of the disk
-        radius, e.g. 0.2), a group is kept if a rejected thin stroke (handwriting) on the disk
+        radius, e.g. 0.2), a group is kept if a mark that can be a label (ink on the disk longer
+        than a dot that is not a spot or the centre line, also ink too faint to be a candidate)
         is centred within it of one of its spots; its spots are rejected as ``"unlabelled"``
         otherwise. For forms on which every counted group gets its letter or number beside it
         (as at Uccle); a label written off the disk is not seen. ``"auto"`` (default): only on
