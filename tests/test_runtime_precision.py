@@ -5,7 +5,7 @@ import pytest
 
 from sunpy_dlmag.exceptions import DeviceNotAvailableError
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.quantize import cache_dir, phase_graph, subpixel_graph
+from sunpy_dlmag.models.quantize import block_graph, cache_dir, phase_graph, subpixel_graph
 from sunpy_dlmag.models.runtime import _session
 
 
@@ -51,6 +51,60 @@ def test_phases_with_unequal_taps_are_padded_for_int8(rng):
     ya, yb = a.run(None, {"image": x})[0], b.run(None, {"image": x})[0]
     assert ya.shape == (2, 3, 48, 40)
     np.testing.assert_allclose(yb, ya, rtol=0, atol=1e-5 * np.abs(ya).max())
+
+
+def _narrow_convolution(rng, kernel, *, reflect=0, pads=0, channels=5, outputs=1):
+    """A graph of one convolution to ``outputs`` channels, after a reflect ``Pad`` when ``reflect``."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(outputs, channels, kernel, kernel)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(size=outputs).astype(np.float32), "b"),
+        numpy_helper.from_array(np.array([0, 0, reflect, reflect, 0, 0, reflect, reflect], np.int64), "p"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["padded" if reflect else "image", "w", "b"], ["out"], name="conv", pads=[pads] * 4)
+    ]
+    if reflect:
+        nodes.insert(0, helper.make_node("Pad", ["image", "p"], ["padded"], name="pad", mode="reflect"))
+    graph = helper.make_graph(
+        nodes,
+        "narrow",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, channels, None, None])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [None, outputs, None, None])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+@pytest.mark.parametrize(("kernel", "reflect", "pads"), [(7, 3, 0), (5, 0, 2), (7, 0, 1), (9, 2, 0)])
+def test_narrow_convolutions_on_blocks_equal_the_convolution(rng, kernel, reflect, pads):
+    # As the generators' last layer (reflect Pad 3, 7x7 to one channel), with zero padding, and
+    # padded to a smaller output; images of any size, also not whole blocks.
+    original = _narrow_convolution(rng, kernel, reflect=reflect, pads=pads)
+    rewritten = block_graph(original)
+    ops = [n.op_type for n in rewritten.graph.node]
+    assert "SpaceToDepth" in ops
+    assert ops.count("Pad") == 1  # the Pad node folded into the new one
+    a = ort.InferenceSession(original.SerializeToString(), providers=["CPUExecutionProvider"])
+    b = ort.InferenceSession(rewritten.SerializeToString(), providers=["CPUExecutionProvider"])
+    for height, width in ((32, 32), (37, 53), (64, 22)):
+        x = rng.normal(size=(2, 5, height, width)).astype(np.float32)
+        ya, yb = a.run(None, {"image": x})[0], b.run(None, {"image": x})[0]
+        assert yb.shape == ya.shape
+        np.testing.assert_allclose(yb, ya, rtol=0, atol=1e-5 * np.abs(ya).max())
+
+
+def test_only_narrow_wide_kernels_go_on_blocks(rng):
+    # 3x3 kernels are faster as they are; 2 output channels would need 32 on 4x4 blocks.
+    assert block_graph(_narrow_convolution(rng, 3, pads=1)) is None
+    assert block_graph(_narrow_convolution(rng, 7, pads=3, outputs=2)) is None
+    shared = _narrow_convolution(rng, 7, reflect=3)
+    shared.graph.output.append(onnx.helper.make_tensor_value_info("padded", onnx.TensorProto.FLOAT, None))
+    kept = block_graph(shared)  # a Pad read elsewhere too stays, and the new Pad adds to it
+    assert [n.op_type for n in kept.graph.node].count("Pad") == 2
 
 
 def test_float_graphs_run_their_phases_on_the_cpu(mdi_map):
@@ -120,6 +174,10 @@ def test_int8_keeps_the_leading_layers_float_where_int8_strays(tmp_path, euvi_ma
     graph = onnx.load(str(int8._graph)).graph
     first = next(n for n in graph.node if n.op_type in ("Conv", "QLinearConv"))
     assert all(not name.endswith("DequantizeLinear_Output") for name in first.input)  # float32
+    # The last layer, a 7x7 convolution to one channel, runs on blocks, in float32 too.
+    last = next(n for n in graph.node if n.name.endswith("__blocks"))
+    assert last.op_type == "Conv"
+    assert not any(name.endswith("DequantizeLinear_Output") for name in last.input[1:])
     # Only the input's and the output's layers in float32 (the recipe before): int8 strays.
     model = onnx.load(str(path))
     edges = _edge_nodes(phase_graph(model) or model)
