@@ -178,6 +178,9 @@ def test_int8_keeps_the_leading_layers_float_where_int8_strays(tmp_path, euvi_ma
     last = next(n for n in graph.node if n.name.endswith("__blocks"))
     assert last.op_type == "Conv"
     assert not any(name.endswith("DequantizeLinear_Output") for name in last.input[1:])
+    blocks = next(n for n in graph.node if n.op_type == "SpaceToDepth")
+    assert graph.node[[n.op_type for n in graph.node].index("SpaceToDepth") - 1].op_type == "Pad"  # no QDQ between
+    assert last.input[0] == blocks.output[0]
     # Only the input's and the output's layers in float32 (the recipe before): int8 strays.
     model = onnx.load(str(path))
     edges = _edge_nodes(phase_graph(model) or model)

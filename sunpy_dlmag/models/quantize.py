@@ -515,7 +515,7 @@ def _edge_nodes(model):
     """
     Nodes that read the graph's input or make its output, and the nodes feeding the latter
     back to the last convolution (through the crops and interleaves of `block_graph` and
-    `phase_graph`).
+    `phase_graph`, and for a convolution on blocks its blocks and padding too).
     """
     graph = model.graph
     inputs = {i.name for i in graph.input}
@@ -524,10 +524,13 @@ def _edge_nodes(model):
     edge = [n for n in graph.node if inputs & set(n.input) or outputs & set(n.output)]
     for last in [n for n in graph.node if outputs & set(n.output)]:
         for name in last.input:
-            n = producer.get(name)
-            while n is not None and n.op_type in ("Conv", "DepthToSpace", "Slice"):
+            n, passes = producer.get(name), ("Conv", "DepthToSpace", "Slice")
+            while n is not None and n.op_type in passes:
                 edge.append(n)
-                n = None if n.op_type == "Conv" else producer.get(n.input[0])
+                if n.op_type == "Conv":
+                    # Its input in float32 too: a quantize-dequantize pair there only costs time.
+                    passes = ("SpaceToDepth", "Pad") if n.name.endswith("__blocks") else ()
+                n = producer.get(n.input[0])
     return sorted({n.name for n in edge if n.name})
 
 
