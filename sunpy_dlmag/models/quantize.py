@@ -535,7 +535,7 @@ def _edge_nodes(model):
 
 
 # Bump when the rewrite, the calibration or the quantization settings change: old files are then rebuilt.
-_RECIPE = "phase-padded+blocks+qdq-u8s8-minmax-edges-float-leading-cc0.992/5"
+_RECIPE = "phase-padded+blocks+qdq-u8s8-minmax-edges-float-leading-cc0.992/6"
 
 
 def cache_dir():
