@@ -181,6 +181,9 @@ def test_int8_keeps_the_leading_layers_float_where_int8_strays(tmp_path, euvi_ma
     blocks = next(n for n in graph.node if n.op_type == "SpaceToDepth")
     assert graph.node[[n.op_type for n in graph.node].index("SpaceToDepth") - 1].op_type == "Pad"  # no QDQ between
     assert last.input[0] == blocks.output[0]
+    # The blocks' size is read off the quantized tensor: no dequantized copy made for it alone.
+    shape = next(n for n in graph.node if n.op_type == "Shape")
+    assert shape.input[0] in {out for n in graph.node if n.op_type == "QuantizeLinear" for out in n.output}
     # Only the input's and the output's layers in float32 (the recipe before): int8 strays.
     model = onnx.load(str(path))
     edges = _edge_nodes(phase_graph(model) or model)
