@@ -297,7 +297,8 @@ def _as_blocks(node, inits, producer, users):
     pad = producer.get(source)
     if pad is not None and pad.op_type == "Pad" and pad.name and len(users.get(source, ())) == 1 and not any(pads):
         amounts = numpy_helper.to_array(inits[pad.input[1]]) if pad.input[1] in inits else None
-        if amounts is not None and amounts.shape == (8,) and not amounts[[0, 1, 4, 5]].any():
+        every_axis = len(pad.input) < 4 or not pad.input[3]  # pads for all four axes, in order
+        if every_axis and amounts is not None and amounts.shape == (8,) and not amounts[[0, 1, 4, 5]].any():
             source, pads = pad.input[0], [int(v) for v in amounts[[2, 3, 6, 7]]]
             mode = _attrs(pad).get("mode", b"constant")
             mode = mode.decode() if isinstance(mode, bytes) else mode
