@@ -207,14 +207,7 @@ def _as_phases(node, inits, *, pad_taps=False):
             ends = [first + cout] + [-(high - shifts[a]) if high > shifts[a] else largest for a in (ay, ax)]
             starts = [first, shifts[ay] - low, shifts[ax] - low]
             for key, values in (("starts", starts), ("ends", ends), ("axes", [1, 2, 3])):
-                nodes.append(
-                    helper.make_node(
-                        "Constant",
-                        [],
-                        [f"{part}_{key}"],
-                        value=numpy_helper.from_array(np.array(values, dtype=np.int64), f"{part}_{key}"),
-                    )
-                )
+                nodes.append(_int64_constant(f"{part}_{key}", values))
             nodes.append(
                 helper.make_node(
                     "Slice", [conv_out, f"{part}_starts", f"{part}_ends", f"{part}_axes"], [part], name=part
