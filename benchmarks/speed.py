@@ -320,7 +320,9 @@ def main():
             record["tiling"] = loaded(lambda: child_json(__file__, "--child", "tiling", repeats))
         record["int8_denoise"] = loaded(lambda: child_json(__file__, "--child", "int8-denoise", int8_repeats))
         record["generator_export"] = _export(workdir)
-        record["int8_generator"] = loaded(lambda: child_json(__file__, "--child", "int8-generator", workdir, int8_repeats))
+        record["int8_generator"] = loaded(
+            lambda: child_json(__file__, "--child", "int8-generator", workdir, int8_repeats)
+        )
         if not args.skip_batch and not args.only:
             small = 6 if args.quick else 16
             record["batch_small"] = loaded(lambda: _batch_case([MDI_MAGNETOGRAM], small, workdir, "small"))
