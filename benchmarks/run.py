@@ -102,7 +102,9 @@ def bench_unet(workdir, repeats, warmup):
     export_s = time.perf_counter() - start
     import onnx
 
-    opset = max(o.version for o in onnx.load(str(path), load_external_data=False).opset_import if o.domain == "")
+    from sunpy_dlmag.models.registry import onnx_opset
+
+    opset = onnx_opset(onnx.load(str(path), load_external_data=False))
     architecture = f"pix2pix U-Net generator ({UNET_BASE_FILTERS} filters, {UNET_DEPTH} down), random weights"
     spec = _spec(
         "benchmark-unet",

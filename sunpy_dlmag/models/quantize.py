@@ -27,6 +27,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from sunpy_dlmag.exceptions import InvalidArgumentError
+from sunpy_dlmag.models.registry import onnx_opset
 
 # onnxruntime reports telemetry unless told not to before it is imported.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
@@ -261,7 +262,7 @@ def block_graph(model):
     the convolution's to float32 rounding for any image size.
     """
     # Shape with start and end (the block count of any image size) needs opset 15.
-    if max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0) < 15:
+    if onnx_opset(model) < 15:
         return None
     model, replaced = _replace_nodes(model, "Conv", _as_blocks)
     return model if replaced else None

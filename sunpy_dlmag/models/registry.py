@@ -347,6 +347,11 @@ def write_spec_to_onnx(path, spec=None):
     onnx.save(proto, str(path))
 
 
+def onnx_opset(proto):
+    """The version of the default ONNX operator set an ``onnx.ModelProto`` uses (0 if none)."""
+    return max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=0)
+
+
 def strip_exporter_metadata(proto):
     """
     Remove the metadata and doc strings of every graph, node and value of an ONNX ``ModelProto``.

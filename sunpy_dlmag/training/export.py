@@ -129,6 +129,8 @@ def _check_dynamic(path):
     """Raise unless the file has one input and one output of the right names, dynamic N, H, W."""
     import onnx
 
+    from sunpy_dlmag.models.registry import onnx_opset
+
     proto = onnx.load(str(path), load_external_data=False)
     graph = proto.graph
     initializers = {i.name for i in graph.initializer}
@@ -137,7 +139,7 @@ def _check_dynamic(path):
         raise ModelOutputError(
             f"Exported graph has inputs {[i.name for i in inputs]} and outputs {[o.name for o in graph.output]}."
         )
-    opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    opset = onnx_opset(proto)
     if opset < MIN_OPSET:
         raise ModelOutputError(f"Exported graph uses opset {opset}; need {MIN_OPSET} or newer.")
     for value in (inputs[0], graph.output[0]):
