@@ -27,7 +27,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from sunpy_dlmag.exceptions import InvalidArgumentError
-from sunpy_dlmag.models.registry import onnx_opset
+from sunpy_dlmag.models.registry import onnx_opset, sha256sum
 
 # onnxruntime reports telemetry unless told not to before it is imported.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
@@ -573,11 +573,9 @@ def derived_graph(path, sha256, spec, precision):
             known = json.loads(record.read_text())
         except ValueError:
             known = {}
-        if known.get("recipe") == _RECIPE and known.get("source_sha256") == sha256:
-            from sunpy_dlmag.models.registry import sha256sum
-
-            if sha256sum(target) == known.get("sha256"):
-                return target, known["sha256"]
+        same_source = known.get("recipe") == _RECIPE and known.get("source_sha256") == sha256
+        if same_source and sha256sum(target) == known.get("sha256"):
+            return target, known["sha256"]
     model = onnx.load(str(path))
     if precision == "int8":
         model = quantize_graph(model, calibration_batches(spec))
@@ -590,8 +588,6 @@ def derived_graph(path, sha256, spec, precision):
     folder.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.partial")
     onnx.save(model, str(partial))
-    from sunpy_dlmag.models.registry import sha256sum
-
     digest = sha256sum(partial)
     os.replace(partial, target)
     record.write_text(
