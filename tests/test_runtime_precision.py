@@ -154,7 +154,7 @@ def test_int8_keeps_the_leading_layers_float_where_int8_strays(tmp_path, euvi_ma
     # A small Pix2PixHD generator (random weights) with the aisfm-v2 spec: quantizing its
     # high-resolution first layers costs most of the correlation with float32.
     torch = pytest.importorskip("torch")
-    from sunpy_dlmag.models.quantize import _edge_nodes, calibration_batches, quantize_graph
+    from sunpy_dlmag.models.quantize import _edge_nodes, calibration_batches, int8_rewrites, quantize_graph
     from sunpy_dlmag.training import export_to_onnx
     from sunpy_dlmag.training.networks import GlobalGenerator
     from sunpy_dlmag.training.presets import get_preset
@@ -186,7 +186,7 @@ def test_int8_keeps_the_leading_layers_float_where_int8_strays(tmp_path, euvi_ma
     assert shape.input[0] in {out for n in graph.node if n.op_type == "QuantizeLinear" for out in n.output}
     # Only the input's and the output's layers in float32 (the recipe before): int8 strays.
     model = onnx.load(str(path))
-    edges = _edge_nodes(phase_graph(model) or model)
+    edges = _edge_nodes(int8_rewrites(model))
     only_edges = quantize_graph(model, calibration_batches(spec), keep_float=edges)
     session = ort.InferenceSession(only_edges.SerializeToString(), providers=["CPUExecutionProvider"])
     normalised = np.stack([c.normalization.forward(v) for c, v in zip(spec.inputs, x, strict=True)])[np.newaxis]

@@ -34,7 +34,7 @@ import sunpy.map
 
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.quantize import calibration_batches, cpu_graph, quantize_graph, subpixel_graph
+from sunpy_dlmag.models.quantize import calibration_batches, cpu_graph, int8_rewrites, quantize_graph
 
 
 def session(model, optimize=True, profile=None):
@@ -120,7 +120,7 @@ def main():
     original = onnx.ModelProto.FromString(cpu_graph(model.path))
     batches = calibration_batches(model.spec)
     quantized = quantize_graph(original, batches)
-    rewritten = subpixel_graph(original)
+    rewritten = int8_rewrites(original)  # the float32 graph quantize_graph quantizes
     mdi = sunpy.map.Map(MDI_MAGNETOGRAM)
     disk = np.isfinite(mdi.data)
     x = model.spec.inputs[0].normalization.forward(np.nan_to_num(mdi.data))[None, None].astype(np.float32)

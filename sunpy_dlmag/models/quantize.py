@@ -37,6 +37,7 @@ __all__ = [
     "calibration_batches",
     "cpu_graph",
     "derived_graph",
+    "int8_rewrites",
     "phase_graph",
     "quantize_graph",
     "subpixel_graph",
@@ -417,9 +418,7 @@ def quantize_graph(model, batches, *, keep_float=None, min_cc=MIN_CC):
     -------
     `onnx.ModelProto`
     """
-    # Phases (zero-padded where they have unequal taps: onnxruntime has no int8 ConvTranspose).
-    model = subpixel_graph(phase_graph(model, pad_taps=True) or model)
-    model = block_graph(model) or model
+    model = int8_rewrites(model)
     if keep_float is not None:
         return _quantized(model, batches, list(keep_float))
     # Early layers see the input's full detail with few channels, and their rounding passes
@@ -431,6 +430,16 @@ def quantize_graph(model, batches, *, keep_float=None, min_cc=MIN_CC):
         if np.corrcoef(reference, _outputs(quantized, batches))[0, 1] >= min_cc:
             break
     return quantized
+
+
+def int8_rewrites(model):
+    """
+    The float32 graph that `quantize_graph` quantizes: ``model`` with its transposed
+    convolutions over their phases (zero-padded where they have unequal taps: onnxruntime has
+    no int8 ``ConvTranspose``) and its narrow convolutions on blocks.
+    """
+    model = subpixel_graph(phase_graph(model, pad_taps=True) or model)
+    return block_graph(model) or model
 
 
 def _leading_blocks(model):
