@@ -1,5 +1,6 @@
 """
-Faster graphs for the CPU: transposed convolutions as convolutions, and int8.
+Faster graphs for the CPU: transposed convolutions as convolutions, narrow convolutions on
+blocks of pixels (`block_graph`), and int8.
 
 onnxruntime runs ``ConvTranspose`` slower than ``Conv`` on the CPU and has no int8 kernel
 for it. A stride-``s`` transposed convolution computes ``s * s`` interleaved phases, each a
@@ -10,7 +11,8 @@ interleaves them with ``DepthToSpace``, the same arithmetic as the transposed co
 common kernel (more arithmetic, one ``Conv`` and no crops). Both give the transposed
 convolution's result to float32 rounding. `quantize_graph` rewrites into phases, padded with
 zero taps to a common window where they have unequal numbers of taps (less arithmetic than
-sub-pixel, which is left for any other), then quantizes statically (QDQ,
+sub-pixel, which is left for any other), and narrow convolutions on blocks
+(`int8_rewrites`), then quantizes statically (QDQ,
 int8 weights per channel, uint8 activations), with activation ranges calibrated on real
 data, leaving the first and last layers in float32 so that the full field range enters and
 leaves the network at full precision, and as many of the layers after the first as it takes

@@ -112,7 +112,7 @@ _PROVIDERS = {"cpu": ("CPUExecutionProvider",), "cuda": ("CUDAExecutionProvider"
 def _session(path, sha256, device, num_threads, rewrite=True):
     """
     One onnxruntime session per (file, content, device, threads); sha256 keys out stale files.
-    ``rewrite``: on the CPU, run `~sunpy_dlmag.models.quantize.phase_graph` of the file.
+    ``rewrite``: on the CPU, run `~sunpy_dlmag.models.quantize.cpu_graph` of the file.
     """
     ort = _ort()
     options = ort.SessionOptions()
@@ -128,7 +128,7 @@ def _session(path, sha256, device, num_threads, rewrite=True):
     if device == "cpu" and rewrite:
         from sunpy_dlmag.models.quantize import cpu_graph
 
-        # Transposed convolutions as convolutions over their phases: the same result, faster.
+        # Transposed convolutions over their phases, narrow ones on blocks: the same result, faster.
         source = cpu_graph(path) or path
     return ort.InferenceSession(source, sess_options=options, providers=list(_PROVIDERS[device]))
 
