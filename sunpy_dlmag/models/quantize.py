@@ -547,9 +547,9 @@ def _edge_nodes(model):
             n, passes = producer.get(name), ("Conv", "DepthToSpace", "Slice")
             while n is not None and n.op_type in passes:
                 edge.append(n)
-                if n.op_type == "Conv":
-                    # Its input in float32 too: a quantize-dequantize pair there only costs time.
-                    passes = ("SpaceToDepth", "Pad") if n.name.endswith("__blocks") else ()
+                # Past the convolution only its blocks and their padding: a quantize-dequantize
+                # pair before a float32 convolution only costs time.
+                passes = {"Conv": ("SpaceToDepth",), "SpaceToDepth": ("Pad",), "Pad": ()}.get(n.op_type, passes)
                 n = producer.get(n.input[0])
     return sorted({n.name for n in edge if n.name})
 
