@@ -488,6 +488,10 @@ def tiled_inference(
     padded_h, padded_w = (-(-s // stride) * stride for s in (height, width))
     if (padded_h, padded_w) != (height, width):
         image = np.pad(image, ((0, 0), (0, padded_h - height), (0, padded_w - width)), mode="symmetric")
+    if tile >= max(height, width):
+        # An image that fits runs whole, with the few pixels that pad it to the stride grid.
+        tile = max(padded_h, padded_w)
+        max_pixels = max(max_pixels or 0, padded_h * padded_w)
     margin = -(-margin // stride) * stride
     if tile // stride * stride <= 2 * margin and max(padded_h, padded_w) > tile:
         raise TilingError(f"Tiles of {tile} px leave no pixels inside margins of {margin} px on both sides.")
