@@ -30,6 +30,26 @@ iers.conf.auto_download = False
 DATA = Path(__file__).parent / "data"
 
 
+def _shared_data():
+    """The real observations of ``shared/data`` beside the repository (or $SUNPY_DLMAG_REAL_DATA); None if absent."""
+    root = Path(__file__).resolve().parents[1]
+    for candidate in (os.environ.get("SUNPY_DLMAG_REAL_DATA"), root.parent / "shared" / "data"):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
+
+
+SHARED_DATA = _shared_data()
+
+
+def shared_path(*parts):
+    """A path under `SHARED_DATA`, or None where the shared data or that path are not here."""
+    if SHARED_DATA is None:
+        return None
+    path = SHARED_DATA.joinpath(*parts)
+    return path if path.exists() else None
+
+
 def map_with(smap, data=None, **changes):
     """A copy of ``smap`` with header keys changed (``None`` removes a key) and optionally new data."""
     meta = copy.deepcopy(smap.meta)

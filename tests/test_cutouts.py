@@ -8,11 +8,11 @@ real MDI (and, where ``../shared/data`` is beside the repository, HMI) maps into
 """
 
 import warnings
-from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 import pytest
+from conftest import shared_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
@@ -26,14 +26,7 @@ from sunpy_dlmag.models import load_model
 
 MDI = sunpy.map.Map(MDI_MAGNETOGRAM)
 RECEPTIVE_RADIUS = 176  # denoise-m2's, on its stride grid of 16 px
-HMI_DISK = next(
-    (
-        p / "shared/data/magnetograms/hmi_fulldisk_720s/hmi.sharp_fulldisk_sample_1_TAI.magnetogram.fits"
-        for p in Path(__file__).resolve().parents
-        if (p / "shared/data/magnetograms/hmi_fulldisk_720s").is_dir()
-    ),
-    None,
-)
+HMI_DISK = shared_path("magnetograms", "hmi_fulldisk_720s", "hmi.sharp_fulldisk_sample_1_TAI.magnetogram.fits")
 
 
 def cutout(smap, row, col, height, width):

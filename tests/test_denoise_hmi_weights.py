@@ -7,11 +7,10 @@ the model card does on the whole held-out halves. They need the full disk from
 ``../shared/data`` and skip without it.
 """
 
-from pathlib import Path
-
 import astropy.units as u
 import numpy as np
 import pytest
+from conftest import shared_path
 from scipy import ndimage
 
 import sunpy.map
@@ -21,14 +20,7 @@ from sunpy_dlmag.denoise import quiet_sun_mask
 from sunpy_dlmag.models import get_model, load_model, sha256sum
 from sunpy_dlmag.models.registry import WEIGHTS_DIR
 
-FULL_DISK = next(
-    (
-        p / "shared/data/magnetograms/hmi_fulldisk_720s/hmi.sharp_fulldisk_sample_3_TAI.magnetogram.fits"
-        for p in Path(__file__).resolve().parents
-        if (p / "shared/data/magnetograms/hmi_fulldisk_720s").is_dir()
-    ),
-    None,
-)
+FULL_DISK = shared_path("magnetograms", "hmi_fulldisk_720s", "hmi.sharp_fulldisk_sample_3_TAI.magnetogram.fits")
 needs_disk = pytest.mark.skipif(FULL_DISK is None, reason="the HMI full disks of ../shared/data are not here")
 HELD_OUT_ROWS = 2032  # array rows below this (the solar north) were never trained on
 CENTRE = np.s_[HELD_OUT_ROWS - 512 : HELD_OUT_ROWS, 1792:2304]  # quiet Sun, mu > 0.95

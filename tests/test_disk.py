@@ -3,6 +3,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
+from conftest import shared_path
 
 import sunpy.map
 
@@ -37,7 +38,8 @@ def test_mu_and_area_on_a_real_magnetogram(mdi_map):
     area = disk.pixel_area(mdi_map)
     rsun, dsun = mdi_map.rsun_meters, mdi_map.dsun
     visible = (2 * np.pi * rsun**2 * (1 - rsun / dsun)).to(u.cm**2)
-    assert np.nansum(area).to_value(u.cm**2) == pytest.approx(visible.to_value(u.cm**2), rel=0.03)
+    # At 1024 px the limb's partly covered pixels leave 0.04 % (a 1 % error in every pixel fails).
+    assert np.nansum(area).to_value(u.cm**2) == pytest.approx(visible.to_value(u.cm**2), rel=0.003)
 
 
 def test_radius_fraction_step(mdi_map):
@@ -61,11 +63,11 @@ def test_full_disk_masks_need_no_image_sized_temporaries():
     # A 4096-px HMI disk: beyond their outputs, the disk functions and the input check hold a few
     # MB at a time (float64 temporaries of the whole image took 0.7-1 GB), with unchanged results.
     import tracemalloc
-    from pathlib import Path
 
     from sunpy_dlmag import checks
 
-    files = sorted(Path("/work/shared/data/magnetograms/hmi_fulldisk_720s").glob("*.fits"))
+    folder = shared_path("magnetograms", "hmi_fulldisk_720s")
+    files = sorted(folder.glob("*.fits")) if folder else []
     if not files:
         pytest.skip("HMI full-disk magnetograms not available")
     hmi = sunpy.map.Map(files[0])

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
+from conftest import shared_path
 
 import sunpy.map
 from sunpy.time import parse_time
@@ -21,7 +22,7 @@ from sunpy_dlmag.io import read_adapt, read_gong_synoptic, read_hmi_synchronic
 from sunpy_dlmag.pfss import pfss_extrapolate
 from sunpy_dlmag.synchronic import disk_view, synchronic_map
 
-DATA = Path("/work/shared/data/synoptic")
+DATA = shared_path("synoptic") or Path("shared-data-not-found")
 ADAPT = DATA / "adapt40311_02e012_201811060000_i00005600n0.fts"
 GONG = DATA / "mrzqs181106t0004c2210_166.fits"
 HMI = DATA / "hmi.mrdailysynframe_small_720s.20181106_120000_TAI.data.fits"

@@ -6,7 +6,7 @@ import pytest
 
 import sunpy.map
 
-from sunpy_dlmag import metrics
+from sunpy_dlmag import disk, metrics
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError
 
 DATA = Path(__file__).parent / "data"
@@ -35,12 +35,30 @@ def test_flux_from_first_principles(mdi_map):
 
 
 def test_flux_of_a_real_magnetogram(mdi_map):
-    unsigned = metrics.total_unsigned_flux(mdi_map)
-    net = metrics.net_flux(mdi_map)
+    # An independent reference: each pixel's solid angle times the squared distance from the
+    # observer to the surface point it sees, over the cosine between the line of sight and the
+    # surface normal (points from sunpy's coordinates), where mu > 0.2.
+    from sunpy.coordinates import HeliocentricInertial
+
+    away_from_limb = np.where(disk.mu(mdi_map) > 0.2, mdi_map.data, np.nan)
+    ys, xs = np.nonzero(np.isfinite(away_from_limb))
+    frame = HeliocentricInertial(obstime=mdi_map.date)
+    points = mdi_map.pixel_to_world(xs * u.pix, ys * u.pix).make_3d().transform_to(frame).cartesian.xyz
+    observer = mdi_map.observer_coordinate.transform_to(frame).cartesian.xyz
+    sight = (points - observer[:, None]).to_value(u.cm)
+    distance = np.linalg.norm(sight, axis=0)
+    normal = points.value / np.linalg.norm(points.value, axis=0)
+    cosine = -np.sum(sight / distance * normal, axis=0)
+    solid_angle = (mdi_map.scale.axis1 * mdi_map.scale.axis2 * u.pix**2).to_value(u.sr)
+    field = away_from_limb[ys, xs]
+    reference = np.sum(np.abs(field) * solid_angle * distance**2 / cosine)
+    masked = sunpy.map.Map(away_from_limb, mdi_map.meta)
+    unsigned = metrics.total_unsigned_flux(masked)
     assert unsigned.unit == u.Mx
-    # Full-disk MDI: of order 1e23 Mx unsigned, net a small fraction of it.
-    assert 1e22 * u.Mx < unsigned < 1e24 * u.Mx
-    assert abs(net) < 0.05 * unsigned
+    assert unsigned.to_value(u.Mx) == pytest.approx(reference, rel=1e-3)
+    assert metrics.net_flux(masked).to_value(u.Mx) == pytest.approx(
+        np.sum(field * solid_angle * distance**2 / cosine), rel=1e-3
+    )
 
 
 def test_pixel_cc_bins_and_masks(mdi_map, rng):

@@ -236,10 +236,19 @@ def test_coronal_hole_overlap_on_a_real_euv_mosaic(open_map):
     result = coronal_hole_overlap(open_map, mosaic, threshold=0.5)
     assert 0.5 < result["valid_fraction"] <= 1
     assert 0 < result["dark_fraction"] < 0.5
-    for key in ("dice", "jaccard", "precision", "recall"):
-        assert 0 <= result[key] <= 1
     dark = result["dark"].data
     assert np.isnan(dark).mean() == pytest.approx(1 - result["valid_fraction"])
+    # The scores from their definitions, on the returned dark map and the open-field codes.
+    usable = np.isfinite(dark)
+    d, o = (dark == 1) & usable, (open_map.data != 0) & usable
+    assert result["dark_fraction"] == pytest.approx(d.sum() / usable.sum())
+    assert result["open_fraction"] == pytest.approx(o.sum() / usable.sum())
+    assert result["dice"] == pytest.approx(2 * (d & o).sum() / (d.sum() + o.sum()))
+    assert result["jaccard"] == pytest.approx((d & o).sum() / (d | o).sum())
+    assert result["precision"] == pytest.approx((d & o).sum() / o.sum())
+    assert result["recall"] == pytest.approx((d & o).sum() / d.sum())
+    # Dark means below half the median of the usable EUV values (the default threshold).
+    assert 0 < result["dark_fraction"] < 0.5
 
 
 def test_coronal_hole_overlap_rejects_bad_input(open_map, output, aia_map):

@@ -7,6 +7,7 @@ import pytest
 
 import sunpy.map
 
+from sunpy_dlmag import geometry
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
     DlmagUserWarning,
@@ -199,9 +200,27 @@ def test_channels_of_different_grids_meet_in_the_model_frame(tmp_path, euvi_map,
     convolution_network(path, in_channels=2, levels=0)
     spec = make_spec("two", n_inputs=2, unit="DN", scale=20000.0, image_size=128, rsun_px=49.0)
     registry.write_spec_to_onnx(path, spec)
-    out = load_model(path, device="cpu").predict({"a": euvi_map, "b": euvi_map})
+    model = load_model(path, device="cpu")
+    out = model.predict({"a": euvi_map, "b": aia_map})
     assert out.data.shape == euvi_map.data.shape
     assert out.observer_coordinate.separation_3d(euvi_map.observer_coordinate) < 1 * u.m
+    # The second channel is used: AIA in place of EUVI changes the output.
+    same = model.predict({"a": euvi_map, "b": euvi_map})
+    assert np.nanmax(np.abs(out.data - same.data)) > 0
+    # Both channels' disks land on the frame's disk (radius 49 px at its centre), although AIA's
+    # 128-px image has another observer, scale and centre than EUVI's.
+    frame = geometry.ModelFrame(euvi_map, model.spec.geometry)
+    stack = frame.stack([euvi_map, aia_map])
+    yy, xx = np.indices(frame.shape) - (np.array(frame.shape) - 1)[:, None, None] / 2
+    radius = np.hypot(yy, xx)
+    rings = np.arange(30, 64)
+    profile = np.array([np.nanmedian(stack[0][(radius >= r) & (radius < r + 1)]) for r in rings])
+    # EUVI's limb (just inside where its radial profile falls fastest: limb brightening).
+    assert abs(rings[np.argmin(np.diff(profile))] + 1 - 49) <= 3
+    # AIA sees the Sun from 87 degrees away: only the disk both see, and nothing beyond the limb.
+    seen = np.isfinite(stack[1])
+    assert radius[seen].max() < 51
+    assert 0.2 < seen.sum() / (np.pi * 49**2) < 0.8
 
 
 def test_map_without_observer(tiny):

@@ -1,6 +1,7 @@
 """Training, resume and export on small real magnetogram crops (torch, CPU)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from conftest import DATA, make_spec  # noqa: E402
 
 from sunpy_dlmag.cli import main  # noqa: E402
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM  # noqa: E402
+from sunpy_dlmag.exceptions import InvalidArgumentError  # noqa: E402
 from sunpy_dlmag.models import load_model, sha256sum  # noqa: E402
 from sunpy_dlmag.training.export import export_onnx  # noqa: E402
 from sunpy_dlmag.training.presets import get_preset, list_presets  # noqa: E402
@@ -125,10 +127,25 @@ def test_export_matches_torch_and_loads(crops, tmp_path):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+class _Planted:
+    """Unpickling this runs code: it would write the file named."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.write_text, (self.path, "unpickled"))
+
+
 def test_checkpoint_loading_never_unpickles(tmp_path):
-    (tmp_path / "evil.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(Exception):  # noqa: B017 - torch raises its own unpickling error types
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InvalidArgumentError, match="not a sunpy-dlmag training checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+    planted = tmp_path / "planted.txt"
+    torch.save({"format": 1, "generator": _Planted(planted)}, tmp_path / "evil.pt")
+    with pytest.raises(InvalidArgumentError, match="never run"):
         load_checkpoint(tmp_path / "evil.pt")
+    assert not planted.exists()
     torch.save({"format": 99}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a sunpy-dlmag training checkpoint"):
         load_checkpoint(tmp_path / "other.pt")

@@ -50,7 +50,15 @@ def load_checkpoint(path):
     ValueError
         If the file is not a sunpy-dlmag checkpoint.
     """
-    state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # torch raises its own unpickling and zip error types
+        raise InvalidArgumentError(
+            f"{path} is not a sunpy-dlmag training checkpoint: it cannot be read as plain tensors and numbers "
+            f"(code in a pickle is never run) ({type(error).__name__}: {str(error).splitlines()[0][:200]})."
+        ) from error
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise InvalidArgumentError(f"{path} is not a sunpy-dlmag training checkpoint (format {CHECKPOINT_FORMAT}).")
     return state
