@@ -61,7 +61,7 @@ FAULTS = (
         "sunpy_dlmag/denoise.py",
         "sigma = frame.to_template(factor * spread)",
         "sigma = frame.to_template(spread)",
-        ("tests/test_denoise.py", "tests/test_denoise_weights.py", "tests/test_denoise_hmi_weights.py"),
+        ("tests/test_denoise_weights.py",),
     ),
     Fault(
         "pixel-area-plus-1pc",
