@@ -132,7 +132,7 @@ def _denoise(smap, device):
     seconds = time.perf_counter() - start
     # The same network in the tiles it uses for large images, against the whole image.
     tile_size = 704  # smaller than the sample disk, so it runs in tiles with their default margins
-    tiled = model.predict_array(smap.data, tile_size=tile_size)
+    tiled = denoise(smap, model=model, tile_size=tile_size).data
     both = np.isfinite(output.data)
     before, after = noise_level(smap), noise_level(output)
     result = {

@@ -87,7 +87,7 @@ def _untransform(data, k, flip):
     return out[:, ::-1] if flip else out
 
 
-def symmetry_ensemble(net, data, **predict_kwargs):
+def symmetry_ensemble(net, data, *, sign_symmetric=False, **predict_kwargs):
     """
     A network's output over the 8 rotations and flips of an image, brought back.
 
@@ -101,6 +101,10 @@ def symmetry_ensemble(net, data, **predict_kwargs):
     net : `~sunpy_dlmag.models.Model`
     data : `numpy.ndarray`
         ``(H, W)`` physical values (NaN where there are none).
+    sign_symmetric : bool
+        Also run the network once on ``-data`` and take from the mean the part of the output
+        that does not change sign with the input (``(f(x) + f(-x)) / 2`` of the unrotated
+        image): 9 passes instead of 8; the spread is that of the 8 copies.
     **predict_kwargs
         Passed to `~sunpy_dlmag.models.Model.predict_array` (``tile_size``, ``overlap``).
 
@@ -113,11 +117,15 @@ def symmetry_ensemble(net, data, **predict_kwargs):
     squares = np.zeros(data.shape, dtype=np.float64)
     for k, flip in _DIHEDRAL:
         out = _untransform(net.predict_array(_transform(data, k, flip), **predict_kwargs), k, flip)
+        if sign_symmetric and (k, flip) == (0, False):
+            even = 0.5 * (out + net.predict_array(-data, **predict_kwargs))
         total += out
         squares += np.square(out, dtype=np.float64)
     n = len(_DIHEDRAL)
     mean = total / n
     variance = np.maximum(squares - n * mean**2, 0.0) / (n - 1)
+    if sign_symmetric:
+        mean -= even
     return mean.astype(np.float32), np.sqrt(variance).astype(np.float32)
 
 
@@ -133,6 +141,7 @@ def denoise(
     precision="fp32",
     progress=True,
     uncertainty=False,
+    sign_symmetric=True,
 ):
     """
     Denoise a line-of-sight magnetogram with a trained network.
@@ -170,6 +179,14 @@ def denoise(
         8 times slower), return their mean, and their spread, calibrated on held-out data
         with known noise (see the model card), as the map's ``uncertainty``
         (`~astropy.nddata.StdDevUncertainty` in G, NaN where the data are NaN).
+    sign_symmetric : bool
+        Run the network on the map and on its negative and keep the part of the output that
+        changes sign with the field, ``(f(B) - f(-B)) / 2`` (`~sunpy_dlmag.models.Model.predict_array`):
+        the sign of B is a convention, and the shipped networks add a few G of one sign
+        within 1 % of the limb (+5 to +12 G on HMI full disks between 0.995 and 1 solar radius;
+        below 0.35 G in every radial bin with this on; see the model card). Twice the time
+        (with ``uncertainty``, one pass more than the 8); ``False`` for speed where the limb
+        does not matter.
 
     Returns
     -------
@@ -199,11 +216,25 @@ def denoise(
     """
     data = check_magnetogram(magnetogram)
     net = _denoise_model(method, model, device, num_threads, precision, magnetogram=magnetogram)
+    sign_symmetric = checks.check_bool(sign_symmetric, "sign_symmetric")
     if not uncertainty:
-        return net.translate([data], magnetogram, tile_size=tile_size, overlap=overlap, progress=progress)
+        return net.translate(
+            [data],
+            magnetogram,
+            tile_size=tile_size,
+            overlap=overlap,
+            progress=progress,
+            sign_symmetric=sign_symmetric,
+            note="sign-symmetric: (f(B) - f(-B)) / 2" if sign_symmetric else "",
+        )
     frame = ModelFrame(magnetogram, net.spec.geometry)
     mean, spread = symmetry_ensemble(
-        net, frame.stack([data])[0], tile_size=tile_size, overlap=overlap, progress=progress
+        net,
+        frame.stack([data])[0],
+        sign_symmetric=sign_symmetric,
+        tile_size=tile_size,
+        overlap=overlap,
+        progress=progress,
     )
     factor = _spread_factor(net.spec.name, mean)
     if factor is None:

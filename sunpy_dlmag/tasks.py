@@ -234,6 +234,13 @@ TASKS = {
                     help="also write a per-pixel uncertainty (G) as a second HDU, from the network run on the 8 "
                     "rotations and flips of the image (8 times slower)",
                 ),
+                Option(
+                    "sign_symmetric",
+                    bool,
+                    default=True,
+                    help="run the network once only, not also on -B (twice as fast; the network's own offset of "
+                    "a few G near the limb stays)",
+                ),
             ),
         ),
         Task(

@@ -250,13 +250,41 @@ class Model:
             return self._predict_maps(data, **kwargs)
         return self.predict_array(data, tile_size=tile_size, overlap=overlap, batch_size=batch_size, progress=progress)
 
-    def predict_array(self, data, *, tile_size=None, overlap=None, batch_size=DEFAULT_BATCH_SIZE, progress=True):
-        """`predict` for arrays: ``(H, W)`` or ``(C, H, W)`` physical values in, ``(H, W)`` out."""
-        return self._predict_array(data, tile_size, overlap, batch_size, progress, owned=False)
+    def predict_array(
+        self,
+        data,
+        *,
+        tile_size=None,
+        overlap=None,
+        batch_size=DEFAULT_BATCH_SIZE,
+        progress=True,
+        sign_symmetric=False,
+    ):
+        """
+        `predict` for arrays: ``(H, W)`` or ``(C, H, W)`` physical values in, ``(H, W)`` out.
 
-    def _predict_array(self, data, tile_size, overlap, batch_size, progress, *, owned):
+        ``sign_symmetric``: also run the network on the negated input and return
+        ``(f(x) - f(-x)) / 2``, the part of its output that changes sign with the input (twice
+        the time). For a signed field, such as a line-of-sight magnetogram, whose sign is a
+        convention: whatever the network adds regardless of the sign (a learned offset, as at
+        the limb) cancels.
+        """
+        return self._predict_array(
+            data, tile_size, overlap, batch_size, progress, owned=False, sign_symmetric=sign_symmetric
+        )
+
+    def _predict_array(self, data, tile_size, overlap, batch_size, progress, *, owned, sign_symmetric=False):
         """`predict_array`; ``owned``: ``data`` is a float32 array of the caller's that may be overwritten."""
         x = np.asarray(data)
+        if sign_symmetric and np.issubdtype(x.dtype, np.number):
+            # The negated pass first, while ``data`` is still intact.
+            negated = np.negative(x, dtype=np.float32)
+            opposite = self._predict_array(negated, tile_size, overlap, batch_size, progress, owned=True)
+            del negated
+            out = self._predict_array(x, tile_size, overlap, batch_size, progress, owned=owned)
+            out -= opposite
+            out *= 0.5
+            return out
         if x.ndim == 2:
             x = x[np.newaxis]
         if x.ndim != 3 or x.shape[0] != self.spec.n_inputs:
@@ -341,7 +369,16 @@ class Model:
 
     # ---------------------------------------------------------------- maps
     def translate(
-        self, channels, template, *, note="", tile_size=None, overlap=None, batch_size=DEFAULT_BATCH_SIZE, progress=True
+        self,
+        channels,
+        template,
+        *,
+        note="",
+        tile_size=None,
+        overlap=None,
+        batch_size=DEFAULT_BATCH_SIZE,
+        progress=True,
+        sign_symmetric=False,
     ):
         """
         Map(s) in, map out: the one path from input channels to an output map.
@@ -363,6 +400,8 @@ class Model:
             Added to the output's history (what the input was).
         tile_size, overlap, batch_size, progress
             As in `predict`.
+        sign_symmetric : bool
+            As in `predict_array`.
 
         Returns
         -------
@@ -388,7 +427,9 @@ class Model:
         # The limb mask's temporaries are freed before the network's memory arena grows.
         frame.off_disk  # noqa: B018
         # A stack made here is normalised in its place: one image-sized array fewer.
-        out = self._predict_array(stack, tile_size, overlap, batch_size, progress, owned=owned)
+        out = self._predict_array(
+            stack, tile_size, overlap, batch_size, progress, owned=owned, sign_symmetric=sign_symmetric
+        )
         del stack
         return self.output_map(frame.to_template(out), frame.template, note=note)
 
