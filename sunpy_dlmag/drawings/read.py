@@ -350,8 +350,9 @@ def _fit_disk(grey):
         raise _no_disk("no circle of a plausible size fits the ink.")
     cx, cy, r = (best[0] * factor + (factor - 1) / 2, best[1] * factor + (factor - 1) / 2, best[2] * factor)
 
-    xs, ys = _ink_near_circle(grey, cx, cy, r, max(3.0, 0.03 * r) + factor)
-    band = max(3.0, 0.03 * r) + factor
+    start = np.array([cx, cy, r])
+    band = search = max(3.0, 0.03 * r) + factor
+    xs, ys = _ink_near_circle(grey, cx, cy, r, search)
     for _ in range(3):
         near = np.abs(np.hypot(xs - cx, ys - cy) - r) < band
         if near.sum() < 20:
@@ -365,7 +366,10 @@ def _fit_disk(grey):
         residual = np.hypot(px - cx, py - cy) - r
         # A stroke of width w spreads the residuals over +-w/2; keep the whole stroke.
         band = max(2.0, 4 * 1.4826 * np.median(np.abs(residual)) + 1.0)
-    xs, ys = _ink_near_circle(grey, cx, cy, r, 3 * band)
+    # The line and the rings beside it; the ink gathered around the first circle holds them when
+    # the refined circle has moved less than the margin (a full-resolution pass is costly).
+    if 3 * band + np.abs(np.array([cx, cy, r]) - start).sum() > search:
+        xs, ys = _ink_near_circle(grey, cx, cy, r, 3 * band)
     cover, n_on, n_side = _line_coverage(xs, ys, cx, cy, r, band, 360)
     if cover < _MIN_COVERAGE or r < 8:
         # Ink fractions of the band on the circle and of the rings beside it (twice as wide).
