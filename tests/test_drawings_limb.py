@@ -103,6 +103,22 @@ def test_limb_is_found_past_holes_corner_marks_and_gaps(name):
         assert abs(meta["drawr"] - r) < tolerance * r
 
 
+@pytest.mark.parametrize("tick_step", [None, 5, 1])
+def test_limb_is_not_a_graduated_circle_around_it(tick_step):
+    # Forms of other observatories print a degree circle around the limb: a thinner, paler line,
+    # with ticks every few degrees. The limb is the drawn circle inside it, a whole circle too.
+    page, (yy, xx) = _circle_page()
+    distance = np.hypot(xx - 350, yy - 430)
+    angle = np.degrees(np.arctan2(yy - 430, xx - 350)) % 360
+    page[np.abs(distance - 340) < 1.2] = 80
+    if tick_step:
+        page[(distance > 340) & (distance < 352) & (angle % tick_step < 0.3)] = 80
+        page[(distance > 340) & (distance < 360) & (angle % 10 < 0.3)] = 80
+    meta = drawings.read_drawing(page, date="2013-09-01").meta
+    assert abs(meta["drawr"] - 300) < 1.0
+    assert np.hypot(meta["drawx"] - 350, meta["drawy"] - 430) < 1.0
+
+
 @pytest.mark.parametrize(("sigma", "amplitude"), [(1, 15), (1, 30), (2, 30)])
 def test_blank_page_with_paper_texture_is_refused(sigma, amplitude):
     # A smooth random field about a paper level: grain and fibres, no drawn line. Before, a

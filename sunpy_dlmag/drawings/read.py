@@ -343,9 +343,12 @@ def _fit_disk(grey):
     for cx, cy, radius in candidates:
         if not _plausible(cx, cy, radius, coarse.shape):
             continue
-        cover, *_ = _line_coverage(xs, ys, cx, cy, radius, max(1.5, 0.01 * radius), 72)
-        if cover * radius > best_score:
-            best, best_score = (cx, cy, radius), cover * radius
+        _, n_on, n_side = _line_coverage(xs, ys, cx, cy, radius, max(1.5, 0.01 * radius), 72)
+        # The ink of the line along the arc it traces, above what its surroundings hold.
+        traced = (n_on > 0) & (n_on >= n_side)
+        score = np.sum(n_on[traced] - n_side[traced] / 2)
+        if score > best_score:
+            best, best_score = (cx, cy, radius), score
     if best is None:
         raise _no_disk("no circle of a plausible size fits the ink.")
     cx, cy, r = (best[0] * factor + (factor - 1) / 2, best[1] * factor + (factor - 1) / 2, best[2] * factor)
