@@ -305,9 +305,9 @@ def _fit_disk(grey):
 
     The ink is found against the local paper level on a reduced image. Candidate circles come
     from the long ink strokes (RANSAC) and from a circular Hough transform of all the ink; the
-    disk is the candidate along which ink draws a line over the longest arc (coverage times
-    radius: a punched hole or a corner mark is a whole circle, but a small one). A robust
-    geometric least-squares fit on the full-resolution ink pixels near it refines it, and it
+    disk is the candidate with the most ink drawing a line along it (a punched hole or a corner
+    mark is a whole circle, but a small one; a printed degree circle around the limb is a thinner
+    line). A robust geometric least-squares fit on the full-resolution ink pixels near it refines it, and it
     must be a drawn line (ink on the circle, paper beside it) over half its circumference:
     paper texture, text and blobs are refused.
     """
