@@ -162,3 +162,10 @@ def test_date_must_be_a_date(date, error):
     with pytest.raises(error, match=r"date must be a date \(an astropy Time, a datetime or an ISO string") as info:
         drawings.read_drawing(page, date=date)
     assert repr(date) in str(info.value)
+
+
+def test_mirrored_must_be_a_bool():
+    # "no" is truthy: it would have mirrored the drawing.
+    page, _ = _circle_page()
+    with pytest.raises(ArgumentTypeError, match="mirrored must be True or False, got 'no'"):
+        drawings.read_drawing(page, date="2013-09-01", mirrored="no")

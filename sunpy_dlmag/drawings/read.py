@@ -513,6 +513,7 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
     with _old_dates():
         time = checks.check_date(date, "date")
         north_angle = _check_angle(north_angle, "north_angle")
+        mirrored = checks.check_bool(mirrored, "mirrored")
         if north == "celestial":
             north_angle = north_angle + sun.P(time).to(u.deg)
         grey, source = _grey_image(image)
