@@ -16,11 +16,13 @@ import warnings
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.time import Time
 
 import sunpy.map
 from sunpy.coordinates import Helioprojective
 from sunpy.coordinates.frames import BaseHeliographic
 from sunpy.map import sources
+from sunpy.time import parse_time
 
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
@@ -36,6 +38,7 @@ from sunpy_dlmag.exceptions import (
 __all__ = [
     "check_bool",
     "check_choice",
+    "check_date",
     "check_int",
     "check_number",
     "check_observer",
@@ -123,6 +126,28 @@ def check_number(value, name, *, minimum=None, maximum=None, inclusive=(True, Tr
 def _example(value):
     """The number a user gave without its unit, for the example in a message (else 1)."""
     return value if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_) else 1
+
+
+def check_date(value, name="date"):
+    """
+    ``value`` as an `~astropy.time.Time` (anything `sunpy.time.parse_time` reads: a Time, a
+    datetime, an ISO string such as ``"2013-09-01T08:50"``); anything else refused naming ``name``.
+    """
+    if value is None or isinstance(value, bool | np.bool_ | numbers.Number):
+        raise ArgumentTypeError(
+            f"{name} must be a date (an astropy Time, a datetime or an ISO string such as '2013-09-01T08:50'), "
+            f"got {value!r} ({type(value).__name__})."
+        )
+    try:
+        time = parse_time(value)
+    except (ValueError, TypeError) as err:
+        raise InvalidArgumentError(
+            f"{name} must be a date (an astropy Time, a datetime or an ISO string such as '2013-09-01T08:50'), "
+            f"got {value!r}: sunpy.time.parse_time cannot read it."
+        ) from err
+    if not isinstance(time, Time) or not time.isscalar:
+        raise InvalidArgumentError(f"{name} must be one date, got {value!r}.")
+    return time
 
 
 def check_quantity(value, unit, name, *, positive=False, allow_zero=False, allow_none=False):

@@ -29,6 +29,7 @@ __all__ = [
     "ModelInputMismatchError",
     "ModelOutputError",
     "ModelTaskError",
+    "NoDiskError",
     "NonFiniteDataError",
     "OutputExistsError",
     "TilingError",
@@ -137,6 +138,10 @@ class InconsistentObservationsError(InputMapError):
 
 class IncompleteDiskError(InputMapError):
     """A full-disk model given an image that does not hold the whole solar disk."""
+
+
+class NoDiskError(InputMapError):
+    """A drawing without a drawn disk outline (limb): no circle traced by a line over half its circumference."""
 
 
 class OutputExistsError(DlmagError, FileExistsError):

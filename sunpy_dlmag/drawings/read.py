@@ -16,16 +16,15 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.visualization import ImageNormalize
 from erfa import ErfaWarning
-from scipy import ndimage, optimize
+from scipy import fft, ndimage, optimize
 
 import sunpy.map
 import sunpy.sun.constants
 from sunpy.coordinates import Helioprojective, get_earth, sun
 from sunpy.map.header_helper import make_fitswcs_header
-from sunpy.time import parse_time
 
 from sunpy_dlmag import checks
-from sunpy_dlmag.exceptions import ArgumentTypeError, InputMapError, InvalidArgumentError, MissingFileError
+from sunpy_dlmag.exceptions import InputMapError, InvalidArgumentError, MissingFileError, NoDiskError
 
 __all__ = ["read_drawing"]
 
@@ -175,6 +174,66 @@ def _coverage(xs, ys, cx, cy, r, tol, n_bins):
     return np.count_nonzero(np.bincount(bins, minlength=n_bins)) / n_bins, inliers
 
 
+def _line_coverage(xs, ys, cx, cy, r, tol, n_bins):
+    """
+    Fraction of the circumference along which ink draws a line on the circle: angle bins with
+    at least as much ink within ``tol`` of it as in the rings ``tol .. 3 tol`` beside it (twice
+    as wide), i.e. ink at least twice as dense on the circle as next to it. Paper texture,
+    filled blobs, text and lines that cross the circle have as much ink beside it as on it.
+    Also returns the ink fraction of the band and of the rings beside it over the traced bins,
+    for the messages.
+    """
+    dist = np.abs(np.hypot(xs - cx, ys - cy) - r)
+    near = dist < 3 * tol
+    angles = np.arctan2(ys[near] - cy, xs[near] - cx)
+    bins = ((angles + np.pi) / (2 * np.pi) * n_bins).astype(int) % n_bins
+    on = dist[near] < tol
+    n_on = np.bincount(bins[on], minlength=n_bins)
+    n_side = np.bincount(bins[~on], minlength=n_bins)
+    traced = (n_on > 0) & (n_on >= n_side)
+    return np.count_nonzero(traced) / n_bins, n_on, n_side
+
+
+def _ring_candidates(ink, r_min, r_max):
+    """
+    For each radius from ``r_min`` to ``r_max`` (pixels of ``ink``), the centre whose ring of ink
+    stands out most from the rings beside it: a circular Hough transform by FFT, with a ring
+    kernel minus its neighbours, so that a limb broken into dashes or faint in places is still
+    found where no stroke of it is long. Returns ``(cx, cy, r)`` in pixels of ``ink``.
+    """
+    factor = max(1, int(np.ceil(max(ink.shape) / 160)))
+    small = _block_min(~ink, factor) == 0  # any ink in the block
+    h, w = small.shape
+    r_lo, r_hi = max(3.0, r_min / factor), r_max / factor
+    # Steps of 5 % in radius: the refinement that follows starts within 3 % of the circle.
+    radii = r_lo * 1.05 ** np.arange(int(np.log(r_hi / r_lo) / np.log(1.05)) + 1)
+    pad = int(np.ceil(r_hi * 1.1 + 4))
+    shape = tuple(fft.next_fast_len(n + 2 * pad, real=True) for n in (h, w))
+    image = fft.rfft2(small.astype(np.float32), shape)
+    yy, xx = np.ogrid[: shape[0], : shape[1]]
+    dist = np.hypot(np.minimum(yy, shape[0] - yy), np.minimum(xx, shape[1] - xx)).astype(np.float32)
+    found = []
+    for radius in radii:
+        half = max(1.0, 0.02 * radius)
+        offset = np.abs(dist - radius)
+        band, side = offset < half, (offset >= half) & (offset < 3 * half)
+        kernel = band / max(band.sum(), 1) - side / max(side.sum(), 1)
+        response = fft.irfft2(image * fft.rfft2(kernel.astype(np.float32)), shape)[:h, :w]
+        y, x = np.unravel_index(np.argmax(response), response.shape)
+        found.append(((x + 0.5) * factor - 0.5, (y + 0.5) * factor - 0.5, radius * factor))
+    return found
+
+
+def _refine(xs, ys, cx, cy, r, tol):
+    """Algebraic fits to the ink within a narrowing band around a circle."""
+    for band in (4 * tol, 2 * tol, tol):
+        near = np.abs(np.hypot(xs - cx, ys - cy) - r) < band
+        if near.sum() < 10:
+            break
+        cx, cy, r = _kasa(xs[near], ys[near])
+    return cx, cy, r
+
+
 def _kasa(xs, ys):
     """Algebraic least-squares circle (Kasa 1976) through points."""
     design = np.column_stack([xs, ys, np.ones_like(xs)])
@@ -183,9 +242,9 @@ def _kasa(xs, ys):
     return cx, cy, np.sqrt(max(cx**2 + cy**2 - f, 0.0))
 
 
-def _ransac_circle(xs, ys, strokes, shape, rng, trials=500):
+def _ransac_circle(xs, ys, strokes, shape, rng, trials=500, keep=5):
     """
-    The candidate circle that traces most of its circumference (angular coverage).
+    The ``keep`` candidate circles that trace most of their circumference (angular coverage).
 
     Candidates: a circle fitted to each long stroke (the outline is often one stroke), and
     circles through three random points of one stroke or of any strokes.
@@ -197,21 +256,24 @@ def _ransac_circle(xs, ys, strokes, shape, rng, trials=500):
     anywhere = rng.integers(0, xs.size, size=(trials, 3))
     for idx in (within, anywhere):
         candidates.extend(zip(*_circumcircles(xs[idx], ys[idx]), strict=True))
-    h, w = shape
-    best, best_score = None, 0.0
+    scored = []
     for cx, cy, radius in candidates:
-        if not (np.isfinite(radius) and 0.05 * min(h, w) <= radius <= max(h, w) and 0 <= cx < w and 0 <= cy < h):
+        if not _plausible(cx, cy, radius, shape):
             continue
         cover, inliers = _coverage(xs, ys, cx, cy, radius, max(1.5, 0.01 * radius), 72)
         # Coverage first (a full circle beats blobs and text on a partial one), then support.
-        score = cover + 1e-3 * inliers.mean()
-        if score > best_score:
-            best, best_score = (cx, cy, radius), score
-    return best
+        scored.append((cover + 1e-3 * inliers.mean(), (cx, cy, radius)))
+    scored.sort(key=lambda item: -item[0])
+    return [circle for _, circle in scored[:keep]]
+
+
+def _plausible(cx, cy, radius, shape):
+    h, w = shape
+    return bool(np.isfinite(radius) and 0.05 * min(h, w) <= radius <= max(h, w) and 0 <= cx < w and 0 <= cy < h)
 
 
 def _no_disk(detail):
-    return InputMapError(
+    return NoDiskError(
         f"No solar disk found in the drawing: {detail} Expected a drawn disk outline (a circle) of which at "
         "least half is visible. Give the disk by hand with disk=(x, y, radius) in pixels of the image "
         "(x from the left, y from the top)."
@@ -241,10 +303,13 @@ def _fit_disk(grey):
     """
     Centre (x from the left, y from the top) and radius of the drawn disk outline, in pixels.
 
-    The ink is found against the local paper level; a RANSAC search on a reduced image picks
-    the circle that traces most of its circumference among the long ink strokes (handwriting,
-    spots and page edges do not), then a robust geometric least-squares fit on the
-    full-resolution ink pixels near it refines it.
+    The ink is found against the local paper level on a reduced image. Candidate circles come
+    from the long ink strokes (RANSAC) and from a circular Hough transform of all the ink; the
+    disk is the candidate with the most ink drawing a line along it (a punched hole or a corner
+    mark is a whole circle, but a small one; a printed degree circle around the limb is a thinner
+    line). A robust geometric least-squares fit on the full-resolution ink pixels near it refines it, and it
+    must be a drawn line (ink on the circle, paper beside it) over half its circumference:
+    paper texture, text and blobs are refused.
     """
     h, w = grey.shape
     factor = max(1, int(np.ceil(max(h, w) / 512)))
@@ -265,13 +330,32 @@ def _fit_disk(grey):
     strokes = labels[points[:, 0], points[:, 1]]
     order = np.argsort(strokes, kind="stable")
     points, strokes = points[order], strokes[order]
-    found = _ransac_circle(points[:, 1].astype(float), points[:, 0].astype(float), strokes, coarse.shape, rng)
-    if found is None:
+    candidates = _ransac_circle(points[:, 1].astype(float), points[:, 0].astype(float), strokes, coarse.shape, rng)
+    # All the ink (a sample of it) judges the candidates: a dashed limb has no long stroke.
+    ys, xs = np.nonzero(ink)
+    if xs.size > 40000:
+        keep = np.sort(rng.choice(xs.size, 40000, replace=False))
+        ys, xs = ys[keep], xs[keep]
+    xs, ys = xs.astype(float), ys.astype(float)
+    for cx, cy, radius in _ring_candidates(ink, 0.05 * min(coarse.shape), 0.6 * max(coarse.shape)):
+        candidates.append(_refine(xs, ys, cx, cy, radius, max(1.5, 0.01 * radius)))
+    best, best_score = None, 0.0
+    for cx, cy, radius in candidates:
+        if not _plausible(cx, cy, radius, coarse.shape):
+            continue
+        _, n_on, n_side = _line_coverage(xs, ys, cx, cy, radius, max(1.5, 0.01 * radius), 72)
+        # The ink of the line along the arc it traces, above what its surroundings hold.
+        traced = (n_on > 0) & (n_on >= n_side)
+        score = np.sum(n_on[traced] - n_side[traced] / 2)
+        if score > best_score:
+            best, best_score = (cx, cy, radius), score
+    if best is None:
         raise _no_disk("no circle of a plausible size fits the ink.")
-    cx, cy, r = (found[0] * factor + (factor - 1) / 2, found[1] * factor + (factor - 1) / 2, found[2] * factor)
+    cx, cy, r = (best[0] * factor + (factor - 1) / 2, best[1] * factor + (factor - 1) / 2, best[2] * factor)
 
-    xs, ys = _ink_near_circle(grey, cx, cy, r, max(3.0, 0.03 * r) + factor)
-    band = max(3.0, 0.03 * r) + factor
+    start = np.array([cx, cy, r])
+    band = search = max(3.0, 0.03 * r) + factor
+    xs, ys = _ink_near_circle(grey, cx, cy, r, search)
     for _ in range(3):
         near = np.abs(np.hypot(xs - cx, ys - cy) - r) < band
         if near.sum() < 20:
@@ -285,12 +369,21 @@ def _fit_disk(grey):
         residual = np.hypot(px - cx, py - cy) - r
         # A stroke of width w spreads the residuals over +-w/2; keep the whole stroke.
         band = max(2.0, 4 * 1.4826 * np.median(np.abs(residual)) + 1.0)
-    cover, inliers = _coverage(xs, ys, cx, cy, r, band, 360)
+    # The line and the rings beside it; the ink gathered around the first circle holds them when
+    # the refined circle has moved less than the margin (a full-resolution pass is costly).
+    if 3 * band + np.abs(np.array([cx, cy, r]) - start).sum() > search:
+        xs, ys = _ink_near_circle(grey, cx, cy, r, 3 * band)
+    cover, n_on, n_side = _line_coverage(xs, ys, cx, cy, r, band, 360)
     if cover < _MIN_COVERAGE or r < 8:
+        # Ink fractions of the band on the circle and of the rings beside it (twice as wide).
+        area = 2 * np.pi * r * 2 * band
         raise _no_disk(
-            f"the best circle (centre {cx:.0f}, {cy:.0f}, radius {r:.0f} px) is traced over only {cover:.0%} of "
-            "its circumference."
+            f"no drawn limb: the best circle (centre {cx:.0f}, {cy:.0f}, radius {r:.0f} px) is traced by a line "
+            f"over only {cover:.0%} of its circumference (ink at least twice as dense within {band:.1f} px of the "
+            f"circle as beside it; ink covers {n_on.sum() / area:.0%} of that band and {n_side.sum() / (2 * area):.0%} "
+            "of the rings beside it)."
         )
+    inliers = np.abs(np.hypot(xs - cx, ys - cy) - r) < band
     residual = np.hypot(xs[inliers] - cx, ys[inliers] - cy) - r
     return {"x": cx, "y": cy, "radius": r, "rms": float(np.sqrt(np.mean(residual**2))), "coverage": cover}
 
@@ -299,9 +392,8 @@ def _fit_disk(grey):
 
 
 def _check_angle(value, name):
-    if not isinstance(value, u.Quantity) or not value.unit.is_equivalent(u.deg) or not value.isscalar:
-        raise ArgumentTypeError(f"{name} must be an angle Quantity such as 30 * u.deg, got {value!r}.")
-    return value.to(u.deg)
+    """One finite angle (NaN or inf would give a map with a NaN rotation matrix)."""
+    return checks.check_quantity(value, u.deg, name)
 
 
 def _map_north_angle(north_angle, mirrored):
@@ -395,8 +487,13 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
 
     Raises
     ------
+    NoDiskError
+        No drawn disk outline found (no circle traced by a line, ink on the circle and paper
+        beside it, over half its circumference), e.g. a blank page.
     InputMapError
-        No disk outline found, or an image that is not one.
+        An image that is not one.
+    InvalidArgumentError
+        A ``date`` that is not a date, a ``north_angle`` that is not finite.
     FileNotFoundError
         No file at ``image``.
 
@@ -414,8 +511,9 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
     if north not in ("solar", "celestial"):
         raise InvalidArgumentError(f"north must be 'solar' or 'celestial', got {north!r}.")
     with _old_dates():
-        time = parse_time(date)
+        time = checks.check_date(date, "date")
         north_angle = _check_angle(north_angle, "north_angle")
+        mirrored = checks.check_bool(mirrored, "mirrored")
         if north == "celestial":
             north_angle = north_angle + sun.P(time).to(u.deg)
         grey, source = _grey_image(image)
