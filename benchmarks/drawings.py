@@ -35,6 +35,7 @@ import argparse
 import csv
 import datetime
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -249,6 +250,7 @@ def _print_form(row):
 def score_folders(folders, older=None, command="python benchmarks/drawings.py --all"):
     """Score every form of ``folders`` (and of the five older scans in ``older``); the record for JSON."""
     rows = []
+    load_before = os.getloadavg()[0]  # timings on a shared machine depend on what else runs
     sets = (
         [(older.name + " (5 older scans)", older, {n: (d, *OBSERVER[n], None) for n, d in DATES.items()})]
         if older
@@ -281,6 +283,8 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         "commit": commit.stdout.strip(),
         "seconds": time.perf_counter() - start,
         "command": command,
+        "cpus": os.cpu_count(),
+        "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
     return record
 
@@ -303,6 +307,10 @@ def render_docs(record):
         return [label] + [_cell(summary[key], kind) for _, key, kind in _SUMMARY_COLUMNS]
 
     when = f"``{record['command']}``, {record['date']}, commit {record['commit']}"
+    if "load" in record:
+        when += (
+            f", {record['cpus']} CPU cores, 1-min load average {record['load'][0]} before, {record['load'][1]} after"
+        )
     table(f"Per era (decade of the form), {when}", "era",
           [cells(era, s) for era, s in record["eras"].items()] + [cells("**all forms**", record["total"])])  # fmt: skip
     table("Per folder", "folder", [cells(f"``{name}``", s) for name, s in record["folders"].items()])

@@ -323,8 +323,8 @@ def _add_counts_command(sub):
         "counts",
         help="sunspot counts (groups g, spots f, Wolf number R = 10 g + f) of many drawings to one CSV",
         description="Count the sunspot groups g and spots f of each drawing and its Wolf number R = 10 g + f "
-        "(sunpy_dlmag.count_drawings), and write one CSV row per drawing (file, date, g, f, R, status, error), "
-        "atomically. Dates come from --dates or from the file names (YYYYMMDDHHMM, as Uccle's "
+        "(sunpy_dlmag.drawings.count_drawings), and write one CSV row per drawing (file, date, g, f, R, status, "
+        "error), atomically. Dates come from --dates or from the file names (YYYYMMDDHHMM, as Uccle's "
         "usd194808011030.jpg). A file that fails gets its error in its row and the others go on; the exit "
         "status is 1 if any failed.",
     )
