@@ -22,23 +22,35 @@ are in the user guide (drawings).
 """
 
 from sunpy_dlmag.drawings.bipoles import drawing_to_magnetogram, spot_mean_field, sunspot_bipoles
-from sunpy_dlmag.drawings.counts import SunspotCounts, count_drawings, sunspot_counts
+from sunpy_dlmag.drawings.counts import (
+    COUNT_COLUMNS,
+    SunspotCounts,
+    count_drawings,
+    date_from_name,
+    read_dates,
+    sunspot_counts,
+    write_counts,
+)
 from sunpy_dlmag.drawings.diagnostics import plot_candidates
 from sunpy_dlmag.drawings.read import read_drawing
 from sunpy_dlmag.drawings.spots import MSH, VERDICTS, detect_sunspots, spot_candidates, sunspot_groups
 
 __all__ = [
+    "COUNT_COLUMNS",
     "MSH",
     "VERDICTS",
     "SunspotCounts",
     "count_drawings",
+    "date_from_name",
     "detect_sunspots",
     "drawing_to_magnetogram",
     "plot_candidates",
+    "read_dates",
     "read_drawing",
     "spot_candidates",
     "spot_mean_field",
     "sunspot_bipoles",
     "sunspot_counts",
     "sunspot_groups",
+    "write_counts",
 ]

@@ -42,9 +42,9 @@ _NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?!\d)")
 @dataclass(frozen=True)
 class SunspotCounts:
     """
-    The groups of one drawing and the day's counts.
+    The groups of one drawing and the day's counts (`sunspot_counts` makes it).
 
-    Attributes
+    Parameters
     ----------
     groups : `~astropy.table.QTable`
         One row per group: ``group`` (numbered from east to west), ``n_spots``, ``area``
