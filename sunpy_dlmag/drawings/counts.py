@@ -42,7 +42,7 @@ _NAME_DATE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(?!\d)")
 @dataclass(frozen=True)
 class SunspotCounts:
     """
-    The groups of one drawing and the day's counts (`sunspot_counts` makes it).
+    The groups of one drawing and the day's counts (`~sunpy_dlmag.drawings.sunspot_counts` makes it).
 
     Parameters
     ----------
@@ -112,7 +112,7 @@ def sunspot_counts(drawing, **detection):
 
     Returns
     -------
-    `SunspotCounts`
+    `~sunpy_dlmag.drawings.SunspotCounts`
         ``.groups`` (one row per group), ``.g``, ``.f``, ``.R``; ``.to_table()`` gives the
         groups as a table with the counts in its meta.
 
@@ -254,8 +254,8 @@ def count_drawings(files, *, dates=None, progress=True, read_options=None, **det
     files : sequence of str or `os.PathLike`
         The drawings (see `sunpy_dlmag.batch.find_inputs` for folders and patterns).
     dates : str, `os.PathLike` or dict, optional
-        A CSV file with ``file`` and ``date`` columns (`read_dates`), or a dict of file name
-        to date. Files it does not list take the date in their name (`date_from_name`).
+        A CSV file with ``file`` and ``date`` columns (`~sunpy_dlmag.drawings.read_dates`), or a dict of file name
+        to date. Files it does not list take the date in their name (`~sunpy_dlmag.drawings.date_from_name`).
     progress : bool
         Show a progress bar (on a terminal).
     read_options : dict, optional
@@ -267,7 +267,7 @@ def count_drawings(files, *, dates=None, progress=True, read_options=None, **det
     Returns
     -------
     `~astropy.table.QTable`
-        `COUNT_COLUMNS`: ``file`` (as given), ``date`` (ISO), ``g``, ``f``, ``R`` (masked where
+        `~sunpy_dlmag.drawings.COUNT_COLUMNS`: ``file`` (as given), ``date`` (ISO), ``g``, ``f``, ``R`` (masked where
         the file failed), ``status`` (``ok`` or ``failed``) and ``error`` (the error's type
         and message). ``meta["failed"]`` counts the failures.
     """
@@ -302,7 +302,7 @@ def count_drawings(files, *, dates=None, progress=True, read_options=None, **det
 
 
 def write_counts(table, path, *, overwrite=False):
-    """Write a `count_drawings` table as CSV, atomically (no partial file if interrupted)."""
+    """Write a `~sunpy_dlmag.drawings.count_drawings` table as CSV, atomically (no partial file if interrupted)."""
     from sunpy_dlmag.io import write_atomic
 
     def write(tmp):
