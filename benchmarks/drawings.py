@@ -11,18 +11,48 @@ after its imports. Target (issue #15): read + detect under 5 s and 1 GB per 4248
 on 2 cores. Times on a shared machine vary; compare runs made side by side. ``groups`` and
 ``spots`` are found with the defaults, ``every`` with ``label_distance=None`` (every group
 kept; not timed); ``observer`` are the counts written on each form.
+
+Scores against the observers' counts and hand-marked spots, on folders of real forms:
+
+    python benchmarks/drawings.py FOLDER [FOLDER ...] [--json PATH] [--docs PATH]
+    python benchmarks/drawings.py --all      # the five scans above and every folder of DIR with a TRUTH.csv
+
+Each FOLDER holds the forms, ``TRUTH.csv`` (file, date_utc, observer_groups, observer_spots;
+blank = unknown) and optionally ``spot_positions.csv`` (file, x_px, y_px, area_px: each drawn
+spot, image pixels from the top left). Every form is read and searched with the defaults, once,
+in a fresh child process; the table gives per form, and in total per folder and per era
+(decade), the groups exact, the Wolf number R = 10 g + f within 20 %, the spot recall and
+precision, the forms refused, the seconds (read + detect) and the peak memory. The scores are
+those of ``shared/tools/score_drawings.py``, defined identically: a marked spot is found if a
+detection lies within 0.02 limb radii + the spot's own radius (sqrt(area / pi)) of its centre,
+a detection is false if no marked spot lies that near, the Wolf number is within 20 % if
+|R - R_obs| <= 0.2 max(R_obs, 10). ``--all`` writes the record to
+``benchmarks/reference/drawings.json`` and the docs table ``docs/drawings_benchmark.inc``
+(commit both after a run); ``--json`` and ``--docs`` write them for folders given by hand.
 """
 
 import argparse
+import csv
+import datetime
 import json
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
-from _common import child_json
+import numpy as np
+from _common import child_json, rusage_mb, write_json
+
+HERE = Path(__file__).resolve().parent
+RECORD = HERE / "reference" / "drawings.json"
+DOCS = HERE.parent / "docs" / "drawings_benchmark.inc"
+# score_drawings.py: a marked spot is found within this many limb radii (+ its own radius).
+FOUND_WITHIN = 0.02
+WOLF_WITHIN = 0.2
 
 DATES = {
     "usd201806060752.jpg": "2018-06-06T07:52",
@@ -76,14 +106,263 @@ def _one(path, date, repeats):
     )
 
 
+def _score_one(path, date):
+    """In the child: read + detect one form with the defaults, once; print the spots in image pixels as JSON."""
+    from PIL import Image
+
+    import sunpy_dlmag
+
+    with Image.open(path) as image:
+        width, height = image.size
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # spotless forms, dates before 1960
+            drawing = sunpy_dlmag.read_drawing(path, date=date)
+            spots = sunpy_dlmag.detect_sunspots(drawing)
+    except Exception as err:  # a refused form is a result, with its reason
+        print(json.dumps({"error": f"{type(err).__name__}: {' '.join(str(err).split())[:160]}"}))
+        return
+    seconds = time.perf_counter() - start
+    # As score_drawings.py: map pixels to image pixels (x from the left, y from the top).
+    mh, mw = drawing.data.shape
+    sx, sy = width / mw, height / mh
+    x = np.asarray(spots["x"].value, float) * sx
+    y = (mh - 1 - np.asarray(spots["y"].value, float)) * sy
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mib": rusage_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
+                "groups": len(set(np.asarray(spots["group"]).tolist())),
+                "spots": len(spots),
+                "xy": np.column_stack([x, y]).round(1).tolist(),
+                "radius_px": float(drawing.meta["drawr"]) * sx,
+            }
+        )
+    )
+
+
+def _count(value):
+    value = (value or "").strip().rstrip("?")
+    return int(value) if value.isdigit() else None
+
+
+def _folder_truth(folder):
+    """{file: (date, observer groups, observer spots, marked spots [(x, y, area)] or None)} of a folder."""
+    truth = {}
+    with (folder / "TRUTH.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            name = Path(row["file"]).name
+            truth[name] = [row.get("date_utc") or None, _count(row.get("observer_groups")),
+                           _count(row.get("observer_spots")), None]  # fmt: skip
+    positions = folder / "spot_positions.csv"
+    if positions.is_file():
+        with positions.open(newline="") as f:
+            for row in csv.DictReader(f):
+                entry = truth.setdefault(row["file"], [None, None, None, None])
+                entry[3] = (entry[3] or []) + [(float(row["x_px"]), float(row["y_px"]), float(row["area_px"]))]
+    for name, entry in truth.items():
+        if not entry[0]:  # usdYYYYMMDDHHMM, as score_drawings.py
+            s = name[3:15]
+            entry[0] = f"{s[0:4]}-{s[4:6]}-{s[6:8]}T{s[8:10]}:{s[10:12]}"
+    return {name: tuple(entry) for name, entry in sorted(truth.items()) if (folder / name).is_file()}
+
+
+def _score_form(folder_name, name, path, truth):
+    """The child's result for one form, scored against its truth."""
+    date, obs_g, obs_f, marked = truth
+    r = child_json(__file__, "--score-one", path, date)
+    row = {"folder": folder_name, "file": name, "date": date, "era": f"{date[:3]}0s", "obs_g": obs_g, "obs_f": obs_f}
+    if "error" in r:
+        return row | {"error": r["error"]}
+    row |= {k: r[k] for k in ("groups", "spots", "seconds", "peak_mib")}
+    if obs_g is not None:
+        row["groups_exact"] = r["groups"] == obs_g
+    if obs_g is not None and obs_f is not None:
+        wolf, obs_wolf = 10 * r["groups"] + r["spots"], 10 * obs_g + obs_f
+        row["wolf_within"] = abs(wolf - obs_wolf) / max(obs_wolf, 10) <= WOLF_WITHIN
+    if marked is not None:
+        xy, marks = np.asarray(r["xy"], float).reshape(-1, 2), np.asarray(marked, float)
+        tolerance = FOUND_WITHIN * r["radius_px"] + np.sqrt(marks[:, 2] / np.pi)
+        near = np.hypot(xy[:, None, 0] - marks[None, :, 0], xy[:, None, 1] - marks[None, :, 1]) <= tolerance
+        row |= {"marked": len(marks), "false": int((~near.any(axis=1)).sum()), "missed": int((~near.any(axis=0)).sum())}
+    return row
+
+
+def summarise(rows):
+    """Totals of scored forms: fractions exact / within, recall, precision, refused, time and memory."""
+    ok = [r for r in rows if "error" not in r]
+    counted = [r for r in ok if "groups_exact" in r]
+    wolf = [r for r in ok if "wolf_within" in r]
+    marked = [r for r in ok if "marked" in r]
+    n_true, n_det = sum(r["marked"] for r in marked), sum(r["spots"] for r in marked)
+    found = sum(r["marked"] - r["missed"] for r in marked)
+    n_false = sum(r["false"] for r in marked)
+    seconds = [r["seconds"] for r in ok]
+    return {
+        "forms": len(rows),
+        "with_count": len(counted),
+        "groups_exact": float(np.mean([r["groups_exact"] for r in counted])) if counted else None,
+        "with_wolf": len(wolf),
+        "wolf_within_20pct": float(np.mean([r["wolf_within"] for r in wolf])) if wolf else None,
+        "with_positions": len(marked),
+        "marked": n_true,
+        "spot_recall": found / n_true if n_true else None,
+        "spot_precision": (n_det - n_false) / n_det if n_det else None,
+        "false_detections": n_false,
+        "refused": len(rows) - len(ok),
+        "median_seconds": float(np.median(seconds)) if seconds else None,
+        "max_seconds": max(seconds, default=None),
+        "peak_mib": max((r["peak_mib"] for r in ok), default=None),
+    }
+
+
+def _cell(value, kind="%"):
+    if value is None:
+        return "–"  # not "-": a bullet in a list-table cell
+    return {"%": f"{100 * value:.0f} %", "f": f"{value:.2f}", "s": f"{value:.1f}", "i": f"{value:.0f}"}[kind]
+
+
+_SUMMARY_COLUMNS = [  # heading, key, format
+    ("forms", "forms", "i"), ("with count", "with_count", "i"), ("groups exact", "groups_exact", "%"),
+    ("Wolf within 20 %", "wolf_within_20pct", "%"), ("spots marked", "marked", "i"), ("recall", "spot_recall", "f"),
+    ("precision", "spot_precision", "f"), ("false", "false_detections", "i"), ("refused", "refused", "i"),
+    ("median s", "median_seconds", "s"), ("max s", "max_seconds", "s"), ("peak MiB", "peak_mib", "i"),
+]  # fmt: skip
+
+
+def _print_summary(label, summary):
+    cells = " ".join(f"{_cell(summary[key], kind):>{max(len(head), 6)}s}" for head, key, kind in _SUMMARY_COLUMNS)
+    print(f"{label:24s} {cells}")
+
+
+def _print_form(row):
+    if "error" in row:
+        print(f"{row['file']:24s} {row['date']:16s} REFUSED {row['error']}")
+        return
+    observer = f"{'?' if row['obs_g'] is None else row['obs_g']} / {'?' if row['obs_f'] is None else row['obs_f']}"
+    marks = f"marked {row['marked']:3d} missed {row['missed']:3d} false {row['false']:4d}" if "marked" in row else ""
+    print(f"{row['file']:24s} {row['date']:16s} groups {row['groups']:3d} spots {row['spots']:4d} (observer "
+          f"{observer:>9s}) {marks:38s} {row['seconds']:5.1f} s {row['peak_mib']:5.0f} MiB")  # fmt: skip
+
+
+def score_folders(folders, older=None, command="python benchmarks/drawings.py --all"):
+    """Score every form of ``folders`` (and of the five older scans in ``older``); the record for JSON."""
+    rows = []
+    load_before = os.getloadavg()[0]  # timings on a shared machine depend on what else runs
+    sets = (
+        [(older.name + " (5 older scans)", older, {n: (d, *OBSERVER[n], None) for n, d in DATES.items()})]
+        if older
+        else []
+    )
+    sets += [(folder.name, folder, _folder_truth(folder)) for folder in folders]
+    start = time.perf_counter()
+    for label, folder, truth in sets:
+        print(f"--- {label}: {len(truth)} forms")
+        for name, entry in truth.items():
+            if not (folder / name).is_file():
+                continue
+            rows.append(_score_form(label, name, folder / name, entry))
+            _print_form(rows[-1])
+    print()
+    heading = " ".join(f"{head:>{max(len(head), 6)}s}" for head, _, _ in _SUMMARY_COLUMNS)
+    print(f"{'':24s} {heading}")
+    record = {"folders": {}, "eras": {}, "rows": rows}
+    for label, _, _ in sets:
+        record["folders"][label] = summarise([r for r in rows if r["folder"] == label])
+        _print_summary(label, record["folders"][label])
+    for era in sorted({r["era"] for r in rows}):
+        record["eras"][era] = summarise([r for r in rows if r["era"] == era])
+        _print_summary(era, record["eras"][era])
+    record["total"] = summarise(rows)
+    _print_summary("all forms", record["total"])
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE)
+    record |= {
+        "date": datetime.date.today().isoformat(),
+        "commit": commit.stdout.strip(),
+        "seconds": time.perf_counter() - start,
+        "command": command,
+        "cpus": os.cpu_count(),
+        "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+    }
+    return record
+
+
+def render_docs(record):
+    """The reStructuredText tables of a record, for docs/drawings_benchmark.rst."""
+    lines = [
+        ".. This file is written by benchmarks/drawings.py from its record (benchmarks/reference/drawings.json);",
+        "   do not edit: run ``python benchmarks/drawings.py --all``.",
+        "",
+    ]
+
+    def table(title, first, entries):
+        lines.extend([f".. list-table:: {title}", "   :header-rows: 1", ""])
+        for row in [[first] + [head for head, _, _ in _SUMMARY_COLUMNS], *entries]:
+            lines.extend(f"   {'*' if j == 0 else ' '} - {cell}" for j, cell in enumerate(row))
+        lines.append("")
+
+    def cells(label, summary):
+        return [label] + [_cell(summary[key], kind) for _, key, kind in _SUMMARY_COLUMNS]
+
+    when = f"``{record['command']}``, {record['date']}, commit {record['commit']}"
+    if "load" in record:
+        when += (
+            f", {record['cpus']} CPU cores, 1-min load average {record['load'][0]} before, {record['load'][1]} after"
+        )
+    table(f"Per era (decade of the form), {when}", "era",
+          [cells(era, s) for era, s in record["eras"].items()] + [cells("**all forms**", record["total"])])  # fmt: skip
+    table("Per folder", "folder", [cells(f"``{name}``", s) for name, s in record["folders"].items()])
+    per_form = []
+    for r in record["rows"]:
+        observer = f"{'?' if r['obs_g'] is None else r['obs_g']} / {'?' if r['obs_f'] is None else r['obs_f']}"
+        if "error" in r:
+            per_form.append([r["file"], r["date"][:10], observer, "refused", "", "", "", r["error"].replace("|", "/")])
+            continue
+        marks = [str(r["marked"]), str(r["marked"] - r["missed"]), str(r["false"])] if "marked" in r else ["–"] * 3
+        per_form.append([r["file"], r["date"][:10], observer, f"{r['groups']} / {r['spots']}", *marks,
+                         f"{r['seconds']:.1f} s, {r['peak_mib']:.0f} MiB"])  # fmt: skip
+    lines.extend([".. list-table:: Per form", "   :header-rows: 1", ""])
+    heads = ["form", "date", "observer g / f", "found g / f", "spots marked", "found", "false", "time, memory"]
+    for cells_ in [heads, *per_form]:
+        lines.extend(f"   {'*' if j == 0 else ' '} - {cell}".rstrip() for j, cell in enumerate(cells_))
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/drawings")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("folders", nargs="*", type=Path, help="folders of forms with TRUTH.csv to score")
+    parser.add_argument("--all", action="store_true", help="score the five scans and every folder of --data")
+    parser.add_argument("--json", type=Path, help=f"write the scores' record here (--all: {RECORD})")
+    parser.add_argument("--docs", type=Path, help=f"write the docs tables here (--all: {DOCS})")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--score-one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         _one(args.one[0], args.one[1], args.repeats)
+        return 0
+    if args.score_one:
+        _score_one(*args.score_one)
+        return 0
+    if args.folders or args.all:
+        folders = list(args.folders)
+        if args.all:
+            folders += sorted(p for p in args.data.iterdir() if (p / "TRUTH.csv").is_file())
+        missing = [str(f) for f in folders if not (f / "TRUTH.csv").is_file()]
+        if missing:
+            print(f"No TRUTH.csv in {', '.join(missing)}.", file=sys.stderr)
+            return 2
+        command = " ".join(["python benchmarks/drawings.py", *(sys.argv[1:] if argv is None else map(str, argv))])
+        record = score_folders(folders, older=args.data if args.all else None, command=command)
+        json_path, docs_path = args.json or (RECORD if args.all else None), args.docs or (DOCS if args.all else None)
+        if json_path:
+            write_json(json_path, record)
+        if docs_path:
+            docs_path.write_text(render_docs(record))
+            print(f"written {docs_path}")
         return 0
     if not args.data.is_dir():
         print(f"No drawings at {args.data}; give --data DIR.", file=sys.stderr)

@@ -7,7 +7,7 @@ of the Kyung Hee University solar group run through onnxruntime.
 """
 
 from sunpy_dlmag.denoise import denoise, noise_level, stack_magnetograms
-from sunpy_dlmag.drawings import detect_sunspots, drawing_to_magnetogram, read_drawing
+from sunpy_dlmag.drawings import detect_sunspots, drawing_to_magnetogram, read_drawing, sunspot_counts
 from sunpy_dlmag.farside import farside_magnetogram
 from sunpy_dlmag.maps import DlmagMap  # defining it registers it with sunpy.map.Map
 from sunpy_dlmag.models import get_model, list_models, load_model
@@ -31,5 +31,6 @@ __all__ = [
     "pfss_extrapolate",
     "read_drawing",
     "stack_magnetograms",
+    "sunspot_counts",
     "synchronic_map",
 ]

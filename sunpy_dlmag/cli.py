@@ -112,8 +112,11 @@ def _fetch_pairs(args):
 # Capabilities that turn one file into one output map (sunpy_dlmag.tasks): each has a command of
 # its own (`sunpy-dlmag NAME INPUT... --out`) and a batch task (`sunpy-dlmag batch NAME`), both
 # built from the task's declared options. To add an option or a capability, declare it there.
-def _add_task_options(parser, task):
+def _add_task_options(parser, task, names=None):
+    """The options of a task as flags (only those of ``names``, if given)."""
     for option in task.options:
+        if names is not None and option.name not in names:
+            continue
         if option.type is bool:
             action = "store_false" if option.default else "store_true"
             parser.add_argument(option.flag, dest=option.name, action=action, help=option.help_text)
@@ -283,6 +286,60 @@ def _add_file_commands(sub):
         task.set_defaults(func=_batch)
 
 
+# The drawing task's options that can change a count or a position: the same flags as `sunpy-dlmag drawing`.
+_COUNT_OPTIONS = ("north_angle", "mirrored", "north", "threshold", "label_distance", "core_contrast", "group_distance")
+
+
+def _counts(args):
+    from pathlib import Path
+
+    from sunpy_dlmag.batch import find_inputs
+    from sunpy_dlmag.drawings.counts import count_drawings, write_counts
+    from sunpy_dlmag.exceptions import OutputExistsError
+    from sunpy_dlmag.tasks import TASKS
+
+    task = TASKS["drawing"]
+    if Path(args.out).exists() and not args.overwrite:  # before any work, not after it
+        raise OutputExistsError(f"{args.out} exists; pass --overwrite to replace it.")
+    options = [task.option(name) for name in _COUNT_OPTIONS]
+    read = {o.name: o.value(getattr(args, o.name)) for o in options if o.to_reader}
+    detection = {o.name: o.value(getattr(args, o.name)) for o in options if not o.to_reader}
+    inputs = find_inputs(args.inputs, suffixes=task.suffixes)
+    table = count_drawings(inputs, dates=args.dates, progress=not args.quiet, read_options=read, **detection)
+    write_counts(table, args.out, overwrite=args.overwrite)
+    for row in table[table["status"] != "ok"]:
+        print(f"failed: {row['file']}: {row['error']}", file=sys.stderr)
+    print(
+        f"counts: {len(table)} drawing(s): {len(table) - table.meta['failed']} counted, "
+        f"{table.meta['failed']} failed -> {args.out}"
+    )
+    return 1 if table.meta["failed"] else 0
+
+
+def _add_counts_command(sub):
+    from sunpy_dlmag.tasks import TASKS
+
+    counts = sub.add_parser(
+        "counts",
+        help="sunspot counts (groups g, spots f, Wolf number R = 10 g + f) of many drawings to one CSV",
+        description="Count the sunspot groups g and spots f of each drawing and its Wolf number R = 10 g + f "
+        "(sunpy_dlmag.drawings.count_drawings), and write one CSV row per drawing (file, date, g, f, R, status, "
+        "error), atomically. Dates come from --dates or from the file names (YYYYMMDDHHMM, as Uccle's "
+        "usd194808011030.jpg). A file that fails gets its error in its row and the others go on; the exit "
+        "status is 1 if any failed.",
+    )
+    counts.add_argument("inputs", nargs="+", metavar="INPUT", help="drawing images, folders or glob patterns")
+    counts.add_argument("--out", required=True, help="the CSV file to write")
+    counts.add_argument(
+        "--dates",
+        help="CSV with file and date (or date_utc) columns; files it does not list take the date in their name",
+    )
+    _add_task_options(counts, TASKS["drawing"], _COUNT_OPTIONS)
+    counts.add_argument("--overwrite", action="store_true", help="replace an existing CSV")
+    counts.add_argument("--quiet", action="store_true", help="no progress bar")
+    counts.set_defaults(func=_counts)
+
+
 _GLOBAL_READERS = ("map", "gong", "hmi-synchronic", "adapt")
 
 
@@ -410,6 +467,7 @@ def build_parser():
     info.set_defaults(func=_models_info)
 
     _add_file_commands(sub)
+    _add_counts_command(sub)
     _add_global_commands(sub)
 
     demo = sub.add_parser(

@@ -17,7 +17,7 @@ from sunpy_dlmag.io import FITS_SUFFIXES
 __all__ = ["DRAWING_SUFFIXES", "TASKS", "Option", "Task"]
 
 #: File name endings of drawing scans.
-DRAWING_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+DRAWING_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ Sunspot drawings to maps, sunspot tables and magnetograms (Lee et al. 2021, ApJ 
   `plot_candidates`: the drawn spots, told from printed form features and
   handwriting by their shape, with heliographic positions, foreshortening-corrected areas in
   millionths of the solar hemisphere (`MSH`), and groups.
+- `sunspot_counts`, `count_drawings` (``sunpy_dlmag.drawings.counts``): the day's groups and
+  counts g, f and the Wolf number R = 10 g + f of one drawing, or of many to one table
+  (``sunpy-dlmag counts``).
 - `sunspot_bipoles`, `drawing_to_magnetogram` (``sunpy_dlmag.drawings.bipoles``): a
   line-of-sight magnetogram from a drawing, either with a trained ``drawing`` network or as
   one bipole per spot group (flux from the spot areas, Hale's polarity law, Joy's law).
@@ -19,19 +22,35 @@ are in the user guide (drawings).
 """
 
 from sunpy_dlmag.drawings.bipoles import drawing_to_magnetogram, spot_mean_field, sunspot_bipoles
+from sunpy_dlmag.drawings.counts import (
+    COUNT_COLUMNS,
+    SunspotCounts,
+    count_drawings,
+    date_from_name,
+    read_dates,
+    sunspot_counts,
+    write_counts,
+)
 from sunpy_dlmag.drawings.diagnostics import plot_candidates
 from sunpy_dlmag.drawings.read import read_drawing
 from sunpy_dlmag.drawings.spots import MSH, VERDICTS, detect_sunspots, spot_candidates, sunspot_groups
 
 __all__ = [
+    "COUNT_COLUMNS",
     "MSH",
     "VERDICTS",
+    "SunspotCounts",
+    "count_drawings",
+    "date_from_name",
     "detect_sunspots",
     "drawing_to_magnetogram",
     "plot_candidates",
+    "read_dates",
     "read_drawing",
     "spot_candidates",
     "spot_mean_field",
     "sunspot_bipoles",
+    "sunspot_counts",
     "sunspot_groups",
+    "write_counts",
 ]
