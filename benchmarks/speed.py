@@ -64,7 +64,7 @@ def tiling_main(repeats):
     model = sunpy_dlmag.load_model("denoise-m2", device="cpu", num_threads=THREADS)
     mdi = sunpy.map.Map(MDI_MAGNETOGRAM)
     whole = sunpy_dlmag.denoise(mdi, model=model, progress=False)  # warm-up
-    tiled = model.predict_array(mdi.data, tile_size=704, progress=False)
+    tiled = sunpy_dlmag.denoise(mdi, model=model, tile_size=704, progress=False).data
     both = np.isfinite(whole.data)
     small = []
     for _ in range(repeats):
