@@ -250,8 +250,12 @@ def read_gong_synoptic(path, *, bad_values="raise"):
             f"{path} is not a GONG synoptic map: expected TELESCOP 'NSO-GONG' and Carrington longitudes "
             f"(CTYPE1 'CRLN-CEA'), got {_what_map(smap)}."
         )
-    if smap.data.ndim != 2:
-        raise InputFileError(f"{path} holds data of shape {smap.data.shape}; a GONG synoptic map is one 2-D image.")
+    # sunpy keeps the first 2-D plane of a cube without a word.
+    naxes = [int(smap.meta.get(f"naxis{i}", 1)) for i in range(1, int(smap.meta.get("naxis", 2)) + 1)]
+    if smap.data.ndim != 2 or any(n > 1 for n in naxes[2:]):
+        raise InputFileError(
+            f"{path} holds data of shape {tuple(reversed(naxes))}; a GONG synoptic map is one 2-D image."
+        )
     return _plausible(_standard_gong(smap), bad_values, "GONG synoptic map")
 
 
