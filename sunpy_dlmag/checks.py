@@ -580,9 +580,9 @@ def _wavelength_aa(smap):
 
 
 def is_euv_observation(smap):
-    """Whether sunpy identifies ``smap`` as EUV: an EUV imager's map class, or a WAVELNTH (with its unit) in the EUV."""
-    if isinstance(smap, EUV_CLASSES):
-        return True
+    """Whether sunpy identifies ``smap`` as EUV: by its map class, else by a WAVELNTH (with its unit) in the EUV."""
+    if isinstance(smap, EUV_CLASSES | MAGNETOGRAM_CLASSES):
+        return isinstance(smap, EUV_CLASSES)
     wavelength = _wavelength_aa(smap)
     return wavelength is not None and _EUV_RANGE_AA[0] <= wavelength <= _EUV_RANGE_AA[1]
 

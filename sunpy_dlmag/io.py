@@ -244,6 +244,7 @@ def read_gong_synoptic(path, *, bad_values="raise"):
     checks.check_bad_values(bad_values)
     with _reading(path, "a GONG synoptic map"), warnings.catch_warnings():
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        warnings.filterwarnings("ignore", "This file contains more than 2 dimensions")  # refused below
         smap = sunpy.map.Map(path)
     if not isinstance(smap, sunpy.map.GenericMap) or not isinstance(smap, sunpy.map.sources.GONGSynopticMap):
         raise InputMapError(

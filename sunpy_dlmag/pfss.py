@@ -470,7 +470,7 @@ def _euv_on_grid(euv_map, meta, shape, min_mu, intensities=True):
     """EUV data on the open map's grid (at the EUV map's own time), NaN where not usable."""
     checks.is_euv_map(euv_map, error=True, name="euv_map")
     checks.has_date(euv_map, error=True, name="euv_map")
-    if checks.is_disk_image(euv_map):
+    if euv_map.coordinate_system.axis1.startswith("HPLN"):  # before the frame, which warns without an observer
         checks.check_observer(euv_map)  # sunpy would put a STEREO image without one at Earth
     frame = euv_map.coordinate_frame
     if not isinstance(frame, BaseHeliographic | Helioprojective):
