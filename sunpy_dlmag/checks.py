@@ -367,7 +367,7 @@ def plausible_field(data, *, product="magnetogram", name="magnetogram", bad_valu
     )
     if bad_values == "raise":
         raise ImplausibleValueError(
-            f"{text}. Undeclared fill values? Declare them in the header (meta['blank']) or pass "
+            f"{text}. Undeclared fill values? Declare them in the header (e.g. meta['missing'] = value) or pass "
             "bad_values='mask' to set them to NaN."
         )
     warnings.warn(f"{text}; set to NaN (bad_values='mask').", DlmagUserWarning, stacklevel=3)
@@ -581,7 +581,7 @@ def _wavelength_aa(smap):
 
 def is_euv_observation(smap):
     """Whether sunpy identifies ``smap`` as EUV: by its map class, else by a WAVELNTH (with its unit) in the EUV."""
-    if isinstance(smap, EUV_CLASSES | MAGNETOGRAM_CLASSES):
+    if isinstance(smap, EUV_CLASSES + MAGNETOGRAM_CLASSES):
         return isinstance(smap, EUV_CLASSES)
     wavelength = _wavelength_aa(smap)
     return wavelength is not None and _EUV_RANGE_AA[0] <= wavelength <= _EUV_RANGE_AA[1]
