@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sunpy_dlmag import checks
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
     InvalidArgumentError,
@@ -296,6 +297,7 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     from sunpy_dlmag.io import save_map
 
     task = get_task(task)
+    num_threads = checks.check_int(num_threads, "num_threads", minimum=1, allow_none=True)
     output = Path(output)
     png = quicklook_path(output)
     for target in [output, png] if quicklook else [output]:
@@ -526,6 +528,7 @@ def run_batch(
     from sunpy import log
 
     task = get_task(task)
+    num_threads = checks.check_int(num_threads, "num_threads", minimum=1, allow_none=True)
     if client is not None and scheduler is not None:
         raise InvalidArgumentError("Give either a scheduler address or a client, not both.")
     if workers is not None and (client is not None or scheduler is not None):

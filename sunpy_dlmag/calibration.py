@@ -174,8 +174,9 @@ def _rate(smap):
     """(float32 data in DN/s, bias subtracted in DN, exposure in s) of an EUV map."""
     checks.is_euv_map(smap, error=True)
     unit = checks.map_unit(smap, name=describe(smap))
-    # A new array (the input stays untouched): masked pixels NaN, infinite values refused.
-    data = checks.finite_data(checks.map_data(smap), f"The data of {describe(smap)}")
+    # A new array (the input stays untouched): masked pixels and fill values NaN, infinite values,
+    # frames of one value and mostly negative frames refused.
+    data = checks.euv_data(smap, name=f"EUV map {describe(smap)}")
     if unit is not None and any(unit.is_equivalent(r) for r in _RATE_UNITS):
         factor = next(unit.to(r) for r in _RATE_UNITS if unit.is_equivalent(r))
         return data * np.float32(factor), 0.0, None

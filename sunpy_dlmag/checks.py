@@ -27,6 +27,8 @@ from sunpy.time import parse_time
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
     AssumedUnitWarning,
+    DlmagUserWarning,
+    ImplausibleValueError,
     InputMapError,
     InvalidArgumentError,
     MissingDateError,
@@ -36,6 +38,9 @@ from sunpy_dlmag.exceptions import (
 )
 
 __all__ = [
+    "BAD_VALUES",
+    "FIELD_LIMITS",
+    "check_bad_values",
     "check_bool",
     "check_choice",
     "check_date",
@@ -45,18 +50,22 @@ __all__ = [
     "check_observer_coordinate",
     "check_quantity",
     "check_shape",
+    "euv_data",
     "euv_instrument",
     "field_data",
+    "fill_values",
     "finite_data",
     "has_date",
     "is_disk_image",
     "is_euv_map",
+    "is_euv_observation",
     "is_full_sun_cea",
     "is_full_sun_heliographic",
     "is_magnetogram",
     "is_map",
     "map_data",
     "map_unit",
+    "plausible_field",
     "quantity_input",
 ]
 
@@ -71,6 +80,20 @@ MAGNETOGRAM_CLASSES = (sources.HMIMap, sources.MDIMap, sources.GONGSynopticMap, 
 EUV_CLASSES = (sources.AIAMap, sources.EUVIMap, sources.EITMap, sources.SWAPMap, sources.TRACEMap, sources.SUVIMap)
 #: EUV passbands span about 50 .. 1700 Angstrom (soft X-rays below, UV above are other imagers).
 _EUV_RANGE_AA = (50, 1700)
+
+#: Largest |B| (G) the Sun produces in each product; beyond it a value is a fill value or an
+#: error. Full-disk and cutout magnetograms: the strongest umbrae reach 4-6 kG (the HMI 720-s
+#: full-disk samples here peak at 4.9 kG, MDI at 3.0 kG). Global maps (synoptic, synchronic,
+#: ADAPT) average over a degree or more of the surface (the ADAPT maps here peak at 1.3 kG).
+FIELD_LIMITS = {"magnetogram": 10_000 * u.G, "global": 5_000 * u.G}
+_PRODUCTS = {"magnetogram": "a magnetogram", "global": "a global (synoptic, synchronic or ADAPT) map"}
+#: What to do with implausible values: refuse the data, or set them to NaN with a warning.
+BAD_VALUES = ("raise", "mask")
+# Header keys that declare a fill value: FITS BLANK (integer images; sunpy does not apply it),
+# MISSING (ADAPT), MISSVAL and FILLVAL (other archives). HMI's MISSVALS is a count, not a value.
+_FILL_KEYS = ("blank", "missing", "missval", "fillval")
+# Pixels listed in a refusal.
+_LISTED = 3
 
 
 def _fail(error, exception, message):
@@ -234,10 +257,11 @@ def check_shape(shape, name="shape", *, minimum=2):
 
 
 # --------------------------------------------------------------------------- data
-def finite_data(data, name="data", *, dtype=np.float32, allow_all_nan=False):
+def finite_data(data, name="data", *, dtype=np.float32, allow_all_nan=False, fill=()):
     """
-    A new float array of ``data``: masked pixels (numpy masked arrays) become NaN; infinite
-    values and magnitudes beyond float32's range are refused; NaN stays (missing data).
+    A new float array of ``data``: masked pixels (numpy masked arrays) and the values in
+    ``fill`` (the fill values a header declares, `fill_values`) become NaN; infinite values and
+    magnitudes beyond float32's range are refused; NaN stays (missing data).
 
     Raises
     ------
@@ -251,6 +275,11 @@ def finite_data(data, name="data", *, dtype=np.float32, allow_all_nan=False):
     raw = np.asarray(raw)
     if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool) or np.iscomplexobj(raw):
         raise InputMapError(f"{name} must hold real numbers, got dtype {raw.dtype}.")
+    fill = _in_dtype(fill, raw.dtype)
+    if fill.size:
+        filled = np.isin(raw, fill)
+        if filled.any():
+            mask = filled if mask is None else mask | filled
     # Checked a chunk at a time: a float64 copy of a 4096-px image would cost 134 MB.
     count, first = 0, None
     if np.issubdtype(raw.dtype, np.floating):  # integers always fit in float32's range
@@ -286,6 +315,123 @@ def map_data(smap):
     if smap.mask is None or not np.any(smap.mask):
         return smap.data
     return np.ma.MaskedArray(smap.data, mask=np.broadcast_to(smap.mask, smap.data.shape))
+
+
+def _in_dtype(values, dtype):
+    """The fill ``values`` that ``dtype`` can hold, in that dtype (a float64 1e30 is compared as float32)."""
+    kept = []
+    for value in values:
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            if float(value).is_integer() and info.min <= value <= info.max:
+                kept.append(int(value))
+        elif np.issubdtype(dtype, np.floating) and abs(value) <= np.finfo(dtype).max:
+            kept.append(value)
+    return np.asarray(kept, dtype=dtype)
+
+
+def fill_values(meta):
+    """
+    The fill values a header declares (``BLANK``, ``MISSING``, ``MISSVAL``, ``FILLVAL``), as floats.
+
+    sunpy applies none of them; pixels holding one are missing data (NaN) for this package.
+    """
+    values = []
+    for key in _FILL_KEYS:
+        value = meta.get(key)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value):
+            values.append(float(value))
+    return tuple(values)
+
+
+def check_bad_values(bad_values):
+    """``bad_values`` if it is one of `BAD_VALUES` (``"raise"`` or ``"mask"``)."""
+    return check_choice(bad_values, BAD_VALUES, "bad_values")
+
+
+def _listed(flat_indices, shape):
+    return ", ".join(str(tuple(int(i) for i in np.unravel_index(k, shape))) for k in flat_indices[:_LISTED])
+
+
+def plausible_field(data, *, product="magnetogram", name="magnetogram", bad_values="raise", unit=u.G):
+    """
+    ``data`` (field values in ``unit``) checked against what the Sun produces in ``product``.
+
+    Values with ``|B|`` above ``FIELD_LIMITS[product]`` (10 kG for a magnetogram, 5 kG for a
+    global map: synoptic, synchronic, ADAPT) are fill values or errors: they are refused, or
+    with ``bad_values="mask"`` set to NaN in a new array, with a warning.
+
+    Parameters
+    ----------
+    data : `numpy.ndarray`
+        Float values (NaN where missing); not modified.
+    product : {"magnetogram", "global"}
+    name : str
+        What the data are called in messages.
+    bad_values : {"raise", "mask"}
+    unit : `~astropy.units.Unit`
+        Of ``data``.
+
+    Raises
+    ------
+    ImplausibleValueError
+        With ``bad_values="raise"``, any value beyond the limit; the message gives their number
+        and the (row, column) of the first few.
+    """
+    bad_values = check_bad_values(bad_values)
+    limit = FIELD_LIMITS[check_choice(product, tuple(FIELD_LIMITS), "product")].to_value(unit)
+    with np.errstate(invalid="ignore"):
+        beyond = np.flatnonzero((data > limit) | (data < -limit))
+    if not beyond.size:
+        return data
+    where = _listed(beyond, data.shape)
+    text = (
+        f"{name} holds {beyond.size} value(s) beyond +-{limit:g} {unit}, more than the Sun produces in "
+        f"{_PRODUCTS[product]} (pixels (row, column) {where}{', ...' if beyond.size > _LISTED else ''}; "
+        f"largest |value| {np.nanmax(np.abs(data.reshape(-1)[beyond])):.3g})"
+    )
+    if bad_values == "raise":
+        raise ImplausibleValueError(
+            f"{text}. Undeclared fill values? Declare them in the header (e.g. meta['missing'] = value) or pass "
+            "bad_values='mask' to set them to NaN."
+        )
+    warnings.warn(f"{text}; set to NaN (bad_values='mask').", DlmagUserWarning, stacklevel=3)
+    out = data.copy()
+    out.reshape(-1)[beyond] = np.nan
+    return out
+
+
+def euv_data(smap, *, name="EUV map", dtype=np.float32, intensities=True):
+    """
+    The data of an EUV map as a new float array (masked pixels and declared fill values NaN),
+    refusing frames that cannot be an EUV observation.
+
+    ``intensities=False`` for maps of ``log10`` intensities, where negative values are normal.
+
+    Raises
+    ------
+    ImplausibleValueError
+        All finite pixels equal (e.g. an all-zero frame), or (for intensities) more than half
+        of them negative.
+    NonFiniteDataError
+        Infinite values, or no finite pixel.
+    """
+    is_map(smap, error=True, name=name)
+    data = finite_data(map_data(smap), f"The {name}'s data", dtype=dtype, fill=fill_values(smap.meta))
+    finite = data[np.isfinite(data)]
+    low, high = float(finite.min()), float(finite.max())
+    if low == high:
+        raise ImplausibleValueError(
+            f"The {name} ({_describe(smap)}) holds one value ({low:g}) in all {finite.size} finite pixels; "
+            "expected an EUV image (an empty or unread frame?)."
+        )
+    negative = float(np.mean(finite < 0))
+    if intensities and negative > 0.5:
+        raise ImplausibleValueError(
+            f"{negative:.0%} of the {name}'s finite pixels ({_describe(smap)}) are negative; expected EUV "
+            "intensities, which are positive on the disk (wrong sign, or a difference image?)."
+        )
+    return data
 
 
 # --------------------------------------------------------------------------- units
@@ -334,9 +480,15 @@ def _known_gauss_source(smap):
     return None
 
 
-def field_data(smap, *, name="magnetogram", assume_gauss=False, dtype=np.float32):
+def field_data(
+    smap, *, name="magnetogram", assume_gauss=False, dtype=np.float32, product="magnetogram", bad_values="raise"
+):
     """
     Field values (G, ``dtype``, NaN where missing or masked) of a map in units of magnetic field.
+
+    Fill values its header declares (`fill_values`) become NaN; values beyond what the Sun
+    produces in ``product`` (`plausible_field`: 10 kG for a magnetogram, 5 kG for a global map)
+    are refused, or set to NaN with ``bad_values="mask"``.
 
     Parameters
     ----------
@@ -348,6 +500,10 @@ def field_data(smap, *, name="magnetogram", assume_gauss=False, dtype=np.float32
         (ADAPT, GONG, HMI/MDI synoptic), or any full-Sun heliographic map without BUNIT (what
         ``sunkit_magex.pfss.utils.car_to_cea`` returns), is taken as G with an
         `~sunpy_dlmag.exceptions.AssumedUnitWarning`, as sunkit-magex itself does.
+    product : {"magnetogram", "global"}
+        Which limit of `FIELD_LIMITS` applies.
+    bad_values : {"raise", "mask"}
+        Values beyond the limit: refused, or set to NaN with a warning.
 
     Raises
     ------
@@ -355,8 +511,19 @@ def field_data(smap, *, name="magnetogram", assume_gauss=False, dtype=np.float32
         No or an unparsable BUNIT, or one that is not a magnetic field.
     NonFiniteDataError
         Infinite values, or no finite pixel.
+    ImplausibleValueError
+        Values beyond the product's limit (with ``bad_values="raise"``).
+    InputMapError
+        A map that sunpy identifies as EUV (an EUV imager's map class, or WAVELNTH in the EUV).
     """
     is_map(smap, error=True, name=name)
+    check_bad_values(bad_values)
+    if is_euv_observation(smap):
+        raise InputMapError(
+            f"Expected a {name} of the magnetic field; got an EUV map ({_describe(smap)}, {type(smap).__name__}, "
+            f"wavelength {smap.meta.get('wavelnth')} {smap.meta.get('waveunit') or ''}): EUV intensities are not "
+            "a field, whatever the header's BUNIT says."
+        )
     unit = map_unit(smap, name=name)
     if unit is None:
         source = _known_gauss_source(smap)
@@ -379,9 +546,10 @@ def field_data(smap, *, name="magnetogram", assume_gauss=False, dtype=np.float32
             f"Expected a {name} with data in G (or Mx/cm^2); the {_describe(smap)} has data in "
             f"{smap.meta.get('bunit')!r} ({unit})."
         )
-    data = finite_data(map_data(smap), f"The {name}'s data", dtype=dtype)
+    data = finite_data(map_data(smap), f"The {name}'s data", dtype=dtype, fill=fill_values(smap.meta))
     factor = unit.to(u.G)
-    return data if factor == 1 else data * data.dtype.type(factor)
+    data = data if factor == 1 else data * data.dtype.type(factor)
+    return plausible_field(data, product=product, name=f"The {name}'s data", bad_values=bad_values)
 
 
 # --------------------------------------------------------------------------- map predicates
@@ -434,6 +602,14 @@ def _wavelength_aa(smap):
         return float(wavelength.to_value(u.AA, equivalencies=u.spectral()))
     except u.UnitConversionError:
         return None
+
+
+def is_euv_observation(smap):
+    """Whether sunpy identifies ``smap`` as EUV: by its map class, else by a WAVELNTH (with its unit) in the EUV."""
+    if isinstance(smap, EUV_CLASSES + MAGNETOGRAM_CLASSES):
+        return isinstance(smap, EUV_CLASSES)
+    wavelength = _wavelength_aa(smap)
+    return wavelength is not None and _EUV_RANGE_AA[0] <= wavelength <= _EUV_RANGE_AA[1]
 
 
 def _magnetic_unit(smap):
@@ -505,6 +681,15 @@ def is_full_sun_heliographic(smap, *, error=False, name="map"):
             InputMapError,
             f"Expected a full-Sun heliographic {name} (Carrington or Stonyhurst; a synoptic, synchronic or "
             f"ADAPT map); got a map in {type(smap.coordinate_frame).__name__} ({smap.coordinate_system.axis1}).",
+        )
+    if not np.allclose(smap.rotation_matrix, np.eye(2), atol=1e-6):
+        # sunkit-magex and the readers index pixels by longitude and latitude: a rotation would be ignored.
+        return _fail(
+            error,
+            InputMapError,
+            f"Expected a {name} whose axes are longitude and latitude; its header rotates them (CROTA2 = "
+            f"{smap.meta.get('crota2')}, rotation matrix {smap.rotation_matrix.round(4).tolist()}). Remove the "
+            "rotation from the header if the data are not rotated.",
         )
     span = _longitude_span(smap)
     if abs(span - 360) > 1:

@@ -12,6 +12,7 @@ Denoising line-of-sight magnetograms (Park et al. 2020, ApJL 891, L4).
 
 import copy
 import warnings
+from collections.abc import Iterable
 
 import astropy.units as u
 import numpy as np
@@ -24,7 +25,7 @@ from sunpy.coordinates import propagate_with_solar_surface
 from sunpy.map.sources import HMIMap, MDIMap
 
 from sunpy_dlmag import checks, disk
-from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
+from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
 from sunpy_dlmag.geometry import ModelFrame
 from sunpy_dlmag.maps import append_history, check_magnetogram
 from sunpy_dlmag.models import load_model
@@ -142,6 +143,7 @@ def denoise(
     progress=True,
     uncertainty=False,
     sign_symmetric=True,
+    bad_values="raise",
 ):
     """
     Denoise a line-of-sight magnetogram with a trained network.
@@ -187,6 +189,10 @@ def denoise(
         below 0.35 G in every radial bin with this on; see the model card). Twice the time
         (with ``uncertainty``, one pass more than the 8); ``False`` for speed where the limb
         does not matter.
+    bad_values : {"raise", "mask"}
+        Field values beyond what the Sun produces in a magnetogram (``|B| > 10 kG``,
+        `sunpy_dlmag.checks.FIELD_LIMITS`): refused (default), or set to NaN with a warning.
+        Fill values the header declares (``BLANK``, ``MISSING``, ...) are NaN either way.
 
     Returns
     -------
@@ -199,6 +205,8 @@ def denoise(
     InputMapError
         With ``method="ae"`` and no ``model``: a map of an instrument no shipped model is
         trained for.
+    ImplausibleValueError
+        ``|B| > 10 kG`` with ``bad_values="raise"``; the message counts them and gives their pixels.
 
     Examples
     --------
@@ -214,7 +222,7 @@ def denoise(
     >>> bool(sunpy_dlmag.noise_level(clean) < sunpy_dlmag.noise_level(mdi) / 2)
     True
     """
-    data = check_magnetogram(magnetogram)
+    data = check_magnetogram(magnetogram, bad_values=bad_values)
     net = _denoise_model(method, model, device, num_threads, precision, magnetogram=magnetogram)
     sign_symmetric = checks.check_bool(sign_symmetric, "sign_symmetric")
     if not uncertainty:
@@ -395,16 +403,25 @@ def stack_magnetograms(maps, *, reference=None, min_coverage=0.5):
     reference : `~sunpy.map.GenericMap`, optional
         Grid and time to align to (default: the middle map of the series).
     min_coverage : float
-        Fraction of the maps that must cover a pixel for it to be kept (else NaN).
+        Fraction of the maps (0 to 1) that must cover a pixel for it to be kept (else NaN).
 
     Returns
     -------
     `~sunpy.map.GenericMap`
         New map on the reference's grid, observer and time.
     """
+    if isinstance(maps, sunpy.map.MapSequence):
+        maps = maps.maps
+    if isinstance(maps, sunpy.map.GenericMap | str | bytes) or not isinstance(maps, Iterable):
+        what = "one map" if isinstance(maps, sunpy.map.GenericMap) else f"{maps!r} ({type(maps).__name__})"
+        raise ArgumentTypeError(f"maps must be a sequence of at least two magnetogram maps, got {what}.")
     maps = list(maps)
     if len(maps) < 2:
         raise InputMapError(f"stack_magnetograms needs at least two maps, got {len(maps)}.")
+    min_coverage = checks.check_number(min_coverage, "min_coverage (a fraction of the maps)", minimum=0, maximum=1)
+    for index, smap in enumerate([*maps, *([] if reference is None else [reference])]):
+        # Synoptic maps are not rotated differentially: each is already a map of the whole Sun.
+        checks.is_disk_image(smap, error=True, name=f"map {index} of the series" if index < len(maps) else "reference")
     datas = [check_magnetogram(m) for m in maps]
     reference = maps[len(maps) // 2] if reference is None else reference
     check_magnetogram(reference)

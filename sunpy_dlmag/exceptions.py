@@ -16,6 +16,7 @@ __all__ = [
     "DeviceNotAvailableError",
     "DlmagError",
     "DlmagUserWarning",
+    "ImplausibleValueError",
     "IncompleteDiskError",
     "InconsistentObservationsError",
     "InputFileError",
@@ -114,6 +115,10 @@ class UnitError(InputMapError):
 
 class NonFiniteDataError(InputMapError):
     """Data with infinite values, values too large for float32, or no finite value at all."""
+
+
+class ImplausibleValueError(InputMapError):
+    """Data beyond what the Sun produces (e.g. |B| above a product's limit), or an EUV frame that cannot be one."""
 
 
 class MissingDateError(InputMapError):

@@ -116,9 +116,14 @@ def save_map(smap, path, *, overwrite=False):
 
     Raises
     ------
+    InputMapError
+        ``smap`` is not a 2-D sunpy map.
     ValueError
         A name ending in ``.fz``: tile-compressed FITS is read, not written.
     """
+    checks.is_map(smap, error=True, name="map to save")
+    if not isinstance(path, str | os.PathLike):
+        raise ArgumentTypeError(f"path must be a str or a pathlib.Path, got {type(path).__name__}.")
     path = Path(path)
     if path.name.lower().endswith(".fz"):
         raise InvalidArgumentError(
@@ -192,7 +197,19 @@ def _reading(path, what):
         ) from err
 
 
-def read_gong_synoptic(path):
+_BAD_VALUES_DOC = """bad_values : {"raise", "mask"}
+        Values with ``|B|`` above 5 kG, more than the Sun produces in a global map
+        (`sunpy_dlmag.checks.FIELD_LIMITS`): refused (default) or set to NaN with a warning.
+        Fill values the header declares (``BLANK``, ``MISSING``, ...) are NaN either way."""
+
+
+def _plausible(smap, bad_values, name):
+    """A new map of ``smap``: declared fill values NaN, implausible values refused or NaN (``bad_values``)."""
+    data = checks.field_data(smap, name=name, product="global", bad_values=bad_values)
+    return sunpy.map.Map(data, copy.deepcopy(smap.meta))
+
+
+def read_gong_synoptic(path, *, bad_values="raise"):
     """
     Read a GONG synoptic magnetogram (``mrzqs``, ``mrbqs``, ... files).
 
@@ -200,6 +217,7 @@ def read_gong_synoptic(path):
     ----------
     path : str or `~pathlib.Path`
         A GONG synoptic map FITS file (360x180 Carrington CEA, radial field in G).
+    {bad_values}
 
     Returns
     -------
@@ -210,7 +228,9 @@ def read_gong_synoptic(path):
     ------
     FileNotFoundError
     InputMapError
-        The file is not a GONG synoptic map.
+        The file is not a GONG synoptic map (one 2-D image).
+    ImplausibleValueError
+        ``|B|`` above 5 kG with ``bad_values="raise"``.
 
     Examples
     --------
@@ -221,15 +241,23 @@ def read_gong_synoptic(path):
     ((180, 360), Unit("G"))
     """
     path = _existing_file(path)
+    checks.check_bad_values(bad_values)
     with _reading(path, "a GONG synoptic map"), warnings.catch_warnings():
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        warnings.filterwarnings("ignore", "This file contains more than 2 dimensions")  # refused below
         smap = sunpy.map.Map(path)
     if not isinstance(smap, sunpy.map.GenericMap) or not isinstance(smap, sunpy.map.sources.GONGSynopticMap):
         raise InputMapError(
             f"{path} is not a GONG synoptic map: expected TELESCOP 'NSO-GONG' and Carrington longitudes "
             f"(CTYPE1 'CRLN-CEA'), got {_what_map(smap)}."
         )
-    return _standard_gong(smap)
+    # sunpy keeps the first 2-D plane of a cube without a word.
+    naxes = [int(smap.meta.get(f"naxis{i}", 1)) for i in range(1, int(smap.meta.get("naxis", 2)) + 1)]
+    if smap.data.ndim != 2 or any(n > 1 for n in naxes[2:]):
+        raise InputFileError(
+            f"{path} holds data of shape {tuple(reversed(naxes))}; a GONG synoptic map is one 2-D image."
+        )
+    return _plausible(_standard_gong(smap), bad_values, "GONG synoptic map")
 
 
 def _what_map(smap):
@@ -253,7 +281,7 @@ def _first_image_hdu(hdul, path):
     raise InputFileError(f"{path} has no image data (only tables or empty HDUs).")
 
 
-def read_hmi_synchronic(path):
+def read_hmi_synchronic(path, *, bad_values="raise"):
     """
     Read an HMI daily synchronic frame (``hmi.mrdailysynframe*``) or synoptic chart (``hmi.synoptic_mr*``).
 
@@ -270,6 +298,7 @@ def read_hmi_synchronic(path):
     Parameters
     ----------
     path : str or `~pathlib.Path`
+    {bad_values}
 
     Returns
     -------
@@ -281,6 +310,8 @@ def read_hmi_synchronic(path):
     FileNotFoundError
     InputMapError
         The file is not an HMI synoptic product in Carrington coordinates.
+    ImplausibleValueError
+        ``|B|`` above 5 kG with ``bad_values="raise"``.
 
     Examples
     --------
@@ -291,6 +322,7 @@ def read_hmi_synchronic(path):
     ((360, 720), 'CRLN-CEA')
     """
     path = _existing_file(path)
+    checks.check_bad_values(bad_values)
     with _reading(path, "an HMI synoptic map"), fits.open(path) as hdul:
         hdu = _first_image_hdu(hdul, path)
         hdu.verify("silentfix")  # cards such as HGLN_OBS = 'nan' do not parse otherwise
@@ -305,7 +337,8 @@ def read_hmi_synchronic(path):
         )
     with _reading(path, "an HMI synoptic map"):
         _fix_hmi_synoptic_meta(header)
-        return sunpy.map.Map(data, header)
+        smap = sunpy.map.Map(data, header)
+    return _plausible(smap, bad_values, "HMI synoptic map")
 
 
 def _fix_hmi_synoptic_meta(meta):
@@ -331,7 +364,7 @@ def _fix_hmi_synoptic_meta(meta):
     meta["BUNIT"] = "G"  # Mx/cm^2
 
 
-def read_adapt(path, *, realization="mean"):
+def read_adapt(path, *, realization="mean", bad_values="raise"):
     """
     Read an ADAPT map (12 realisations on a Carrington plate carree grid) as a CEA map.
 
@@ -342,6 +375,7 @@ def read_adapt(path, *, realization="mean"):
     realization : "mean" or int
         ``"mean"``: the mean of all realisations (the usual choice for PFSS); an integer:
         that realisation (0-based).
+    {bad_values}
 
     Returns
     -------
@@ -355,6 +389,8 @@ def read_adapt(path, *, realization="mean"):
     FileNotFoundError
     InputMapError
         Not an ADAPT file (header MODEL is not 'ADAPT'), or no such realisation.
+    ImplausibleValueError
+        ``|B|`` above 5 kG with ``bad_values="raise"`` (checked before the reprojection to CEA).
 
     Examples
     --------
@@ -365,6 +401,7 @@ def read_adapt(path, *, realization="mean"):
     ('CRLN-CEA', '3')
     """
     path = _existing_file(path)
+    checks.check_bad_values(bad_values)
     with _reading(path, "an ADAPT map"), fits.open(path) as hdul:
         header = hdul[0].header.copy()
         if str(header.get("MODEL", "")).strip() != "ADAPT":
@@ -376,7 +413,7 @@ def read_adapt(path, *, realization="mean"):
         cube = cube[np.newaxis]
     if cube.ndim != 3:
         raise InputFileError(f"{path} holds data of shape {cube.shape}; an ADAPT map is (realisations, lat, lon).")
-    cube = np.where(cube == header.get("MISSING", np.nan), np.nan, cube)
+    cube = np.where(np.isin(cube, checks.fill_values(header)), np.nan, cube)
     if isinstance(realization, str) and realization == "mean":
         data = cube.mean(axis=0)
     elif isinstance(realization, int | np.integer) and not isinstance(realization, bool):
@@ -390,6 +427,8 @@ def read_adapt(path, *, realization="mean"):
     header["NAXIS"] = 2
     header["BUNIT"] = "G"
     header["ADAPTRL"] = str(realization)
+    # Before the reprojection, which would spread a fill value over its neighbours.
+    data = checks.plausible_field(data, product="global", name=f"The ADAPT map {path.name}", bad_values=bad_values)
     with _reading(path, "an ADAPT map"):
         return _adapt_cea(data, header)
 
@@ -412,10 +451,13 @@ def _adapt_cea(data, header):
     return sunpy.map.Map(cea.data.astype(np.float32), meta)
 
 
+for _reader in (read_gong_synoptic, read_hmi_synchronic, read_adapt):
+    _reader.__doc__ = _reader.__doc__.replace("{bad_values}", _BAD_VALUES_DOC)
+
 __all__ += ["global_field_map"]
 
 
-def global_field_map(smap, *, name="map", dtype=np.float32):
+def global_field_map(smap, *, name="map", dtype=np.float32, bad_values="raise"):
     """
     A full-Sun radial-field map in G as this module's readers return it, from a map read the
     ecosystem's documented ways, and its data.
@@ -431,6 +473,9 @@ def global_field_map(smap, *, name="map", dtype=np.float32):
       it is taken as G, as sunkit-magex does.
 
     Maps without BUNIT warn once (`~sunpy_dlmag.exceptions.AssumedUnitWarning`) with the assumption.
+    A map that sunpy identifies as EUV (an EUV imager's map class, or WAVELNTH in the EUV) is
+    refused, whatever its BUNIT, as is one whose header rotates its axes (CROTA2). Declared
+    fill values become NaN; ``|B|`` above 5 kG is refused or masked (``bad_values``).
 
     Parameters
     ----------
@@ -439,6 +484,8 @@ def global_field_map(smap, *, name="map", dtype=np.float32):
         What the map is called in messages.
     dtype : numpy dtype
         Of the returned data.
+    bad_values : {"raise", "mask"}
+        Values beyond 5 kG (`sunpy_dlmag.checks.FIELD_LIMITS`): refused, or NaN with a warning.
 
     Returns
     -------
@@ -455,7 +502,15 @@ def global_field_map(smap, *, name="map", dtype=np.float32):
         units of magnetic field; `~sunpy_dlmag.exceptions.NonFiniteDataError` for infinite values.
     """
     checks.is_map(smap, error=True, name=name)
+    checks.check_bad_values(bad_values)
     checks.has_date(smap, error=True, name=name)  # before anything reads the frame, which needs one
+    if checks.is_euv_observation(smap):
+        raise InputMapError(
+            f"Expected a {name} of the radial magnetic field; sunpy identifies this one as EUV "
+            f"({type(smap).__name__}, {smap.observatory or ''} {smap.instrument or ''}, wavelength "
+            f"{smap.meta.get('wavelnth')} {smap.meta.get('waveunit') or ''}). EUV intensities are not a field in G."
+        )
+    fills = checks.fill_values(smap.meta)
     meta = smap.meta
     no_unit = not str(meta.get("bunit", "") or "").strip()
     if (
@@ -468,18 +523,18 @@ def global_field_map(smap, *, name="map", dtype=np.float32):
         for key in ("naxis3", "crpix3", "cdelt3", "crval3", "ctype3", "cunit3"):
             header.pop(key, None)
         header["naxis"] = 2
-        data = checks.finite_data(checks.map_data(smap), f"The {name}'s data", allow_all_nan=True)
-        if "missing" in header:
-            data = np.where(data == np.float32(header["missing"]), np.nan, data)
+        data = checks.finite_data(checks.map_data(smap), f"The {name}'s data", allow_all_nan=True, fill=fills)
+        data = checks.plausible_field(data, product="global", name=f"The {name}'s data", bad_values=bad_values)
         smap = _adapt_cea(data, header)
     elif isinstance(smap, sunpy.map.sources.HMISynopticMap) or (
         "HMI" in str(meta.get("telescop", "")).upper() and str(meta.get("ctype1", "")).upper().startswith("CRLN")
     ):
         header = copy.deepcopy(meta)
         _fix_hmi_synoptic_meta(header)
-        smap = sunpy.map.Map(checks.finite_data(checks.map_data(smap), f"The {name}'s data"), header)
+        smap = sunpy.map.Map(checks.finite_data(checks.map_data(smap), f"The {name}'s data", fill=fills), header)
     checks.is_full_sun_heliographic(smap, error=True, name=name)
-    return smap, checks.field_data(smap, name=name, assume_gauss=True, dtype=dtype)
+    data = checks.field_data(smap, name=name, assume_gauss=True, dtype=dtype, product="global", bad_values=bad_values)
+    return smap, data
 
 
 def _assumed_gauss(name, source):

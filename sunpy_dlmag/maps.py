@@ -333,10 +333,11 @@ class DlmagMap(sunpy.map.GenericMap):  # its docstring is set below the class
 DlmagMap.__doc__ = _DLMAGMAP_DOC
 
 
-def check_magnetogram(magnetogram):
+def check_magnetogram(magnetogram, *, bad_values="raise"):
     """
     Field values in G of a line-of-sight magnetogram map, after the checks every
-    magnetogram function needs (`sunpy_dlmag.checks`).
+    magnetogram function needs (`sunpy_dlmag.checks`): declared fill values NaN, and
+    ``|B|`` above 10 kG refused or (``bad_values="mask"``) NaN (`sunpy_dlmag.checks.field_data`).
 
     Raises
     ------
@@ -350,8 +351,10 @@ def check_magnetogram(magnetogram):
         No observation time in the header.
     MissingObserverError
         No observer position in the header.
+    ImplausibleValueError
+        ``|B|`` above 10 kG with ``bad_values="raise"``.
     """
     checks.is_magnetogram(magnetogram, error=True)
     checks.has_date(magnetogram, error=True, name="magnetogram")
     checks.check_observer(magnetogram)
-    return checks.field_data(magnetogram)
+    return checks.field_data(magnetogram, bad_values=bad_values)

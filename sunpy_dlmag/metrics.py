@@ -12,6 +12,7 @@ The evaluation metrics of the papers (Kim et al. 2019, Jeong et al. 2020, 2022).
 import copy
 import os
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import astropy.units as u
@@ -298,6 +299,23 @@ def _runner(model, device):
     )
 
 
+#: Largest time between a model's output and its target: beyond it the Sun has rotated.
+MAX_TIME_DIFFERENCE = 1 * u.day
+
+
+def _check_same_time(output, target, index):
+    """Refuse an output map whose time differs from the target's by more than `MAX_TIME_DIFFERENCE`."""
+    if not isinstance(output, sunpy.map.GenericMap) or not checks.has_date(output):
+        return
+    apart = abs((output.date - target.date).to(u.day))
+    if apart > MAX_TIME_DIFFERENCE:
+        raise InputMapError(
+            f"Pair {index}: the model output ({output.date.isot[:19]}) and the target ({target.date.isot[:19]}) "
+            f"are {apart.to_value(u.day):.1f} days ({apart.to_value(u.year):.2f} years) apart; expected the "
+            f"same time (within {MAX_TIME_DIFFERENCE}). Pair each input with the target observed at its time."
+        )
+
+
 def _on_grid(output, target):
     """The output as a map on the target's grid (same WCS), in G."""
     if isinstance(output, sunpy.map.GenericMap):
@@ -394,6 +412,10 @@ def evaluate(
     threshold = checks.check_quantity(threshold, u.G, "threshold", positive=True).to_value(u.G)
     ar_per_image = checks.check_int(ar_per_image, "ar_per_image", minimum=0, allow_none=True)
     qr_per_image = checks.check_int(qr_per_image, "qr_per_image", minimum=0, allow_none=True)
+    if isinstance(pairs, sunpy.map.GenericMap | str | bytes) or not isinstance(pairs, Iterable):
+        raise ArgumentTypeError(
+            f"pairs must be an iterable of (input, target) tuples, got {pairs!r} ({type(pairs).__name__})."
+        )
     run, name = _runner(model, device)
     rows = []
     n_pairs = 0
@@ -403,7 +425,9 @@ def evaluate(
                 raise InputMapError(f"pairs must hold (input, target) tuples; item {index} is {type(pair).__name__}.")
             inp, target = pair
             target_field = _field(target, "target magnetogram")
-            output_field = _field(_on_grid(run(inp), target), "model output")
+            output = run(inp)
+            _check_same_time(output, target, index)
+            output_field = _field(_on_grid(output, target), "model output")
             n_pairs += 1
             # One grid for both: pixel areas, mu and the disk are computed once.
             area, mu = _area_and_mu(target)

@@ -51,12 +51,12 @@ _STEPS_PER_RADIAL_CELL = 8
 
 
 # --------------------------------------------------------------------------- checks
-def _check_global_map(smap, what="map"):
+def _check_global_map(smap, what="map", bad_values="raise"):
     """
     The standard form of a full-Sun heliographic CEA map in G (`sunpy_dlmag.io.global_field_map`:
     ADAPT, GONG and HMI maps read the ecosystem's ways too) and its field values (G, float64).
     """
-    smap, data = io.global_field_map(smap, name=what, dtype=np.float64)
+    smap, data = io.global_field_map(smap, name=what, dtype=np.float64, bad_values=bad_values)
     checks.is_full_sun_cea(smap, error=True, name=what)
     return smap, data
 
@@ -126,7 +126,12 @@ def _resampled(smap, data, shape):
 
 
 # --------------------------------------------------------------------------- PFSS
-def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal"):
+#: Source-surface radii (solar radii) accepted: 2.5 is usual; fits to observations range
+#: from about 1.3 to 4, and beyond 10 the corona is no longer potential at all.
+RSS_RANGE = (1.1, 10.0)
+
+
+def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal", bad_values="raise"):
     """
     Potential-field source-surface extrapolation of a full-Sun radial-field map (sunkit-magex).
 
@@ -140,7 +145,8 @@ def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal"):
         Number of radial grid cells (equally spaced in ``ln r``) between the photosphere and
         the source surface.
     rss : float
-        Source-surface radius in solar radii.
+        Source-surface radius in solar radii, from 1.1 to 10 (``RSS_RANGE``); 2.5 is the usual
+        choice.
     shape : tuple of int, optional
         ``(n_latitude, n_longitude)`` of the grid the solver uses. By default maps larger than
         180x360 (``DEFAULT_SHAPE``) are brought to that size and smaller maps are used as they
@@ -152,6 +158,11 @@ def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal"):
         the mean of the nearest row that has some, e.g. unobserved polar caps get the mean
         field of the highest observed latitude); ``"zero"`` sets them to 0 G; ``"raise"``
         raises. Filling warns with the fraction of pixels filled.
+    bad_values : {"raise", "mask"}
+        Values with ``|B|`` above 5 kG, more than the Sun produces in a global map
+        (`sunpy_dlmag.checks.FIELD_LIMITS`; fill values the header does not declare): refused
+        (default), or set to NaN with a warning, then filled as ``fill_nan`` says. Declared
+        fill values (``BLANK``, ``MISSING``, ...) are NaN either way.
 
     Returns
     -------
@@ -162,9 +173,10 @@ def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal"):
     ------
     InputMapError
         Not a full-Sun heliographic CEA map in G, no finite pixel, or NaNs with
-        ``fill_nan="raise"``.
+        ``fill_nan="raise"``; `~sunpy_dlmag.exceptions.ImplausibleValueError` for ``|B|``
+        above 5 kG with ``bad_values="raise"``.
     ValueError
-        Bad ``nrho``, ``rss``, ``shape`` or ``fill_nan``.
+        Bad ``nrho``, ``rss``, ``shape``, ``fill_nan`` or ``bad_values``.
 
     Examples
     --------
@@ -180,11 +192,13 @@ def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal"):
     nrho = checks.check_int(nrho, "nrho", minimum=2)
     if isinstance(rss, u.Quantity):
         rss = checks.check_quantity(rss, u.R_sun, "rss").to_value(u.R_sun)
-    rss = checks.check_number(rss, "rss (source-surface radius in solar radii)", minimum=1, inclusive=(False, True))
+    rss = checks.check_number(
+        rss, "rss (source-surface radius in solar radii)", minimum=RSS_RANGE[0], maximum=RSS_RANGE[1]
+    )
     checks.check_choice(fill_nan, _FILL_POLICIES, "fill_nan")
     if shape is not None:
         shape = checks.check_shape(shape, minimum=8)
-    smap, data = _check_global_map(smap)
+    smap, data = _check_global_map(smap, bad_values=bad_values)
     bad = ~np.isfinite(data)
     if bad.any():
         if fill_nan == "raise":
@@ -452,10 +466,12 @@ def source_surface_pil(pfss_output):
 
 
 # --------------------------------------------------------------------------- EUV comparison
-def _euv_on_grid(euv_map, meta, shape, min_mu):
+def _euv_on_grid(euv_map, meta, shape, min_mu, intensities=True):
     """EUV data on the open map's grid (at the EUV map's own time), NaN where not usable."""
     checks.is_euv_map(euv_map, error=True, name="euv_map")
     checks.has_date(euv_map, error=True, name="euv_map")
+    if euv_map.coordinate_system.axis1.startswith("HPLN"):  # before the frame, which warns without an observer
+        checks.check_observer(euv_map)  # sunpy would put a STEREO image without one at Earth
     frame = euv_map.coordinate_frame
     if not isinstance(frame, BaseHeliographic | Helioprojective):
         raise InputMapError(
@@ -468,7 +484,7 @@ def _euv_on_grid(euv_map, meta, shape, min_mu):
     meta["date-obs"] = euv_map.reference_date.utc.isot
     meta.update(get_observer_meta(get_earth(euv_map.reference_date), euv_map.rsun_meters))
     target = sunpy.map.Map(np.zeros(shape, dtype=np.int8), meta).wcs
-    data = checks.finite_data(checks.map_data(euv_map), "The euv_map's data", dtype=np.float64)
+    data = checks.euv_data(euv_map, name="euv_map", dtype=np.float64, intensities=intensities)
     source = _wrapped_in_longitude(euv_map, data) if isinstance(frame, BaseHeliographic) else (data, euv_map.wcs)
     values, _ = reproject_interp(source, target, shape_out=shape)
     if isinstance(frame, Helioprojective):
@@ -519,7 +535,9 @@ def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", mi
     ------
     InputMapError
         Not an open-field map; an EUV map that is neither heliographic nor helioprojective,
-        or with no usable pixel.
+        or with no usable pixel; a disk image without its observer's position
+        (`~sunpy_dlmag.exceptions.MissingObserverError`); a frame of one value or (linear
+        scale) mostly negative (`~sunpy_dlmag.exceptions.ImplausibleValueError`).
     ValueError
         Bad ``threshold``, ``scale``, ``min_mu`` or ``max_latitude``.
     """
@@ -533,7 +551,7 @@ def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", mi
         max_latitude = checks.check_quantity(max_latitude, u.deg, "max_latitude", positive=True)
     shape = codes.shape
     header = dict(open_map.meta)
-    values = _euv_on_grid(euv_map, open_map.meta, shape, min_mu)
+    values = _euv_on_grid(euv_map, open_map.meta, shape, min_mu, intensities=scale == "linear")
     usable = np.isfinite(values)
     if scale == "linear":
         usable &= values > 0

@@ -56,7 +56,7 @@ def _as_map_list(maps, name):
     raise InputMapError(f"{name} must be a map or a sequence of maps, got {type(maps).__name__}.")
 
 
-def _check_disk_map(smap, name):
+def _check_disk_map(smap, name, bad_values="raise"):
     """Field values (G) of a full-disk helioprojective magnetogram; raises for anything else."""
     try:
         checks.check_observer(smap)  # before anything reads the frame, which warns without an observer
@@ -66,7 +66,7 @@ def _check_disk_map(smap, name):
                 f"{type(smap.coordinate_frame).__name__} ({smap.coordinate_system.axis1}). Pass full-Sun synoptic "
                 "or synchronic maps as background=."
             )
-        return check_magnetogram(smap)
+        return check_magnetogram(smap, bad_values=bad_values)
     except InputMapError as error:
         raise type(error)(f"{name}: {error}") from None
 
@@ -121,12 +121,12 @@ def _wrapped_in_longitude(smap, data):
     return np.concatenate([data[:, -1:], data, data[:, :1]], axis=1), wcs
 
 
-def _check_background(background, shape):
+def _check_background(background, shape, bad_values="raise"):
     """
     The background in standard form (`sunpy_dlmag.io.global_field_map`) and its data reprojected
     onto the Carrington CEA grid of ``shape`` (at the background's own time).
     """
-    background, values = io.global_field_map(background, name="background")
+    background, values = io.global_field_map(background, name="background", bad_values=bad_values)
     # Same time as the background: Carrington coordinates then map one to one (a change of obstime
     # would rotate the Sun under a synoptic map).
     header = _carrington_header(background.reference_date, shape)
@@ -144,6 +144,7 @@ def synchronic_map(
     time=None,
     limb_cutoff=0.2,
     return_sources=False,
+    bad_values="raise",
 ):
     """
     Merge full-disk line-of-sight magnetograms into a full-Sun Carrington map of the radial field.
@@ -180,6 +181,11 @@ def synchronic_map(
         Smallest ``mu`` used (0.2: 78 degrees from disk centre); noise grows as ``1/mu``.
     return_sources : bool
         Also return the map of where each pixel came from.
+    bad_values : {"raise", "mask"}
+        Field values beyond what the Sun produces (``|B|`` above 10 kG in a disk map, 5 kG in
+        the background; `sunpy_dlmag.checks.FIELD_LIMITS`): refused (default), or set to NaN
+        with a warning. Fill values the headers declare (``BLANK``, ``MISSING``, ...) are NaN
+        either way.
 
     Returns
     -------
@@ -200,7 +206,9 @@ def synchronic_map(
         `sunpy_dlmag.io.global_field_map` for the ADAPT, GONG and HMI maps it takes as read
         with sunpy).
     InvalidArgumentError
-        A bad ``shape``, ``limb_cutoff``, ``time`` or ``return_sources``.
+        A bad ``shape``, ``limb_cutoff``, ``time``, ``return_sources`` or ``bad_values``.
+    ImplausibleValueError
+        Field values beyond the limits with ``bad_values="raise"``.
 
     Warns
     -----
@@ -227,13 +235,14 @@ def synchronic_map(
         limb_cutoff, "limb_cutoff (smallest mu used)", minimum=0, maximum=1, inclusive=(False, False)
     )
     return_sources = checks.check_bool(return_sources, "return_sources")
+    checks.check_bad_values(bad_values)
     maps = _as_map_list(frontside, "frontside") + _as_map_list(farside, "farside")
     if not maps:
         raise InputMapError("synchronic_map needs at least one disk map; got none.")
-    values = [_check_disk_map(m, f"input map {i}") for i, m in enumerate(maps, start=1)]
+    values = [_check_disk_map(m, f"input map {i}", bad_values) for i, m in enumerate(maps, start=1)]
     background_data = None
     if background is not None:
-        background, background_data = _check_background(background, shape)
+        background, background_data = _check_background(background, shape, bad_values)
 
     rotate = time is not None
     out_time = _parse_time(time) if rotate else maps[0].reference_date
@@ -431,7 +440,8 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov=None, los=True):
         ``global_map`` is not a full-Sun heliographic map in G (see
         `sunpy_dlmag.io.global_field_map` for the maps it takes as read with sunpy).
     InvalidArgumentError
-        ``observer`` is not one SkyCoord with an ``obstime``; a bad ``shape``, ``fov`` or ``los``.
+        ``observer`` is not one SkyCoord with an ``obstime`` outside the Sun; a bad ``shape``,
+        ``fov`` or ``los``.
     """
     global_map, values = io.global_field_map(global_map, name="global_map")
     observer = checks.check_observer_coordinate(observer)
@@ -441,6 +451,11 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov=None, los=True):
     obstime = observer.obstime
     observer = observer.transform_to(HeliographicStonyhurst(obstime=obstime))
     rsun = global_map.rsun_meters
+    if not observer.radius > rsun:
+        raise InvalidArgumentError(
+            f"observer must be outside the Sun (distance from its centre > {rsun.to(u.R_sun):.3f}); got "
+            f"{observer.radius.to(u.R_sun):.4g} ({observer.radius.to(u.AU):.4g})."
+        )
     frame = Helioprojective(observer=observer, obstime=obstime, rsun=rsun)
     rsun_angle = np.arcsin((rsun / observer.radius).decompose().value) * u.rad
     fov = 2.2 * rsun_angle if fov is None else fov

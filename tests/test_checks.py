@@ -4,6 +4,7 @@
 """
 
 import copy
+import warnings
 from pathlib import Path
 
 import astropy.units as u
@@ -21,9 +22,12 @@ from sunpy_dlmag.data.sample import ADAPT_SYNCHRONIC, GONG_SYNOPTIC, HMI_SYNCHRO
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
     DlmagError,
+    DlmagUserWarning,
+    ImplausibleValueError,
     InputFileError,
     InputMapError,
     InvalidArgumentError,
+    InvalidModelSpecError,
     MissingDateError,
     NonFiniteDataError,
     UnitError,
@@ -387,3 +391,181 @@ def test_no_function_uses_astropys_decorator_directly():
 def test_quantity_arguments_of_the_data_functions(call, match):
     with pytest.raises(ArgumentTypeError, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- issue 25: physical plausibility
+HMI_FULL_DISK = sorted(Path("/work/shared/data/magnetograms/hmi_fulldisk_720s").glob("*.fits"))
+ADAPT_2017 = Path("/work/shared/data/synoptic/adapt40311_03k012_201707200800_i00015600n1.fts.gz")
+
+
+@pytest.mark.skipif(not (HMI_FULL_DISK and ADAPT_2017.is_file()), reason="shared real data not present")
+def test_the_field_limits_never_refuse_real_magnetograms(mdi_map, gong):
+    # Real data peak well below the limits: HMI 720-s full disk 4.9 kG, MDI 3.0 kG; global maps 1.3 kG (ADAPT).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sunpy's notes on reading these files
+        hmi = [sunpy.map.Map(path) for path in HMI_FULL_DISK[:1]]
+        adapt = sunpy.map.Map(ADAPT_2017, hdus=0)
+        for smap in (gong, adapt, read_hmi_synchronic(HMI_SYNCHRONIC)):
+            _, data = sunpy_dlmag.io.global_field_map(smap)
+            assert 50 < np.nanmax(np.abs(data)) < checks.FIELD_LIMITS["global"].to_value(u.G) / 3
+    for smap in [*hmi, mdi_map]:
+        peak = np.nanmax(np.abs(sunpy_dlmag.maps.check_magnetogram(smap)))
+        assert 3000 < peak < checks.FIELD_LIMITS["magnetogram"].to_value(u.G) / 2
+
+
+def test_field_beyond_what_the_sun_produces_is_refused_or_masked(mdi_map):
+    data = mdi_map.data.copy()
+    data[500, 510], data[600, 400], data[512, 512] = 1e5, -2e4, 9999.0  # two fill values, one strong umbra
+    smap = map_with(mdi_map, data)
+    with pytest.raises(ImplausibleValueError, match=r"2 value\(s\) beyond \+-10000 G.*\(500, 510\), \(600, 400\)"):
+        sunpy_dlmag.denoise(smap, device="cpu")
+    with pytest.warns(DlmagUserWarning, match=r"2 value\(s\).*set to NaN"):
+        field = sunpy_dlmag.maps.check_magnetogram(smap, bad_values="mask")
+    assert np.isnan(field[[500, 600], [510, 400]]).all()
+    assert field[512, 512] == 9999.0
+    assert np.isnan(field).sum() == np.isnan(mdi_map.data).sum() + 2
+    np.testing.assert_array_equal(smap.data, data)  # the input is not modified
+    with pytest.raises(InvalidArgumentError, match="bad_values must be one of 'raise', 'mask'"):
+        sunpy_dlmag.denoise(smap, device="cpu", bad_values="ignore")
+
+
+def _gong_file(tmp_path, name, value, **keys):
+    header = fits.getheader(GONG_SYNOPTIC)
+    data = fits.getdata(GONG_SYNOPTIC).astype(np.float32)
+    data[50, 60] = value
+    for key, card in keys.items():
+        header[key] = card
+    path = tmp_path / name
+    fits.writeto(path, data, header)
+    return path
+
+
+@pytest.mark.parametrize("key", ["BLANK", "MISSING", "MISSVAL", "FILLVAL"])
+def test_declared_fill_values_are_missing_data(tmp_path, gong, key):
+    if key != "BLANK":  # FITS allows BLANK on integer images only (astropy applies it to those)
+        smap = read_gong_synoptic(_gong_file(tmp_path, "filled.fits", -9999.0, **{key: -9999.0}))
+        assert np.isnan(smap.data[50, 60])
+        assert np.isnan(smap.data).sum() == 1
+    declared = map_with(gong, _with(gong.data, (50, 60), 1e30), **{key.lower(): 1e30})
+    with pytest.warns(DlmagUserWarning, match=r"0\.0% of the map's pixels are NaN; filled"):
+        output = pfss_extrapolate(declared, nrho=5)
+    assert np.nanmax(np.abs(output.source_surface_br.data)) < 10
+    counts = map_with(gong, _with(gong.data.astype(np.int32), (50, 60), -32768), blank=-32768)
+    assert np.isnan(sunpy_dlmag.io.global_field_map(counts)[1][50, 60])
+
+
+def _with(data, where, value):
+    data = data.copy()
+    data[where] = value
+    return data
+
+
+def test_undeclared_fill_values_in_global_maps(tmp_path, gong):
+    path = _gong_file(tmp_path, "undeclared.fits", 1e30)
+    with pytest.raises(ImplausibleValueError, match=r"1 value\(s\) beyond \+-5000 G.*\(50, 60\)"):
+        read_gong_synoptic(path)
+    with pytest.warns(DlmagUserWarning, match="set to NaN"):
+        assert np.isnan(read_gong_synoptic(path, bad_values="mask").data[50, 60])
+    bad = map_with(gong, _with(gong.data, (50, 60), 1e30))
+    with pytest.raises(ImplausibleValueError, match=r"\(50, 60\)"):
+        pfss_extrapolate(bad, nrho=5)
+    with pytest.warns(DlmagUserWarning) as caught:
+        output = pfss_extrapolate(bad, nrho=5, bad_values="mask")
+    assert "1 value(s) beyond +-5000 G" in str(caught[0].message)
+    assert "filled with the mean field of their latitude row" in str(caught[1].message)
+    clean = pfss_extrapolate(gong, nrho=5)
+    np.testing.assert_allclose(output.source_surface_br.data, clean.source_surface_br.data, atol=0.05)
+    observer = SkyCoord(0 * u.deg, 0 * u.deg, 1 * u.AU, frame="heliographic_stonyhurst", obstime=gong.date)
+    view = disk_view(gong, observer, shape=(64, 64))
+    with pytest.raises(ImplausibleValueError):
+        synchronic_map(view, background=bad, shape=(30, 60))
+    cube = fits.getdata(ADAPT_SYNCHRONIC).copy()
+    cube[3, 20, 30] = 1e30
+    adapt = tmp_path / "adapt.fts"
+    fits.writeto(adapt, cube, fits.getheader(ADAPT_SYNCHRONIC))
+    with pytest.raises(ImplausibleValueError, match=r"\(20, 30\)"):
+        read_adapt(adapt)
+    assert np.isfinite(read_adapt(adapt, realization=2).data).any()
+
+
+def test_euv_frames_that_cannot_be_observations(euvi_map, aia_map, gong):
+    from sunpy_dlmag.calibration import normalize_exposure
+
+    for smap in (euvi_map, aia_map):
+        assert np.isfinite(normalize_exposure(smap).data).any()
+        with pytest.raises(ImplausibleValueError, match=r"holds one value \(0\)"):
+            normalize_exposure(map_with(smap, np.zeros(smap.data.shape, dtype=np.float32)))
+        with pytest.raises(ImplausibleValueError, match="are negative"):
+            normalize_exposure(map_with(smap, -smap.data.astype(np.float32)))
+    open_map = open_field_map(pfss_extrapolate(gong, nrho=5, shape=(30, 60)), shape=(15, 30), progress=False)
+    stripped = map_with(euvi_map, hgln_obs=None, hglt_obs=None, dsun_obs=None, crln_obs=None, crlt_obs=None)
+    with pytest.raises(sunpy_dlmag.exceptions.MissingObserverError, match="no observer position"):
+        coronal_hole_overlap(open_map, stripped)
+    with pytest.raises(ImplausibleValueError, match="one value"):
+        coronal_hole_overlap(open_map, map_with(euvi_map, np.zeros(euvi_map.data.shape)))
+
+
+def test_global_map_reader_refuses_euv_maps(gong):
+    euv = sunpy.map.Map(Path("/work/shared/data/synoptic/aia_euvi_synoptic_20210107.fits"))
+    observer = SkyCoord(0 * u.deg, 0 * u.deg, 1 * u.AU, frame="heliographic_stonyhurst", obstime=euv.date)
+    generic = map_with(euv, telescop=None, instrume=None, detector=None, obsrvtry=None)  # the wavelength says EUV
+    for smap in (euv, generic, map_with(euv, bunit="G")):
+        with pytest.raises(InputMapError, match="identifies this one as EUV"):
+            disk_view(smap, observer, shape=(32, 32))
+    with pytest.raises(InputMapError, match="identifies this one as EUV"):
+        pfss_extrapolate(euv)
+    rotated = map_with(gong, crota2=30.0)
+    with pytest.raises(InputMapError, match=r"rotates them \(CROTA2 = 30.0"):
+        pfss_extrapolate(rotated, nrho=5)
+
+
+def test_parameters_with_physical_ranges(gong, mdi_map):
+    for rss in (1.05, 1e6, 0.5):
+        with pytest.raises(InvalidArgumentError, match=r"rss .* in \[1.1, 10\], got"):
+            pfss_extrapolate(gong, rss=rss)
+    for value, error in (
+        ("two", ArgumentTypeError),
+        (0.5, ArgumentTypeError),
+        (-1, InvalidArgumentError),
+        (0, InvalidArgumentError),
+    ):
+        with pytest.raises(error, match="num_threads must be an integer"):
+            sunpy_dlmag.denoise(mdi_map, device="cpu", num_threads=value)
+    with pytest.raises(InvalidArgumentError, match="task must be one of 'denoise', 'drawing', 'farside'; got 'nope'"):
+        sunpy_dlmag.list_models(task="nope")
+    pair = [mdi_map, mdi_map]
+    for value, error in (("half", ArgumentTypeError), (-1, InvalidArgumentError), (1.5, InvalidArgumentError)):
+        with pytest.raises(error, match="min_coverage"):
+            sunpy_dlmag.stack_magnetograms(pair, min_coverage=value)
+
+
+def test_generic_errors_name_the_argument(tmp_path, mdi_map, gong):
+    stack = sunpy_dlmag.stack_magnetograms
+    with pytest.raises(ArgumentTypeError, match=r"maps must be a sequence of at least two magnetogram maps, got None"):
+        stack(None)
+    with pytest.raises(ArgumentTypeError, match="got one map"):
+        stack(mdi_map)
+    with pytest.raises(InputMapError, match="helioprojective"):  # synoptic maps are not rotated differentially
+        stack([gong, gong])
+    from sunpy_dlmag.metrics import evaluate
+
+    with pytest.raises(ArgumentTypeError, match=r"pairs must be an iterable of \(input, target\) tuples, got None"):
+        evaluate(lambda m: m, None)
+    later = map_with(mdi_map, **{"date-obs": "2012-06-25T00:00:00", "t_obs": "2012-06-25T00:00:00"})
+    with pytest.raises(InputMapError, match=r"Pair 0: .* \(1\.69 years\) apart; expected the same time"):
+        evaluate(lambda m: later, [(mdi_map, mdi_map)])
+    with pytest.raises(InputMapError, match="Expected the map to save as a sunpy map, got ndarray"):
+        save_map(np.zeros((4, 4)), tmp_path / "array.fits")
+    inside = SkyCoord(0 * u.deg, 0 * u.deg, 0.5 * u.R_sun, frame="heliographic_stonyhurst", obstime=gong.date)
+    with pytest.raises(InvalidArgumentError, match="observer must be outside the Sun"):
+        disk_view(gong, inside, shape=(32, 32))
+    cube = tmp_path / "gong4d.fits"
+    fits.writeto(cube, np.zeros((2, 2, 180, 360), np.float32), fits.getheader(GONG_SYNOPTIC))
+    with pytest.raises(InputFileError, match=r"gong4d\.fits holds data of shape \(2, 2, 180, 360\)"):
+        read_gong_synoptic(cube)
+    weights = tmp_path / "random.onnx"
+    weights.write_bytes(np.random.default_rng(0).bytes(5000))
+    spec = sunpy_dlmag.get_model("denoise-m2")
+    (tmp_path / "random.json").write_text(spec.to_json())
+    with pytest.raises(InvalidModelSpecError, match=r"random\.onnx is not a readable ONNX file"):
+        sunpy_dlmag.load_model(weights, device="cpu")

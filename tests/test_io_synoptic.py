@@ -145,3 +145,25 @@ def test_hmi_reader_accepts_a_header_already_in_longitude(tmp_path, hmi):
     assert again.wcs.wcs.compare(hmi.wcs.wcs, tolerance=1e-9)
     np.testing.assert_array_equal(again.data, hmi.data)
     assert sunpy.map.Map(path).data.shape == hmi.data.shape
+
+
+def test_readers_honour_fill_values_and_refuse_implausible_ones(tmp_path):
+    # Issue 25: a fill value the header declares is missing data; an undeclared 1e30 is refused.
+    from sunpy_dlmag.exceptions import ImplausibleValueError
+
+    with fits.open(HMI_SYNCHRONIC) as hdul:
+        hdul[0].verify("silentfix")  # its 'nan' cards, as the reader does
+        header, data = hdul[0].header.copy(), hdul[0].data.astype(np.float32)
+    data[180, 300] = -7777.0
+    header["FILLVAL"] = -7777.0
+    fits.writeto(tmp_path / "declared.fits", data, header)
+    hmi = read_hmi_synchronic(tmp_path / "declared.fits")
+    assert np.isnan(hmi.data[180, 300])
+    del header["FILLVAL"]
+    data[180, 300] = 1e30
+    fits.writeto(tmp_path / "undeclared.fits", data, header)
+    with pytest.raises(ImplausibleValueError, match=r"1 value\(s\) beyond \+-5000 G.*\(180, 300\)"):
+        read_hmi_synchronic(tmp_path / "undeclared.fits")
+    with pytest.warns(UserWarning, match="set to NaN"):
+        masked = read_hmi_synchronic(tmp_path / "undeclared.fits", bad_values="mask")
+    np.testing.assert_array_equal(np.isnan(masked.data), np.isnan(hmi.data))

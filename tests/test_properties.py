@@ -23,8 +23,8 @@ from sunpy.map.header_helper import make_fitswcs_header
 
 import sunpy_dlmag
 from sunpy_dlmag import checks, metrics
-from sunpy_dlmag.data.sample import ADAPT_SYNCHRONIC, GONG_SYNOPTIC, HMI_SYNCHRONIC
-from sunpy_dlmag.exceptions import DlmagError
+from sunpy_dlmag.data.sample import ADAPT_SYNCHRONIC, AIA_171, GONG_SYNOPTIC, HMI_SYNCHRONIC
+from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagError, ImplausibleValueError, InvalidArgumentError
 from sunpy_dlmag.io import read_adapt, read_aisfm, read_gong_synoptic, read_hmi_synchronic
 from sunpy_dlmag.maps import check_magnetogram
 from sunpy_dlmag.synchronic import disk_view
@@ -259,3 +259,153 @@ def test_readers_on_truncated_and_corrupted_files(name, cut, flips, tmp_path_fac
     if smap is not None:
         assert isinstance(smap, sunpy.map.GenericMap)
         assert smap.data.ndim == 2
+
+
+# --------------------------------------------------------------------------- issue 25: values and ranges
+# These tests assert which error each input gets: a DlmagError of the wrong class, or none where
+# one is due, fails them (the tests above accept any DlmagError, so they cannot tell).
+def _outcome(function, *args, **kwargs):
+    """(result, None) or (None, the DlmagError raised); warnings are recorded, not raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return function(*args, **kwargs), None, caught
+        except DlmagError as error:
+            return None, error, caught
+
+
+@FAST
+@given(
+    product=st.sampled_from(sorted(checks.FIELD_LIMITS)),
+    shape=st.tuples(st.integers(1, 20), st.integers(1, 20)),
+    data=st.data(),
+    bad_values=st.sampled_from(["raise", "mask"]),
+)
+def test_field_limits_per_product(product, shape, data, bad_values):
+    limit = checks.FIELD_LIMITS[product].to_value(u.G)
+    field = data.draw(hnp.arrays(np.float32, shape, elements=st.floats(-limit, limit, width=32)))
+    positions = data.draw(st.lists(st.integers(0, field.size - 1), unique=True, max_size=5))
+    beyond = st.floats(float(np.float32(limit * 1.0001)), float(np.float32(1e38)), width=32).map(
+        lambda v: v * data.draw(st.sampled_from([-1, 1]))
+    )
+    for k in positions:
+        field.reshape(-1)[k] = data.draw(beyond)
+    before = field.copy()
+    out, error, caught = _outcome(checks.plausible_field, field, product=product, bad_values=bad_values)
+    np.testing.assert_array_equal(field, before)
+    if not positions:
+        assert error is None
+        assert not caught
+        np.testing.assert_array_equal(out, field)
+    elif bad_values == "raise":
+        assert isinstance(error, ImplausibleValueError)
+        first = tuple(int(i) for i in np.unravel_index(sorted(positions)[0], shape))
+        assert f"{len(positions)} value(s) beyond +-{limit:g} G" in str(error)
+        assert str(first) in str(error)
+    else:
+        assert error is None
+        assert any(f"{len(positions)} value(s)" in str(w.message) for w in caught)
+        expected = field.copy()
+        expected.reshape(-1)[positions] = np.nan
+        np.testing.assert_array_equal(out, expected)
+
+
+@pytest.fixture(scope="module")
+def gong_map():
+    return read_gong_synoptic(GONG_SYNOPTIC)
+
+
+@SLOW
+@given(
+    key=st.sampled_from(["blank", "missing", "missval", "fillval", None]),
+    fill=st.sampled_from([-9999.0, 1e30, -3.0e38, 4321.5]),
+    positions=st.lists(st.tuples(st.integers(0, 179), st.integers(0, 359)), unique=True, min_size=1, max_size=4),
+)
+def test_fill_values_of_real_global_maps(gong_map, key, fill, positions):
+    data = gong_map.data.copy()
+    rows, cols = np.array(positions).T
+    data[rows, cols] = fill
+    smap = sunpy.map.Map(data, copy.deepcopy(gong_map.meta))
+    if key:
+        smap.meta[key] = fill
+    before = _snapshot(smap)
+    (result, error, _) = _outcome(sunpy_dlmag.io.global_field_map, smap)
+    _unchanged(smap, before)
+    if key:  # declared: missing data, whatever the value
+        assert error is None
+        _, values = result
+        assert np.isnan(values[rows, cols]).all()
+        newly = len(positions) - np.isnan(gong_map.data[rows, cols]).sum()
+        assert np.isnan(values).sum() == np.isnan(gong_map.data).sum() + newly
+    elif abs(fill) > 5000:
+        assert isinstance(error, ImplausibleValueError)
+        assert f"{len(positions)} value(s) beyond +-5000 G" in str(error)
+    else:  # a plausible value is data
+        assert error is None
+        np.testing.assert_array_equal(result[1][rows, cols], np.float32(fill))
+
+
+@FAST
+@given(rss=st.one_of(st.floats(-1, 20), st.sampled_from([1.1, 10.0, 1e6, np.inf, np.nan])))
+def test_rss_range_is_refused_before_any_work(gong_map, rss):
+    from sunpy_dlmag.pfss import pfss_extrapolate
+
+    # fill_nan="bogus" fails after the rss check: reaching it shows rss passed.
+    _, error, _ = _outcome(pfss_extrapolate, gong_map, rss=rss, fill_nan="bogus")
+    assert isinstance(error, InvalidArgumentError)
+    if 1.1 <= rss <= 10:
+        assert "fill_nan" in str(error)
+    else:
+        assert "rss (source-surface radius in solar radii) must be a finite number in [1.1, 10]" in str(error)
+
+
+@FAST
+@given(value=st.one_of(st.integers(-3, 8), st.floats(-2, 8), st.sampled_from(["two", "2", None, True])))
+def test_num_threads_is_a_positive_integer(value):
+    model, error, _ = _outcome(sunpy_dlmag.load_model, "denoise-m2", device="cpu", num_threads=value)
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if value is None or (is_int and value >= 1):
+        assert error is None
+        assert model.num_threads == value
+    elif is_int:
+        assert isinstance(error, InvalidArgumentError)
+        assert f"num_threads must be an integer >= 1, got {value}" in str(error)
+    else:
+        assert isinstance(error, ArgumentTypeError)
+        assert "num_threads must be an integer" in str(error)
+
+
+@FAST
+@given(value=st.one_of(st.floats(-2, 3), st.sampled_from(["half", None, 0, 1, np.nan])))
+def test_min_coverage_is_a_fraction(value):
+    # Two maps that fail the magnetogram check: reaching it shows min_coverage passed.
+    maps = [sunpy.map.Map(np.zeros((4, 4)), {"cdelt1": 1, "cdelt2": 1, "cunit1": "arcsec", "cunit2": "arcsec",
+                                             "ctype1": "HPLN-TAN", "ctype2": "HPLT-TAN"})] * 2  # fmt: skip
+    _, error, _ = _outcome(sunpy_dlmag.stack_magnetograms, maps, min_coverage=value)
+    assert error is not None
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+        assert "min_coverage" not in str(error)
+    elif isinstance(value, str) or value is None:
+        assert isinstance(error, ArgumentTypeError)
+    else:
+        assert isinstance(error, InvalidArgumentError)
+        assert "min_coverage (a fraction of the maps) must be a finite number in [0, 1]" in str(error)
+
+
+@SLOW
+@given(scale=st.floats(-5, 5), offset=st.sampled_from([0.0, -1e4, 1e3]))
+def test_euv_frames(scale, offset):
+    aia = sunpy.map.Map(AIA_171)
+    data = (aia.data.astype(np.float64) * scale + offset).astype(np.float32)
+    smap = sunpy.map.Map(data, copy.deepcopy(aia.meta))
+    out, error, _ = _outcome(checks.euv_data, smap)
+    finite = data[np.isfinite(data)]
+    if np.ptp(finite) == 0:
+        assert isinstance(error, ImplausibleValueError)
+        assert "holds one value" in str(error)
+    elif np.mean(finite < 0) > 0.5:
+        assert isinstance(error, ImplausibleValueError)
+        assert "are negative" in str(error)
+    else:
+        assert error is None
+        np.testing.assert_array_equal(out, data)

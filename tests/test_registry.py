@@ -4,7 +4,9 @@ import pytest
 from conftest import make_spec
 
 from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
     DeviceNotAvailableError,
+    InvalidArgumentError,
     InvalidModelSpecError,
     ModelInputMismatchError,
     UnknownModelError,
@@ -250,3 +252,22 @@ def test_shipped_weights_carry_the_registry_entry_and_nothing_of_the_machine(nam
     data = path.read_bytes()
     assert b"/work/" not in data
     assert b"site-packages" not in data
+
+
+def test_a_corrupt_file_with_a_spec_beside_it(tmp_path):
+    # Issue 25: the spec beside it used to let the protobuf parser fail later, in its own words.
+    path = tmp_path / "random.onnx"
+    path.write_bytes(bytes(range(256)) * 20)
+    path.with_suffix(".json").write_text(get_model("denoise-m2").to_json())
+    with pytest.raises(InvalidModelSpecError, match=r"random\.onnx is not a readable ONNX file"):
+        load_model(path, device="cpu")
+
+
+def test_num_threads_and_task_are_checked():
+    for value, error in (("two", ArgumentTypeError), (0.5, ArgumentTypeError), (-1, InvalidArgumentError)):
+        with pytest.raises(error, match="num_threads must be an integer"):
+            load_model("denoise-m2", device="cpu", num_threads=value)
+    assert load_model("denoise-m2", device="cpu", num_threads=2).num_threads == 2
+    with pytest.raises(InvalidArgumentError, match="task must be one of 'denoise', 'drawing', 'farside'; got 'nope'"):
+        list_models(task="nope")
+    assert list_models(task="denoise") == ["denoise-m1", "denoise-m2", "denoise-m2-hmi"]

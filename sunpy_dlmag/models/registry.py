@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sunpy import log
 
+from sunpy_dlmag import checks
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
     InvalidArgumentError,
@@ -76,8 +77,17 @@ def list_models(task=None):
     Parameters
     ----------
     task : str, optional
-        Only models for this task (``"farside"``, ``"denoise"``, ``"drawing"``).
+        Only models for this task (``"farside"``, ``"denoise"``, ``"drawing"``, or the task of
+        a model you registered).
+
+    Raises
+    ------
+    InvalidArgumentError
+        A task no registered model has.
     """
+    if task is not None:
+        tasks = sorted({"farside", "denoise", "drawing"} | {spec.task for spec in _REGISTRY.values()})
+        checks.check_choice(task, tasks, "task")
     return sorted(name for name, spec in _REGISTRY.items() if task is None or spec.task == task)
 
 
@@ -160,6 +170,7 @@ def load_model(model, *, device="auto", num_threads=None, task=None, precision="
     """
     from sunpy_dlmag.models.runtime import Model
 
+    num_threads = checks.check_int(num_threads, "num_threads", minimum=1, allow_none=True)
     if isinstance(model, Model):
         return check_task(model, task)
     path, spec = _resolve(model)
@@ -308,14 +319,18 @@ def read_spec_for(path):
     """
     path = Path(path)
     sidecar = path.with_suffix(".json")
-    if sidecar.is_file():
-        return ModelSpec.from_json(sidecar.read_text())
     import onnx
 
     try:
+        # Parsed with a sidecar too: a corrupt file would otherwise fail later, in onnxruntime's words.
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as err:
-        raise InvalidModelSpecError(f"{path} is not a readable ONNX file: {err}") from err
+        raise InvalidModelSpecError(
+            f"{path} is not a readable ONNX file ({type(err).__name__}: {err}); expected a network exported "
+            "with `sunpy-dlmag export` or torch.onnx."
+        ) from err
+    if sidecar.is_file():
+        return ModelSpec.from_json(sidecar.read_text())
     metadata = {p.key: p.value for p in proto.metadata_props}
     if ONNX_METADATA_KEY not in metadata:
         raise InvalidModelSpecError(
