@@ -123,6 +123,10 @@ _STROKE_GAP = 2.0
 # label_distance="auto": how far (x radius) from a group its label is looked for. Observers who
 # label groups write the label 0.05-0.11 radius from a spot (USET forms), in two marks or more.
 _AUTO_LABEL_DISTANCE = 0.25
+# Connected ink spanning more than this (x radius) is a line (the limb circle, a cross, an axis),
+# looked for this far outside the limb (x radius) so that the whole printed circle is one line.
+_LINE_SPAN = 0.25
+_LINE_REACH = 0.05
 # Foreshortening is undone down to this mu (a stretch of at most 5): nearer the limb, as if at it.
 _MIN_MU = 0.2
 
@@ -247,7 +251,8 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     strong = depth > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
     inside = r < rw - margin
-    ink = (depth > threshold / 2) & inside
+    lines = _thin_lines(depth > threshold / 2, r < rw * (1 + _LINE_REACH), rw, pen_width)
+    ink = (depth > threshold / 2) & inside & ~lines
     labels, _ = ndimage.label(ndimage.binary_fill_holes(ink), structure=np.ones((3, 3)))
     slices = ndimage.find_objects(labels)
     held = np.unique(labels[strong & inside])
@@ -309,6 +314,23 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
             pixels[number] = spot_pixels(grey, paper, labels[slices[k - 1]] == k, slices[k - 1], f, level,
                                           core_contrast)  # fmt: skip
     return rows, pixels, margin * f, np.array(writing).reshape(-1, 2)
+
+
+def _thin_lines(ink, near, radius, pen_width):
+    """
+    Ink of long thin lines (the printed limb circle, graduated arc and cross, a drawn axis, table
+    rules): the thin parts of connected ink ``near`` the disk that spans over `_LINE_SPAN` radius.
+    What an opening as wide as a pen stroke keeps of it (a spot drawn on a line) is not line.
+    """
+    labels, _ = ndimage.label(ink & near, structure=np.ones((3, 3)))
+    slices = ndimage.find_objects(labels)
+    long = [k for k, sl in enumerate(slices, start=1)
+            if max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > _LINE_SPAN * radius]  # fmt: skip
+    lines = np.isin(labels, long)
+    half = max(1, int(np.ceil(pen_width * radius / 2)))
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1]
+    wide = ndimage.binary_opening(lines, structure=np.hypot(yy, xx) <= half)
+    return ndimage.binary_dilation(lines & ~wide) & ~wide
 
 
 def _touches(labels, sl, k, others, gap):
