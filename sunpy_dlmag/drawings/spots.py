@@ -127,6 +127,11 @@ _AUTO_LABEL_DISTANCE = 0.25
 # looked for this far outside the limb (x radius) so that the whole printed circle is one line.
 _LINE_SPAN = 0.25
 _LINE_REACH = 0.05
+# A mark wider than a pen stroke but longer than this many widths (on the Sun) is a spot only if
+# it holds several dark cores (touching spots); with one it is shading (faculae) or a thick stroke.
+_BLOB_ELONGATION = 4.0
+# ... told by the dark cores that the default ``core_contrast`` finds.
+_STREAK_CONTRAST = 0.1
 # Foreshortening is undone down to this mu (a stretch of at most 5): nearer the limb, as if at it.
 _MIN_MU = 0.2
 
@@ -138,12 +143,14 @@ _CANDIDATE_COLUMNS = {
 #: Verdicts of `spot_candidates`: whether each is a spot, and what it means.
 VERDICTS = {
     "blob": (True, "spot: ink wider than a pen stroke"),
+    "streak": (True, "spot: a row of touching spots (a long mark with several dark cores)"),
     "dot": (True, "spot: a pencil dot (pore)"),
     "faint dot": (True, "spot: a faint pencil dot beside a spot (pore)"),
     "outlined": (True, "spot: a small closed outline (penumbra)"),
     "centre line": (False, "rejected: a line through the disk centre (printed cross, drawn axis)"),
     "stroke": (False, "rejected: a thin stroke (handwriting, printed line)"),
     "stroke piece": (False, "rejected: a dot within two pen widths of a thin stroke (a broken stroke)"),
+    "shading": (False, "rejected: a long mark with one dark core (shading such as faculae, a thick stroke)"),
     "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
 }
 
@@ -202,7 +209,7 @@ def _main_axis_distance(xs, ys, cx, cy):
     return abs((cx - xs.mean()) * ay - (cy - ys.mean()) * ax)
 
 
-def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline):
+def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline, elongation=1.0):
     if (
         line_distance < _CENTRE_LINE
         and length >= _LINE_ELONGATION * width
@@ -211,7 +218,7 @@ def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline)
     ):
         return "centre line"
     if width > pen:
-        return "blob"
+        return "blob" if elongation <= _BLOB_ELONGATION else "streak"
     if length <= dot and stroke <= dot:
         return "dot"
     if fill >= 1.1 and length <= outline:
@@ -275,10 +282,14 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         # The width at half the mark's own depth: a blurred pen stroke (a photograph) keeps it.
         deepest = float(depth[sl][filled].max())
         core = own_ink & (depth[sl] > deepest / 2)
-        width = _shape(_deprojected(core, rho, direction), filled)[0]
+        width, on_sun = _shape(_deprojected(core, rho, direction), filled)[:2]
+        # Elongated both as drawn and on the Sun: a foreshortened spot is round on the Sun, a
+        # dot at the limb drawn no thinner than the pen is round as drawn.
+        elongation = min(on_sun / width, np.divide(*_shape(core, filled)[1::-1]))
         line = _main_axis_distance(xs, ys, cxw, cyw) / rw
+        verdict = _verdict(rho, width / rw, length / rw, stroke / rw, fill, line, dot_size, pen_width, outline_size,
+                           elongation)  # fmt: skip
         width, length, stroke = width / rw, length / rw, stroke / rw
-        verdict = _verdict(rho, width, length, stroke, fill, line, dot_size, pen_width, outline_size)
         return {
             "label": k, "verdict": verdict, "x": to_map(xc), "y": to_map(yc), "rho": rho,
             "width": width, "length": length, "stroke": stroke, "fill": fill, "depth": deepest,
@@ -311,8 +322,15 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         row.update(candidate=number, spot=0, n_spots=0, reason=VERDICTS[row["verdict"]][1])
         if VERDICTS[row["verdict"]][0]:
             level = _FAINT * threshold if row["verdict"] == "faint dot" else threshold
-            pixels[number] = spot_pixels(grey, paper, labels[slices[k - 1]] == k, slices[k - 1], f, level,
-                                          core_contrast)  # fmt: skip
+            mark, sl = labels[slices[k - 1]] == k, slices[k - 1]
+            pixels[number] = spot_pixels(grey, paper, mark, sl, f, level, core_contrast)
+            if row["verdict"] == "streak":
+                # Whether a streak holds touching spots does not hang on the caller's wish to split them.
+                same = core_contrast == _STREAK_CONTRAST
+                cores = pixels[number] if same else spot_pixels(grey, paper, mark, sl, f, level, _STREAK_CONTRAST)
+                if len(cores) < 2:
+                    del pixels[number]
+                    row.update(verdict="shading", reason=VERDICTS["shading"][1])
     return rows, pixels, margin * f, np.array(writing).reshape(-1, 2)
 
 
