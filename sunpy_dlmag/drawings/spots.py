@@ -149,7 +149,11 @@ VERDICTS = {
     "outlined": (True, "spot: a small closed outline (penumbra)"),
     "centre line": (False, "rejected: a line through the disk centre (printed cross, drawn axis)"),
     "stroke": (False, "rejected: a thin stroke (handwriting, printed line)"),
-    "stroke piece": (False, "rejected: a dot within two pen widths of a thin stroke (a broken stroke)"),
+    "stroke piece": (
+        False,
+        "rejected: a dot within two pen widths of a thin stroke or a lighter mark longer than a dot "
+        "(a broken stroke, the darkest bit of pencil handwriting)",
+    ),
     "shading": (False, "rejected: a long mark with one dark core (shading such as faculae, a thick stroke)"),
     "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
 }
@@ -297,7 +301,12 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         }  # fmt: skip
 
     rows = [measure(k) for k in held]
-    strokes = np.array([row["label"] for row in rows if row["verdict"] == "stroke"])
+    # Strokes: candidates that are, and marks drawn too lightly to be candidates that are longer
+    # than a dot (pencil handwriting whose darkest bits alone pass the threshold).
+    light = [k for k, sl in enumerate(slices, start=1)
+             if max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > dot_size * rw]  # fmt: skip
+    light = np.setdiff1d(light, held)
+    strokes = np.concatenate([[row["label"] for row in rows if row["verdict"] == "stroke"], light]).astype(int)
     gap = _STROKE_GAP * pen_width * rw
     for row in rows:
         if row["verdict"] == "dot" and _touches(labels, slices[row["label"] - 1], row["label"], strokes, gap):
