@@ -354,10 +354,10 @@ def _thin_lines(ink, near, radius, pen_width):
     long = [k for k, sl in enumerate(slices, start=1)
             if max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > _LINE_SPAN * radius]  # fmt: skip
     lines = np.isin(labels, long)
-    half = max(1, int(np.ceil(pen_width * radius / 2)))
-    yy, xx = np.mgrid[-half : half + 1, -half : half + 1]
-    wide = ndimage.binary_opening(lines, structure=np.hypot(yy, xx) <= half)
-    return ndimage.binary_dilation(lines & ~wide) & ~wide
+    # A square opening: separable, so a fraction of the cost of a round one on a whole form.
+    side = 2 * max(1, int(np.ceil(pen_width * radius / 2))) + 1
+    wide = ndimage.maximum_filter(ndimage.minimum_filter(lines.view(np.uint8), size=side), size=side) > 0
+    return (ndimage.maximum_filter((lines & ~wide).view(np.uint8), size=3) > 0) & ~wide
 
 
 def _touches(labels, sl, k, others, gap):
