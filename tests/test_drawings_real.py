@@ -417,3 +417,57 @@ def test_magnetogram_detection_keywords_are_checked():
         drawings.drawing_to_magnetogram(drawing, spots=spots, threshold=0.2)
     # At their defaults (as the command line gives them), they do not get in the way.
     assert "2 spot group(s)" in drawings.drawing_to_magnetogram(drawing, spots=spots, threshold=0.3).meta["history"]
+
+
+# Uccle forms of 1940-1954 (shared/data/drawings/uccle_1940-2024) with every drawn spot marked by
+# hand (spot_positions.csv: centre and area in pixels of the scan). On them the printed limb circle
+# (not quite round on the scans), graduated arc, centre cross and meridian, the faculae shaded near
+# the limb and the pencil handwriting on the disk (group numbers, counts, notes) are not spots. The
+# 1948, 1956 and 2024 forms of the folder were kept out of the development of the detection, to
+# measure it on forms nobody tuned it to; they are not used here.
+UCCLE = None if REAL is None else REAL / "uccle_1940-2024"
+UCCLE_FORMS = ["usd194006160900.jpg", "usd194107110835.jpg", "usd194107201050.jpg", "usd194107250750.jpg",
+               "usd194109050805.jpg", "usd195403011530.jpg", "usd195403141440.jpg", "usd195403221535.jpg",
+               "usd195404071645.jpg", "usd195412241350.bmp"]  # fmt: skip
+
+
+def _uccle_detections(name):
+    """Detected spots and hand-marked spots (x, y, area) of an Uccle form, in pixels of the scan."""
+    import csv
+
+    from PIL import Image
+
+    stamp = name[3:15]
+    date = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[8:10]}:{stamp[10:12]}"
+    drawing = drawings.read_drawing(UCCLE / name, date=date)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DlmagUserWarning)
+        spots = drawings.detect_sunspots(drawing)
+    with Image.open(UCCLE / name) as image:
+        scale = image.size[0] / drawing.data.shape[1]  # the reader may average a large scan down
+    with (UCCLE / "spot_positions.csv").open() as table:
+        marked = [(float(r["x_px"]), float(r["y_px"]), float(r["area_px"])) for r in csv.DictReader(table)
+                  if r["file"] == name]  # fmt: skip
+    return _image_xy(drawing, spots) * scale, np.array(marked).reshape(-1, 3), drawing.meta["drawr"] * scale
+
+
+@pytest.mark.skipif(UCCLE is None or not (UCCLE / "spot_positions.csv").is_file(), reason="no Uccle 1940-2024 forms")
+def test_uccle_forms_give_the_drawn_spots_and_little_else():
+    # A detection finds a marked spot within 0.02 radius plus the spot's own radius of its centre
+    # (as ../shared/tools/score_drawings.py counts). The code before the line and shading rules
+    # gave 1,767 false spots here (precision 0.07), 215 on the 1954 form with 2 spots.
+    true_detections = detections = found = marked = 0
+    for name in UCCLE_FORMS:
+        xy, truth, radius = _uccle_detections(name)
+        near = np.hypot(*(xy[:, None, :] - truth[None, :, :2]).transpose(2, 0, 1)) <= (
+            0.02 * radius + np.sqrt(truth[:, 2] / np.pi)
+        )
+        true_detections += int(near.any(axis=1).sum())
+        detections += len(xy)
+        found += int(near.any(axis=0).sum())
+        marked += len(truth)
+        if len(truth) <= 2:  # the almost empty 1954 forms (2 spots): 7 to 9 detections, were 27 to 220
+            assert near.any(axis=0).any(), name
+            assert len(xy) <= 10, (name, len(xy))
+    assert found / marked >= 0.8, found / marked
+    assert true_detections / detections >= 0.5, true_detections / detections

@@ -12,6 +12,8 @@ __all__ = ["plot_candidates"]
 
 _COLOURS = {
     "blob": "tab:green",
+    "streak": "tab:green",
+    "shading": "tab:brown",
     "dot": "tab:cyan",
     "faint dot": "tab:gray",
     "outlined": "tab:olive",

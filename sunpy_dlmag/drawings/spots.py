@@ -123,6 +123,15 @@ _STROKE_GAP = 2.0
 # label_distance="auto": how far (x radius) from a group its label is looked for. Observers who
 # label groups write the label 0.05-0.11 radius from a spot (USET forms), in two marks or more.
 _AUTO_LABEL_DISTANCE = 0.25
+# Connected ink spanning more than this (x radius) is a line (the limb circle, a cross, an axis),
+# looked for this far outside the limb (x radius) so that the whole printed circle is one line.
+_LINE_SPAN = 0.25
+_LINE_REACH = 0.05
+# A mark wider than a pen stroke but longer than this many widths (on the Sun) is a spot only if
+# it holds several dark cores (touching spots); with one it is shading (faculae) or a thick stroke.
+_BLOB_ELONGATION = 4.0
+# ... told by the dark cores that the default ``core_contrast`` finds.
+_STREAK_CONTRAST = 0.1
 # Foreshortening is undone down to this mu (a stretch of at most 5): nearer the limb, as if at it.
 _MIN_MU = 0.2
 
@@ -134,12 +143,18 @@ _CANDIDATE_COLUMNS = {
 #: Verdicts of `spot_candidates`: whether each is a spot, and what it means.
 VERDICTS = {
     "blob": (True, "spot: ink wider than a pen stroke"),
+    "streak": (True, "spot: a row of touching spots (a long mark with several dark cores)"),
     "dot": (True, "spot: a pencil dot (pore)"),
     "faint dot": (True, "spot: a faint pencil dot beside a spot (pore)"),
     "outlined": (True, "spot: a small closed outline (penumbra)"),
     "centre line": (False, "rejected: a line through the disk centre (printed cross, drawn axis)"),
     "stroke": (False, "rejected: a thin stroke (handwriting, printed line)"),
-    "stroke piece": (False, "rejected: a dot within two pen widths of a thin stroke (a broken stroke)"),
+    "stroke piece": (
+        False,
+        "rejected: a dot within two pen widths of a thin stroke or a lighter mark longer than a dot "
+        "(a broken stroke, the darkest bit of pencil handwriting)",
+    ),
+    "shading": (False, "rejected: a long mark with one dark core (shading such as faculae, a thick stroke)"),
     "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
 }
 
@@ -198,7 +213,7 @@ def _main_axis_distance(xs, ys, cx, cy):
     return abs((cx - xs.mean()) * ay - (cy - ys.mean()) * ax)
 
 
-def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline):
+def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline, elongation=1.0):
     if (
         line_distance < _CENTRE_LINE
         and length >= _LINE_ELONGATION * width
@@ -207,7 +222,7 @@ def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline)
     ):
         return "centre line"
     if width > pen:
-        return "blob"
+        return "blob" if elongation <= _BLOB_ELONGATION else "streak"
     if length <= dot and stroke <= dot:
         return "dot"
     if fill >= 1.1 and length <= outline:
@@ -247,7 +262,8 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     strong = depth > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
     inside = r < rw - margin
-    ink = (depth > threshold / 2) & inside
+    lines = _thin_lines(depth > threshold / 2, r < rw * (1 + _LINE_REACH), rw, pen_width)
+    ink = (depth > threshold / 2) & inside & ~lines
     labels, _ = ndimage.label(ndimage.binary_fill_holes(ink), structure=np.ones((3, 3)))
     slices = ndimage.find_objects(labels)
     held = np.unique(labels[strong & inside])
@@ -270,10 +286,14 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         # The width at half the mark's own depth: a blurred pen stroke (a photograph) keeps it.
         deepest = float(depth[sl][filled].max())
         core = own_ink & (depth[sl] > deepest / 2)
-        width = _shape(_deprojected(core, rho, direction), filled)[0]
+        width, on_sun = _shape(_deprojected(core, rho, direction), filled)[:2]
+        # Elongated both as drawn and on the Sun: a foreshortened spot is round on the Sun, a
+        # dot at the limb drawn no thinner than the pen is round as drawn.
+        elongation = min(on_sun / width, np.divide(*_shape(core, filled)[1::-1]))
         line = _main_axis_distance(xs, ys, cxw, cyw) / rw
+        verdict = _verdict(rho, width / rw, length / rw, stroke / rw, fill, line, dot_size, pen_width, outline_size,
+                           elongation)  # fmt: skip
         width, length, stroke = width / rw, length / rw, stroke / rw
-        verdict = _verdict(rho, width, length, stroke, fill, line, dot_size, pen_width, outline_size)
         return {
             "label": k, "verdict": verdict, "x": to_map(xc), "y": to_map(yc), "rho": rho,
             "width": width, "length": length, "stroke": stroke, "fill": fill, "depth": deepest,
@@ -281,7 +301,12 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         }  # fmt: skip
 
     rows = [measure(k) for k in held]
-    strokes = np.array([row["label"] for row in rows if row["verdict"] == "stroke"])
+    # Strokes: candidates that are, and marks drawn too lightly to be candidates that are longer
+    # than a dot (pencil handwriting whose darkest bits alone pass the threshold).
+    light = [k for k, sl in enumerate(slices, start=1)
+             if max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > dot_size * rw]  # fmt: skip
+    light = np.setdiff1d(light, held)
+    strokes = np.concatenate([[row["label"] for row in rows if row["verdict"] == "stroke"], light]).astype(int)
     gap = _STROKE_GAP * pen_width * rw
     for row in rows:
         if row["verdict"] == "dot" and _touches(labels, slices[row["label"] - 1], row["label"], strokes, gap):
@@ -306,9 +331,33 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         row.update(candidate=number, spot=0, n_spots=0, reason=VERDICTS[row["verdict"]][1])
         if VERDICTS[row["verdict"]][0]:
             level = _FAINT * threshold if row["verdict"] == "faint dot" else threshold
-            pixels[number] = spot_pixels(grey, paper, labels[slices[k - 1]] == k, slices[k - 1], f, level,
-                                          core_contrast)  # fmt: skip
+            mark, sl = labels[slices[k - 1]] == k, slices[k - 1]
+            pixels[number] = spot_pixels(grey, paper, mark, sl, f, level, core_contrast)
+            if row["verdict"] == "streak":
+                # Whether a streak holds touching spots does not hang on the caller's wish to split them.
+                same = core_contrast == _STREAK_CONTRAST
+                cores = pixels[number] if same else spot_pixels(grey, paper, mark, sl, f, level, _STREAK_CONTRAST)
+                if len(cores) < 2:
+                    del pixels[number]
+                    row.update(verdict="shading", reason=VERDICTS["shading"][1])
     return rows, pixels, margin * f, np.array(writing).reshape(-1, 2)
+
+
+def _thin_lines(ink, near, radius, pen_width):
+    """
+    Ink of long thin lines (the printed limb circle, graduated arc and cross, a drawn axis, table
+    rules): the thin parts of connected ink ``near`` the disk that spans over `_LINE_SPAN` radius.
+    What an opening as wide as a pen stroke keeps of it (a spot drawn on a line) is not line.
+    """
+    labels, _ = ndimage.label(ink & near, structure=np.ones((3, 3)))
+    slices = ndimage.find_objects(labels)
+    long = [k for k, sl in enumerate(slices, start=1)
+            if max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > _LINE_SPAN * radius]  # fmt: skip
+    lines = np.isin(labels, long)
+    # A square opening: separable, so a fraction of the cost of a round one on a whole form.
+    side = 2 * max(1, int(np.ceil(pen_width * radius / 2))) + 1
+    wide = ndimage.maximum_filter(ndimage.minimum_filter(lines.view(np.uint8), size=side), size=side) > 0
+    return (ndimage.maximum_filter((lines & ~wide).view(np.uint8), size=3) > 0) & ~wide
 
 
 def _touches(labels, sl, k, others, gap):
