@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
-from conftest import map_with
+from conftest import SHARED_DATA, map_with, shared_path
 
 import sunpy.map
 
@@ -153,7 +153,8 @@ def test_dates_are_required(mdi_map, gong):
 
 def test_hmi_output_time_is_the_inputs(tmp_path):
     # An HMI map's T_OBS is TAI: the output's frame time must be the input's, not 37 s later.
-    files = sorted(Path("/work/shared/data/magnetograms/hmi_fulldisk_720s").glob("*.fits"))
+    folder = shared_path("magnetograms", "hmi_fulldisk_720s")
+    files = sorted(folder.glob("*.fits")) if folder else []
     if not files:
         pytest.skip("HMI full-disk magnetograms not available")
     hmi = sunpy.map.Map(files[0]).resample([256, 256] * u.pix)
@@ -246,7 +247,10 @@ def test_readers_refuse_other_array_shapes(tmp_path):
         read_adapt(cube)
     with pytest.raises(ArgumentTypeError, match="path must be"):
         read_hmi_synchronic(3)
-    assert HMI_SYNCHRONIC  # the reader's own sample reads
+    # The reader's own sample still reads: the full Sun at 0.5 degrees, in G.
+    sample = read_hmi_synchronic(HMI_SYNCHRONIC)
+    assert sample.data.shape == (360, 720)
+    assert sample.unit == u.G
 
 
 # --------------------------------------------------------------------------- models
@@ -394,11 +398,12 @@ def test_quantity_arguments_of_the_data_functions(call, match):
 
 
 # --------------------------------------------------------------------------- issue 25: physical plausibility
-HMI_FULL_DISK = sorted(Path("/work/shared/data/magnetograms/hmi_fulldisk_720s").glob("*.fits"))
-ADAPT_2017 = Path("/work/shared/data/synoptic/adapt40311_03k012_201707200800_i00015600n1.fts.gz")
+HMI_FULL_DISK = sorted(shared_path("magnetograms", "hmi_fulldisk_720s").glob("*.fits")) if SHARED_DATA else []
+ADAPT_2017 = shared_path("synoptic", "adapt40311_03k012_201707200800_i00015600n1.fts.gz")
+EUV_SYNOPTIC = shared_path("synoptic", "aia_euvi_synoptic_20210107.fits")
 
 
-@pytest.mark.skipif(not (HMI_FULL_DISK and ADAPT_2017.is_file()), reason="shared real data not present")
+@pytest.mark.skipif(not (HMI_FULL_DISK and ADAPT_2017), reason="shared real data not present")
 def test_the_field_limits_never_refuse_real_magnetograms(mdi_map, gong):
     # Real data peak well below the limits: HMI 720-s full disk 4.9 kG, MDI 3.0 kG; global maps 1.3 kG (ADAPT).
     with warnings.catch_warnings():
@@ -505,8 +510,9 @@ def test_euv_frames_that_cannot_be_observations(euvi_map, aia_map, gong):
         coronal_hole_overlap(open_map, map_with(euvi_map, np.zeros(euvi_map.data.shape)))
 
 
+@pytest.mark.skipif(EUV_SYNOPTIC is None, reason="shared real data not present")
 def test_global_map_reader_refuses_euv_maps(gong):
-    euv = sunpy.map.Map(Path("/work/shared/data/synoptic/aia_euvi_synoptic_20210107.fits"))
+    euv = sunpy.map.Map(EUV_SYNOPTIC)
     observer = SkyCoord(0 * u.deg, 0 * u.deg, 1 * u.AU, frame="heliographic_stonyhurst", obstime=euv.date)
     generic = map_with(euv, telescop=None, instrume=None, detector=None, obsrvtry=None)  # the wavelength says EUV
     for smap in (euv, generic, map_with(euv, bunit="G")):
@@ -569,3 +575,16 @@ def test_generic_errors_name_the_argument(tmp_path, mdi_map, gong):
     (tmp_path / "random.json").write_text(spec.to_json())
     with pytest.raises(InvalidModelSpecError, match=r"random\.onnx is not a readable ONNX file"):
         sunpy_dlmag.load_model(weights, device="cpu")
+    from astropy.table import QTable
+
+    from sunpy_dlmag.drawings import sunspot_bipoles
+
+    spots = QTable(
+        {"group": [1], "lat": [10.0] * u.deg, "lon": [5.0] * u.deg, "area": [100.0] * u.dimensionless_unscaled}
+    )
+    for bad, error, message in (
+        ("2", ArgumentTypeError, "got '2' \\(str\\)"),
+        (float("nan"), InvalidArgumentError, "got nan"),
+    ):
+        with pytest.raises(error, match=f"flux_factor must be a .*number.*{message}"):
+            sunspot_bipoles(spots, date="2014-01-01", flux_factor=bad)

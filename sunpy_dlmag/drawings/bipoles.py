@@ -123,8 +123,7 @@ def sunspot_bipoles(spots, *, date, leading_polarity=None, flux_factor=1.0,
     _check_spots(spots)
     if leading_polarity not in (None, 1, -1):
         raise InvalidArgumentError(f"leading_polarity must be +1, -1 or None (Hale's law), got {leading_polarity!r}.")
-    if not (np.isfinite(flux_factor) and flux_factor > 0):
-        raise InvalidArgumentError(f"flux_factor must be a positive number, got {flux_factor!r}.")
+    flux_factor = checks.check_number(flux_factor, "flux_factor", minimum=0, inclusive=(False, True))
     with _old_dates():
         time = parse_time(date)
         rows = []
