@@ -45,7 +45,7 @@ FAULTS = (
         "sunpy_dlmag/models/runtime.py",
         "    if tile >= max(height, width):\n",
         "    if False:\n",
-        ("tests/test_cutouts.py",),
+        ("tests/test_cutouts.py", "tests/test_properties.py"),
     ),
     Fault(
         "tile-crop-short",
