@@ -4,6 +4,7 @@ The ``sunpy-dlmag`` command line: parses arguments and calls the public API.
 
 import argparse
 import sys
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -21,7 +22,6 @@ def _models_list(args):
 
 def _models_info(args):
     import dataclasses
-    from pathlib import Path
 
     from sunpy_dlmag.models import get_model
     from sunpy_dlmag.models.registry import read_spec_for, sha256sum
@@ -36,10 +36,22 @@ def _models_info(args):
     return 0
 
 
-def _demo(args):
-    from sunpy_dlmag.demo import run_demo
+def _refuse_existing(*paths, overwrite):
+    """Refuse outputs that exist, naming the flag, before any work (not after minutes of it)."""
+    from sunpy_dlmag.exceptions import OutputExistsError
 
-    run_demo(args.out, device=args.device)
+    if overwrite:
+        return
+    for path in paths:
+        if path is not None and Path(path).exists():
+            raise OutputExistsError(f"{path} exists; pass --overwrite to replace it.")
+
+
+def _demo(args):
+    from sunpy_dlmag.demo import SUMMARY_NAME, run_demo
+
+    _refuse_existing(Path(args.out) / SUMMARY_NAME, overwrite=args.overwrite)
+    run_demo(args.out, device=args.device, overwrite=True)
     return 0
 
 
@@ -154,8 +166,6 @@ def _drawing_check(path, png, options, overwrite):
 
 
 def _file_command(args):
-    from pathlib import Path
-
     from sunpy_dlmag.batch import find_inputs, get_task, output_path, process_file, quicklook_path
     from sunpy_dlmag.exceptions import DlmagError, InputMapError, OutputExistsError
     from sunpy_dlmag.io import fits_stem, is_fits_name
@@ -291,16 +301,13 @@ _COUNT_OPTIONS = ("north_angle", "mirrored", "north", "threshold", "label_distan
 
 
 def _counts(args):
-    from pathlib import Path
 
     from sunpy_dlmag.batch import find_inputs
     from sunpy_dlmag.drawings.counts import count_drawings, write_counts
-    from sunpy_dlmag.exceptions import OutputExistsError
     from sunpy_dlmag.tasks import TASKS
 
     task = TASKS["drawing"]
-    if Path(args.out).exists() and not args.overwrite:  # before any work, not after it
-        raise OutputExistsError(f"{args.out} exists; pass --overwrite to replace it.")
+    _refuse_existing(args.out, overwrite=args.overwrite)
     options = [task.option(name) for name in _COUNT_OPTIONS]
     read = {o.name: o.value(getattr(args, o.name)) for o in options if o.to_reader}
     detection = {o.name: o.value(getattr(args, o.name)) for o in options if not o.to_reader}
@@ -364,6 +371,7 @@ def _synchronic(args):
     from sunpy_dlmag.io import save_map
     from sunpy_dlmag.synchronic import synchronic_map
 
+    _refuse_existing(args.out, args.sources, overwrite=args.overwrite)
     frontside = [sunpy.map.Map(f) for f in args.frontside]
     farside = [sunpy.map.Map(f) for f in args.farside]
     background = _read_global(args.background, args.background_reader) if args.background else None
@@ -390,6 +398,7 @@ def _pfss(args):
     from sunpy_dlmag.io import save_map
     from sunpy_dlmag.pfss import open_field_fraction, open_field_map, pfss_extrapolate
 
+    _refuse_existing(args.out, overwrite=args.overwrite)
     smap = _read_global(args.input, args.reader)
     output = pfss_extrapolate(smap, nrho=args.nrho, rss=args.rss)
     open_map = open_field_map(output, shape=tuple(args.open_shape))
@@ -480,6 +489,7 @@ def build_parser():
     )
     demo.add_argument("--out", default="demo-output", help="folder for the outputs (default: ./demo-output)")
     demo.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where networks run")
+    demo.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in OUT")
     demo.set_defaults(func=_demo)
 
     fetch = sub.add_parser(

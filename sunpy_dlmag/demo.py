@@ -32,7 +32,7 @@ from sunpy.coordinates import HeliographicStonyhurst, Helioprojective, get_earth
 from sunpy_dlmag import drawings, geometry
 from sunpy_dlmag.data.sample import GONG_SYNOPTIC, MDI_MAGNETOGRAM
 from sunpy_dlmag.denoise import denoise, noise_level
-from sunpy_dlmag.exceptions import WeightsNotInstalledError
+from sunpy_dlmag.exceptions import OutputExistsError, WeightsNotInstalledError
 from sunpy_dlmag.io import read_gong_synoptic, save_map, write_atomic
 from sunpy_dlmag.models import get_model, list_models, load_model, weights_status
 from sunpy_dlmag.pfss import open_field_fraction, open_field_map, pfss_extrapolate
@@ -41,9 +41,14 @@ from sunpy_dlmag.synchronic import disk_view, synchronic_map
 __all__ = ["run_demo"]
 
 
-def run_demo(out, *, device="auto"):
+SUMMARY_NAME = "summary.json"
+
+
+def run_demo(out, *, device="auto", overwrite=False):
     """
     Run the demo and write its outputs to ``out``.
+
+    An earlier run's outputs there (its ``summary.json``) are refused unless ``overwrite``.
 
     Returns
     -------
@@ -51,6 +56,8 @@ def run_demo(out, *, device="auto"):
         The measured figures (also written to ``out/summary.json``).
     """
     out = Path(out)
+    if (out / SUMMARY_NAME).exists() and not overwrite:
+        raise OutputExistsError(f"{out} holds the outputs of an earlier demo; pass overwrite=True to replace them.")
     out.mkdir(parents=True, exist_ok=True)
     summary = {"models": {name: weights_status(get_model(name)) for name in list_models()}}
     _say("Registered models (weights): " + ", ".join(f"{k} ({v})" for k, v in summary["models"].items()))
@@ -83,7 +90,7 @@ def run_demo(out, *, device="auto"):
 
     _figure(mdi, output, synchronic, open_map, drawing_magnetogram, out / "demo.png")
 
-    write_atomic(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)), overwrite=True)
+    write_atomic(out / SUMMARY_NAME, lambda p: p.write_text(json.dumps(summary, indent=2)), overwrite=True)
     _say(f"Wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}/")
     return summary
 

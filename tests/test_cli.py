@@ -200,6 +200,33 @@ def test_pfss_command_writes_the_open_field_map(tmp_path, capsys):
     assert "open field covers" in capsys.readouterr().out
 
 
+def test_existing_outputs_are_refused_before_any_work_naming_the_flag(tmp_path, capsys, monkeypatch):
+    from sunpy_dlmag import pfss, synchronic
+
+    def never(*args, **kwargs):
+        raise AssertionError("the computation started although its output exists")
+
+    monkeypatch.setattr(pfss, "pfss_extrapolate", never)
+    monkeypatch.setattr(synchronic, "synchronic_map", never)
+    taken = tmp_path / "taken.fits"
+    taken.write_bytes(b"an earlier result")
+    gong = str(SAMPLE / "mrzqs181106t0004c2210_166.fits")
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "summary.json").write_text("{}")
+    for args in (
+        ["pfss", gong, "--reader", "gong", "--out", str(taken)],
+        ["synchronic", gong, "--out", str(taken)],
+        ["synchronic", gong, "--out", str(tmp_path / "new.fits"), "--sources", str(taken)],
+        ["demo", "--out", str(tmp_path / "demo")],
+    ):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "exists; pass --overwrite to replace it" in err
+        assert "overwrite=True" not in err
+    assert taken.read_bytes() == b"an earlier result"
+    assert (tmp_path / "demo" / "summary.json").read_text() == "{}"
+
+
 def test_synchronic_command_merges_and_writes_sources(tmp_path):
     from sunpy.coordinates import get_earth
 
