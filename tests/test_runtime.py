@@ -54,6 +54,8 @@ def test_grid_computes_fewest_pixels_within_the_budget():
         rows, cols = tile_grid(shape, tile=tile, margin=176, stride=16, max_pixels=max_pixels)
         return [w1 - w0 for *_, w0, w1 in rows], [w1 - w0 for *_, w0, w1 in cols]
 
+    # n windows on an axis of L px with margins m hold (L + 2 m (n - 1)) / n px each, on the 16-px
+    # grid: 4096 px in 3 windows, (4096 + 4 x 176) / 3 = 1600; in 4 of at most 1296: 3 x 1296 + 1264.
     # The default budget on a 4096-px disk: 3x4 tiles, 1.47 times the pixels (4x4 of 1296 px: 1.58).
     high, wide = grid((4096, 4096), 1456**2)
     assert (high, wide) == ([1600] * 3, [1296, 1296, 1296, 1264])
