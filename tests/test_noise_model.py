@@ -70,15 +70,15 @@ def test_generated_noise_follows_sigma_mu(model, measured):
         assert robust_sigma(curv[:, cols]) / gain == pytest.approx(10 * rel, rel=0.05)
 
 
-def test_generated_noise_follows_the_field_and_can_ignore_it(model, measured):
+def test_generated_noise_follows_the_field_on_request(model, measured):
     table = measured["field_dependence"]
     field = np.zeros((512, 1024), np.float32)
     field[:, 512:] = table["field"][3]
-    noise = model.draw(field.shape, np.random.default_rng(3), 10.0, field=field)
+    noise = NoiseModel(MODEL_JSON, field=True).draw(field.shape, np.random.default_rng(3), 10.0, field=field)
     quiet, strong = robust_sigma(noise[:, 16:496]), robust_sigma(noise[:, 528:])
     assert quiet == pytest.approx(10 * np.interp(0, table["field"], table["relative_sigma"]), rel=0.05)
     assert strong == pytest.approx(10 * table["relative_sigma"][3], rel=0.05)
-    flat = NoiseModel(MODEL_JSON, field=False).draw(field.shape, np.random.default_rng(3), 10.0, field=field)
+    flat = model.draw(field.shape, np.random.default_rng(3), 10.0, field=field)
     assert robust_sigma(flat[:, 528:]) == pytest.approx(robust_sigma(flat[:, 16:496]), rel=0.05)
 
 

@@ -10,7 +10,7 @@ noise measure in exactly the same way.
 The correlation model: a radial power spectrum (isotropic: the correlations along x and y
 agree within 0.02 on the HMI data); noise is white noise filtered by its square root in
 Fourier space, of unit variance. The noise level
-at each pixel is ``sigma * s_mu(mu) * s_B(|B|)`` with ``s_mu`` and ``s_B`` interpolated in
+at each pixel is ``sigma * s_mu(mu) * s_B(|B|)`` (``s_B`` only on request) with ``s_mu`` and ``s_B`` interpolated in
 the model's tables (1 at disk centre and in the quiet Sun).
 """
 
@@ -142,11 +142,12 @@ class NoiseModel:
         1/px, increasing, and ``psd``), ``mu_dependence`` (``mu``, ``relative_sigma``) and
         ``field_dependence`` (``field``, ``relative_sigma``).
     field : bool
-        Whether the level follows the local ``|B|`` (the measured dependence is an upper bound
-        above about 20 G, where the solar fine structure adds to the noise estimate).
+        Whether the level also follows the local ``|B|``. Off by default: the measured
+        dependence is an upper bound above about 20 G, where the solar fine structure adds to
+        the noise estimate, and it differs from disk to disk.
     """
 
-    def __init__(self, model, *, field=True):
+    def __init__(self, model, *, field=False):
         self.use_field = bool(field)
         if isinstance(model, str | Path):
             if not Path(model).is_file():
