@@ -345,9 +345,7 @@ def figure(model, path):
         )
     fm = model["field_dependence"]
     ax.semilogx(fm["field"], fm["relative_sigma"], "k-", lw=2, alpha=0.5, label="model")
-    ax.set(
-        xlabel="local |B| [G]", ylabel="sigma / quiet-Sun sigma", title="(d) field dependence (upper bound above ~20 G)"
-    )
+    ax.set(xlabel="local |B| [G]", ylabel="sigma / quiet-Sun sigma", title="(d) against the field (upper bound > 20 G)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
