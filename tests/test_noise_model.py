@@ -56,6 +56,19 @@ def test_generated_noise_has_the_measured_correlation(model, measured):
         assert acf[axis][1] == pytest.approx(np.mean(target[axis][1]), abs=0.05)
 
 
+def test_white_fraction_mixes_in_white_noise():
+    ones = np.ones((512, 512), bool)
+    lag1 = []
+    for fraction in (0.0, 0.5, 1.0):
+        noise = NoiseModel(MODEL_JSON, white_fraction=fraction).unit_noise(ones.shape, np.random.default_rng(4))
+        assert noise.std() == pytest.approx(1, rel=0.05)
+        lag1.append(lag_correlation(high_pass(noise), ones)["x"][0])
+    assert lag1[0] > lag1[1] + 0.2 > lag1[2] + 0.2
+    assert abs(lag1[2]) < 0.03
+    with pytest.raises(InvalidArgumentError, match="white_fraction must be a number from 0 to 1"):
+        NoiseModel(MODEL_JSON, white_fraction=1.5)
+
+
 def test_generated_noise_follows_sigma_mu(model, measured):
     table = measured["mu_dependence"]
     mu = np.tile(np.linspace(0.05, 1, 1024, dtype=np.float32), (1024, 1))

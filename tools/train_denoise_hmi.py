@@ -9,11 +9,11 @@ on the HMI data of tools/hmi_denoise_data.py at full resolution, with the M2 rec
 Gaussian noise of mean U(-1, 1) G and sigma N(10, 4) G, 1000 x (MSE + field-weighted MSE)
 (the shipped weights). With ``--noise-model tools/hmi_noise_model.json`` the noise is drawn
 instead from the HMI noise model of tools/hmi_noise_model.py (spatially correlated, growing
-towards the limb and, with ``--noise-field``, in strong fields), sigma N(10, 4) G being
-its level at disk centre in the quiet Sun. Writes the checkpoint, history.json and
-denoise-m2-hmi.onnx to --out. Every epoch is seeded, so ``--epochs N`` reproduces the weights
-of epoch N bit for bit on the same machine type (``--resume`` continues an interrupted run
-exactly).
+towards the limb and, with ``--noise-field``, in strong fields; ``--noise-white-fraction``
+mixes in white noise), sigma N(10, 4) G being its level at disk centre in the quiet Sun.
+Writes the checkpoint, history.json and denoise-m2-hmi.onnx to --out. Every epoch is seeded,
+so ``--epochs N`` reproduces the weights of epoch N bit for bit on the same machine type
+(``--resume`` continues an interrupted run exactly).
 """
 
 import argparse
@@ -46,6 +46,7 @@ def main():
     parser.add_argument("--init", default=str(WEIGHTS_DIR / "denoise-m2.onnx"), help="ONNX weights to start from")
     parser.add_argument("--noise-model", default=None, help="JSON of tools/hmi_noise_model.py (default: white noise)")
     parser.add_argument("--noise-field", action="store_true", help="with --noise-model: its |B| dependence too")
+    parser.add_argument("--noise-white-fraction", type=float, default=0.0, help="with --noise-model: white share")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that passes this")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -59,7 +60,9 @@ def main():
     held_out = {name: a for name, a in held_out_magnetograms().items() if "full disk" in name}
     train_mu = val_mu = None
     if args.noise_model:
-        common["noise_model"] = NoiseModel(args.noise_model, field=args.noise_field)
+        common["noise_model"] = NoiseModel(
+            args.noise_model, field=args.noise_field, white_fraction=args.noise_white_fraction
+        )
         mu, val_mu = training_mu(), held_out_mu()
         train_mu, val_mu = [mu[name] for name in names], [val_mu[name] for name in held_out]
     sources = [train_arrays[name] for name in names]

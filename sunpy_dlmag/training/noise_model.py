@@ -145,10 +145,20 @@ class NoiseModel:
         Whether the level also follows the local ``|B|``. Off by default: the measured
         dependence is an upper bound above about 20 G, where the solar fine structure adds to
         the noise estimate, and it differs from disk to disk.
+    white_fraction : float
+        Share of the variance drawn as white noise instead (0-1): the measured spectrum is
+        that of the 720-s quiet Sun, redder than 45-s noise (see the ``denoise-m2-hmi`` card).
     """
 
-    def __init__(self, model, *, field=False):
+    def __init__(self, model, *, field=False, white_fraction=0.0):
         self.use_field = bool(field)
+        if (
+            isinstance(white_fraction, bool)
+            or not isinstance(white_fraction, int | float)
+            or not 0 <= white_fraction <= 1
+        ):
+            raise InvalidArgumentError(f"white_fraction must be a number from 0 to 1, got {white_fraction!r}.")
+        self.white_fraction = float(white_fraction)
         if isinstance(model, str | Path):
             if not Path(model).is_file():
                 raise MissingFileError(f"Noise model file {model} does not exist.")
@@ -181,7 +191,8 @@ class NoiseModel:
     def unit_noise(self, shape, rng):
         """Stationary correlated noise of unit variance (periodic at the edges)."""
         white = rng.standard_normal(shape)
-        amplitude = np.sqrt(model_psd(shape, self.frequency, self.psd))
+        psd = (1 - self.white_fraction) * model_psd(shape, self.frequency, self.psd) + self.white_fraction
+        amplitude = np.sqrt(psd)
         return np.fft.ifft2(np.fft.fft2(white) * amplitude).real.astype(np.float32)
 
     def relative_sigma(self, mu=None, field=None):
