@@ -17,6 +17,8 @@ from scipy import ndimage
 
 import sunpy.map
 
+from sunpy_dlmag import disk
+
 # ../shared/data beside the checkout (a worktree may sit one level deeper).
 SHARED = next(
     (
@@ -78,6 +80,27 @@ def training_magnetograms():
     out["HMI SHARP 377 (AR 11158) 720-s magnetogram 2011-02-15"] = sunpy.map.Map(SHARP_377).data.astype(np.float32)
     out.update(boxes)
     return out
+
+
+def training_mu():
+    """mu of each array of `training_magnetograms` (None for the SHARP cutout: CEA), by name."""
+    out = {}
+    for date in FULL_DISKS:
+        smap = full_disk_map(date)
+        half = smap.data[training_rows()]
+        mu = disk.mu(smap)[training_rows()].astype(np.float32)
+        out[f"HMI 720-s full disk {date}, southern half"] = mu
+        out[f"HMI 720-s full disk {date}, strongest-field box of the southern half"] = mu[strongest_box(half)]
+    out["HMI SHARP 377 (AR 11158) 720-s magnetogram 2011-02-15"] = None
+    return out
+
+
+def held_out_mu():
+    """mu of the full-disk halves of `held_out_magnetograms`, by name."""
+    return {
+        f"HMI 720-s full disk {date}, northern half": disk.mu(full_disk_map(date))[held_out_rows()].astype(np.float32)
+        for date in FULL_DISKS
+    }
 
 
 def held_out_magnetograms():

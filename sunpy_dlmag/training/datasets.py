@@ -52,6 +52,7 @@ from sunpy_dlmag.exceptions import (
 from sunpy_dlmag.io import write_atomic
 from sunpy_dlmag.models.spec import Normalization
 from sunpy_dlmag.training._torch import torch
+from sunpy_dlmag.training.noise_model import check_noise_model
 
 __all__ = [
     "NoiseDataset",
@@ -578,6 +579,9 @@ class NoiseDataset(Dataset):
     seed : int
     cache_size : int
         Magnetograms kept in memory once read (least recently used are dropped).
+    noise_model : `~sunpy_dlmag.training.noise_model.NoiseModel`, optional
+        Draw correlated noise from this measured model instead of white noise (sigma: its level
+        at disk centre in the quiet Sun); ``mu``: per magnetogram, an array of its mu, or None.
     """
 
     def __init__(
@@ -591,10 +595,13 @@ class NoiseDataset(Dataset):
         normalization=DENOISE_NORMALIZATION,
         seed=0,
         cache_size=8,
+        noise_model=None,
+        mu=None,
     ):
         if isinstance(magnetograms, str | Path | np.ndarray | sunpy.map.GenericMap):
             magnetograms = [magnetograms]
         self._sources = list(magnetograms)
+        self.noise_model, self._mu = check_noise_model(noise_model, mu, len(self._sources))
         if not self._sources:
             raise InvalidArgumentError("NoiseDataset needs at least one magnetogram.")
         self.patch_size = _check_patch_size(patch_size, allow_none=False)
@@ -675,7 +682,11 @@ class NoiseDataset(Dataset):
         sigma = float(rng.normal(*self.noise_sigma))
         while sigma <= 0:
             sigma = float(rng.normal(*self.noise_sigma))
-        noisy = clean + rng.normal(mean, sigma, size=clean.shape).astype(np.float32)
+        if self.noise_model is None:
+            noisy = clean + rng.normal(mean, sigma, size=clean.shape).astype(np.float32)
+        else:
+            mu = None if self._mu[image] is None else self._mu[image][row : row + p, col : col + p]
+            noisy = clean + np.float32(mean) + self.noise_model.draw(clean.shape, rng, sigma, mu=mu, field=clean)
         return NoiseSample(clean, noisy, mean, sigma, image, row, col)
 
     def __getitem__(self, index):
