@@ -84,6 +84,7 @@ def _export(args):
         version=args.version,
         training_data=args.training_data,
         license=args.license,
+        overwrite=args.overwrite,
     )
     print(result)
     return 0
@@ -544,13 +545,16 @@ def build_parser():
     export.add_argument("checkpoint", help="checkpoint.pt written by `sunpy-dlmag train`")
     export.add_argument("output", help="ONNX file to write")
     export.add_argument(
-        "--name", help="name of the model, written as DLMODEL into its outputs (default: the file's stem)"
+        "--name",
+        help="name of the model, written as DLMODEL into its outputs (default: the file's stem); "
+        "registered names are refused",
     )
     export.add_argument("--version", help="version of the weights (default: epochN)")
     export.add_argument(
         "--training-data", help="description of the training data (default: the preset and data of the run)"
     )
     export.add_argument("--license", help="licence of the weights (default: unknown)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing ONNX file")
     export.set_defaults(func=_export)
     return parser
 
