@@ -158,7 +158,6 @@ def _file_command(args):
     from pathlib import Path
 
     from sunpy_dlmag.batch import find_inputs, get_task, output_path, process_file, quicklook_path
-    from sunpy_dlmag.exceptions import DlmagError, InputMapError, OutputExistsError
     from sunpy_dlmag.io import fits_stem, is_fits_name
     from sunpy_dlmag.tasks import TASKS
 
@@ -173,6 +172,12 @@ def _file_command(args):
             file=sys.stderr,
         )
         return 2
+    if task.name == "farside":
+        from sunpy_dlmag.tasks import farside_calibrate
+
+        # A missing or bad calibration file fails once, before any work.
+        farside_calibrate(options["calibration"], options["calibrate"])
+    setup_errors = _setup_errors()
     failed = []
     for path in inputs:
         output = out if single else output_path(task, path, out)
@@ -181,17 +186,92 @@ def _file_command(args):
             if args.png and task.name == "drawing":
                 candidates = output.with_name(f"{fits_stem(output.name)}_candidates.png")
                 _drawing_check(path, candidates, options, args.overwrite)
+        except setup_errors:
+            raise  # the model, the device or the installation, not this file: every file would fail
         except Exception as err:
-            if isinstance(err, DlmagError) and not isinstance(err, InputMapError | OutputExistsError):
-                raise  # the model or the device, not this file: every file would fail
-            # A problem of this file (unreadable, not a magnetogram, output exists): go on with the others.
-            print(f"sunpy-dlmag: error: {path}: {err} ({type(err).__name__})", file=sys.stderr)
-            failed.append(path)
+            # A problem of this file (unreadable, not a magnetogram, no calibration for its spacecraft,
+            # output exists): go on with the others.
+            print(f"sunpy-dlmag: error: {path}: {_cli_message(err)} ({type(err).__name__})", file=sys.stderr)
+            failed.append((path, type(err).__name__))
             continue
         print(f"{path} -> {output}" + (f" and {quicklook_path(output).name}" if args.png else ""))
     written = len(inputs) - len(failed)
     print(f"{task.name}: {len(inputs)} file(s): {written} written, {len(failed)} failed")
+    for path, error in failed:
+        print(f"  failed: {path} ({error})")
     return 1 if failed else 0
+
+
+def _setup_errors():
+    from sunpy_dlmag import exceptions as e
+
+    # Arguments are the same for every file (a bad --out name, tile size, option value).
+    return (
+        e.InvalidArgumentError,
+        e.UnknownModelError,
+        e.WeightsNotInstalledError,
+        e.WeightsHashMismatchError,
+        e.ModelInputMismatchError,
+        e.InvalidModelSpecError,
+        e.DeviceNotAvailableError,
+        e.MissingDependencyError,
+    )
+
+
+def _cli_message(err):
+    """The message of an error, with the command line's flags in place of the Python remedies."""
+    from sunpy_dlmag.exceptions import CalibrationNotAvailableError
+
+    if isinstance(err, CalibrationNotAvailableError) and getattr(err, "reason", None):
+        return (
+            f"{err.reason} Derive one from a co-temporal full-disk EUVI and AIA pair with "
+            "`sunpy-dlmag derive-calibration EUVI_FILE AIA_FILE --out cal.ecsv` and pass --calibration cal.ecsv, "
+            "or pass --no-calibrate to feed uncalibrated intensities (not recommended)."
+        )
+    return str(err)
+
+
+def _derive_calibration(args):
+    from pathlib import Path
+
+    import sunpy.map
+
+    from sunpy_dlmag.calibration import derive_calibration, write_calibrations
+    from sunpy_dlmag.exceptions import InvalidArgumentError, OutputExistsError
+
+    if len(args.files) % 2:
+        raise InvalidArgumentError(
+            f"derive-calibration takes pairs of files, EUVI then AIA; got {len(args.files)} file(s)."
+        )
+    if Path(args.out).exists() and not args.overwrite:  # before any work, not after it
+        raise OutputExistsError(f"{args.out} exists; pass --overwrite to replace it.")
+    calibrations = []
+    for euvi, aia in zip(args.files[::2], args.files[1::2], strict=True):
+        calibration = derive_calibration(
+            sunpy.map.Map(euvi), sunpy.map.Map(aia), min_mu=args.min_mu, fit_exponent=args.fit_exponent
+        )
+        print(calibration)
+        calibrations.append(calibration)
+    write_calibrations(calibrations, args.out, overwrite=args.overwrite)
+    print(f"{len(calibrations)} calibration(s) -> {args.out}  (use: sunpy-dlmag farside ... --calibration {args.out})")
+    return 0
+
+
+def _add_calibration_command(sub):
+    command = sub.add_parser(
+        "derive-calibration",
+        help="derive EUVI-to-AIA intensity calibrations from co-temporal full-disk pairs, for farside --calibration",
+        description="Derive the EUVI -> AIA intensity relation of each pair of co-temporal full-disk images "
+        "(EUVI then AIA of the corresponding passband: 171-171, 195-193, 304-304) by matching their on-disk "
+        "intensity distributions (sunpy_dlmag.calibration.derive_calibration), and write them, one row per "
+        "spacecraft and passband, to an ECSV file for `sunpy-dlmag farside --calibration`.",
+    )
+    command.add_argument("files", nargs="+", metavar="EUVI AIA", help="pairs of FITS files: EUVI, then AIA")
+    command.add_argument("--out", required=True, help="the ECSV file to write")
+    command.add_argument("--min-mu", type=float, default=0.3, help="smallest mu of the pixels used (default 0.3)")
+    command.add_argument("--fit-exponent", action="store_true", help="fit a power law, not only a scale factor")
+    command.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    command.set_defaults(func=_derive_calibration)
 
 
 def _batch(args):
@@ -469,6 +549,7 @@ def build_parser():
 
     _add_file_commands(sub)
     _add_counts_command(sub)
+    _add_calibration_command(sub)
     _add_global_commands(sub)
 
     demo = sub.add_parser(

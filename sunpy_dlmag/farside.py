@@ -36,7 +36,6 @@ from sunpy.coordinates import propagate_with_solar_surface
 from sunpy_dlmag import calibration, checks, geometry
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
-    CalibrationNotAvailableError,
     ChannelMismatchError,
     DlmagUserWarning,
     InconsistentObservationsError,
@@ -239,10 +238,10 @@ def _find_calibration(smap, instrument, calibrate):
     if len(matching) == 1:
         return matching[0]
     euvi_wl = calibration.AIA_TO_EUVI[wavelength]
-    raise CalibrationNotAvailableError(
+    raise calibration._not_available(
         f"An AIA {wavelength} Angstrom image in an EUVI {euvi_wl} Angstrom channel needs the EUVI -> AIA relation "
-        f"of the spacecraft the network was trained with; pass exactly one Calibration for EUVI {euvi_wl} Angstrom "
-        "with calibrate= (see sunpy_dlmag.calibration.derive_calibration and get_calibration), or calibrate=False."
+        f"of the spacecraft the network was trained with, and {len(matching)} calibration(s) for AIA {wavelength} "
+        "Angstrom were given (one is needed)."
     )
 
 

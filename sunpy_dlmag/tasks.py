@@ -182,11 +182,26 @@ def _read_map_option(path):
     return sunpy.map.Map(path) if path is not None else None
 
 
-def _farside(euv_map, *, reference=None, **options):
-    """`~sunpy_dlmag.farside_magnetogram` with the reference magnetogram given as a file."""
+def farside_calibrate(calibration, calibrate):
+    """``calibrate`` of `~sunpy_dlmag.farside_magnetogram` from the options ``calibration`` (file) and ``calibrate``."""
+    from sunpy_dlmag.calibration import read_calibrations
+    from sunpy_dlmag.exceptions import InvalidArgumentError
+
+    if calibration is None:
+        return calibrate
+    if calibrate is False:
+        raise InvalidArgumentError(
+            f"--calibration {calibration} and --no-calibrate contradict each other; give one of them."
+        )
+    return read_calibrations(calibration)
+
+
+def _farside(euv_map, *, reference=None, calibration=None, calibrate=True, **options):
+    """`~sunpy_dlmag.farside_magnetogram` with the reference magnetogram and the calibrations given as files."""
     from sunpy_dlmag.farside import farside_magnetogram
 
-    return farside_magnetogram(euv_map, reference=_read_map_option(reference), **options)
+    calibrate = farside_calibrate(calibration, calibrate)
+    return farside_magnetogram(euv_map, reference=_read_map_option(reference), calibrate=calibrate, **options)
 
 
 _DEVICE = Option("device", default="auto", choices=("auto", "cpu", "cuda"), help="where the network runs")
@@ -260,6 +275,11 @@ TASKS = {
                     bool,
                     default=True,
                     help="skip the EUVI-to-AIA intensity cross-calibration (warns; only for inputs already calibrated)",
+                ),
+                Option(
+                    "calibration",
+                    help="ECSV file of EUVI-to-AIA calibrations you derived (`sunpy-dlmag derive-calibration`); "
+                    "they take precedence over the packaged ones",
                 ),
                 *_NETWORK,
             ),
