@@ -468,8 +468,30 @@ def farside_magnetogram(
     _roles(spec)  # raises for a model without EUV channels
     prepared = _prepare(euv, spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
     net = _farside_model(model, device, num_threads, precision)
+    return _translate(net, prepared)
+
+
+def _translate(net, prepared, **kwargs):
+    """The network on prepared inputs, with the output's history saying what went in and how."""
     inputs = "; ".join(calibration.describe(m) for m in prepared.observed)
     note = f"AI-generated magnetogram from the EUV observation(s): {inputs}."
     if prepared.notes:
         note += " " + "; ".join(prepared.notes) + "."
-    return net.translate(prepared.stack, prepared.frame, note=note)
+    return net.translate(prepared.stack, prepared.frame, note=note, **kwargs)
+
+
+def predict_maps(net, maps, **kwargs):
+    """
+    ``Model.predict`` on maps for a farside model: the preparation of `farside_magnetogram`.
+
+    ``maps`` is what ``euv`` takes, or one map per input channel in the spec's order (the
+    observed channels, then, where the model has them, the reference channels); the packaged
+    or no cross-calibration is used as ``calibrate=True`` would.
+    """
+    observed_idx, reference_idx = _roles(net.spec)
+    reference = None
+    if reference_idx and isinstance(maps, Sequence) and not isinstance(maps, str) and len(maps) == net.spec.n_inputs:
+        maps = list(maps)
+        maps, reference = [maps[i] for i in observed_idx], [maps[i] for i in reference_idx]
+    prepared = _prepare(maps, net.spec, reference=reference, calibrate=True, time_tolerance=DEFAULT_TIME_TOLERANCE)
+    return _translate(net, prepared, **kwargs)
