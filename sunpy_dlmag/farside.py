@@ -45,6 +45,7 @@ from sunpy_dlmag.exceptions import (
 from sunpy_dlmag.maps import check_magnetogram
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.registry import check_task, spec_of
+from sunpy_dlmag.models.runtime import register_map_path
 
 __all__ = ["farside_magnetogram", "prepare_inputs"]
 
@@ -495,3 +496,7 @@ def predict_maps(net, maps, **kwargs):
         maps, reference = [maps[i] for i in observed_idx], [maps[i] for i in reference_idx]
     prepared = _prepare(maps, net.spec, reference=reference, calibrate=True, time_tolerance=DEFAULT_TIME_TOLERANCE)
     return _translate(net, prepared, **kwargs)
+
+
+# Model.predict on maps of a farside model takes this path, not raw EUV values.
+register_map_path("farside", predict_maps)

@@ -440,11 +440,10 @@ class Model:
         return self.output_map(frame.to_template(out), frame.template, note=note)
 
     def _predict_maps(self, maps, **kwargs):
-        if self.spec.task == "farside":
-            # EUV images need their bias, exposure and cross-calibration: the farside path, not raw values.
-            from sunpy_dlmag.farside import predict_maps
-
-            return predict_maps(self, maps, **kwargs)
+        prepare = _MAP_PATHS.get(self.spec.task)
+        if prepare is not None:
+            # E.g. EUV images need their bias, exposure and cross-calibration: the task's own path.
+            return prepare(self, maps, **kwargs)
         maps = self._maps_per_channel(maps)
         if self.spec.geometry.native:
             shapes = {m.data.shape for m in maps}
@@ -481,6 +480,16 @@ class Model:
         meta = provenance_meta(template, self, note=note)
         # Plot settings come with the product's map class (`~sunpy_dlmag.maps.DlmagMap`).
         return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta)
+
+
+# Task -> function(model, maps, **predict_kwargs) that `Model.predict` uses for maps of that task's
+# models; the capability module registers it (register_map_path), as sunpy map sources register.
+_MAP_PATHS = {}
+
+
+def register_map_path(task, function):
+    """Make ``Model.predict(maps)`` for models of ``task`` call ``function(model, maps, **kwargs)``."""
+    _MAP_PATHS[task] = function
 
 
 def default_tile_pixels(geometry):
