@@ -44,10 +44,14 @@ def _demo(args):
 
 
 def _train(args):
+    from sunpy_dlmag.training.presets import get_preset
     from sunpy_dlmag.training.trainer import Trainer, build_datasets
 
+    preset = get_preset(args.preset)
+    if args.channels:
+        preset = preset.with_channels([c for c in args.channels.split(",") if c.strip()])
     train_set, val_set = build_datasets(
-        args.preset,
+        preset,
         args.data,
         val=args.val,
         patch_size=args.patch_size,
@@ -58,7 +62,7 @@ def _train(args):
     )
     network = {k: v for k, v in (("base_filters", args.base_filters), ("n_res", args.n_res)) if v is not None}
     trainer = Trainer(
-        args.preset,
+        preset,
         train_set,
         val_set,
         out_dir=args.out,
@@ -595,6 +599,11 @@ def build_parser():
         nargs="+",
         help="held-out magnetograms for noise-trained presets (denoise-m2*), each checked before training; "
         "paired presets hold out months instead",
+    )
+    train.add_argument(
+        "--channels",
+        help="input passbands in Angstrom, comma-separated, in the manifest's input order, e.g. 171 or 304,193,171 "
+        "(farside presets aisfm-v1, aisfm-v2, pix2pixcc; EUVI 195 stands for AIA 193; default: the preset's)",
     )
     train.add_argument("--out", required=True, help="run folder for the checkpoint and history")
     train.add_argument("--epochs", type=int, default=10, help="total number of epochs (default 10)")

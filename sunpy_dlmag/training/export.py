@@ -202,7 +202,8 @@ def export_onnx(
     network, not of the registered model the preset trains: its own name (which the
     headers of its outputs give as ``DLMODEL``), the architecture and parameter count of
     the trained network, what it was trained on, its validation scores, and no licence
-    unless one is given. Input channels, normalisation and geometry are the preset's.
+    unless one is given. Input channels, normalisation and geometry are those the checkpoint
+    was trained with (the preset's, or the channels chosen with ``Preset.with_channels``).
 
     Parameters
     ----------
@@ -243,14 +244,13 @@ def export_onnx(
     from sunpy_dlmag.io import write_atomic
     from sunpy_dlmag.models import WeightsSource
     from sunpy_dlmag.models.registry import sha256sum
-    from sunpy_dlmag.training.presets import get_preset
-    from sunpy_dlmag.training.trainer import load_checkpoint
+    from sunpy_dlmag.training.trainer import load_checkpoint, preset_of
 
     name = _model_name(name, path)
     if Path(path).exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it.")
     state = load_checkpoint(checkpoint)
-    preset = get_preset(state["preset"])
+    preset = preset_of(state)
     generator = preset.build_generator(**state["generator_kwargs"])
     generator.load_state_dict(state["generator"])
     generator.eval()
@@ -262,7 +262,7 @@ def export_onnx(
     spec = preset.model_spec(
         name=name,
         version=version or f"epoch{state['epoch']}",
-        architecture=_architecture(generator, state["generator_kwargs"], preset.name),
+        architecture=_architecture(generator, state["generator_kwargs"], preset),
         training_data=training_data
         or f"user-trained from preset {preset.name} on {state.get('data') or 'unrecorded data'} for {epochs}",
         scores=scores,
@@ -311,11 +311,14 @@ def _method_reference(reference):
 
 
 def _architecture(generator, kwargs, preset):
-    """What the trained network is: its class, its settings and its parameter count."""
+    """What the trained network is: its class, its settings, its inputs and its parameter count."""
     settings = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
     n = sum(p.numel() for p in generator.parameters())
     count = f"{n / 1e6:.2f} M" if n >= 1e5 else f"{n:,}"
-    return f"{type(generator).__name__} ({settings}) from preset {preset}; {count} parameters"
+    return (
+        f"{type(generator).__name__} ({settings}) from preset {preset.name}, inputs {preset.channels_label}; "
+        f"{count} parameters"
+    )
 
 
 def load_onnx_weights(module, path):

@@ -309,6 +309,8 @@ class Trainer:
         return {
             "format": CHECKPOINT_FORMAT,
             "preset": self.preset.name,
+            # The channels the user chose (Preset.with_channels), so that export and resume rebuild them.
+            "spec": None if self.preset.spec is None else self.preset.spec.to_json(),
             "generator_kwargs": dict(self.generator_kwargs),
             "discriminator_kwargs": dict(self.discriminator_kwargs),
             "seed": self.seed,
@@ -331,6 +333,12 @@ class Trainer:
     def load_state(self, state):
         if state["preset"] != self.preset.name:
             raise InvalidArgumentError(f"The checkpoint is for preset {state['preset']!r}, not {self.preset.name!r}.")
+        trained_on = preset_of(state).channels_label
+        if trained_on != self.preset.channels_label:
+            raise InvalidArgumentError(
+                f"The checkpoint's network takes {trained_on}, this run's {self.preset.channels_label}; "
+                "resume with the channels it was trained on (--channels, Preset.with_channels)."
+            )
         if state["generator_kwargs"] != self.generator_kwargs:
             raise InvalidArgumentError(
                 f"The checkpoint's generator settings {state['generator_kwargs']} differ from this run's "
@@ -347,6 +355,18 @@ class Trainer:
         torch.set_rng_state(state["rng_torch"])
         if state["rng_cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
+
+
+def preset_of(state):
+    """The `Preset` of a checkpoint, with the channels it was trained on."""
+    import dataclasses
+
+    from sunpy_dlmag.models import ModelSpec
+
+    preset = get_preset(state["preset"])
+    if state.get("spec"):
+        preset = dataclasses.replace(preset, spec=ModelSpec.from_json(state["spec"]))
+    return preset
 
 
 def _describe_data(dataset):

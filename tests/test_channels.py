@@ -1,0 +1,79 @@
+"""Farside networks on the channels the user chooses: train, export and run a model of any EUV passbands."""
+
+import astropy.units as u
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import DATA  # noqa: E402
+
+import sunpy.map  # noqa: E402
+
+from sunpy_dlmag.cli import main  # noqa: E402
+from sunpy_dlmag.exceptions import InvalidArgumentError  # noqa: E402
+from sunpy_dlmag.farside import farside_magnetogram  # noqa: E402
+from sunpy_dlmag.models import get_model, load_model  # noqa: E402
+from sunpy_dlmag.training.presets import get_preset  # noqa: E402
+
+AIA_171 = DATA / "aia_171_level1.fits"
+EUVI_A_171 = DATA / "secchi_l0_a.fits"
+MDI_SMALL = DATA / "mdi_fd_M_96m_01d.5874.0005_s.fits"
+TINY = ["--base-filters", "4", "--n-res", "1", "--device", "cpu", "--quiet", "--patch-size", "64"]
+
+
+def test_a_preset_on_other_channels():
+    v2 = get_model("aisfm-v2")
+    preset = get_preset("aisfm-v1").with_channels([171])
+    spec = preset.base_spec()
+    assert [c.label for c in spec.inputs] == ["AIA 171 Angstrom"]
+    # The normalisation of the registered AIA 171 channel, not of aisfm-v1's 304.
+    assert spec.inputs[0].normalization == v2.inputs[2].normalization
+    assert spec.output == get_model("aisfm-v1").output
+    assert preset.build_generator(depth=3, base_filters=4).down[0][0].in_channels == 1
+    # EUVI passbands name their AIA counterparts: the network is applied to EUVI.
+    three = get_preset("aisfm-v2").with_channels(["304", "195", 171 * u.AA])
+    assert [c.label for c in three.base_spec().inputs] == [c.label for c in v2.inputs]
+    assert (
+        get_preset("aisfm-v2").with_channels([193]).build_generator(base_filters=4, n_res=1).encoder[1].in_channels == 1
+    )
+    with pytest.raises(InvalidArgumentError, match=r"AIA passbands in Angstrom, 171, 193, 304; got 94"):
+        get_preset("aisfm-v1").with_channels([94])
+    with pytest.raises(InvalidArgumentError, match="each passband once"):
+        get_preset("aisfm-v2").with_channels([171, 171])
+    with pytest.raises(InvalidArgumentError, match="only for presets whose inputs are EUV images of one instrument"):
+        get_preset("denoise-m2").with_channels([171])
+
+
+def test_train_export_and_run_a_171_model_from_the_command_line(tmp_path, capsys):
+    # Pairs from real files (AIA 171 in, a real magnetogram as target): the mechanics of the path.
+    manifest = tmp_path / "pairs" / "manifest.csv"
+    manifest.parent.mkdir()
+    rows = [f"2011-0{m}-15T00:00:00,{MDI_SMALL},{AIA_171}" for m in (2, 3)]
+    manifest.write_text("time,target,input0\n" + "\n".join(rows) + "\n")
+    run = tmp_path / "run"
+    args = ["train", "aisfm-v2", "--data", str(manifest), "--out", str(run), "--epochs", "1", *TINY]
+    assert main([*args, "--channels", "171", "--held-out-months", "3"]) == 0
+    # Resuming with other channels is refused, naming the flag.
+    assert main([*args, "--channels", "304", "--held-out-months", "3", "--resume", "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "takes AIA 171 Angstrom, this run's AIA 304 Angstrom" in err
+    assert "--channels" in err
+
+    path = tmp_path / "euv171.onnx"
+    assert main(["export", str(run / "checkpoint.pt"), str(path)]) == 0
+    spec = load_model(path, device="cpu").spec
+    assert [c.label for c in spec.inputs] == ["AIA 171 Angstrom"]
+    assert spec.task == "farside"
+    assert "from preset aisfm-v2, inputs AIA 171 Angstrom;" in spec.architecture
+    assert spec.architecture.startswith("GlobalGenerator (")
+    assert main(["models", "info", str(path)]) == 0
+    assert "AIA 171" in capsys.readouterr().out
+
+    # The model takes real EUVI-A 171 (the packaged 171 cross-calibration), in Python and on the command line.
+    out = farside_magnetogram(sunpy.map.Map(EUVI_A_171), model=path, device="cpu")
+    assert out.meta["dlmodel"] == "euv171"
+    assert "cross-calibrated: STEREO_A EUVI 171" in out.meta["history"].replace("\n", "")
+    assert (
+        main(["farside", str(EUVI_A_171), "--model", str(path), "--out", str(tmp_path / "f"), "--device", "cpu"]) == 0
+    )
+    assert (tmp_path / "f" / "secchi_l0_a_farside.fits").is_file()
