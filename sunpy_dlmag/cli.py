@@ -170,23 +170,35 @@ def _file_command(args):
     inputs = find_inputs(args.inputs, suffixes=task.suffixes)
     out = Path(args.out)
     single = is_fits_name(out)
-    if single and len(inputs) > 1:
-        print(
-            f"sunpy-dlmag: error: --out {out} is one file, but there are {len(inputs)} inputs; give a folder.",
-            file=sys.stderr,
-        )
-        return 2
+    setup_errors = _setup_errors()
+    failed = []
+    items, unmatched = inputs, []
     if task.name == "farside":
+        from sunpy_dlmag.farside import group_observations
         from sunpy_dlmag.tasks import farside_calibrate
 
         # A missing or bad calibration file fails once, before any work.
         farside_calibrate(options["calibration"], options["calibrate"])
-    setup_errors = _setup_errors()
-    failed = []
-    for path in inputs:
+        # A model of several channels takes one file per channel, matched by spacecraft and time.
+        groups, unmatched = group_observations(inputs, model=options["model"])
+        if groups and len(groups[0]) > 1:
+            items = groups
+    if single and len(items) + len(unmatched) > 1:
+        print(
+            f"sunpy-dlmag: error: --out {out} is one file, but there are {len(items) + len(unmatched)} inputs; "
+            "give a folder.",
+            file=sys.stderr,
+        )
+        return 2
+    if unmatched:
+        for path, why in unmatched:
+            print(f"sunpy-dlmag: error: {path}: {why} (ChannelMismatchError)", file=sys.stderr)
+            failed.append((path, "ChannelMismatchError"))
+    for item in items:
+        path = item[0] if isinstance(item, list) else item
         output = out if single else output_path(task, path, out)
         try:
-            process_file(task, path, output, overwrite=args.overwrite, quicklook=args.png, **options)
+            process_file(task, item, output, overwrite=args.overwrite, quicklook=args.png, **options)
             if args.png and task.name == "drawing":
                 candidates = output.with_name(f"{fits_stem(output.name)}_candidates.png")
                 _drawing_check(path, candidates, options, args.overwrite)
@@ -198,9 +210,11 @@ def _file_command(args):
             print(f"sunpy-dlmag: error: {path}: {_cli_message(err)} ({type(err).__name__})", file=sys.stderr)
             failed.append((path, type(err).__name__))
             continue
-        print(f"{path} -> {output}" + (f" and {quicklook_path(output).name}" if args.png else ""))
-    written = len(inputs) - len(failed)
-    print(f"{task.name}: {len(inputs)} file(s): {written} written, {len(failed)} failed")
+        shown = " + ".join(map(str, item)) if isinstance(item, list) else path
+        print(f"{shown} -> {output}" + (f" and {quicklook_path(output).name}" if args.png else ""))
+    written = len(items) - (len(failed) - len(unmatched))
+    what = "observation(s)" if items is not inputs else "file(s)"
+    print(f"{task.name}: {len(items) + len(unmatched)} {what}: {written} written, {len(failed)} failed")
     for path, error in failed:
         print(f"  failed: {path} ({error})")
     return 1 if failed else 0

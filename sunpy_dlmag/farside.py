@@ -47,7 +47,7 @@ from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.registry import check_task, spec_of
 from sunpy_dlmag.models.runtime import register_map_path
 
-__all__ = ["farside_magnetogram", "prepare_inputs"]
+__all__ = ["farside_magnetogram", "group_observations", "prepare_inputs"]
 
 #: Largest time between the observed channels of one input.
 DEFAULT_TIME_TOLERANCE = 1 * u.h
@@ -371,6 +371,81 @@ def prepare_inputs(
         meta["history"] = f"sunpy-dlmag: model-frame input {_channel_text(channel)} of {spec.name}"
         maps.append(sunpy.map.Map(data, meta))
     return maps
+
+
+# --------------------------------------------------------------------------- files of one observation
+def group_observations(paths, *, model, time_tolerance=DEFAULT_TIME_TOLERANCE):
+    """
+    The files of each observation, one per observed channel of a farside model, in its order.
+
+    Each file of the model's first channel starts an observation; each other channel takes
+    the file of its passband from the same spacecraft nearest in time, within
+    ``time_tolerance`` and not taken by another observation (as the batch runner matches
+    files). What ``sunpy-dlmag farside`` runs for a model of several channels.
+
+    Parameters
+    ----------
+    paths : sequence of path
+    model : str, path, `~sunpy_dlmag.models.ModelSpec` or `~sunpy_dlmag.models.Model`
+        Only the spec is used.
+    time_tolerance : `~astropy.units.Quantity`
+
+    Returns
+    -------
+    groups : list of list of path
+        One list per observation, in the spec's channel order.
+    unmatched : list of (path, str)
+        Files in no observation, and why.
+    """
+    spec = _spec_of(model)
+    observed_idx, _ = _roles(spec)
+    channels = [spec.inputs[i] for i in observed_idx]
+    if len(channels) == 1:
+        return [[p] for p in paths], []
+    found = {c: [] for c in range(len(channels))}  # channel -> [(path, observatory, date)]
+    unmatched = []
+    for path in paths:
+        try:
+            smap = sunpy.map.Map(path)
+            key = (checks.euv_instrument(smap), calibration.wavelength_aa(smap))
+        except Exception as err:  # unreadable: reported as this file's failure
+            unmatched.append((path, f"cannot be read ({type(err).__name__}: {err})"))
+            continue
+        matches = [c for c, channel in enumerate(channels) if key in _accepted(channel)]
+        if not matches:
+            unmatched.append((path, f"{calibration.describe(smap)} is none of the channels {_labels(channels)}"))
+            continue
+        found[matches[0]].append((path, calibration.observatory_key(smap), smap.date))
+    groups = []
+    used = set()
+    for path, observatory, date in found[0]:
+        group, missing = [path], []
+        for c in range(1, len(channels)):
+            near = [
+                (abs((d - date).to_value(u.s)), p)
+                for p, o, d in found[c]
+                if o == observatory and p not in used and abs((d - date).to_value(u.s)) <= time_tolerance.to_value(u.s)
+            ]
+            if near:
+                group.append(min(near)[1])
+            else:
+                missing.append(channels[c].label)
+        if missing:
+            unmatched.append(
+                (path, f"no file of {', '.join(missing)} from {observatory} within {time_tolerance} of it")
+            )
+            continue
+        used.update(group[1:])
+        groups.append(group)
+    for c in range(1, len(channels)):
+        for path, observatory, _ in found[c]:
+            if path not in used:
+                unmatched.append((path, f"no file of {channels[0].label} from {observatory} within {time_tolerance}"))
+    return groups, unmatched
+
+
+def _labels(channels):
+    return ", ".join(c.label for c in channels)
 
 
 # --------------------------------------------------------------------------- the network

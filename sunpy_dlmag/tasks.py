@@ -260,14 +260,15 @@ TASKS = {
         ),
         Task(
             "farside",
-            "magnetograms from STEREO/EUVI or SDO/AIA EUV images (AISFM, 1-channel models)",
+            "magnetograms from STEREO/EUVI or SDO/AIA EUV images (AISFM; for a model of several channels, one "
+            "file per channel, matched by spacecraft and time within 1 h)",
             "sunpy_dlmag.tasks:_farside",
             options=(
                 Option(
                     "model",
                     default="aisfm-v1",
-                    help="registered 1-channel farside model (aisfm-v1: EUV 304), or an ONNX file you trained "
-                    "and exported; no farside weights ship: see `sunpy-dlmag models info aisfm-v1`",
+                    help="registered farside model (aisfm-v1: EUV 304), or an ONNX file you trained and exported "
+                    "(any channels); no farside weights ship: see `sunpy-dlmag models info aisfm-v1`",
                 ),
                 Option("reference", help="frontside magnetogram FITS file, for reference-input models"),
                 Option(

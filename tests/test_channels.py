@@ -5,7 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import DATA  # noqa: E402
+from conftest import DATA, map_with  # noqa: E402
 
 import sunpy.map  # noqa: E402
 
@@ -52,8 +52,20 @@ def test_train_export_and_run_a_171_model_from_the_command_line(tmp_path, capsys
     manifest.write_text("time,target,input0\n" + "\n".join(rows) + "\n")
     run = tmp_path / "run"
     args = ["train", "aisfm-v2", "--data", str(manifest), "--out", str(run), "--epochs", "1", *TINY]
+    # A 171 image where the network takes 304 is refused before any work, naming the flag.
+    assert main([*args, "--channels", "304", "--held-out-months", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "(171 Angstrom) in" in err
+    assert "stands where the network takes AIA 304 Angstrom" in err
+    assert "--channels" in err
+    assert not run.exists()
     assert main([*args, "--channels", "171", "--held-out-months", "3"]) == 0
-    # Resuming with other channels is refused, naming the flag.
+    # Resuming with other channels is refused, naming the flag (here on pairs relabelled 304).
+    aia_304 = tmp_path / "aia_304.fits"
+    map_with(sunpy.map.Map(AIA_171), wavelnth=304, blank=None).save(aia_304)
+    other = manifest.with_name("manifest304.csv")
+    other.write_text(manifest.read_text().replace(str(AIA_171), str(aia_304)))
+    args[args.index(str(manifest))] = str(other)
     assert main([*args, "--channels", "304", "--held-out-months", "3", "--resume", "--epochs", "2"]) == 2
     err = capsys.readouterr().err
     assert "takes AIA 171 Angstrom, this run's AIA 304 Angstrom" in err

@@ -12,7 +12,7 @@ from sunpy_dlmag.calibration import Calibration, derive_calibration, read_calibr
 from sunpy_dlmag.cli import main
 from sunpy_dlmag.exceptions import CalibrationNotAvailableError, InputFileError, MissingFileError
 from sunpy_dlmag.farside import farside_magnetogram
-from sunpy_dlmag.models.graphs import gaussian_filter_network
+from sunpy_dlmag.models.graphs import convolution_network, gaussian_filter_network
 from sunpy_dlmag.models.registry import write_spec_to_onnx
 
 EUVI_A = DATA / "secchi_l0_a.fits"
@@ -95,3 +95,28 @@ def test_calibrations_round_trip_through_a_file(tmp_path):
         read_calibrations(tmp_path / "bad.ecsv")
     with pytest.raises(CalibrationNotAvailableError):
         Calibration("STEREO_B", 304 * u.AA, 304 * u.AA).apply(np.ones(2))
+
+
+def test_a_model_of_three_channels_takes_one_file_per_channel(tmp_path, capsys):
+    euvi = map_with(sunpy.map.Map(EUVI_A), blank=None)
+    # Relabelled copies of the real 171 image stand in for 304 and 195: the mechanics only.
+    files = {}
+    for wavelength in (304, 195, 171):
+        files[wavelength] = tmp_path / f"euvi_{wavelength}.fits"
+        map_with(euvi, wavelnth=wavelength).save(files[wavelength])
+    lone = tmp_path / "b_304.fits"
+    stereo_b(map_with(euvi, wavelnth=304)).save(lone)
+    path = tmp_path / "three.onnx"
+    radius = convolution_network(path, in_channels=3, widths=(4,), levels=0)
+    write_spec_to_onnx(path, farside_spec([("EUVI", 304), ("EUVI", 195), ("EUVI", 171)], receptive_radius=radius))
+
+    out = tmp_path / "out"
+    inputs = [str(files[171]), str(lone), str(files[304]), str(files[195])]  # any order
+    assert main(["farside", *inputs, "--model", str(path), "--out", str(out), "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    assert f"{files[304]} + {files[195]} + {files[171]} -> {out / 'euvi_304_farside.fits'}" in captured.out
+    assert "farside: 2 observation(s): 1 written, 1 failed" in captured.out
+    assert f"{lone}: no file of EUVI 195 Angstrom, EUVI 171 Angstrom from STEREO_B within 1.0 h" in captured.err
+    made = sunpy.map.Map(out / "euvi_304_farside.fits")
+    expected = farside_magnetogram([sunpy.map.Map(files[w]) for w in (304, 195, 171)], model=path, device="cpu")
+    np.testing.assert_allclose(made.data, expected.data, rtol=1e-6, equal_nan=True)

@@ -369,6 +369,31 @@ def preset_of(state):
     return preset
 
 
+def _check_passbands(pair, spec, manifest):
+    """The EUV inputs of a pair in the passbands of the spec's channels (the manifest has no labels)."""
+    import sunpy.map
+
+    from sunpy_dlmag.calibration import EUVI_TO_AIA, wavelength_aa
+
+    for path, channel in zip(pair.inputs, spec.inputs, strict=False):
+        if channel.wavelength is None or not Path(path).is_file():
+            continue  # a missing file is reported when the pairs are prepared
+        found = wavelength_aa(sunpy.map.Map(path))
+        wavelength = round(channel.wavelength.to_value("AA"))
+        # The EUVI passband of an AIA channel (and the reverse) is its counterpart.
+        if (
+            found is not None
+            and wavelength not in (found, EUVI_TO_AIA.get(found))
+            and found != EUVI_TO_AIA.get(wavelength)
+        ):
+            raise TrainingDataError(
+                f"{path} ({found} Angstrom) in {manifest} stands where the network takes {channel.label}; the "
+                f"network's inputs are {', '.join(c.label for c in spec.inputs)}: choose them with --channels "
+                "(Preset.with_channels) in the manifest's order, or fetch pairs of those passbands "
+                "(fetch-pairs --wavelengths)."
+            )
+
+
 def _describe_data(dataset):
     """A short description of a training data set, for the model card of its export."""
     sources = getattr(dataset, "_sources", None)  # NoiseDataset
@@ -544,6 +569,7 @@ def build_datasets(
             f"All {len(val_pairs)} pair(s) of {manifest} fall in the held-out months {tuple(held_out_months)}; "
             "none are left to train on. Add pairs from other months or hold out other months."
         )
+    _check_passbands(train_pairs[0], spec, manifest)
     cache = Path(cache_dir) if cache_dir else manifest.parent / "cache"
     common = dict(patch_size=patch_size, patches_per_image=patches_per_image)
     train_set = PatchDataset(prepare(train_pairs, spec, cache), seed=seed, **common)
