@@ -1,6 +1,9 @@
 """Farside networks on the channels the user chooses: train, export and run a model of any EUV passbands."""
 
+import dataclasses
+
 import astropy.units as u
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -12,8 +15,10 @@ import sunpy.map  # noqa: E402
 from sunpy_dlmag.cli import main  # noqa: E402
 from sunpy_dlmag.exceptions import InvalidArgumentError  # noqa: E402
 from sunpy_dlmag.farside import farside_magnetogram  # noqa: E402
-from sunpy_dlmag.models import get_model, load_model  # noqa: E402
+from sunpy_dlmag.models import get_model, load_model, registry  # noqa: E402
+from sunpy_dlmag.training.export import export_onnx  # noqa: E402
 from sunpy_dlmag.training.presets import get_preset  # noqa: E402
+from sunpy_dlmag.training.trainer import Trainer  # noqa: E402
 
 AIA_171 = DATA / "aia_171_level1.fits"
 EUVI_A_171 = DATA / "secchi_l0_a.fits"
@@ -89,3 +94,24 @@ def test_train_export_and_run_a_171_model_from_the_command_line(tmp_path, capsys
         main(["farside", str(EUVI_A_171), "--model", str(path), "--out", str(tmp_path / "f"), "--device", "cpu"]) == 0
     )
     assert (tmp_path / "f" / "secchi_l0_a_farside.fits").is_file()
+
+
+def test_a_hand_made_preset_exports_without_the_registry(tmp_path, registered, mdi_map):
+    # The issue's path: a spec with AIA 171 registered by hand and a preset of one's own.
+    spec = registered(
+        dataclasses.replace(get_model("aisfm-v2"), name="lab-171", inputs=(get_model("aisfm-v2").inputs[2],))
+    )
+    preset = dataclasses.replace(get_preset("aisfm-v2"), name="lab-171-preset", model="lab-171")
+    field = np.clip(np.nan_to_num(mdi_map.data[400:528, 300:428]).astype(np.float32) / 300, -1, 1)
+    tiles = torch.from_numpy(field.reshape(4, 32, 4, 32).transpose(0, 2, 1, 3).reshape(16, 1, 32, 32).copy())
+    data = torch.utils.data.TensorDataset(tiles, tiles)
+    small = {"generator_kwargs": {"base_filters": 4, "n_down": 2, "n_res": 1}}
+    small["discriminator_kwargs"] = {"base_filters": 4, "n_layers": 2}
+    Trainer(preset, data, data, out_dir=tmp_path, device="cpu", batch_size=8, **small).fit(1, progress=False)
+    registry._REGISTRY.pop(spec.name)  # a later session, without the hand registration
+
+    result = export_onnx(tmp_path / "checkpoint.pt", tmp_path / "lab.onnx")
+    exported = load_model(result.path, device="cpu").spec
+    assert [c.label for c in exported.inputs] == ["AIA 171 Angstrom"]
+    assert "from preset lab-171-preset, inputs AIA 171 Angstrom;" in exported.architecture
+    assert exported.architecture.startswith("GlobalGenerator (base_filters=4, ")

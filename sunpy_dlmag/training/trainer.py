@@ -15,7 +15,13 @@ from tqdm.auto import tqdm
 
 from sunpy import log
 
-from sunpy_dlmag.exceptions import DeviceNotAvailableError, InvalidArgumentError, MissingFileError, TrainingDataError
+from sunpy_dlmag.exceptions import (
+    DeviceNotAvailableError,
+    InvalidArgumentError,
+    MissingFileError,
+    TrainingDataError,
+    UnknownModelError,
+)
 from sunpy_dlmag.io import write_atomic
 from sunpy_dlmag.metrics import pixel_cc
 from sunpy_dlmag.training._torch import torch
@@ -309,8 +315,10 @@ class Trainer:
         return {
             "format": CHECKPOINT_FORMAT,
             "preset": self.preset.name,
-            # The channels the user chose (Preset.with_channels), so that export and resume rebuild them.
-            "spec": None if self.preset.spec is None else self.preset.spec.to_json(),
+            # The channels of the network (a preset's, Preset.with_channels' or a hand-made preset's) and
+            # its generator, so that export rebuilds them without the registry.
+            "spec": self.preset._spec().to_json(),
+            "generator_type": self.preset.generator,
             "generator_kwargs": dict(self.generator_kwargs),
             "discriminator_kwargs": dict(self.discriminator_kwargs),
             "seed": self.seed,
@@ -363,10 +371,20 @@ def preset_of(state):
 
     from sunpy_dlmag.models import ModelSpec
 
-    preset = get_preset(state["preset"])
-    if state.get("spec"):
-        preset = dataclasses.replace(preset, spec=ModelSpec.from_json(state["spec"]))
-    return preset
+    spec = ModelSpec.from_json(state["spec"]) if state.get("spec") else None
+    try:
+        preset = get_preset(state["preset"])
+    except UnknownModelError:
+        if spec is None or not state.get("generator_type"):
+            raise
+        # A preset made by hand: the checkpoint holds all export needs.
+        preset = Preset(
+            name=state["preset"],
+            model=spec.name,
+            generator=state["generator_type"],
+            generator_kwargs=dict(state["generator_kwargs"]),
+        )
+    return preset if spec is None else dataclasses.replace(preset, spec=spec)
 
 
 def _check_passbands(pair, spec, manifest):
