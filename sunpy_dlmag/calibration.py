@@ -44,7 +44,7 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.table import Table
+from astropy.table import MaskedColumn, Table
 from astropy.time import Time
 
 import sunpy.map
@@ -70,6 +70,8 @@ __all__ = [
     "derive_calibration",
     "get_calibration",
     "normalize_exposure",
+    "read_calibrations",
+    "write_calibrations",
 ]
 
 #: EUVI passband (Angstrom) -> the AIA passband it stands in for.
@@ -293,7 +295,7 @@ class Calibration:
 
     def _require(self):
         if not self.available:
-            raise CalibrationNotAvailableError(_not_available_message(self.observatory, self.wavelength))
+            raise _not_available(_not_available_message(self.observatory, self.wavelength))
 
     def apply(self, values):
         """EUVI intensities (DN/s) -> AIA-equivalent intensities (DN/s), float32."""
@@ -328,15 +330,30 @@ class Calibration:
             )
 
 
+def _not_available(reason):
+    """
+    A `~sunpy_dlmag.exceptions.CalibrationNotAvailableError` whose message gives the Python remedies.
+
+    Its ``reason`` attribute holds the message without them, so that the command line can give
+    its own flags instead.
+    """
+    err = CalibrationNotAvailableError(
+        f"{reason} Derive one from a co-temporal pair of full-disk images of your own:\n"
+        "    cal = sunpy_dlmag.calibration.derive_calibration(euvi_map, aia_map)\n"
+        "and pass it with calibrate=cal (or a list of them, one per passband; write_calibrations and "
+        "read_calibrations keep them in a file); or pass calibrate=False to feed uncalibrated EUVI intensities "
+        "to a network trained on AIA (not recommended)."
+    )
+    err.reason = reason
+    return err
+
+
 def _not_available_message(observatory, wavelength):
     known = ", ".join(c.label for c in _table_calibrations() if c.available) or "none"
     wl = wavelength.to_value(u.AA) if isinstance(wavelength, u.Quantity) else wavelength
     return (
         f"No EUVI -> AIA intensity calibration is available for {observatory} EUVI {wl:g} Angstrom "
-        f"(sunpy-dlmag knows: {known}). Derive one from a co-temporal pair of full-disk images of your own:\n"
-        "    cal = sunpy_dlmag.calibration.derive_calibration(euvi_map, aia_map)\n"
-        "and pass it with calibrate=cal (or a list of them, one per passband); or pass calibrate=False to feed "
-        "uncalibrated EUVI intensities to a network trained on AIA (not recommended)."
+        f"(sunpy-dlmag knows: {known})."
     )
 
 
@@ -385,6 +402,92 @@ def _table_calibrations():
     return tuple(_row_to_calibration(row) for row in _read_table())
 
 
+_COLUMNS = ("observatory", "instrument", "wavelength", "aia_wavelength", "scale", "exponent", "scatter")
+_COLUMNS += ("date_start", "date_end", "method", "source")
+
+
+def write_calibrations(calibrations, path, *, overwrite=False):
+    """
+    Write calibrations (e.g. from `derive_calibration`) to an ECSV file, one row each.
+
+    The file has the columns of `calibration_table`; `read_calibrations` reads it back, and
+    ``sunpy-dlmag farside --calibration PATH`` uses it.
+
+    Parameters
+    ----------
+    calibrations : `Calibration` or sequence of them
+        Available relations, at most one per spacecraft and passband.
+    path : str or `os.PathLike`
+    overwrite : bool
+        Replace an existing file.
+    """
+    from sunpy_dlmag.io import write_atomic
+
+    if isinstance(calibrations, Calibration):
+        calibrations = [calibrations]
+    calibrations = list(calibrations)
+    if not calibrations or not all(isinstance(c, Calibration) and c.available for c in calibrations):
+        raise InvalidArgumentError(
+            "calibrations must be one or more available sunpy_dlmag.calibration.Calibration (from "
+            f"derive_calibration), got {calibrations!r}."
+        )
+    keys = [(c.observatory, round(c.wavelength.to_value(u.AA))) for c in calibrations]
+    if len(set(keys)) != len(keys):
+        raise InvalidArgumentError(f"Two calibrations for the same spacecraft and passband: {keys}.")
+    rows = [
+        (
+            *(c.observatory, "EUVI", round(c.wavelength.to_value(u.AA)), round(c.aia_wavelength.to_value(u.AA))),
+            *(c.scale, c.exponent, np.nan if c.scatter is None else c.scatter, c.date_start, c.date_end),
+            *(c.method, c.source),
+        )
+        for c in calibrations
+    ]
+    table = Table(rows=rows, names=_COLUMNS)
+    table["wavelength"].unit = table["aia_wavelength"].unit = u.AA
+    # No scatter (a relation not fitted to quantiles) stays empty, as in the packaged table.
+    table["scatter"] = MaskedColumn(table["scatter"], mask=[c.scatter is None for c in calibrations])
+    table.meta["description"] = "EUVI -> AIA intensity cross-calibration (sunpy_dlmag.calibration.write_calibrations)"
+    return write_atomic(path, lambda tmp: table.write(tmp, format="ascii.ecsv", overwrite=True), overwrite=overwrite)
+
+
+def read_calibrations(path):
+    """
+    The calibrations of an ECSV file written by `write_calibrations` (the columns of `calibration_table`).
+
+    Returns
+    -------
+    list of `Calibration`
+        Pass them to `sunpy_dlmag.farside.farside_magnetogram` as ``calibrate=``.
+
+    Raises
+    ------
+    MissingFileError
+        No such file.
+    InputFileError
+        Not an ECSV file with the columns of `calibration_table`, or a row without a scale.
+    """
+    from sunpy_dlmag.exceptions import InputFileError, MissingFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"Calibration file {path} does not exist.")
+    try:
+        table = Table.read(path, format="ascii.ecsv")
+    except Exception as err:  # any parse failure of astropy's reader
+        raise InputFileError(f"Cannot read {path} as an ECSV calibration file: {err}") from err
+    missing = [c for c in _COLUMNS if c not in table.colnames]
+    if missing or len(table) == 0:
+        raise InputFileError(
+            f"{path} is not a calibration file written by write_calibrations: "
+            + (f"missing columns {', '.join(missing)}." if missing else "no rows.")
+        )
+    calibrations = [_row_to_calibration(row) for row in table]
+    unusable = [c.label for c in calibrations if not c.available]
+    if unusable:
+        raise InputFileError(f"{path} has no scale for {', '.join(unusable)}.")
+    return calibrations
+
+
 @checks.quantity_input
 def get_calibration(observatory, wavelength: u.AA):
     """
@@ -414,7 +517,7 @@ def get_calibration(observatory, wavelength: u.AA):
             if calibration.available:
                 return calibration
             break
-    raise CalibrationNotAvailableError(_not_available_message(key, wl * u.AA))
+    raise _not_available(_not_available_message(key, wl * u.AA))
 
 
 def _check_pair(euvi_map, aia_map, max_time_difference):

@@ -56,10 +56,14 @@ def _demo(args):
 
 
 def _train(args):
+    from sunpy_dlmag.training.presets import get_preset
     from sunpy_dlmag.training.trainer import Trainer, build_datasets
 
+    preset = get_preset(args.preset)
+    if args.channels:
+        preset = preset.with_channels([c for c in args.channels.split(",") if c.strip()])
     train_set, val_set = build_datasets(
-        args.preset,
+        preset,
         args.data,
         val=args.val,
         patch_size=args.patch_size,
@@ -70,7 +74,7 @@ def _train(args):
     )
     network = {k: v for k, v in (("base_filters", args.base_filters), ("n_res", args.n_res)) if v is not None}
     trainer = Trainer(
-        args.preset,
+        preset,
         train_set,
         val_set,
         out_dir=args.out,
@@ -96,6 +100,7 @@ def _export(args):
         version=args.version,
         training_data=args.training_data,
         license=args.license,
+        overwrite=args.overwrite,
     )
     print(result)
     return 0
@@ -167,7 +172,6 @@ def _drawing_check(path, png, options, overwrite):
 
 def _file_command(args):
     from sunpy_dlmag.batch import find_inputs, get_task, output_path, process_file, quicklook_path
-    from sunpy_dlmag.exceptions import DlmagError, InputMapError, OutputExistsError
     from sunpy_dlmag.io import fits_stem, is_fits_name
     from sunpy_dlmag.tasks import TASKS
 
@@ -176,31 +180,126 @@ def _file_command(args):
     inputs = find_inputs(args.inputs, suffixes=task.suffixes)
     out = Path(args.out)
     single = is_fits_name(out)
-    if single and len(inputs) > 1:
+    setup_errors = _setup_errors()
+    failed = []
+    items, unmatched = inputs, []
+    if task.name == "farside":
+        from sunpy_dlmag.farside import group_observations
+        from sunpy_dlmag.tasks import farside_calibrate
+
+        # A missing or bad calibration file fails once, before any work.
+        farside_calibrate(options["calibration"], options["calibrate"])
+        # A model of several channels takes one file per channel, matched by spacecraft and time.
+        groups, unmatched = group_observations(inputs, model=options["model"])
+        if groups and len(groups[0]) > 1:
+            items = groups
+    if single and len(items) + len(unmatched) > 1:
         print(
-            f"sunpy-dlmag: error: --out {out} is one file, but there are {len(inputs)} inputs; give a folder.",
+            f"sunpy-dlmag: error: --out {out} is one file, but there are {len(items) + len(unmatched)} inputs; "
+            "give a folder.",
             file=sys.stderr,
         )
         return 2
-    failed = []
-    for path in inputs:
+    if unmatched:
+        for path, why in unmatched:
+            print(f"sunpy-dlmag: error: {path}: {why} (ChannelMismatchError)", file=sys.stderr)
+            failed.append((path, "ChannelMismatchError"))
+    for item in items:
+        path = item[0] if isinstance(item, list) else item
         output = out if single else output_path(task, path, out)
         try:
-            process_file(task, path, output, overwrite=args.overwrite, quicklook=args.png, **options)
+            process_file(task, item, output, overwrite=args.overwrite, quicklook=args.png, **options)
             if args.png and task.name == "drawing":
                 candidates = output.with_name(f"{fits_stem(output.name)}_candidates.png")
                 _drawing_check(path, candidates, options, args.overwrite)
+        except setup_errors:
+            raise  # the model, the device or the installation, not this file: every file would fail
         except Exception as err:
-            if isinstance(err, DlmagError) and not isinstance(err, InputMapError | OutputExistsError):
-                raise  # the model or the device, not this file: every file would fail
-            # A problem of this file (unreadable, not a magnetogram, output exists): go on with the others.
-            print(f"sunpy-dlmag: error: {path}: {err} ({type(err).__name__})", file=sys.stderr)
-            failed.append(path)
+            # A problem of this file (unreadable, not a magnetogram, no calibration for its spacecraft,
+            # output exists): go on with the others.
+            print(f"sunpy-dlmag: error: {path}: {_cli_message(err)} ({type(err).__name__})", file=sys.stderr)
+            failed.append((path, type(err).__name__))
             continue
-        print(f"{path} -> {output}" + (f" and {quicklook_path(output).name}" if args.png else ""))
-    written = len(inputs) - len(failed)
-    print(f"{task.name}: {len(inputs)} file(s): {written} written, {len(failed)} failed")
+        shown = " + ".join(map(str, item)) if isinstance(item, list) else path
+        print(f"{shown} -> {output}" + (f" and {quicklook_path(output).name}" if args.png else ""))
+    written = len(items) - (len(failed) - len(unmatched))
+    what = "observation(s)" if items is not inputs else "file(s)"
+    print(f"{task.name}: {len(items) + len(unmatched)} {what}: {written} written, {len(failed)} failed")
+    for path, error in failed:
+        print(f"  failed: {path} ({error})")
     return 1 if failed else 0
+
+
+def _setup_errors():
+    from sunpy_dlmag import exceptions as e
+
+    # Arguments are the same for every file (a bad --out name, tile size, option value).
+    return (
+        e.InvalidArgumentError,
+        e.UnknownModelError,
+        e.WeightsNotInstalledError,
+        e.WeightsHashMismatchError,
+        e.ModelInputMismatchError,
+        e.InvalidModelSpecError,
+        e.DeviceNotAvailableError,
+        e.MissingDependencyError,
+    )
+
+
+def _cli_message(err):
+    """The message of an error, with the command line's flags in place of the Python remedies."""
+    from sunpy_dlmag.exceptions import CalibrationNotAvailableError
+
+    if isinstance(err, CalibrationNotAvailableError) and getattr(err, "reason", None):
+        return (
+            f"{err.reason} Derive one from a co-temporal full-disk EUVI and AIA pair with "
+            "`sunpy-dlmag derive-calibration EUVI_FILE AIA_FILE --out cal.ecsv` and pass --calibration cal.ecsv, "
+            "or pass --no-calibrate to feed uncalibrated intensities (not recommended)."
+        )
+    return str(err)
+
+
+def _derive_calibration(args):
+    from pathlib import Path
+
+    import sunpy.map
+
+    from sunpy_dlmag.calibration import derive_calibration, write_calibrations
+    from sunpy_dlmag.exceptions import InvalidArgumentError, OutputExistsError
+
+    if len(args.files) % 2:
+        raise InvalidArgumentError(
+            f"derive-calibration takes pairs of files, EUVI then AIA; got {len(args.files)} file(s)."
+        )
+    if Path(args.out).exists() and not args.overwrite:  # before any work, not after it
+        raise OutputExistsError(f"{args.out} exists; pass --overwrite to replace it.")
+    calibrations = []
+    for euvi, aia in zip(args.files[::2], args.files[1::2], strict=True):
+        calibration = derive_calibration(
+            sunpy.map.Map(euvi), sunpy.map.Map(aia), min_mu=args.min_mu, fit_exponent=args.fit_exponent
+        )
+        print(calibration)
+        calibrations.append(calibration)
+    write_calibrations(calibrations, args.out, overwrite=args.overwrite)
+    print(f"{len(calibrations)} calibration(s) -> {args.out}  (use: sunpy-dlmag farside ... --calibration {args.out})")
+    return 0
+
+
+def _add_calibration_command(sub):
+    command = sub.add_parser(
+        "derive-calibration",
+        help="derive EUVI-to-AIA intensity calibrations from co-temporal full-disk pairs, for farside --calibration",
+        description="Derive the EUVI -> AIA intensity relation of each pair of co-temporal full-disk images "
+        "(EUVI then AIA of the corresponding passband: 171-171, 195-193, 304-304) by matching their on-disk "
+        "intensity distributions (sunpy_dlmag.calibration.derive_calibration), and write them, one row per "
+        "spacecraft and passband, to an ECSV file for `sunpy-dlmag farside --calibration`.",
+    )
+    command.add_argument("files", nargs="+", metavar="EUVI AIA", help="pairs of FITS files: EUVI, then AIA")
+    command.add_argument("--out", required=True, help="the ECSV file to write")
+    command.add_argument("--min-mu", type=float, default=0.3, help="smallest mu of the pixels used (default 0.3)")
+    command.add_argument("--fit-exponent", action="store_true", help="fit a power law, not only a scale factor")
+    command.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    command.set_defaults(func=_derive_calibration)
 
 
 def _batch(args):
@@ -477,6 +576,7 @@ def build_parser():
 
     _add_file_commands(sub)
     _add_counts_command(sub)
+    _add_calibration_command(sub)
     _add_global_commands(sub)
 
     demo = sub.add_parser(
@@ -524,6 +624,11 @@ def build_parser():
         help="held-out magnetograms for noise-trained presets (denoise-m2*), each checked before training; "
         "paired presets hold out months instead",
     )
+    train.add_argument(
+        "--channels",
+        help="input passbands in Angstrom, comma-separated, in the manifest's input order, e.g. 171 or 304,193,171 "
+        "(farside presets aisfm-v1, aisfm-v2, pix2pixcc; EUVI 195 stands for AIA 193; default: the preset's)",
+    )
     train.add_argument("--out", required=True, help="run folder for the checkpoint and history")
     train.add_argument("--epochs", type=int, default=10, help="total number of epochs (default 10)")
     train.add_argument("--batch-size", type=int, help="default: the preset's")
@@ -554,13 +659,16 @@ def build_parser():
     export.add_argument("checkpoint", help="checkpoint.pt written by `sunpy-dlmag train`")
     export.add_argument("output", help="ONNX file to write")
     export.add_argument(
-        "--name", help="name of the model, written as DLMODEL into its outputs (default: the file's stem)"
+        "--name",
+        help="name of the model, written as DLMODEL into its outputs (default: the file's stem); "
+        "registered names are refused",
     )
     export.add_argument("--version", help="version of the weights (default: epochN)")
     export.add_argument(
         "--training-data", help="description of the training data (default: the preset and data of the run)"
     )
     export.add_argument("--license", help="licence of the weights (default: unknown)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing ONNX file")
     export.set_defaults(func=_export)
     return parser
 

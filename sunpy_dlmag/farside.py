@@ -36,7 +36,6 @@ from sunpy.coordinates import propagate_with_solar_surface
 from sunpy_dlmag import calibration, checks, geometry
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
-    CalibrationNotAvailableError,
     ChannelMismatchError,
     DlmagUserWarning,
     InconsistentObservationsError,
@@ -46,8 +45,9 @@ from sunpy_dlmag.exceptions import (
 from sunpy_dlmag.maps import check_magnetogram
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.registry import check_task, spec_of
+from sunpy_dlmag.models.runtime import register_map_path
 
-__all__ = ["farside_magnetogram", "prepare_inputs"]
+__all__ = ["farside_magnetogram", "group_observations", "prepare_inputs"]
 
 #: Largest time between the observed channels of one input.
 DEFAULT_TIME_TOLERANCE = 1 * u.h
@@ -239,10 +239,10 @@ def _find_calibration(smap, instrument, calibrate):
     if len(matching) == 1:
         return matching[0]
     euvi_wl = calibration.AIA_TO_EUVI[wavelength]
-    raise CalibrationNotAvailableError(
+    raise calibration._not_available(
         f"An AIA {wavelength} Angstrom image in an EUVI {euvi_wl} Angstrom channel needs the EUVI -> AIA relation "
-        f"of the spacecraft the network was trained with; pass exactly one Calibration for EUVI {euvi_wl} Angstrom "
-        "with calibrate= (see sunpy_dlmag.calibration.derive_calibration and get_calibration), or calibrate=False."
+        f"of the spacecraft the network was trained with, and {len(matching)} calibration(s) for AIA {wavelength} "
+        "Angstrom were given (one is needed)."
     )
 
 
@@ -373,6 +373,81 @@ def prepare_inputs(
     return maps
 
 
+# --------------------------------------------------------------------------- files of one observation
+def group_observations(paths, *, model, time_tolerance=DEFAULT_TIME_TOLERANCE):
+    """
+    The files of each observation, one per observed channel of a farside model, in its order.
+
+    Each file of the model's first channel starts an observation; each other channel takes
+    the file of its passband from the same spacecraft nearest in time, within
+    ``time_tolerance`` and not taken by another observation (as the batch runner matches
+    files). What ``sunpy-dlmag farside`` runs for a model of several channels.
+
+    Parameters
+    ----------
+    paths : sequence of path
+    model : str, path, `~sunpy_dlmag.models.ModelSpec` or `~sunpy_dlmag.models.Model`
+        Only the spec is used.
+    time_tolerance : `~astropy.units.Quantity`
+
+    Returns
+    -------
+    groups : list of list of path
+        One list per observation, in the spec's channel order.
+    unmatched : list of (path, str)
+        Files in no observation, and why.
+    """
+    spec = _spec_of(model)
+    observed_idx, _ = _roles(spec)
+    channels = [spec.inputs[i] for i in observed_idx]
+    if len(channels) == 1:
+        return [[p] for p in paths], []
+    found = {c: [] for c in range(len(channels))}  # channel -> [(path, observatory, date)]
+    unmatched = []
+    for path in paths:
+        try:
+            smap = sunpy.map.Map(path)
+            key = (checks.euv_instrument(smap), calibration.wavelength_aa(smap))
+        except Exception as err:  # unreadable: reported as this file's failure
+            unmatched.append((path, f"cannot be read ({type(err).__name__}: {err})"))
+            continue
+        matches = [c for c, channel in enumerate(channels) if key in _accepted(channel)]
+        if not matches:
+            unmatched.append((path, f"{calibration.describe(smap)} is none of the channels {_labels(channels)}"))
+            continue
+        found[matches[0]].append((path, calibration.observatory_key(smap), smap.date))
+    groups = []
+    used = set()
+    for path, observatory, date in found[0]:
+        group, missing = [path], []
+        for c in range(1, len(channels)):
+            near = [
+                (abs((d - date).to_value(u.s)), p)
+                for p, o, d in found[c]
+                if o == observatory and p not in used and abs((d - date).to_value(u.s)) <= time_tolerance.to_value(u.s)
+            ]
+            if near:
+                group.append(min(near)[1])
+            else:
+                missing.append(channels[c].label)
+        if missing:
+            unmatched.append(
+                (path, f"no file of {', '.join(missing)} from {observatory} within {time_tolerance} of it")
+            )
+            continue
+        used.update(group[1:])
+        groups.append(group)
+    for c in range(1, len(channels)):
+        for path, observatory, _ in found[c]:
+            if path not in used:
+                unmatched.append((path, f"no file of {channels[0].label} from {observatory} within {time_tolerance}"))
+    return groups, unmatched
+
+
+def _labels(channels):
+    return ", ".join(c.label for c in channels)
+
+
 # --------------------------------------------------------------------------- the network
 def _farside_model(model, device, num_threads=None, precision="fp32"):
     net = load_model(model, device=device, num_threads=num_threads, task="farside", precision=precision)
@@ -469,8 +544,34 @@ def farside_magnetogram(
     _roles(spec)  # raises for a model without EUV channels
     prepared = _prepare(euv, spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
     net = _farside_model(model, device, num_threads, precision)
+    return _translate(net, prepared)
+
+
+def _translate(net, prepared, **kwargs):
+    """The network on prepared inputs, with the output's history saying what went in and how."""
     inputs = "; ".join(calibration.describe(m) for m in prepared.observed)
     note = f"AI-generated magnetogram from the EUV observation(s): {inputs}."
     if prepared.notes:
         note += " " + "; ".join(prepared.notes) + "."
-    return net.translate(prepared.stack, prepared.frame, note=note)
+    return net.translate(prepared.stack, prepared.frame, note=note, **kwargs)
+
+
+def predict_maps(net, maps, **kwargs):
+    """
+    ``Model.predict`` on maps for a farside model: the preparation of `farside_magnetogram`.
+
+    ``maps`` is what ``euv`` takes, or one map per input channel in the spec's order (the
+    observed channels, then, where the model has them, the reference channels); the packaged
+    or no cross-calibration is used as ``calibrate=True`` would.
+    """
+    observed_idx, reference_idx = _roles(net.spec)
+    reference = None
+    if reference_idx and isinstance(maps, Sequence) and not isinstance(maps, str) and len(maps) == net.spec.n_inputs:
+        maps = list(maps)
+        maps, reference = [maps[i] for i in observed_idx], [maps[i] for i in reference_idx]
+    prepared = _prepare(maps, net.spec, reference=reference, calibrate=True, time_tolerance=DEFAULT_TIME_TOLERANCE)
+    return _translate(net, prepared, **kwargs)
+
+
+# Model.predict on maps of a farside model takes this path, not raw EUV values.
+register_map_path("farside", predict_maps)

@@ -182,11 +182,26 @@ def _read_map_option(path):
     return sunpy.map.Map(path) if path is not None else None
 
 
-def _farside(euv_map, *, reference=None, **options):
-    """`~sunpy_dlmag.farside_magnetogram` with the reference magnetogram given as a file."""
+def farside_calibrate(calibration, calibrate):
+    """``calibrate`` of `~sunpy_dlmag.farside_magnetogram` from the options ``calibration`` (file) and ``calibrate``."""
+    from sunpy_dlmag.calibration import read_calibrations
+    from sunpy_dlmag.exceptions import InvalidArgumentError
+
+    if calibration is None:
+        return calibrate
+    if calibrate is False:
+        raise InvalidArgumentError(
+            f"--calibration {calibration} and --no-calibrate contradict each other; give one of them."
+        )
+    return read_calibrations(calibration)
+
+
+def _farside(euv_map, *, reference=None, calibration=None, calibrate=True, **options):
+    """`~sunpy_dlmag.farside_magnetogram` with the reference magnetogram and the calibrations given as files."""
     from sunpy_dlmag.farside import farside_magnetogram
 
-    return farside_magnetogram(euv_map, reference=_read_map_option(reference), **options)
+    calibrate = farside_calibrate(calibration, calibrate)
+    return farside_magnetogram(euv_map, reference=_read_map_option(reference), calibrate=calibrate, **options)
 
 
 _DEVICE = Option("device", default="auto", choices=("auto", "cpu", "cuda"), help="where the network runs")
@@ -245,14 +260,15 @@ TASKS = {
         ),
         Task(
             "farside",
-            "magnetograms from STEREO/EUVI or SDO/AIA EUV images (AISFM, 1-channel models)",
+            "magnetograms from STEREO/EUVI or SDO/AIA EUV images (AISFM; for a model of several channels, one "
+            "file per channel, matched by spacecraft and time within 1 h)",
             "sunpy_dlmag.tasks:_farside",
             options=(
                 Option(
                     "model",
                     default="aisfm-v1",
-                    help="registered 1-channel farside model (aisfm-v1: EUV 304), or an ONNX file you trained "
-                    "and exported; no farside weights ship: see `sunpy-dlmag models info aisfm-v1`",
+                    help="registered farside model (aisfm-v1: EUV 304), or an ONNX file you trained and exported "
+                    "(any channels); no farside weights ship: see `sunpy-dlmag models info aisfm-v1`",
                 ),
                 Option("reference", help="frontside magnetogram FITS file, for reference-input models"),
                 Option(
@@ -260,6 +276,11 @@ TASKS = {
                     bool,
                     default=True,
                     help="skip the EUVI-to-AIA intensity cross-calibration (warns; only for inputs already calibrated)",
+                ),
+                Option(
+                    "calibration",
+                    help="ECSV file of EUVI-to-AIA calibrations you derived (`sunpy-dlmag derive-calibration`); "
+                    "they take precedence over the packaged ones",
                 ),
                 *_NETWORK,
             ),

@@ -322,3 +322,27 @@ def test_aia_image_in_an_euvi_channel(aia_map):
     (as_aia,) = prepare_inputs(aia_map, model=farside_spec([("AIA", 171)]))
     finite = np.isfinite(as_aia.data)
     np.testing.assert_allclose(as_euvi.data[finite], as_aia.data[finite] / relation.scale, rtol=1e-5)
+
+
+def test_predict_on_maps_prepares_farside_inputs_like_farside_magnetogram(euvi_map, aia_map, conv_model, gauss_model):
+    # Raw EUVI-A 171 (level 0.5: bias not subtracted, DN) into an AIA 171 channel: the bias, the
+    # exposure and the packaged cross-calibration are applied, as farside_magnetogram does.
+    predicted = gauss_model.predict(euvi_map)
+    expected = farside_magnetogram(euvi_map, model=gauss_model)
+    np.testing.assert_array_equal(predicted.data, expected.data)
+    assert "cross-calibrated: STEREO_A EUVI 171 -> AIA 171" in predicted.meta["history"].replace("\n", "")
+    # Not what the network gives on the raw values.
+    raw = gauss_model.translate([euvi_map], euvi_map)
+    assert np.nanmax(np.abs(raw.data - predicted.data)) > 10
+    # The same for several channels, in order or by wavelength (the guide's example).
+    model = conv_model([("AIA", 304), ("AIA", 193), ("AIA", 171)])
+    m304, m195 = map_with(euvi_map, wavelnth=304), map_with(euvi_map, wavelnth=195)
+    with pytest.raises(CalibrationNotAvailableError, match="STEREO_A EUVI 304"):
+        model.predict([m304, m195, euvi_map])
+    a304, a193 = map_with(aia_map, wavelnth=304), map_with(aia_map, wavelnth=193)
+    np.testing.assert_array_equal(
+        model.predict({171: aia_map, 304: a304, 193: a193}).data,
+        farside_magnetogram([a304, a193, aia_map], model=model).data,
+    )
+    with pytest.raises(ChannelMismatchError, match="takes 3 euv map"):
+        model.predict([a304, aia_map])

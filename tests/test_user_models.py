@@ -12,7 +12,7 @@ from conftest import DATA  # noqa: E402
 import sunpy_dlmag  # noqa: E402
 from sunpy_dlmag.cli import main  # noqa: E402
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM  # noqa: E402
-from sunpy_dlmag.exceptions import InvalidArgumentError  # noqa: E402
+from sunpy_dlmag.exceptions import InvalidArgumentError, OutputExistsError  # noqa: E402
 from sunpy_dlmag.models import get_model, load_model  # noqa: E402
 from sunpy_dlmag.models.registry import sha256sum  # noqa: E402
 from sunpy_dlmag.training.export import export_onnx  # noqa: E402
@@ -111,10 +111,39 @@ def test_export_never_takes_a_registered_name(run, tmp_path, name, capsys):
     assert main(["export", str(run / "checkpoint.pt"), str(tmp_path / "x.onnx"), "--name", name]) == 2
     assert "registered model" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
-    # A file named after it gets a name of its own.
-    assert main(["export", str(run / "checkpoint.pt"), str(tmp_path / f"{name}.onnx")]) == 0
-    assert f"Exported {name}-user to " in capsys.readouterr().out
-    assert load_model(tmp_path / f"{name}.onnx", device="cpu").spec.name == f"{name}-user"
+    # Nor from the file name: refused as the guide says, not silently renamed.
+    named = tmp_path / f"{name}.onnx"
+    assert main(["export", str(run / "checkpoint.pt"), str(named)]) == 2
+    err = capsys.readouterr().err
+    assert f"'{name}' (taken from the file name {name}.onnx) is the name of a registered model" in err
+    assert "--name" in err
+    assert not named.exists()
+    # With a name of its own, the file may keep the registered name.
+    assert main(["export", str(run / "checkpoint.pt"), str(named), "--name", f"{name}-mine"]) == 0
+    assert load_model(named, device="cpu").spec.name == f"{name}-mine"
+
+
+def test_export_refuses_to_overwrite_without_overwrite(run, tmp_path, capsys):
+    path = tmp_path / "mine.onnx"
+    checkpoint = str(run / "checkpoint.pt")
+    assert main(["export", checkpoint, str(path), "--version", "1.0"]) == 0
+    capsys.readouterr()
+    before = sha256sum(path)
+    # The card, version and sha256 of the existing file are kept.
+    assert main(["export", checkpoint, str(path), "--version", "2.0"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path} exists" in err
+    assert "--overwrite" in err
+    with pytest.raises(OutputExistsError, match="overwrite=True"):
+        export_onnx(checkpoint, path, version="2.0")
+    assert sha256sum(path) == before
+    assert load_model(path, device="cpu").spec.version == "1.0"
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.onnx"]  # no temporaries left
+    # Checked before the checkpoint is read: a missing checkpoint does not hide it.
+    with pytest.raises(OutputExistsError):
+        export_onnx(tmp_path / "missing.pt", path)
+    assert main(["export", checkpoint, str(path), "--version", "2.0", "--overwrite"]) == 0
+    assert load_model(path, device="cpu").spec.version == "2.0"
 
 
 # --------------------------------------------------------------------------- training data checked up front

@@ -220,7 +220,13 @@ class Model:
         data : `numpy.ndarray`, `~sunpy.map.GenericMap`, or sequence/mapping of maps
             An array ``(H, W)`` (one channel) or ``(C, H, W)`` of physical values in the
             units of the spec's inputs, or one map per input channel. Maps are brought to
-            the model's geometry and the result is put back on the first map's grid.
+            the model's geometry and the result is put back on the first map's grid. Maps
+            for a farside model get the preparation of
+            `~sunpy_dlmag.farside.farside_magnetogram` (its checks, bias subtraction,
+            exposure normalisation and the packaged EUVI -> AIA cross-calibration, raising
+            `~sunpy_dlmag.exceptions.CalibrationNotAvailableError` where there is none; its
+            ``euv`` forms, e.g. a mapping by wavelength, are taken too): use that function to
+            give your own calibrations or references. Arrays are taken as prepared values.
         tile_size : int, optional
             Largest tile width and height in pixels, margins included (the image is cut into
             nearly equal tiles of at most this size, on the network's stride grid). Default:
@@ -434,6 +440,10 @@ class Model:
         return self.output_map(frame.to_template(out), frame.template, note=note)
 
     def _predict_maps(self, maps, **kwargs):
+        prepare = _MAP_PATHS.get(self.spec.task)
+        if prepare is not None:
+            # E.g. EUV images need their bias, exposure and cross-calibration: the task's own path.
+            return prepare(self, maps, **kwargs)
         maps = self._maps_per_channel(maps)
         if self.spec.geometry.native:
             shapes = {m.data.shape for m in maps}
@@ -470,6 +480,16 @@ class Model:
         meta = provenance_meta(template, self, note=note)
         # Plot settings come with the product's map class (`~sunpy_dlmag.maps.DlmagMap`).
         return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta)
+
+
+# Task -> function(model, maps, **predict_kwargs) that `Model.predict` uses for maps of that task's
+# models; the capability module registers it (register_map_path), as sunpy map sources register.
+_MAP_PATHS = {}
+
+
+def register_map_path(task, function):
+    """Make ``Model.predict(maps)`` for models of ``task`` call ``function(model, maps, **kwargs)``."""
+    _MAP_PATHS[task] = function
 
 
 def default_tile_pixels(geometry):

@@ -14,7 +14,7 @@ import numpy as np
 
 from sunpy import log
 
-from sunpy_dlmag.exceptions import InvalidArgumentError, ModelOutputError
+from sunpy_dlmag.exceptions import InvalidArgumentError, ModelOutputError, OutputExistsError
 from sunpy_dlmag.training._torch import torch
 
 __all__ = ["ExportResult", "export_onnx", "export_to_onnx", "load_onnx_weights"]
@@ -191,6 +191,7 @@ def export_onnx(
     license=None,
     scores=None,
     example_size=None,
+    overwrite=False,
 ):
     """
     Export the generator of a training checkpoint to an ONNX file the runtime can load.
@@ -201,7 +202,8 @@ def export_onnx(
     network, not of the registered model the preset trains: its own name (which the
     headers of its outputs give as ``DLMODEL``), the architecture and parameter count of
     the trained network, what it was trained on, its validation scores, and no licence
-    unless one is given. Input channels, normalisation and geometry are the preset's.
+    unless one is given. Input channels, normalisation and geometry are those the checkpoint
+    was trained with (the preset's, or the channels chosen with ``Preset.with_channels``).
 
     Parameters
     ----------
@@ -210,9 +212,8 @@ def export_onnx(
     path : path
         The ONNX file to write.
     name : str, optional
-        Name of the model (default: the file's stem, with ``-user`` appended if that is a
-        registered name). A registered name is refused: outputs would claim to come from
-        the published model.
+        Name of the model (default: the file's stem). A registered name is refused, given or
+        taken from the file name: outputs would claim to come from the published model.
     version : str, optional
         Version of the weights (default: ``"epochN"``).
     training_data : str, optional
@@ -225,6 +226,9 @@ def export_onnx(
     example_size : int, optional
         Image size of the export and of the numerical check (default: the smallest multiple
         of the network's stride that is at least 64 px).
+    overwrite : bool
+        Replace an existing file at ``path`` (its card, version and sha256 are lost).
+        The file is written atomically: a failed export leaves any existing file as it was.
 
     Returns
     -------
@@ -233,16 +237,20 @@ def export_onnx(
     Raises
     ------
     InvalidArgumentError
-        A ``name`` that is registered, empty or not a string.
+        A ``name`` (or, without one, a file name) that is registered, empty or not a string.
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False (checked before the checkpoint is read).
     """
+    from sunpy_dlmag.io import write_atomic
     from sunpy_dlmag.models import WeightsSource
     from sunpy_dlmag.models.registry import sha256sum
-    from sunpy_dlmag.training.presets import get_preset
-    from sunpy_dlmag.training.trainer import load_checkpoint
+    from sunpy_dlmag.training.trainer import load_checkpoint, preset_of
 
     name = _model_name(name, path)
+    if Path(path).exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it.")
     state = load_checkpoint(checkpoint)
-    preset = get_preset(state["preset"])
+    preset = preset_of(state)
     generator = preset.build_generator(**state["generator_kwargs"])
     generator.load_state_dict(state["generator"])
     generator.eval()
@@ -254,7 +262,7 @@ def export_onnx(
     spec = preset.model_spec(
         name=name,
         version=version or f"epoch{state['epoch']}",
-        architecture=_architecture(generator, state["generator_kwargs"], preset.name),
+        architecture=_architecture(generator, state["generator_kwargs"], preset),
         training_data=training_data
         or f"user-trained from preset {preset.name} on {state.get('data') or 'unrecorded data'} for {epochs}",
         scores=scores,
@@ -268,25 +276,29 @@ def export_onnx(
     spec = dataclasses.replace(spec, geometry=geometry, weights=WeightsSource())
     if example_size is None:
         example_size = -(-64 // generator.stride) * generator.stride
-    difference = export_to_onnx(generator, path, in_channels=spec.n_inputs, example_size=example_size, spec=spec)
-    return ExportResult(Path(path), sha256sum(path), difference, spec)
+    checked = []
+
+    def write(tmp):
+        checked.append(export_to_onnx(generator, tmp, in_channels=spec.n_inputs, example_size=example_size, spec=spec))
+
+    write_atomic(path, write, overwrite=overwrite)
+    return ExportResult(Path(path), sha256sum(path), checked[0], spec)
 
 
 def _model_name(name, path):
     from sunpy_dlmag.exceptions import InvalidArgumentError
     from sunpy_dlmag.models import list_models
 
-    if name is None:
+    given = name is not None
+    if not given:
         name = Path(path).name.removesuffix(".onnx")
-        # A file named after a registered model (as the developers' tools write before packaging)
-        # still gets a name of its own.
-        return f"{name}-user" if name in list_models() else name
     if not isinstance(name, str) or not name.strip():
         raise InvalidArgumentError(f"name must be a non-empty string, got {name!r}.")
     if name in list_models():
+        where = "" if given else f" (taken from the file name {Path(path).name})"
         raise InvalidArgumentError(
-            f"{name!r} is the name of a registered model; the outputs of this network would claim to come "
-            f"from it. Give the export another name (name=..., --name), e.g. '{name}-mine'."
+            f"{name!r}{where} is the name of a registered model; the outputs of this network would claim to "
+            f"come from it. Give the export another name (name=..., --name), e.g. '{name}-mine'."
         )
     return name
 
@@ -299,11 +311,14 @@ def _method_reference(reference):
 
 
 def _architecture(generator, kwargs, preset):
-    """What the trained network is: its class, its settings and its parameter count."""
+    """What the trained network is: its class, its settings, its inputs and its parameter count."""
     settings = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
     n = sum(p.numel() for p in generator.parameters())
     count = f"{n / 1e6:.2f} M" if n >= 1e5 else f"{n:,}"
-    return f"{type(generator).__name__} ({settings}) from preset {preset}; {count} parameters"
+    return (
+        f"{type(generator).__name__} ({settings}) from preset {preset.name}, inputs {preset.channels_label}; "
+        f"{count} parameters"
+    )
 
 
 def load_onnx_weights(module, path):

@@ -58,6 +58,9 @@ class Preset:
         Trained on noise added to real magnetograms (``denoise-m2``) rather than on pairs.
     notes : str
         What a user should know (e.g. whether the network can be tiled).
+    spec : `~sunpy_dlmag.models.ModelSpec`, optional
+        Channels, geometry and normalisation in place of the registry entry ``model``'s
+        (`with_channels` sets it).
     """
 
     name: str
@@ -76,6 +79,92 @@ class Preset:
     patch_size: int = 1024
     noise_training: bool = False
     notes: str = ""
+    spec: object = None
+
+    def _spec(self):
+        """The spec whose channels the network takes: ``spec`` if set (`with_channels`), else the registry's."""
+        return self.spec if self.spec is not None else get_model(self.model)
+
+    def with_channels(self, wavelengths):
+        """
+        The same network and training settings, on EUV input channels of the user's choice.
+
+        Parameters
+        ----------
+        wavelengths : sequence of int, str or `~astropy.units.Quantity`
+            Passbands of the preset's EUV instrument, in the order the network takes them,
+            e.g. ``[171]`` or ``[304, 193, 171]``. For AIA, an EUVI passband names its AIA
+            counterpart (195 -> 193), since the network is later applied to EUVI images.
+
+        Returns
+        -------
+        `Preset`
+            Of the same name, whose ``spec`` has those input channels; each channel takes the
+            normalisation of a registered channel of the same instrument and passband if one
+            exists, else that of the preset's first channel.
+
+        Raises
+        ------
+        InvalidArgumentError
+            A preset whose inputs are not EUV images of one instrument, or a passband that
+            instrument has no counterpart of on EUVI, or a passband given twice.
+        """
+        import astropy.units as u
+
+        from sunpy_dlmag.calibration import EUVI_TO_AIA
+        from sunpy_dlmag.exceptions import InvalidArgumentError
+        from sunpy_dlmag.models import list_models
+
+        base = get_model(self.model)
+        instruments = {c.instrument.upper() for c in base.inputs}
+        if any(c.wavelength is None for c in base.inputs) or len(instruments) != 1:
+            raise InvalidArgumentError(
+                f"Preset {self.name!r} takes {', '.join(c.label for c in base.inputs)}; channels (--channels) can "
+                "be chosen only for presets whose inputs are EUV images of one instrument (aisfm-v1, aisfm-v2, "
+                "pix2pixcc)."
+            )
+        (instrument,) = instruments
+        allowed = sorted(set(EUVI_TO_AIA.values()) if instrument == "AIA" else set(EUVI_TO_AIA))
+        if isinstance(wavelengths, str | int | u.Quantity) and not (
+            isinstance(wavelengths, u.Quantity) and not wavelengths.isscalar
+        ):
+            wavelengths = [wavelengths]
+        chosen = []
+        for given in wavelengths:
+            try:
+                value = given.to_value(u.AA) if isinstance(given, u.Quantity) else float(str(given).strip())
+            except (ValueError, TypeError, u.UnitsError):
+                value = None
+            if value is not None and instrument == "AIA":
+                value = EUVI_TO_AIA.get(round(value), value)
+            if value is None or round(value) not in allowed:
+                raise InvalidArgumentError(
+                    f"channels (--channels) are {instrument} passbands in Angstrom, "
+                    f"{', '.join(map(str, allowed))}; got {given!r}."
+                )
+            chosen.append(round(value))
+        if not chosen or len(set(chosen)) != len(chosen):
+            raise InvalidArgumentError(f"channels (--channels) must name each passband once, got {list(wavelengths)}.")
+        known = {
+            (c.instrument.upper(), round(c.wavelength.to_value(u.AA))): c
+            for name in [self.model, *list_models(task=base.task)]
+            for c in get_model(name).inputs
+            if c.wavelength is not None
+        }
+        inputs = tuple(
+            dataclasses.replace(
+                known.get((instrument, wl), base.inputs[0]),
+                instrument=base.inputs[0].instrument,
+                wavelength=wl * u.AA,
+            )
+            for wl in chosen
+        )
+        return dataclasses.replace(self, spec=dataclasses.replace(base, inputs=inputs))
+
+    @property
+    def channels_label(self):
+        """The input channels, e.g. ``"AIA 171 Angstrom"``."""
+        return ", ".join(c.label for c in self._spec().inputs)
 
     @property
     def tile_safe(self):
@@ -89,8 +178,8 @@ class Preset:
         return 2 ** self.generator_kwargs.get("n_down", 4)
 
     def base_spec(self):
-        """The registry entry this preset trains, with the geometry of this preset's network."""
-        spec = get_model(self.model)
+        """The registry entry this preset trains (or ``spec``), with the geometry of this preset's network."""
+        spec = self._spec()
         geometry = Geometry(
             image_size=spec.geometry.image_size,
             rsun_px=spec.geometry.rsun_px,
@@ -122,7 +211,7 @@ class Preset:
             "global": networks.GlobalGenerator,
             "denoise": networks.DenoiseGenerator,
         }
-        spec = get_model(self.model)
+        spec = self._spec()
         kwargs = {**self.generator_kwargs, **overrides}
         return classes[self.generator](in_channels=spec.n_inputs, out_channels=1, **kwargs)
 
@@ -133,7 +222,7 @@ class Preset:
         from sunpy_dlmag.training import discriminators
 
         classes = {"patch": discriminators.PatchDiscriminator, "multiscale": discriminators.MultiScaleDiscriminator}
-        spec = get_model(self.model)
+        spec = self._spec()
         # Conditional GAN: the discriminator sees the input channels and the output.
         kwargs = {**self.discriminator_kwargs, **overrides}
         return classes[self.discriminator](in_channels=spec.n_inputs + 1, **kwargs)

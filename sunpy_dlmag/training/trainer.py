@@ -15,7 +15,13 @@ from tqdm.auto import tqdm
 
 from sunpy import log
 
-from sunpy_dlmag.exceptions import DeviceNotAvailableError, InvalidArgumentError, MissingFileError, TrainingDataError
+from sunpy_dlmag.exceptions import (
+    DeviceNotAvailableError,
+    InvalidArgumentError,
+    MissingFileError,
+    TrainingDataError,
+    UnknownModelError,
+)
 from sunpy_dlmag.io import write_atomic
 from sunpy_dlmag.metrics import pixel_cc
 from sunpy_dlmag.training._torch import torch
@@ -309,6 +315,10 @@ class Trainer:
         return {
             "format": CHECKPOINT_FORMAT,
             "preset": self.preset.name,
+            # The channels of the network (a preset's, Preset.with_channels' or a hand-made preset's) and
+            # its generator, so that export rebuilds them without the registry.
+            "spec": self.preset._spec().to_json(),
+            "generator_type": self.preset.generator,
             "generator_kwargs": dict(self.generator_kwargs),
             "discriminator_kwargs": dict(self.discriminator_kwargs),
             "seed": self.seed,
@@ -331,6 +341,12 @@ class Trainer:
     def load_state(self, state):
         if state["preset"] != self.preset.name:
             raise InvalidArgumentError(f"The checkpoint is for preset {state['preset']!r}, not {self.preset.name!r}.")
+        trained_on = preset_of(state).channels_label
+        if trained_on != self.preset.channels_label:
+            raise InvalidArgumentError(
+                f"The checkpoint's network takes {trained_on}, this run's {self.preset.channels_label}; "
+                "resume with the channels it was trained on (--channels, Preset.with_channels)."
+            )
         if state["generator_kwargs"] != self.generator_kwargs:
             raise InvalidArgumentError(
                 f"The checkpoint's generator settings {state['generator_kwargs']} differ from this run's "
@@ -347,6 +363,53 @@ class Trainer:
         torch.set_rng_state(state["rng_torch"])
         if state["rng_cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
+
+
+def preset_of(state):
+    """The `Preset` of a checkpoint, with the channels it was trained on."""
+    import dataclasses
+
+    from sunpy_dlmag.models import ModelSpec
+
+    spec = ModelSpec.from_json(state["spec"]) if state.get("spec") else None
+    try:
+        preset = get_preset(state["preset"])
+    except UnknownModelError:
+        if spec is None or not state.get("generator_type"):
+            raise
+        # A preset made by hand: the checkpoint holds all export needs.
+        preset = Preset(
+            name=state["preset"],
+            model=spec.name,
+            generator=state["generator_type"],
+            generator_kwargs=dict(state["generator_kwargs"]),
+        )
+    return preset if spec is None else dataclasses.replace(preset, spec=spec)
+
+
+def _check_passbands(pair, spec, manifest):
+    """The EUV inputs of a pair in the passbands of the spec's channels (the manifest has no labels)."""
+    import sunpy.map
+
+    from sunpy_dlmag.calibration import EUVI_TO_AIA, wavelength_aa
+
+    for path, channel in zip(pair.inputs, spec.inputs, strict=False):
+        if channel.wavelength is None or not Path(path).is_file():
+            continue  # a missing file is reported when the pairs are prepared
+        found = wavelength_aa(sunpy.map.Map(path))
+        wavelength = round(channel.wavelength.to_value("AA"))
+        # The EUVI passband of an AIA channel (and the reverse) is its counterpart.
+        if (
+            found is not None
+            and wavelength not in (found, EUVI_TO_AIA.get(found))
+            and found != EUVI_TO_AIA.get(wavelength)
+        ):
+            raise TrainingDataError(
+                f"{path} ({found} Angstrom) in {manifest} stands where the network takes {channel.label}; the "
+                f"network's inputs are {', '.join(c.label for c in spec.inputs)}: choose them with --channels "
+                "(Preset.with_channels) in the manifest's order, or fetch pairs of those passbands "
+                "(fetch-pairs --wavelengths)."
+            )
 
 
 def _describe_data(dataset):
@@ -524,6 +587,7 @@ def build_datasets(
             f"All {len(val_pairs)} pair(s) of {manifest} fall in the held-out months {tuple(held_out_months)}; "
             "none are left to train on. Add pairs from other months or hold out other months."
         )
+    _check_passbands(train_pairs[0], spec, manifest)
     cache = Path(cache_dir) if cache_dir else manifest.parent / "cache"
     common = dict(patch_size=patch_size, patches_per_image=patches_per_image)
     train_set = PatchDataset(prepare(train_pairs, spec, cache), seed=seed, **common)
