@@ -1,10 +1,11 @@
 """
 Put exported denoise-m2 or denoise-m2-hmi weights into the package with the registry's spec embedded.
 
-    python tools/package_denoise_m2.py RUN/denoise-m2.onnx
-    python tools/package_denoise_m2.py RUN/denoise-m2-hmi.onnx
+    python tools/package_denoise_m2.py RUN/denoise-m2-candidate.onnx
+    python tools/package_denoise_m2.py RUN/denoise-m2-hmi-candidate.onnx
 
-The model is named by the file (its stem). Writes sunpy_dlmag/models/weights/NAME.onnx whose
+The model is named by the file (its stem, less ``-candidate``: the training tools' exports may not
+take the registered name). Writes sunpy_dlmag/models/weights/NAME.onnx whose
 metadata hold the registry entry of NAME (without its own sha256, which cannot be inside
 the file it hashes) and no exporter records of the machine that wrote it, prints the sha256
 to record in sunpy_dlmag/models/catalogue.py, and says whether the weights (the ONNX
@@ -26,9 +27,9 @@ from sunpy_dlmag.models.registry import WEIGHTS_DIR, write_spec_to_onnx
 
 def main():
     source = Path(sys.argv[1])
-    name = source.stem
+    name = source.stem.removesuffix("-candidate")
     if name not in ("denoise-m2", "denoise-m2-hmi"):
-        raise SystemExit(f"Expected denoise-m2.onnx or denoise-m2-hmi.onnx, got {source.name}.")
+        raise SystemExit(f"Expected denoise-m2[-hmi][-candidate].onnx, got {source.name}.")
     target = WEIGHTS_DIR / f"{name}.onnx"
     previous = _initializers(target) if target.is_file() else None
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,7 +11,8 @@ Gaussian noise of mean U(-1, 1) G and sigma N(10, 4) G, 1000 x (MSE + field-weig
 instead from the HMI noise model of tools/hmi_noise_model.py (spatially correlated, growing
 towards the limb and, with ``--noise-field``, in strong fields; ``--noise-white-fraction``
 mixes in white noise), sigma N(10, 4) G being its level at disk centre in the quiet Sun.
-Writes the checkpoint, history.json and denoise-m2-hmi.onnx to --out. Every epoch is seeded,
+Writes the checkpoint, history.json and denoise-m2-hmi-candidate.onnx to --out (an export may not take a
+registered name; tools/package_denoise_m2.py makes it denoise-m2-hmi). Every epoch is seeded,
 so ``--epochs N`` reproduces the weights of epoch N bit for bit on the same machine type
 (``--resume`` continues an interrupted run exactly).
 """
@@ -81,7 +82,7 @@ def main():
             break
         history = trainer.fit(trainer.epoch + 1, progress=False)
         print(json.dumps(history[-1]), flush=True)
-    result = export_onnx(trainer.checkpoint_path, f"{args.out}/{PRESET}.onnx", version="1.0")
+    result = export_onnx(trainer.checkpoint_path, f"{args.out}/{PRESET}-candidate.onnx", version="1.0")
     print(result)
 
 

@@ -4,7 +4,8 @@ Train and export the ``denoise-m2`` weights that ship with sunpy-dlmag.
     python tools/train_denoise_m2.py --out runs/denoise-m2 [--epochs 70]
 
 Uses only the package's own trainer and exporter on the real magnetograms listed in
-tools/denoise_data.py; writes the checkpoint, history.json and denoise-m2.onnx to --out.
+tools/denoise_data.py; writes the checkpoint, history.json and denoise-m2-candidate.onnx to --out
+(an export may not take a registered name; tools/package_denoise_m2.py makes it denoise-m2).
 """
 
 import argparse
@@ -83,7 +84,7 @@ def main():
             break
         history = trainer.fit(trainer.epoch + 1, progress=False)
     print(json.dumps(history[-1], indent=2))
-    result = export_onnx(trainer.checkpoint_path, f"{args.out}/denoise-m2.onnx", version="1.0")
+    result = export_onnx(trainer.checkpoint_path, f"{args.out}/denoise-m2-candidate.onnx", version="1.0")
     print(result)
 
 
