@@ -118,7 +118,7 @@ class NonFiniteDataError(InputMapError):
 
 
 class ImplausibleValueError(InputMapError):
-    """Data beyond what the Sun produces (e.g. |B| above a product's limit), or an EUV frame that cannot be one."""
+    """Data beyond what the Sun produces (e.g. ``|B|`` above a product's limit), or an EUV frame that cannot be one."""
 
 
 class MissingDateError(InputMapError):

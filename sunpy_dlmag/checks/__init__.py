@@ -87,7 +87,7 @@ EUV_CLASSES = (sources.AIAMap, sources.EUVIMap, sources.EITMap, sources.SWAPMap,
 #: EUV passbands span about 50 .. 1700 Angstrom (soft X-rays below, UV above are other imagers).
 _EUV_RANGE_AA = (50, 1700)
 
-#: Largest |B| (G) the Sun produces in each product; beyond it a value is a fill value or an
+#: Largest ``|B|`` (G) the Sun produces in each product; beyond it a value is a fill value or an
 #: error. Full-disk and cutout magnetograms: the strongest umbrae reach 4-6 kG (the HMI 720-s
 #: full-disk samples here peak at 4.9 kG, MDI at 3.0 kG). Global maps (synoptic, synchronic,
 #: ADAPT) average over a degree or more of the surface (the ADAPT maps here peak at 1.3 kG).

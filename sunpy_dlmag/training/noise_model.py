@@ -227,7 +227,7 @@ class NoiseModel:
 
 
 def check_noise_model(noise_model, mu, count):
-    """The ``noise_model`` and per-magnetogram ``mu`` arguments of `NoiseDataset`, checked."""
+    """The ``noise_model`` and ``mu`` arguments of `~sunpy_dlmag.training.datasets.NoiseDataset`, checked."""
     if noise_model is not None and not callable(getattr(noise_model, "draw", None)):
         raise ArgumentTypeError(f"noise_model must be a NoiseModel, got {type(noise_model).__name__}.")
     mu = [None] * count if mu is None else list(mu)
