@@ -231,7 +231,7 @@ TASKS = {
                     "uncertainty",
                     bool,
                     default=False,
-                    help="also write a per-pixel uncertainty (G) as a second HDU, from the network run on the 8 "
+                    help="also write a per-pixel uncertainty (G), read back with sunpy_dlmag.io.read_map, from the 8 "
                     "rotations and flips of the image (8 times slower)",
                 ),
                 Option(
