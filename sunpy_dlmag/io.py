@@ -85,9 +85,14 @@ def write_atomic(path, write, *, overwrite=False):
     return path
 
 
-def save_map(smap, path, *, overwrite=False):
+def save_map(smap, path, *, overwrite=False, compress=False):
     """
     Save a map as FITS atomically (see `write_atomic`); a name ending in ``.gz`` is gzipped.
+
+    ``compress=True`` writes the image tile-compressed (``RICE_1``, as HMI's files; sunpy and
+    astropy read it as any FITS map): integer data losslessly, float data in steps of
+    ``sunpy_dlmag.mapio.QUANTIZE_STEP`` of the map's unit (0.01 G: at most 0.005 G off, far
+    below any magnetogram's noise), about a third of the plain file's size.
 
     A map's ``uncertainty`` and ``mask`` follow the image as binary tables (``EXTNAME =
     'UNCERTAINTY'`` and ``'MASK'``): ``sunpy.map.Map(path)`` reads the map alone, as for any
@@ -114,12 +119,17 @@ def save_map(smap, path, *, overwrite=False):
         meta = copy.deepcopy(smap.meta)
         meta.pop("blank")
         smap = sunpy.map.Map(smap.data, meta)
+    if not isinstance(compress, bool):
+        raise ArgumentTypeError(f"compress must be True (tile-compressed) or False (plain FITS), got {compress!r}.")
     # sunpy takes the file type from the last suffix; astropy gzips names ending in .gz.
     filetype = "fits" if is_fits_name(path) else "auto"
 
     def write(tmp):
-        # GenericMap's own save: a DlmagMap's would add the uncertainty itself.
-        sunpy.map.GenericMap.save(smap, tmp, filetype=filetype, overwrite=True)
+        if compress:
+            mapio.write_compressed(tmp, smap)
+        else:
+            # GenericMap's own save: a DlmagMap's would add the uncertainty itself.
+            sunpy.map.GenericMap.save(smap, tmp, filetype=filetype, overwrite=True)
         if is_fits_name(path):
             mapio.append_extras(tmp, original)
 

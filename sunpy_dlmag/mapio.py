@@ -9,6 +9,8 @@ observation; `~sunpy_dlmag.io.read_map` returns the same map with ``uncertainty`
 """
 
 import contextlib
+import gzip
+import io
 import os
 import warnings
 import zlib
@@ -24,7 +26,10 @@ from sunpy.util.exceptions import NoMapsInFileError
 
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagError, InputFileError, MissingFileError
 
-__all__ = ["FITS_SUFFIXES", "fits_stem", "is_fits_name", "read_map"]
+__all__ = ["FITS_SUFFIXES", "QUANTIZE_STEP", "fits_stem", "is_fits_name", "is_tile_compressed", "read_map"]
+
+#: Quantization step of float images written tile-compressed, in the map's unit (G).
+QUANTIZE_STEP = 0.01
 
 #: File name endings of FITS files, compressed ones included (compared case-insensitively).
 FITS_SUFFIXES = (".fits", ".fts", ".fit", ".fits.gz", ".fts.gz", ".fit.gz", ".fits.fz")
@@ -48,6 +53,26 @@ def fits_stem(name):
 UNCERTAINTY_EXTNAME = "UNCERTAINTY"
 MASK_EXTNAME = "MASK"
 _EXTRA_EXTNAMES = (UNCERTAINTY_EXTNAME, MASK_EXTNAME)
+
+
+def write_compressed(path, smap):
+    """Write ``smap`` to ``path`` as a RICE tile-compressed image: floats in `QUANTIZE_STEP` steps."""
+    header = smap.fits_header
+    header.strip()  # the primary HDU's structural keys: the image is an extension
+    # A negative quantize_level is an absolute step; dithering keeps exact zeros (SUBTRACTIVE_DITHER_2).
+    image = fits.CompImageHDU(
+        smap.data, header, compression_type="RICE_1", quantize_level=-QUANTIZE_STEP, quantize_method=2
+    )
+    fits.HDUList([fits.PrimaryHDU(), image]).writeto(path, overwrite=True)
+
+
+def is_tile_compressed(path):
+    """Whether the FITS file ``path`` holds a tile-compressed image (as HMI's RICE files do)."""
+    try:
+        with fits.open(path) as hdul:
+            return any(isinstance(hdu, fits.CompImageHDU) for hdu in hdul)
+    except (OSError, ValueError):
+        return False
 
 
 def _array_table(name, column, array, *, unit=None, cards=()):
@@ -90,13 +115,16 @@ def extra_hdus(smap):
 
 
 def append_extras(path, smap):
-    """Rewrite the FITS file ``path`` (just written from ``smap``) with ``smap``'s uncertainty and mask added."""
+    """Add ``smap``'s uncertainty and mask to the FITS file ``path`` just written from it."""
     extras = extra_hdus(smap)
     if not extras:
         return
-    with fits.open(path) as hdul:
-        hdus = [hdu.copy() for hdu in hdul]
-    fits.HDUList(hdus + extras).writeto(path, overwrite=True)
+    # Tile-compressed images are copied as their compressed tables (never compressed again),
+    # from the file's bytes in memory, as the file itself is written over.
+    raw = Path(path).read_bytes()
+    raw = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw  # a .gz name: gzipped again on writing
+    with fits.open(io.BytesIO(raw), disable_image_compression=True) as hdul:
+        fits.HDUList([*hdul, *extras]).writeto(path, overwrite=True)
 
 
 def _uncertainty(hdu, path):

@@ -23,6 +23,7 @@ from sunpy_dlmag.data.sample import GONG_SYNOPTIC
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputFileError, InputMapError, MissingFileError
 from sunpy_dlmag.farside import farside_magnetogram
 from sunpy_dlmag.io import read_gong_synoptic, read_map, save_map
+from sunpy_dlmag.mapio import QUANTIZE_STEP, is_tile_compressed
 from sunpy_dlmag.maps import DlmagMap
 from sunpy_dlmag.models import Channel, Geometry, ModelSpec, Normalization, load_model
 from sunpy_dlmag.models.graphs import gaussian_filter_network
@@ -282,3 +283,41 @@ def test_every_product_header_is_what_the_docs_say(products, name, tmp_path):
     for key in sorted(keys):
         _check_key(key, meta, smap, source)
     assert not removed & set(meta), f"{name} keeps {removed & set(meta)}, which the docs say are removed"
+
+
+def test_compressed_outputs_read_back_within_the_quantization_step(products, tmp_path):
+    smap, _ = products["denoise-uncertainty"]
+    plain = save_map(smap, tmp_path / "plain.fits")
+    rice = save_map(smap, tmp_path / "rice.fits", compress=True)
+    assert is_tile_compressed(rice)
+    assert not is_tile_compressed(plain)
+    assert rice.stat().st_size < plain.stat().st_size
+    with fits.open(rice) as hdul:
+        assert hdul[1].fileinfo()["datSpan"] < smap.data.astype(np.float32).nbytes
+    again = read_map(rice)
+    assert type(again) is DlmagMap
+    assert again.provenance == smap.provenance
+    assert again.wcs.wcs.compare(smap.wcs.wcs, tolerance=1e-10)
+    np.testing.assert_array_equal(np.isnan(again.data), np.isnan(smap.data))
+    assert np.nanmax(np.abs(again.data - smap.data)) <= QUANTIZE_STEP / 2 + 1e-6
+    np.testing.assert_array_equal(again.uncertainty.array, smap.uncertainty.array)
+    codes, _ = products["pfss-open-field"]
+    np.testing.assert_array_equal(read_map(save_map(codes, tmp_path / "codes.fits", compress=True)).data, codes.data)
+
+
+def test_cli_output_is_compressed_where_the_input_is(tmp_path, capsys):
+    source = tmp_path / "mdi_rice.fits"
+    save_map(sunpy.map.Map(MDI_SMALL), source, compress=True)
+    assert main(["denoise", str(source), str(MDI_SMALL), "--out", str(tmp_path / "out"), "--device", "cpu"]) == 0
+    assert is_tile_compressed(tmp_path / "out" / "mdi_rice_denoise.fits")
+    assert not is_tile_compressed(tmp_path / "out" / f"{MDI_SMALL.name[:-5]}_denoise.fits")
+    plain = tmp_path / "plain.fits"
+    assert main(["denoise", str(source), "--out", str(plain), "--plain-fits", "--device", "cpu"]) == 0
+    assert not is_tile_compressed(plain)
+    assert read_map(plain).product == "denoise"
+
+
+def test_counts_name_the_drawing_without_a_leading_space(tmp_path):
+    table = drawings.sunspot_counts(_drawing(tmp_path)).to_table()
+    assert table.meta["drawing"] == table.meta["drawing"].strip()
+    assert table.meta["drawing"].startswith("sunspot drawing 2010-10-15T08:00:00")
