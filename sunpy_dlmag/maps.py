@@ -289,7 +289,8 @@ _DLMAGMAP_DOC = """
     output read back with ``sunpy.map.Map(path)`` knows what it is (``product``, ``model``,
     ``ai_generated``, ``inputs``, ``provenance``), measures what it says and plots with the
     colour map and fixed limits, symmetric about 0 G, of its kind of map
-    (`sunpy_dlmag.maps.MAGNETOGRAM_PLOT`). Observations are never claimed.
+    (`sunpy_dlmag.maps.MAGNETOGRAM_PLOT`). Observations are never claimed. ``save`` also writes
+    the map's uncertainty and mask to a FITS file; `sunpy_dlmag.io.read_map` reads them back.
 
     Examples
     --------
