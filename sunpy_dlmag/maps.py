@@ -20,6 +20,7 @@ DLVER     the sunpy-dlmag version that made it
 import copy
 
 import astropy.units as u
+import numpy as np
 from astropy.time import Time
 from astropy.visualization import ImageNormalize
 
@@ -306,7 +307,10 @@ class DlmagMap(sunpy.map.GenericMap):  # its docstring is set below the class
     def __init__(self, data, header, plot_settings=None, **kwargs):
         super().__init__(data, header, **kwargs)
         self._nickname = self.instrument  # e.g. "sunpy-dlmag denoise-m2": names the map, not an instrument
-        if self.unit is not None and self.unit.is_equivalent(u.G):
+        if self.measurement == "uncertainty":
+            # A 1-sigma error, never shown as a field: a sequential colour map from 0.
+            self.plot_settings.update({"cmap": "viridis", "norm": ImageNormalize(vmin=0)})
+        elif self.unit is not None and self.unit.is_equivalent(u.G):
             kind = "global" if self.product in _GLOBAL_PRODUCTS else "magnetogram"
             self.plot_settings.update(magnetogram_plot_settings(kind))
         else:
@@ -369,6 +373,20 @@ class DlmagMap(sunpy.map.GenericMap):  # its docstring is set below the class
         super().save(filepath, filetype=filetype, **kwargs)
         if filetype.lower() in ("fits", "fit", "fts"):
             mapio.append_extras(filepath, self)
+
+    @property
+    def uncertainty_map(self):
+        """
+        The ``uncertainty`` as a map of its own, to plot or save (``DLMEAS = 'uncertainty'``: a
+        sequential colour map from 0, never a magnetogram's), or `None` without one.
+        """
+        if self.uncertainty is None:
+            return None
+        meta = copy.deepcopy(self.meta)
+        meta["dlmeas"] = "uncertainty"
+        unit = self.uncertainty.unit if self.uncertainty.unit is not None else self.unit
+        meta["bunit"] = unit.to_string("fits") if unit is not None else ""
+        return DlmagMap(np.asarray(self.uncertainty.array, dtype=np.float32), meta)
 
     @classmethod
     def is_datasource_for(cls, data, header, **kwargs):

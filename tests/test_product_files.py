@@ -321,3 +321,16 @@ def test_counts_name_the_drawing_without_a_leading_space(tmp_path):
     table = drawings.sunspot_counts(_drawing(tmp_path)).to_table()
     assert table.meta["drawing"] == table.meta["drawing"].strip()
     assert table.meta["drawing"].startswith("sunspot drawing 2010-10-15T08:00:00")
+
+
+def test_the_uncertainty_map_is_never_shown_as_a_magnetogram(products, tmp_path):
+    smap, _ = products["denoise-uncertainty"]
+    sigma = smap.uncertainty_map
+    assert sigma.measurement == "uncertainty"
+    assert sigma.unit == u.G
+    np.testing.assert_array_equal(sigma.data, smap.uncertainty.array)
+    assert sigma.plot_settings["cmap"] == "viridis"
+    assert sigma.plot_settings["norm"].vmin == 0
+    again = sunpy.map.Map(save_map(sigma, tmp_path / "sigma.fits"))
+    assert (again.measurement, again.plot_settings["cmap"]) == ("uncertainty", "viridis")
+    assert products["denoise"][0].uncertainty_map is None
