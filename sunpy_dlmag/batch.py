@@ -255,7 +255,7 @@ def _save_quicklook(smap, path, *, overwrite=False):
     return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100), overwrite=overwrite)
 
 
-def process_file(task, path, output, *, overwrite=False, quicklook=False, num_threads=None, **options):
+def process_file(task, path, output, *, overwrite=False, quicklook=False, num_threads=None, compress=None, **options):
     """
     Run a task on one file and write its output FITS file (and a PNG quick-look) atomically.
 
@@ -276,6 +276,9 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
         Also write a PNG quick-look of the output map.
     num_threads : int, optional
         Threads its networks may use (default: onnxruntime's choice, one per core).
+    compress : bool, optional
+        Write the output tile-compressed (see `sunpy_dlmag.io.save_map`); default: where the
+        input is (HMI's RICE-compressed files), else plain FITS.
     **options
         Options of the task's function, e.g. ``method``, ``model``, ``device``,
         ``tile_size`` and ``overlap`` for ``"denoise"`` (see `sunpy_dlmag.denoise`).
@@ -294,7 +297,8 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     """
     import sunpy.map
 
-    from sunpy_dlmag.io import save_map
+    from sunpy_dlmag.io import is_fits_name, save_map
+    from sunpy_dlmag.mapio import is_tile_compressed
 
     task = get_task(task)
     num_threads = checks.check_int(num_threads, "num_threads", minimum=1, allow_none=True)
@@ -306,8 +310,12 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     result = task.function(path, num_threads=num_threads, **options)
     if not isinstance(result, sunpy.map.GenericMap):
         raise ArgumentTypeError(f"Task {task.name!r} returned {type(result).__name__}, not a sunpy map.")
+    if compress is None:
+        first = path[0] if isinstance(path, list | tuple) else path  # one file per channel: the first's
+        compress = is_fits_name(first) and is_tile_compressed(first)
     # Declared tasks (sunpy_dlmag.tasks) name their writer; others write FITS.
-    getattr(task.function, "write", save_map)(result, output, overwrite=overwrite)
+    write = getattr(task.function, "write", save_map)
+    write(result, output, overwrite=overwrite, **({"compress": True} if compress else {}))
     if quicklook:
         _save_quicklook(result, png, overwrite=overwrite)
     return result

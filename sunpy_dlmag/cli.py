@@ -208,7 +208,8 @@ def _file_command(args):
         path = item[0] if isinstance(item, list) else item
         output = out if single else output_path(task, path, out)
         try:
-            process_file(task, item, output, overwrite=args.overwrite, quicklook=args.png, **options)
+            compress = False if args.plain_fits else None  # None: tile-compressed where the input is
+            process_file(task, item, output, overwrite=args.overwrite, quicklook=args.png, compress=compress, **options)
             if args.png and task.name == "drawing":
                 candidates = output.with_name(f"{fits_stem(output.name)}_candidates.png")
                 _drawing_check(path, candidates, options, args.overwrite)
@@ -350,6 +351,11 @@ def _add_file_commands(sub):
         )
         _add_task_options(command, declared)
         command.add_argument("--png", action="store_true", help="also write a PNG quick-look beside each output")
+        command.add_argument(
+            "--plain-fits",
+            action="store_true",
+            help="write plain FITS (default: tile-compressed, RICE in 0.01 G steps, where the input is, as HMI)",
+        )
         command.add_argument("--overwrite", action="store_true", help="replace existing outputs")
         command.set_defaults(func=_file_command)
 

@@ -27,7 +27,7 @@ from sunpy.map.sources import HMIMap, MDIMap
 from sunpy_dlmag import checks, disk
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
 from sunpy_dlmag.geometry import ModelFrame
-from sunpy_dlmag.maps import append_history, check_magnetogram
+from sunpy_dlmag.maps import DlmagMap, append_history, check_magnetogram
 from sunpy_dlmag.models import load_model
 
 __all__ = ["denoise", "noise_level", "quiet_sun_mask", "stack_magnetograms", "symmetry_ensemble"]
@@ -58,6 +58,15 @@ def _ae_model_for(magnetogram):
         if isinstance(magnetogram, cls):
             return name
     known = "; ".join(f"{name} for {label}" for _, label, name in _AE_BY_INSTRUMENT)
+    if isinstance(magnetogram, DlmagMap):
+        # A product names its own instrument (sunpy-dlmag ...); what it was made from is in DLINPUT.
+        made = f"made by {magnetogram.model}" if magnetogram.model else "made by sunpy-dlmag"
+        source = magnetogram.inputs or "an unknown input"
+        raise InputMapError(
+            f"This map is a sunpy-dlmag {magnetogram.product} product ({made} from {source}), "
+            "not an observation, so no model is chosen for it. Denoise the original observation; to run a model on "
+            f"this product all the same, name it with model=, e.g. denoise(m, model='denoise-m2-hmi') ({known})."
+        )
     what = " ".join(str(p) for p in (magnetogram.observatory, magnetogram.instrument) if p) or "unknown instrument"
     raise InputMapError(
         f"No denoising model is trained for magnetograms of {what} ({type(magnetogram).__name__}); the shipped "

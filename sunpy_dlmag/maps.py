@@ -20,12 +20,14 @@ DLVER     the sunpy-dlmag version that made it
 import copy
 
 import astropy.units as u
+import numpy as np
+from astropy.time import Time
 from astropy.visualization import ImageNormalize
 
 import sunpy.map
 from sunpy.map.header_helper import get_observer_meta
 
-from sunpy_dlmag import checks
+from sunpy_dlmag import checks, mapio
 from sunpy_dlmag.exceptions import InvalidArgumentError
 from sunpy_dlmag.version import version
 
@@ -35,6 +37,7 @@ __all__ = [
     "append_history",
     "check_magnetogram",
     "derived_meta",
+    "describe_observation",
     "is_ai_generated",
     "magnetogram_plot_settings",
     "provenance_meta",
@@ -90,7 +93,7 @@ def derived_meta(
     bunit : str
         Unit of the data (``BUNIT``); ``""`` for codes.
     instrument : str, optional
-        ``INSTRUME`` (default: ``"sunpy-dlmag <product>"``); never an observing instrument.
+        ``INSTRUME`` after ``"sunpy-dlmag "`` (default: the product); never an observing instrument.
     observatory : str
         ``OBSRVTRY``: the platform the input was observed from, or this package. ``TELESCOP``
         is always ``"sunpy-dlmag"``.
@@ -115,7 +118,9 @@ def derived_meta(
     # Not the input's telescope: sunpy's sources of observations (GONG's, HMI's, ...) key on
     # TELESCOP, and a product they also claimed could not be read at all (MultipleMatchError).
     meta["telescop"] = "sunpy-dlmag"
-    meta["instrume"] = instrument or f"sunpy-dlmag {product}"
+    # Never an observing instrument: the product names this package first.
+    instrument = instrument or product
+    meta["instrume"] = instrument if instrument.startswith("sunpy-dlmag") else f"sunpy-dlmag {instrument}"
     meta["bunit"] = bunit
     if wavelength is not None:
         meta["wavelnth"] = float(wavelength.value)
@@ -147,10 +152,7 @@ def provenance_meta(template, model, *, note=""):
     magnetogram (denoising) keeps the wavelength of its line.
     """
     spec = model.spec
-    source = " ".join(str(part) for part in (template.observatory, template.instrument, template.detector) if part)
-    if template.wavelength is not None:
-        source += f" {template.wavelength.to_string()}"
-    source += f" {template.date.isot}"
+    source = describe_observation(template)
     same_measurement = spec.output.unit == "G" and template.unit is not None and template.unit.is_equivalent(u.G)
     line = (
         f"made by model {spec.name} version {spec.version} "
@@ -174,7 +176,7 @@ def provenance_meta(template, model, *, note=""):
     # Standard observer keys: instrument-specific ones (MDI's OBS_L0...) are only read by that source class.
     meta.update(get_observer_meta(template.observer_coordinate, template.rsun_meters))
     meta["rsun_obs"] = template.rsun_obs.to_value(u.arcsec)
-    meta["date-obs"] = template.date.utc.isot
+    meta["date-obs"] = _date_as_written(template)
     # Instrument map classes (AIA's T_OBS, MDI's default units) fill in what a generic map
     # must find in the header itself: the frame's time and the axis units.
     meta["date-avg"] = template.reference_date.utc.isot  # HMI gives T_OBS in TAI
@@ -182,6 +184,37 @@ def provenance_meta(template, model, *, note=""):
         meta[f"cunit{axis}"] = unit.to_string("fits")
         meta[f"ctype{axis}"] = ctype
     return meta
+
+
+def describe_observation(smap):
+    """
+    What ``smap`` is, for ``DLINPUT``: observatory, instrument, detector, wavelength and time, e.g.
+    ``"SOHO MDI 6768.0 Angstrom 2010-10-15T00:00:26.000"``; ``"unknown instrument"`` where the
+    header names none.
+    """
+    parts = []
+    for part in (smap.observatory, smap.instrument, smap.detector):
+        text = str(part).strip() if part is not None else ""
+        if text and text not in parts:
+            parts.append(text)
+    if not parts:
+        parts.append("unknown instrument")
+    if smap.wavelength is not None:
+        parts.append(smap.wavelength.to_string())
+    parts.append(_date_as_written(smap))
+    return " ".join(parts)
+
+
+def _date_as_written(smap):
+    """``smap.date`` in ISO format, as DATE-OBS writes it where that is the same time (``12.20`` stays ``12.20``)."""
+    written = str(smap.meta.get("date-obs", "")).strip()
+    try:
+        same = written and abs((Time(written.rstrip("Z"), scale="utc") - smap.date).to_value(u.s)) < 1e-6
+    except ValueError:
+        same = False
+    if same and "T" in written:
+        return written.rstrip("Z")
+    return smap.date.utc.isot
 
 
 def is_ai_generated(smap):
@@ -257,7 +290,8 @@ _DLMAGMAP_DOC = """
     output read back with ``sunpy.map.Map(path)`` knows what it is (``product``, ``model``,
     ``ai_generated``, ``inputs``, ``provenance``), measures what it says and plots with the
     colour map and fixed limits, symmetric about 0 G, of its kind of map
-    (`sunpy_dlmag.maps.MAGNETOGRAM_PLOT`). Observations are never claimed.
+    (`sunpy_dlmag.maps.MAGNETOGRAM_PLOT`). Observations are never claimed. ``save`` also writes
+    the map's uncertainty and mask to a FITS file; `sunpy_dlmag.io.read_map` reads them back.
 
     Examples
     --------
@@ -273,7 +307,10 @@ class DlmagMap(sunpy.map.GenericMap):  # its docstring is set below the class
     def __init__(self, data, header, plot_settings=None, **kwargs):
         super().__init__(data, header, **kwargs)
         self._nickname = self.instrument  # e.g. "sunpy-dlmag denoise-m2": names the map, not an instrument
-        if self.unit is not None and self.unit.is_equivalent(u.G):
+        if self.measurement == "uncertainty":
+            # A 1-sigma error, never shown as a field: a sequential colour map from 0.
+            self.plot_settings.update({"cmap": "viridis", "norm": ImageNormalize(vmin=0)})
+        elif self.unit is not None and self.unit.is_equivalent(u.G):
             kind = "global" if self.product in _GLOBAL_PRODUCTS else "magnetogram"
             self.plot_settings.update(magnetogram_plot_settings(kind))
         else:
@@ -322,6 +359,34 @@ class DlmagMap(sunpy.map.GenericMap):  # its docstring is set below the class
         keys = {"product": "dlprod", "ai_generated": "dlai", "measurement": "dlmeas", "inputs": "dlinput"}
         keys |= {"model": "dlmodel", "model_version": "dlmodver", "weights_sha256": "dlsha256", "version": "dlver"}
         return {name: self.meta[key] for name, key in keys.items() if key in self.meta}
+
+    def save(self, filepath, filetype="auto", **kwargs):
+        """
+        Save the map to a file, as `sunpy.map.GenericMap.save`; a FITS file also gets the map's
+        ``uncertainty`` and ``mask`` (see `sunpy_dlmag.io.save_map`, which also writes atomically).
+
+        ``sunpy.map.Map(path)`` reads the map back alone; `sunpy_dlmag.io.read_map` reads it
+        with its uncertainty and mask.
+        """
+        if filetype.lower() == "auto" and mapio.is_fits_name(filepath):
+            filetype = "fits"  # sunpy takes the type from the last suffix: .fits.gz would be "gz"
+        super().save(filepath, filetype=filetype, **kwargs)
+        if filetype.lower() in ("fits", "fit", "fts"):
+            mapio.append_extras(filepath, self)
+
+    @property
+    def uncertainty_map(self):
+        """
+        The ``uncertainty`` as a map of its own, to plot or save (``DLMEAS = 'uncertainty'``: a
+        sequential colour map from 0, never a magnetogram's), or `None` without one.
+        """
+        if self.uncertainty is None:
+            return None
+        meta = copy.deepcopy(self.meta)
+        meta["dlmeas"] = "uncertainty"
+        unit = self.uncertainty.unit if self.uncertainty.unit is not None else self.unit
+        meta["bunit"] = unit.to_string("fits") if unit is not None else ""
+        return DlmagMap(np.asarray(self.uncertainty.array, dtype=np.float32), meta)
 
     @classmethod
     def is_datasource_for(cls, data, header, **kwargs):

@@ -29,7 +29,7 @@ from sunpy.map.header_helper import get_observer_meta, make_heliographic_header
 
 from sunpy_dlmag import checks, geometry, io
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
-from sunpy_dlmag.maps import derived_meta, is_ai_generated
+from sunpy_dlmag.maps import derived_meta, describe_observation, is_ai_generated
 from sunpy_dlmag.synchronic import _wrapped_in_longitude
 
 __all__ = [
@@ -370,9 +370,10 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
         ai_generated=is_ai_generated(pfss_output.input_map),
         bunit="",
         instrument="PFSS open field",
-        inputs=pfss_output.input_map.name,
+        inputs=describe_observation(pfss_output.input_map),
         history=f"field lines traced from {seed_radius.to_value(u.R_sun):g} R_sun through a PFSS "
-        f"solution (rss {rss:g} R_sun, {pfss_output.grid.nr} radial cells, input {pfss_output.input_map.name}); "
+        f"solution (rss {rss:g} R_sun, {pfss_output.grid.nr} radial cells, "
+        f"input {describe_observation(pfss_output.input_map)}); "
         "+1/-1 open with positive/negative footpoint polarity, 0 closed",
     )
     meta["rss"] = float(rss)
@@ -576,8 +577,8 @@ def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", mi
         ai_generated=False,
         bunit="",
         instrument="EUV dark regions",
-        inputs=euv_map.name,
-        history=f"EUV below {threshold} x median ({scale}) of {euv_map.name}",
+        inputs=describe_observation(euv_map),
+        history=f"EUV below {threshold} x median ({scale}) of {describe_observation(euv_map)}",
     )
     return {
         "dice": float(2 * both / (n_dark + n_open)) if n_dark + n_open else float("nan"),

@@ -29,7 +29,7 @@ from sunpy.time import parse_time
 
 from sunpy_dlmag import checks, disk, geometry, io
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
-from sunpy_dlmag.maps import check_magnetogram, derived_meta, is_ai_generated
+from sunpy_dlmag.maps import check_magnetogram, derived_meta, describe_observation, is_ai_generated
 
 __all__ = ["disk_view", "source_legend", "synchronic_map"]
 
@@ -482,7 +482,7 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov=None, los=True):
         measurement="magnetogram" if los else "radial field",
         ai_generated=is_ai_generated(global_map),
         instrument="disk view",
-        inputs=f"{global_map.name} ({global_map.date.isot[:19]})",
+        inputs=describe_observation(global_map),
         history=f"{'line-of-sight (B_r mu)' if los else 'radial'} field of {global_map.name} "
         f"({global_map.date.isot[:19]}) as seen by this observer; not an observation",
     )

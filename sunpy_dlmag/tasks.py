@@ -119,9 +119,9 @@ class Task:
     reads: str = "FITS files"
     writer: str = "sunpy_dlmag.io:save_map"
 
-    def write(self, smap, path, *, overwrite=False):
-        """Write an output map with the task's writer."""
-        return _resolve(self.writer)(smap, path, overwrite=overwrite)
+    def write(self, smap, path, *, overwrite=False, **options):
+        """Write an output map with the task's writer (``options``, e.g. ``compress``, go to it)."""
+        return _resolve(self.writer)(smap, path, overwrite=overwrite, **options)
 
     def option(self, name):
         """The `Option` of a name."""
@@ -246,7 +246,7 @@ TASKS = {
                     "uncertainty",
                     bool,
                     default=False,
-                    help="also write a per-pixel uncertainty (G) as a second HDU, from the network run on the 8 "
+                    help="also write a per-pixel uncertainty (G), read back with sunpy_dlmag.io.read_map, from the 8 "
                     "rotations and flips of the image (8 times slower)",
                 ),
                 Option(

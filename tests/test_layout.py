@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).parent.parent / "sunpy_dlmag"
 # is placed by its longest listed prefix (``models.runtime`` by ``models``).
 LAYERS = [
     {"version", "_version", "exceptions", "_progress"},
-    {"checks", "disk", "maps", "_cycles"},
+    {"checks", "disk", "maps", "mapio", "_cycles"},
     {"geometry", "calibration", "io", "models", "data"},
     {"farside", "denoise", "synchronic", "pfss", "drawings", "metrics", "training"},
     {"tasks", "demo"},

@@ -27,6 +27,7 @@ from sunpy_dlmag.drawings.read import (
     _paper_level,
 )
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
+from sunpy_dlmag.maps import describe_observation
 
 __all__ = ["MSH", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
 
@@ -515,7 +516,7 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
             table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
     candidates = _table(rows, _CANDIDATE_COLUMNS)
     rejected = len(rows) - len(pixels)
-    meta = {"date": drawing_map.date.isot, "drawing": drawing_map.name, "threshold": threshold,
+    meta = {"date": drawing_map.date.isot, "drawing": describe_observation(drawing_map), "threshold": threshold,
             "group_distance": group_distance.to(u.deg), "limb_margin_px": margin, "rejected": rejected}  # fmt: skip
     candidates.meta.update(meta)
     if not pixels and warn:
