@@ -656,4 +656,6 @@ def read_aisfm(path, *, observer=None):
         model=f"aisfm-v{version}" if version else None,
         history=line,
     )
+    # Published by KASI, not made by this package: the product keeps its maker's name.
+    meta["instrume"] = f"{label} (KASI)"
     return sunpy.map.Map(data, meta)
