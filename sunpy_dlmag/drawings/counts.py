@@ -19,7 +19,7 @@ import sunpy.map
 
 from sunpy_dlmag._progress import progress_bar
 from sunpy_dlmag.drawings.read import _old_dates, read_drawing
-from sunpy_dlmag.drawings.spots import MSH, detect_sunspots, spot_candidates, sunspot_groups
+from sunpy_dlmag.drawings.spots import MSH, detect_sunspots, sunspot_groups
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InvalidArgumentError, MissingDateError
 
 __all__ = [
@@ -132,9 +132,7 @@ def sunspot_counts(drawing, **detection):
     if isinstance(drawing, sunpy.map.GenericMap):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DlmagUserWarning)  # a spotless day is a count of 0, not a problem
-            spots = detect_sunspots(drawing, **detection)
-        # The same marks, judged with the same keywords (group_distance goes to both).
-        candidates = spot_candidates(drawing, **detection) if len(spots) else None
+            spots, candidates = detect_sunspots(drawing, return_candidates=True, **detection)
         date = drawing.date
     elif isinstance(drawing, QTable):
         if detection:

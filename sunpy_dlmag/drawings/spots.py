@@ -450,7 +450,7 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
 @checks.quantity_input
 def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
                     group_distance: u.deg = 10 * u.deg, limb_margin=None, label_distance="auto",
-                    core_contrast=0.1):  # fmt: skip
+                    core_contrast=0.1, return_candidates=False):  # fmt: skip
     """
     Sunspots drawn on a drawing map: positions, areas and groups.
 
@@ -471,6 +471,9 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     {parameters}
     group_distance : `~astropy.units.Quantity`
         Largest heliographic distance between neighbouring spots of one group.
+    return_candidates : bool
+        Also return the table of every mark with its verdict (`~sunpy_dlmag.drawings.spot_candidates`)
+        from the same search.
 
     Returns
     -------
@@ -482,6 +485,8 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
         foreshortening: the sum of each pixel's area on the sphere) and ``n_pixels``.
         Positions are area-weighted means on the sphere. The meta says how many candidates
         were rejected. Empty, with a warning, when no spot is found.
+    candidates : `~astropy.table.QTable`
+        With ``return_candidates``: every mark and its verdict, as `~sunpy_dlmag.drawings.spot_candidates` gives.
 
     Raises
     ------
@@ -489,9 +494,11 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
         Not a helioprojective drawing map, or one without an observer.
     """
     _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast)
+    return_candidates = checks.check_bool(return_candidates, "return_candidates")
     with _old_dates():
-        return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
-                       label_distance, core_contrast)[0]  # fmt: skip
+        spots, candidates = _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance,
+                                    limb_margin, label_distance, core_contrast)  # fmt: skip
+    return (spots, candidates) if return_candidates else spots
 
 
 spot_candidates.__doc__ = spot_candidates.__doc__.replace("{parameters}", _DETECTION_PARAMETERS)
