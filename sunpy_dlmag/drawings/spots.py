@@ -150,11 +150,7 @@ VERDICTS = {
     "outlined": (True, "spot: a small closed outline (penumbra)"),
     "centre line": (False, "rejected: a line through the disk centre (printed cross, drawn axis)"),
     "stroke": (False, "rejected: a thin stroke (handwriting, printed line)"),
-    "stroke piece": (
-        False,
-        "rejected: a dot within two pen widths of a thin stroke or a lighter mark longer than a dot "
-        "(a broken stroke, the darkest bit of pencil handwriting)",
-    ),
+    "stroke piece": (False, "rejected: a dot on a pencil stroke (the darkest bit of handwriting)"),
     "shading": (False, "rejected: a long mark with one dark core (shading such as faculae, a thick stroke)"),
     "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
 }
