@@ -92,20 +92,12 @@ def observatory_key(smap_or_name):
 
 
 def wavelength_aa(smap):
-    """Wavelength of a map in Angstrom, rounded to an integer, or `None`."""
-    if smap.wavelength is None:
-        return None
-    return round(float(smap.wavelength.to_value(u.AA, equivalencies=u.spectral())))
+    """Wavelength of a map in Angstrom, rounded to an integer (the calibration table's key), or `None`."""
+    wavelength = checks.wavelength_aa(smap)
+    return None if wavelength is None else round(wavelength)
 
 
-def describe(smap):
-    """``'STEREO A EUVI 171 Angstrom 2011-02-15T00:14:00.006'`` and the like, for messages."""
-    parts = [smap.observatory, checks.euv_instrument(smap) or smap.instrument or smap.detector]
-    wavelength = wavelength_aa(smap)
-    if wavelength is not None:
-        parts.append(f"{wavelength} Angstrom")
-    parts.append(smap.date.isot)
-    return " ".join(str(p) for p in parts if p)
+describe = checks.describe_map
 
 
 def check_full_disk(smap, *, min_finite=0.95):

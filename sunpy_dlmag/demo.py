@@ -29,7 +29,7 @@ import sunpy.map
 from sunpy import log
 from sunpy.coordinates import HeliographicStonyhurst, Helioprojective, get_earth
 
-from sunpy_dlmag import drawings, geometry
+from sunpy_dlmag import disk, drawings, geometry
 from sunpy_dlmag.data.sample import GONG_SYNOPTIC, MDI_MAGNETOGRAM
 from sunpy_dlmag.denoise import denoise, noise_level
 from sunpy_dlmag.exceptions import OutputExistsError, WeightsNotInstalledError
@@ -107,7 +107,7 @@ def _geometry_round_trip(smap):
     back = geometry.to_map_grid(frame.data, source=frame, target=smap)
     seconds = time.perf_counter() - start
 
-    radius_px = (frame.rsun_obs / frame.scale.axis1).to_value(u.pix)
+    radius_px = disk.radius_pixels(frame)[0]
     shift_px = _round_trip_shift(smap.data, back)
     on_disk = np.isfinite(back) & np.isfinite(smap.data)
     cc = float(np.corrcoef(smap.data[on_disk], back[on_disk])[0, 1])

@@ -27,7 +27,7 @@ from sunpy.map.sources import HMIMap, MDIMap
 from sunpy_dlmag import checks, disk
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
 from sunpy_dlmag.geometry import ModelFrame
-from sunpy_dlmag.maps import DlmagMap, append_history, check_magnetogram
+from sunpy_dlmag.maps import DlmagMap, append_history
 from sunpy_dlmag.models import load_model
 
 __all__ = ["denoise", "noise_level", "quiet_sun_mask", "stack_magnetograms", "symmetry_ensemble"]
@@ -67,7 +67,7 @@ def _ae_model_for(magnetogram):
             "not an observation, so no model is chosen for it. Denoise the original observation; to run a model on "
             f"this product all the same, name it with model=, e.g. denoise(m, model='denoise-m2-hmi') ({known})."
         )
-    what = " ".join(str(p) for p in (magnetogram.observatory, magnetogram.instrument) if p) or "unknown instrument"
+    what = checks.describe_map(magnetogram, wavelength=False, date=False)
     raise InputMapError(
         f"No denoising model is trained for magnetograms of {what} ({type(magnetogram).__name__}); the shipped "
         f"models are {known}. Choose one with model=, e.g. denoise(m, model='denoise-m2-hmi'), "
@@ -217,6 +217,22 @@ def denoise(
     ImplausibleValueError
         ``|B| > 10 kG`` with ``bad_values="raise"``; the message counts them and gives their pixels.
 
+    See Also
+    --------
+    noise_level
+        the noise level a denoised map is judged by.
+    stack_magnetograms
+        the stacked magnetograms of method M1's training targets.
+    sunpy_dlmag.models.load_model
+        run a network directly on arrays.
+
+    References
+    ----------
+    .. [1] Park, E., Lee, H., Moon, Y.-J., et al. 2020, ApJL 891, L4: de-noising SDO/HMI solar magnetograms by image
+       translation method based on deep learning.
+    .. [2] Liu, Y., Hoeksema, J. T., Scherrer, P. H., et al. 2012, Sol. Phys. 279, 295: comparison of line-of-sight
+       magnetograms taken by SDO/HMI and SOHO/MDI.
+
     Examples
     --------
     >>> import sunpy.map
@@ -231,7 +247,7 @@ def denoise(
     >>> bool(sunpy_dlmag.noise_level(clean) < sunpy_dlmag.noise_level(mdi) / 2)
     True
     """
-    data = check_magnetogram(magnetogram, bad_values=bad_values)
+    data = checks.check_magnetogram(magnetogram, bad_values=bad_values)
     net = _denoise_model(method, model, device, num_threads, precision, magnetogram=magnetogram)
     sign_symmetric = checks.check_bool(sign_symmetric, "sign_symmetric")
     if not uncertainty:
@@ -360,13 +376,29 @@ def noise_level(magnetogram, *, region=None, field_range=150 * u.G, bin_width=1 
     -------
     `~astropy.units.Quantity`
         The fitted sigma, in G.
+
+    See Also
+    --------
+    denoise
+        remove the noise it measures.
+    sunpy_dlmag.denoise.quiet_sun_mask
+        the pixels it uses by default.
+
+    References
+    ----------
+    .. [1] Park, E., Lee, H., Moon, Y.-J., et al. 2020, ApJL 891, L4: de-noising SDO/HMI solar magnetograms by image
+       translation method based on deep learning.
+
+    Examples
+    --------
+    >>> import sunpy.map
+    >>> import sunpy_dlmag
+    >>> from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
+    >>> mdi = sunpy.map.Map(MDI_MAGNETOGRAM)  # doctest: +IGNORE_WARNINGS
+    >>> sunpy_dlmag.noise_level(mdi)  # doctest: +FLOAT_CMP
+    <Quantity 12.00049113 G>
     """
-    if isinstance(magnetogram, sunpy.map.GenericMap):
-        data = check_magnetogram(magnetogram)
-    else:
-        data = checks.finite_data(magnetogram, "The magnetogram array")
-        if data.ndim != 2:
-            raise InputMapError(f"Expected a magnetogram map or a 2D array in G, got shape {data.shape}.")
+    data, _ = checks.map_or_array(magnetogram, "magnetogram", magnetogram=True)
     limit = checks.check_quantity(field_range, u.G, "field_range", positive=True).to_value(u.G)
     width = checks.check_quantity(bin_width, u.G, "bin_width", positive=True).to_value(u.G)
     if limit / width > 1e5:
@@ -418,6 +450,28 @@ def stack_magnetograms(maps, *, reference=None, min_coverage=0.5):
     -------
     `~sunpy.map.GenericMap`
         New map on the reference's grid, observer and time.
+
+    See Also
+    --------
+    denoise
+        ``method="translation"`` learns to map single magnetograms to such stacks.
+    noise_level
+        the noise of the stack.
+
+    References
+    ----------
+    .. [1] Park, E., Lee, H., Moon, Y.-J., et al. 2020, ApJL 891, L4: de-noising SDO/HMI solar magnetograms by image
+       translation method based on deep learning.
+
+    Examples
+    --------
+    >>> import sunpy.map
+    >>> import sunpy_dlmag
+    >>> from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
+    >>> mdi = sunpy.map.Map(MDI_MAGNETOGRAM)  # doctest: +IGNORE_WARNINGS
+    >>> stack = sunpy_dlmag.stack_magnetograms([mdi, mdi])
+    >>> stack.data.shape == mdi.data.shape
+    True
     """
     if isinstance(maps, sunpy.map.MapSequence):
         maps = maps.maps
@@ -431,9 +485,9 @@ def stack_magnetograms(maps, *, reference=None, min_coverage=0.5):
     for index, smap in enumerate([*maps, *([] if reference is None else [reference])]):
         # Synoptic maps are not rotated differentially: each is already a map of the whole Sun.
         checks.is_disk_image(smap, error=True, name=f"map {index} of the series" if index < len(maps) else "reference")
-    datas = [check_magnetogram(m) for m in maps]
+    datas = [checks.check_magnetogram(m) for m in maps]
     reference = maps[len(maps) // 2] if reference is None else reference
-    check_magnetogram(reference)
+    checks.check_magnetogram(reference)
     total = np.zeros(reference.data.shape, dtype=np.float64)
     count = np.zeros(reference.data.shape, dtype=np.int32)
     for smap, data in zip(maps, datas, strict=True):

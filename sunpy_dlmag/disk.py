@@ -19,10 +19,9 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-import sunpy.map
-from sunpy.coordinates import Helioprojective
+from sunpy.coordinates import HeliographicStonyhurst
 
-from sunpy_dlmag.exceptions import InputMapError
+from sunpy_dlmag import checks
 
 # Relative width of the ring about the limb where the angular distance is computed exactly
 # (the linear mapping is good to about 1e-5 over a full-disk image).
@@ -33,22 +32,21 @@ _BLOCK_ROWS = 128
 __all__ = [
     "angular_radius",
     "area_and_mu_at",
+    "centre_pixel",
     "disk_radius_fraction",
     "mu",
+    "mu_towards",
     "on_disk",
     "pixel_area",
     "pixel_area_and_mu",
+    "radius_pixels",
+    "surface_points",
 ]
 
 
 def _check_helioprojective(smap):
-    if not isinstance(smap, sunpy.map.GenericMap):
-        raise InputMapError(f"Expected a sunpy map, got {type(smap).__name__}.")
-    if not isinstance(smap.coordinate_frame, Helioprojective):
-        raise InputMapError(
-            "The solar disk is only defined for an image seen by an observer (helioprojective coordinates); "
-            f"got a map in {type(smap.coordinate_frame).__name__} ({smap.coordinate_system.axis1})."
-        )
+    # The disk is only defined for an image seen by an observer.
+    checks.is_disk_image(smap, error=True)
 
 
 def angular_radius(smap):
@@ -74,7 +72,7 @@ def _theta_blocks(smap, step):
     float64 temporaries a few MB for any image size (a 4096-px disk at once took 0.7 GB).
     """
     _check_helioprojective(smap)  # now, not at the first block
-    cx, cy = _centre(smap)
+    cx, cy = centre_pixel(smap)
     # Pixel -> intermediate world coordinates (WCSLIB has normalised the units to cunit).
     matrix = smap.wcs.pixel_scale_matrix * u.Unit(smap.wcs.wcs.cunit[0]).to(u.rad)
     theta_max = angular_radius(smap).to_value(u.rad)
@@ -98,10 +96,37 @@ def _theta_blocks(smap, step):
     return blocks()
 
 
-def _centre(smap):
-    """The disk centre in pixels, ``(x, y)``."""
+def centre_pixel(smap):
+    """
+    The disk centre of a helioprojective map in (0-based) pixels, ``(x, y)``, from its WCS.
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+
+    Returns
+    -------
+    tuple of float
+    """
+    _check_helioprojective(smap)
     centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=smap.coordinate_frame)
     return tuple(float(v) for v in smap.wcs.world_to_pixel(centre))
+
+
+def radius_pixels(smap):
+    """
+    The disk's radius in pixels along the map's x and y axes, ``(rx, ry)``: ``rsun_obs`` over the plate scale.
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+
+    Returns
+    -------
+    tuple of float
+    """
+    _check_helioprojective(smap)
+    return tuple(float((smap.rsun_obs / scale).to_value(u.pix)) for scale in (smap.scale.axis1, smap.scale.axis2))
 
 
 def _output_shape(smap, step):
@@ -139,7 +164,7 @@ def disk_radius_fraction(smap, *, step=1):
     rho = np.empty(_output_shape(smap, step), dtype=np.float32)
     for rows, theta in blocks:
         rho[rows] = np.sin(theta) / sin_max
-    return rho, _centre(smap)
+    return rho, centre_pixel(smap)
 
 
 def on_disk(smap):
@@ -237,3 +262,22 @@ def pixel_area(smap):
         In cm^2; see `pixel_area_and_mu`.
     """
     return pixel_area_and_mu(smap)[0] * u.cm**2
+
+
+def surface_points(coords, obstime):
+    """Cartesian positions (m, last axis x, y, z) in Stonyhurst coordinates at ``obstime`` of surface points."""
+    hgs = coords.transform_to(HeliographicStonyhurst(obstime=obstime))
+    return np.moveaxis(hgs.cartesian.xyz.to_value(u.m), 0, -1)
+
+
+def mu_towards(points, observer):
+    """
+    Cosine of the angle between the surface normal at ``points`` (from `surface_points`) and the
+    direction to ``observer`` (a coordinate): 1 at disk centre, 0 at the limb, negative behind it.
+    """
+    obs = observer.transform_to(HeliographicStonyhurst(obstime=observer.obstime)).cartesian.xyz.to_value(u.m)
+    to_observer = obs - points
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(to_observer * points, axis=-1) / (
+            np.linalg.norm(to_observer, axis=-1) * np.linalg.norm(points, axis=-1)
+        )

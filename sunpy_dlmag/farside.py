@@ -42,7 +42,6 @@ from sunpy_dlmag.exceptions import (
     InputMapError,
     UnknownModelError,
 )
-from sunpy_dlmag.maps import check_magnetogram
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.registry import check_task, spec_of
 from sunpy_dlmag.models.runtime import register_map_path
@@ -295,7 +294,7 @@ def _prepare(euv, spec, *, reference, calibrate, time_tolerance: u.s):
     for smap, i in zip(references, reference_idx, strict=True):
         channel = spec.inputs[i]
         if channel.wavelength is None:
-            values = check_magnetogram(smap)
+            values = checks.check_magnetogram(smap)
             unit = "G"
         else:
             instrument = _check_euv_channel(smap, channel, spec)
@@ -527,6 +526,22 @@ def farside_magnetogram(
         A map without observer position.
     CalibrationNotAvailableError
         No cross-calibration for a spacecraft and passband (derive one, or ``calibrate=False``).
+
+    See Also
+    --------
+    synchronic_map
+        merge its output with frontside magnetograms.
+    sunpy_dlmag.calibration.derive_calibration
+        the EUVI to AIA cross-calibration it applies.
+    sunpy_dlmag.training.Trainer
+        train the weights it needs.
+
+    References
+    ----------
+    .. [1] Kim, T., Park, E., Lee, H., et al. 2019, Nature Astronomy 3, 397: solar farside magnetograms from deep
+       learning analysis of STEREO/EUVI data.
+    .. [2] Jeong, H.-J., Moon, Y.-J., Park, E., et al. 2022, ApJS 262, 50: improved AI-generated solar farside
+       magnetograms by STEREO and SDO data sets and their release.
 
     Examples
     --------

@@ -20,7 +20,6 @@ from astropy.coordinates import SkyCoord
 from scipy import ndimage
 
 import sunpy.map
-from sunpy.coordinates import HeliographicStonyhurst
 from sunpy.map.header_helper import make_fitswcs_header
 
 from sunpy_dlmag import checks, disk
@@ -28,34 +27,17 @@ from sunpy_dlmag.exceptions import InputMapError
 
 __all__ = [
     "ModelFrame",
+    "block_mean",
     "model_frame_header",
     "off_disk",
     "resample",
     "to_map_grid",
     "to_model_frame",
+    "wrapped_in_longitude",
 ]
 
 # Largest departure from an affine mapping (pixels) accepted before reproject is used.
 _AFFINE_TOLERANCE_PX = 0.01
-
-
-def surface_points(coords, obstime):
-    """Cartesian positions (m, last axis x, y, z) in Stonyhurst coordinates at ``obstime`` of surface points."""
-    hgs = coords.transform_to(HeliographicStonyhurst(obstime=obstime))
-    return np.moveaxis(hgs.cartesian.xyz.to_value(u.m), 0, -1)
-
-
-def mu_towards(points, observer):
-    """
-    Cosine of the angle between the surface normal at ``points`` (from `surface_points`) and the
-    direction to ``observer`` (a coordinate): 1 at disk centre, 0 at the limb, negative behind it.
-    """
-    obs = observer.transform_to(HeliographicStonyhurst(obstime=observer.obstime)).cartesian.xyz.to_value(u.m)
-    to_observer = obs - points
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sum(to_observer * points, axis=-1) / (
-            np.linalg.norm(to_observer, axis=-1) * np.linalg.norm(points, axis=-1)
-        )
 
 
 def model_frame_header(smap, *, image_size, rsun_px):
@@ -155,7 +137,7 @@ def resample(data, src_wcs, dst_wcs, dst_shape, *, order=1):
 
     block = int(np.floor(scale))
     if block >= 2:
-        data = _block_mean(data, block)
+        data = block_mean(data, block)
         # Pixel j of the binned image is the centre of original pixels block*j .. block*j+block-1.
         matrix = matrix / block
         offset = (offset - (block - 1) / 2) / block
@@ -193,11 +175,16 @@ def _affine_between(src_wcs, dst_wcs, dst_shape):
     return matrix, offset, residual, scale
 
 
-def _block_mean(data, block):
-    """Mean over ``block x block`` pixel blocks (edge rows and columns that do not fill a block are dropped)."""
+def block_mean(data, block, *, dtype=np.float32):
+    """
+    Mean over ``block x block`` pixel blocks (edge rows and columns that do not fill a block are
+    dropped), accumulated in ``dtype``; ``block=1`` returns ``data`` itself.
+    """
+    if block == 1:
+        return data
     ny, nx = (s // block * block for s in data.shape)
     view = data[:ny, :nx].reshape(ny // block, block, nx // block, block)
-    return view.mean(axis=(1, 3), dtype=np.float32)
+    return view.mean(axis=(1, 3), dtype=dtype)
 
 
 class ModelFrame:
@@ -297,3 +284,16 @@ class ModelFrame:
 def off_disk(smap):
     """Boolean mask of the pixels of ``smap`` beyond the solar limb (sunpy's on-disk test, `sunpy_dlmag.disk`)."""
     return ~disk.on_disk(smap)
+
+
+def wrapped_in_longitude(smap, data):
+    """
+    Data and WCS of a heliographic map, with one column of the other edge added at each side when
+    the map spans 360 degrees: interpolation across the map's longitude seam then has data.
+    """
+    wcs = smap.wcs.deepcopy()
+    span = abs(data.shape[1] * smap.scale.axis1.to_value(u.deg / u.pix))
+    if abs(span - 360) > 1e-3 * 360:
+        return data, wcs
+    wcs.wcs.crpix[0] += 1
+    return np.concatenate([data[:, -1:], data, data[:, :1]], axis=1), wcs

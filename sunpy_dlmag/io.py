@@ -31,9 +31,21 @@ from sunpy_dlmag.exceptions import (
     InvalidArgumentError,
     OutputExistsError,
 )
-from sunpy_dlmag.mapio import FITS_SUFFIXES, _existing_file, _reading, fits_stem, is_fits_name, read_map
+from sunpy_dlmag.mapio import FITS_SUFFIXES, existing_file, fits_stem, is_fits_name, read_map, reading
 
-__all__ = ["FITS_SUFFIXES", "fits_stem", "is_fits_name", "read_map", "save_map", "write_atomic"]
+__all__ = [
+    "FITS_SUFFIXES",
+    "fits_stem",
+    "global_field_map",
+    "is_fits_name",
+    "read_adapt",
+    "read_aisfm",
+    "read_gong_synoptic",
+    "read_hmi_synchronic",
+    "read_map",
+    "save_map",
+    "write_atomic",
+]
 
 # A temporary file this old was left by a write that was killed, not one still under way.
 STALE_TEMPORARY_AGE = 3600.0  # seconds
@@ -140,7 +152,6 @@ def save_map(smap, path, *, overwrite=False, compress=False):
 # Each reader returns a new full-Sun Carrington map in G, ready for sunpy_dlmag.pfss.pfss_extrapolate
 # and as the background of sunpy_dlmag.synchronic.synchronic_map.
 
-__all__ += ["read_adapt", "read_gong_synoptic", "read_hmi_synchronic"]
 
 _RSUN_M = sunpy.sun.constants.radius.to_value(u.m)
 
@@ -188,9 +199,9 @@ def read_gong_synoptic(path, *, bad_values="raise"):
     >>> gong.data.shape, gong.unit
     ((180, 360), Unit("G"))
     """
-    path = _existing_file(path)
+    path = existing_file(path)
     checks.check_bad_values(bad_values)
-    with _reading(path, "a GONG synoptic map"), warnings.catch_warnings():
+    with reading(path, "a GONG synoptic map"), warnings.catch_warnings():
         warnings.simplefilter("ignore", fits.verify.VerifyWarning)
         warnings.filterwarnings("ignore", "This file contains more than 2 dimensions")  # refused below
         smap = sunpy.map.Map(path)
@@ -269,9 +280,9 @@ def read_hmi_synchronic(path, *, bad_values="raise"):
     >>> hmi.data.shape, hmi.coordinate_system.axis1
     ((360, 720), 'CRLN-CEA')
     """
-    path = _existing_file(path)
+    path = existing_file(path)
     checks.check_bad_values(bad_values)
-    with _reading(path, "an HMI synoptic map"), fits.open(path) as hdul:
+    with reading(path, "an HMI synoptic map"), fits.open(path) as hdul:
         hdu = _first_image_hdu(hdul, path)
         hdu.verify("silentfix")  # cards such as HGLN_OBS = 'nan' do not parse otherwise
         header = hdu.header.copy()
@@ -283,7 +294,7 @@ def read_hmi_synchronic(path, *, bad_values="raise"):
             f"{path} is not an HMI synoptic map: expected TELESCOP 'SDO/HMI' and CTYPE1 'CRLN-CEA' on a 2D image, "
             f"got TELESCOP {telescope!r}, CTYPE1 {ctype1!r}, data shape {data.shape}."
         )
-    with _reading(path, "an HMI synoptic map"):
+    with reading(path, "an HMI synoptic map"):
         _fix_hmi_synoptic_meta(header)
         smap = sunpy.map.Map(data, header)
     return _plausible(smap, bad_values, "HMI synoptic map")
@@ -348,9 +359,9 @@ def read_adapt(path, *, realization="mean", bad_values="raise"):
     >>> adapt.coordinate_system.axis1, adapt.meta["adaptrl"]
     ('CRLN-CEA', '3')
     """
-    path = _existing_file(path)
+    path = existing_file(path)
     checks.check_bad_values(bad_values)
-    with _reading(path, "an ADAPT map"), fits.open(path) as hdul:
+    with reading(path, "an ADAPT map"), fits.open(path) as hdul:
         header = hdul[0].header.copy()
         if str(header.get("MODEL", "")).strip() != "ADAPT":
             raise InputMapError(
@@ -377,7 +388,7 @@ def read_adapt(path, *, realization="mean", bad_values="raise"):
     header["ADAPTRL"] = str(realization)
     # Before the reprojection, which would spread a fill value over its neighbours.
     data = checks.plausible_field(data, product="global", name=f"The ADAPT map {path.name}", bad_values=bad_values)
-    with _reading(path, "an ADAPT map"):
+    with reading(path, "an ADAPT map"):
         return _adapt_cea(data, header)
 
 
@@ -401,8 +412,6 @@ def _adapt_cea(data, header):
 
 for _reader in (read_gong_synoptic, read_hmi_synchronic, read_adapt):
     _reader.__doc__ = _reader.__doc__.replace("{bad_values}", _BAD_VALUES_DOC)
-
-__all__ += ["global_field_map"]
 
 
 def global_field_map(smap, *, name="map", dtype=np.float32, bad_values="raise"):
@@ -497,7 +506,6 @@ def _assumed_gauss(name, source):
 
 
 # --------------------------------------------------------------------------- AISFM farside products
-__all__ += ["read_aisfm"]
 
 
 def _aisfm_platform(text):
@@ -573,10 +581,10 @@ def read_aisfm(path, *, observer=None):
     from sunpy_dlmag.exceptions import MissingObserverError
     from sunpy_dlmag.maps import derived_meta
 
-    path = _existing_file(path)
+    path = existing_file(path)
     if observer is not None:
         checks.check_observer_coordinate(observer)
-    with _reading(path, "an AISFM product"), fits.open(path) as hdul:
+    with reading(path, "an AISFM product"), fits.open(path) as hdul:
         hdu = _first_image_hdu(hdul, path)
         header = hdu.header.copy()
         data = np.asarray(hdu.data, dtype=np.float32)

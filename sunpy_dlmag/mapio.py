@@ -26,7 +26,16 @@ from sunpy.util.exceptions import NoMapsInFileError
 
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagError, InputFileError, MissingFileError
 
-__all__ = ["FITS_SUFFIXES", "QUANTIZE_STEP", "fits_stem", "is_fits_name", "is_tile_compressed", "read_map"]
+__all__ = [
+    "FITS_SUFFIXES",
+    "QUANTIZE_STEP",
+    "existing_file",
+    "fits_stem",
+    "is_fits_name",
+    "is_tile_compressed",
+    "read_map",
+    "reading",
+]
 
 #: Quantization step of float images written tile-compressed, in the map's unit (G).
 QUANTIZE_STEP = 0.01
@@ -140,7 +149,7 @@ def _uncertainty(hdu, path):
     return cls(sigma, unit=u.Unit(unit) if unit else None)
 
 
-def _existing_file(path):
+def existing_file(path):
     if not isinstance(path, str | os.PathLike):
         raise ArgumentTypeError(f"path must be a str or a pathlib.Path, got {type(path).__name__}.")
     path = Path(path)
@@ -156,7 +165,7 @@ _READ_ERRORS = (
 
 
 @contextlib.contextmanager
-def _reading(path, what):
+def reading(path, what):
     """Turn the errors of a broken file into an `InputFileError` that names the file and the product."""
     try:
         with warnings.catch_warnings():
@@ -209,8 +218,8 @@ def read_map(path):
     >>> clean = read_map("hmi_denoise.fits")  # doctest: +SKIP
     >>> clean.uncertainty.quantity  # doctest: +SKIP
     """
-    path = _existing_file(path)
-    with _reading(path, "a map"):
+    path = existing_file(path)
+    with reading(path, "a map"):
         maps = sunpy.map.Map(path)
         maps = maps if isinstance(maps, list) else [maps]
         uncertainty = mask = None

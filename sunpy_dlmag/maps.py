@@ -21,7 +21,6 @@ import copy
 
 import astropy.units as u
 import numpy as np
-from astropy.time import Time
 from astropy.visualization import ImageNormalize
 
 import sunpy.map
@@ -35,9 +34,7 @@ __all__ = [
     "MAGNETOGRAM_PLOT",
     "DlmagMap",
     "append_history",
-    "check_magnetogram",
     "derived_meta",
-    "describe_observation",
     "is_ai_generated",
     "magnetogram_plot_settings",
     "provenance_meta",
@@ -152,7 +149,7 @@ def provenance_meta(template, model, *, note=""):
     magnetogram (denoising) keeps the wavelength of its line.
     """
     spec = model.spec
-    source = describe_observation(template)
+    source = checks.describe_map(template)
     same_measurement = spec.output.unit == "G" and template.unit is not None and template.unit.is_equivalent(u.G)
     line = (
         f"made by model {spec.name} version {spec.version} "
@@ -176,7 +173,7 @@ def provenance_meta(template, model, *, note=""):
     # Standard observer keys: instrument-specific ones (MDI's OBS_L0...) are only read by that source class.
     meta.update(get_observer_meta(template.observer_coordinate, template.rsun_meters))
     meta["rsun_obs"] = template.rsun_obs.to_value(u.arcsec)
-    meta["date-obs"] = _date_as_written(template)
+    meta["date-obs"] = checks.date_as_written(template)
     # Instrument map classes (AIA's T_OBS, MDI's default units) fill in what a generic map
     # must find in the header itself: the frame's time and the axis units.
     meta["date-avg"] = template.reference_date.utc.isot  # HMI gives T_OBS in TAI
@@ -184,37 +181,6 @@ def provenance_meta(template, model, *, note=""):
         meta[f"cunit{axis}"] = unit.to_string("fits")
         meta[f"ctype{axis}"] = ctype
     return meta
-
-
-def describe_observation(smap):
-    """
-    What ``smap`` is, for ``DLINPUT``: observatory, instrument, detector, wavelength and time, e.g.
-    ``"SOHO MDI 6768.0 Angstrom 2010-10-15T00:00:26.000"``; ``"unknown instrument"`` where the
-    header names none.
-    """
-    parts = []
-    for part in (smap.observatory, smap.instrument, smap.detector):
-        text = str(part).strip() if part is not None else ""
-        if text and text not in parts:
-            parts.append(text)
-    if not parts:
-        parts.append("unknown instrument")
-    if smap.wavelength is not None:
-        parts.append(smap.wavelength.to_string())
-    parts.append(_date_as_written(smap))
-    return " ".join(parts)
-
-
-def _date_as_written(smap):
-    """``smap.date`` in ISO format, as DATE-OBS writes it where that is the same time (``12.20`` stays ``12.20``)."""
-    written = str(smap.meta.get("date-obs", "")).strip()
-    try:
-        same = written and abs((Time(written.rstrip("Z"), scale="utc") - smap.date).to_value(u.s)) < 1e-6
-    except ValueError:
-        same = False
-    if same and "T" in written:
-        return written.rstrip("Z")
-    return smap.date.utc.isot
 
 
 def is_ai_generated(smap):
@@ -396,30 +362,3 @@ class DlmagMap(sunpy.map.GenericMap):  # its docstring is set below the class
 
 # sunpy appends notes to every map class that cite a bibliography these docs do not have.
 DlmagMap.__doc__ = _DLMAGMAP_DOC
-
-
-def check_magnetogram(magnetogram, *, bad_values="raise"):
-    """
-    Field values in G of a line-of-sight magnetogram map, after the checks every
-    magnetogram function needs (`sunpy_dlmag.checks`): declared fill values NaN, and
-    ``|B|`` above 10 kG refused or (``bad_values="mask"``) NaN (`sunpy_dlmag.checks.field_data`).
-
-    Raises
-    ------
-    InputMapError
-        Not a map, or an EUV image.
-    UnitError
-        Data not in units of magnetic field (the message quotes BUNIT as written).
-    NonFiniteDataError
-        Infinite values, or no finite pixel; masked pixels become NaN.
-    MissingDateError
-        No observation time in the header.
-    MissingObserverError
-        No observer position in the header.
-    ImplausibleValueError
-        ``|B|`` above 10 kG with ``bad_values="raise"``.
-    """
-    checks.is_magnetogram(magnetogram, error=True)
-    checks.has_date(magnetogram, error=True, name="magnetogram")
-    checks.check_observer(magnetogram)
-    return checks.field_data(magnetogram, bad_values=bad_values)

@@ -26,21 +26,22 @@ from sunpy import log
 from sunpy_dlmag import checks, disk
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
 
-__all__ = ["flux_cc", "net_flux", "pixel_area_on_sphere", "pixel_cc", "total_unsigned_flux"]
+__all__ = [
+    "Patch",
+    "evaluate",
+    "flux_cc",
+    "net_flux",
+    "pixel_area_on_sphere",
+    "pixel_cc",
+    "select_patches",
+    "total_unsigned_flux",
+]
 
 
 def _data_and_disk(image, name):
     """Data and on-disk mask of a map, or the finite (unmasked) pixels of an array."""
-    if isinstance(image, sunpy.map.GenericMap):
-        checks.is_map(image, error=True, name=name)
-        data = checks.finite_data(checks.map_data(image), f"{name}'s data", dtype=np.float64)
-        return data, disk.on_disk(image) & np.isfinite(data)
-    if not isinstance(image, np.ndarray | list | tuple):
-        raise ArgumentTypeError(f"{name} must be a map or a 2D array, got {type(image).__name__}.")
-    data = checks.finite_data(image, f"{name}", dtype=np.float64)
-    if data.ndim != 2:
-        raise InputMapError(f"Expected {name} as a map or a 2D array, got an array of shape {data.shape}.")
-    return data, np.isfinite(data)
+    data, smap = checks.map_or_array(image, name, dtype=np.float64)
+    return data, np.isfinite(data) if smap is None else disk.on_disk(smap) & np.isfinite(data)
 
 
 def _bin(data, mask, binning):
@@ -129,7 +130,6 @@ def flux_cc(fluxes_a, fluxes_b):
 
 
 # --------------------------------------------------------------------------- AR and QR patches
-__all__ += ["Patch", "evaluate", "select_patches"]
 
 
 def _field(smap, what="magnetogram"):

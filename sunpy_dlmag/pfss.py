@@ -27,10 +27,9 @@ from sunpy.coordinates import HeliographicCarrington, Helioprojective, get_earth
 from sunpy.coordinates.frames import BaseHeliographic
 from sunpy.map.header_helper import get_observer_meta, make_heliographic_header
 
-from sunpy_dlmag import checks, geometry, io
+from sunpy_dlmag import checks, disk, geometry, io
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
-from sunpy_dlmag.maps import derived_meta, describe_observation, is_ai_generated
-from sunpy_dlmag.synchronic import _wrapped_in_longitude
+from sunpy_dlmag.maps import derived_meta, is_ai_generated
 
 __all__ = [
     "coronal_hole_overlap",
@@ -177,6 +176,24 @@ def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal", ba
         above 5 kG with ``bad_values="raise"``.
     ValueError
         Bad ``nrho``, ``rss``, ``shape``, ``fill_nan`` or ``bad_values``.
+
+    See Also
+    --------
+    synchronic_map
+        its usual input.
+    open_field_map
+        where the field is open.
+    coronal_hole_overlap
+        the open field against EUV coronal holes.
+
+    References
+    ----------
+    .. [1] Schatten, K. H., Wilcox, J. M., Ness, N. F. 1969, Sol. Phys. 6, 442; Altschuler, M. D., Newkirk, G. 1969,
+       Sol. Phys. 9, 131: the potential field source surface model.
+    .. [2] Stansby, D., Yeates, A., Badman, S. T. 2020, JOSS 5, 2732: pfsspy, a Python package for potential field
+       source surface modelling (now sunkit-magex).
+    .. [3] Jeong, H.-J., Moon, Y.-J., Park, E., Lee, H. 2020, ApJL 903, L25: solar coronal magnetic field
+       extrapolation from synchronic data with AI-generated farside.
 
     Examples
     --------
@@ -346,6 +363,31 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
         ``pfss_output`` is not a sunkit-magex Output.
     ValueError
         Bad ``shape`` or ``seed_radius``.
+
+    See Also
+    --------
+    pfss_extrapolate
+        its input.
+    coronal_hole_overlap
+        compare it with EUV coronal holes.
+
+    References
+    ----------
+    .. [1] Jeong, H.-J., Moon, Y.-J., Park, E., Lee, H. 2020, ApJL 903, L25: solar coronal magnetic field
+       extrapolation from synchronic data with AI-generated farside.
+    .. [2] Stansby, D., Yeates, A., Badman, S. T. 2020, JOSS 5, 2732: pfsspy, a Python package for potential field
+       source surface modelling (now sunkit-magex).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sunpy_dlmag
+    >>> from sunpy_dlmag.data.sample import GONG_SYNOPTIC
+    >>> from sunpy_dlmag.io import read_gong_synoptic
+    >>> output = sunpy_dlmag.pfss_extrapolate(read_gong_synoptic(GONG_SYNOPTIC), nrho=10, shape=(60, 120))
+    >>> open_map = sunpy_dlmag.open_field_map(output, shape=(12, 24), progress=False)
+    >>> open_map.data.shape, sorted(np.unique(open_map.data).tolist())
+    ((12, 24), [-1, 0, 1])
     """
     _check_output(pfss_output)
     _check_tracer(tracer)
@@ -370,10 +412,10 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
         ai_generated=is_ai_generated(pfss_output.input_map),
         bunit="",
         instrument="PFSS open field",
-        inputs=describe_observation(pfss_output.input_map),
+        inputs=checks.describe_map(pfss_output.input_map),
         history=f"field lines traced from {seed_radius.to_value(u.R_sun):g} R_sun through a PFSS "
         f"solution (rss {rss:g} R_sun, {pfss_output.grid.nr} radial cells, "
-        f"input {describe_observation(pfss_output.input_map)}); "
+        f"input {checks.describe_map(pfss_output.input_map)}); "
         "+1/-1 open with positive/negative footpoint polarity, 0 closed",
     )
     meta["rss"] = float(rss)
@@ -486,12 +528,14 @@ def _euv_on_grid(euv_map, meta, shape, min_mu, intensities=True):
     meta.update(get_observer_meta(get_earth(euv_map.reference_date), euv_map.rsun_meters))
     target = sunpy.map.Map(np.zeros(shape, dtype=np.int8), meta).wcs
     data = checks.euv_data(euv_map, name="euv_map", dtype=np.float64, intensities=intensities)
-    source = _wrapped_in_longitude(euv_map, data) if isinstance(frame, BaseHeliographic) else (data, euv_map.wcs)
+    source = (
+        geometry.wrapped_in_longitude(euv_map, data) if isinstance(frame, BaseHeliographic) else (data, euv_map.wcs)
+    )
     values, _ = reproject_interp(source, target, shape_out=shape)
     if isinstance(frame, Helioprojective):
         ys, xs = np.indices(shape)
-        points = geometry.surface_points(target.pixel_to_world(xs, ys).make_3d(), frame.obstime)
-        mu = geometry.mu_towards(points, euv_map.observer_coordinate)
+        points = disk.surface_points(target.pixel_to_world(xs, ys).make_3d(), frame.obstime)
+        mu = disk.mu_towards(points, euv_map.observer_coordinate)
         values[~(mu >= min_mu)] = np.nan
     return values
 
@@ -541,6 +585,31 @@ def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", mi
         scale) mostly negative (`~sunpy_dlmag.exceptions.ImplausibleValueError`).
     ValueError
         Bad ``threshold``, ``scale``, ``min_mu`` or ``max_latitude``.
+
+    See Also
+    --------
+    open_field_map
+        its first input.
+    pfss_extrapolate
+        the model it tests.
+
+    References
+    ----------
+    .. [1] Jeong, H.-J., Moon, Y.-J., Park, E., Lee, H. 2020, ApJL 903, L25: solar coronal magnetic field
+       extrapolation from synchronic data with AI-generated farside.
+
+    Examples
+    --------
+    >>> import sunpy.map
+    >>> import sunpy_dlmag
+    >>> from sunpy_dlmag.data.sample import AIA_171, GONG_SYNOPTIC
+    >>> from sunpy_dlmag.io import read_gong_synoptic
+    >>> output = sunpy_dlmag.pfss_extrapolate(read_gong_synoptic(GONG_SYNOPTIC), nrho=10, shape=(60, 120))
+    >>> open_map = sunpy_dlmag.open_field_map(output, shape=(12, 24), progress=False)
+    >>> aia = sunpy.map.Map(AIA_171)  # doctest: +IGNORE_WARNINGS
+    >>> scores = sunpy_dlmag.coronal_hole_overlap(open_map, aia)
+    >>> sorted(k for k in scores if k != "dark")
+    ['dark_fraction', 'dice', 'jaccard', 'open_fraction', 'precision', 'recall', 'valid_fraction']
     """
     codes = _check_open_map(open_map)
     checks.check_choice(scale, ("linear", "log10"), "scale")
@@ -577,8 +646,8 @@ def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", mi
         ai_generated=False,
         bunit="",
         instrument="EUV dark regions",
-        inputs=describe_observation(euv_map),
-        history=f"EUV below {threshold} x median ({scale}) of {describe_observation(euv_map)}",
+        inputs=checks.describe_map(euv_map),
+        history=f"EUV below {threshold} x median ({scale}) of {checks.describe_map(euv_map)}",
     )
     return {
         "dice": float(2 * both / (n_dark + n_open)) if n_dark + n_open else float("nan"),

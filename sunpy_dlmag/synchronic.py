@@ -29,7 +29,7 @@ from sunpy.time import parse_time
 
 from sunpy_dlmag import checks, disk, geometry, io
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
-from sunpy_dlmag.maps import check_magnetogram, derived_meta, describe_observation, is_ai_generated
+from sunpy_dlmag.maps import derived_meta, is_ai_generated
 
 __all__ = ["disk_view", "source_legend", "synchronic_map"]
 
@@ -60,13 +60,13 @@ def _check_disk_map(smap, name, bad_values="raise"):
     """Field values (G) of a full-disk helioprojective magnetogram; raises for anything else."""
     try:
         checks.check_observer(smap)  # before anything reads the frame, which warns without an observer
-        if not isinstance(smap.coordinate_frame, Helioprojective):
-            raise InputMapError(
-                f"must be a full-disk magnetogram in helioprojective coordinates (as observed); got a map in "
-                f"{type(smap.coordinate_frame).__name__} ({smap.coordinate_system.axis1}). Pass full-Sun synoptic "
-                "or synchronic maps as background=."
-            )
-        return check_magnetogram(smap, bad_values=bad_values)
+        checks.is_disk_image(
+            smap,
+            error=True,
+            name="full-disk magnetogram",
+            hint="Pass full-Sun synoptic or synchronic maps as background=",
+        )
+        return checks.check_magnetogram(smap, bad_values=bad_values)
     except InputMapError as error:
         raise type(error)(f"{name}: {error}") from None
 
@@ -78,7 +78,7 @@ def _kind(smap):
 
 def _label(smap):
     """One line saying what a map is: instrument, time, observer longitude."""
-    what = " ".join(str(p) for p in (smap.observatory, smap.instrument) if p) or smap.name
+    what = checks.describe_map(smap, wavelength=False, date=False)
     if "dlmodel" in smap.meta:
         what = f"model {smap.meta['dlmodel']} from {smap.meta.get('dlinput', smap.observatory or 'unknown')}"
     elif "dlinput" in smap.meta:
@@ -105,20 +105,7 @@ def _binned(smap, data, out_pixel_arcsec):
         return data, smap.wcs
     ny, nx = (s // block * block for s in data.shape)
     wcs = smap.wcs.slice((slice(0, ny, block), slice(0, nx, block)))  # block-centre pixels
-    return geometry._block_mean(data, block), wcs
-
-
-def _wrapped_in_longitude(smap, data):
-    """
-    Data and WCS of a heliographic map, with one column of the other edge added at each side when
-    the map spans 360 degrees: interpolation across the map's longitude seam then has data.
-    """
-    wcs = smap.wcs.deepcopy()
-    span = abs(data.shape[1] * smap.scale.axis1.to_value(u.deg / u.pix))
-    if abs(span - 360) > 1e-3 * 360:
-        return data, wcs
-    wcs.wcs.crpix[0] += 1
-    return np.concatenate([data[:, -1:], data, data[:, :1]], axis=1), wcs
+    return geometry.block_mean(data, block), wcs
 
 
 def _check_background(background, shape, bad_values="raise"):
@@ -130,7 +117,7 @@ def _check_background(background, shape, bad_values="raise"):
     # Same time as the background: Carrington coordinates then map one to one (a change of obstime
     # would rotate the Sun under a synoptic map).
     header = _carrington_header(background.reference_date, shape)
-    source = _wrapped_in_longitude(background, values)
+    source = geometry.wrapped_in_longitude(background, values)
     data, _ = reproject_interp(source, WCS(header), shape_out=shape)
     return background, data
 
@@ -215,6 +202,20 @@ def synchronic_map(
     DlmagUserWarning
         Pixels that no input covers; inputs more than a solar rotation (``MAX_SPAN``) apart.
 
+    See Also
+    --------
+    farside_magnetogram
+        the farside input.
+    pfss_extrapolate
+        the next step.
+    sunpy_dlmag.synchronic.disk_view
+        a global map as seen by an observer.
+
+    References
+    ----------
+    .. [1] Jeong, H.-J., Moon, Y.-J., Park, E., Lee, H. 2020, ApJL 903, L25: solar coronal magnetic field
+       extrapolation from synchronic data with AI-generated farside.
+
     Examples
     --------
     >>> import astropy.units as u
@@ -267,7 +268,7 @@ def synchronic_map(
         with context:
             los, _ = reproject_interp((source_data, source_wcs), target, shape_out=shape)
             coords = target.pixel_to_world(xs, ys).make_3d()
-            mu = geometry.mu_towards(geometry.surface_points(coords, obstime), smap.observer_coordinate)
+            mu = disk.mu_towards(disk.surface_points(coords, obstime), smap.observer_coordinate)
         weight = np.where(np.isfinite(los) & (mu >= limb_cutoff), mu, 0.0)
         used = weight > 0
         sum_w += weight
@@ -360,7 +361,7 @@ def _warn_if_far_apart(maps, background, time):
 
 
 def _label_background(background):
-    what = " ".join(str(p) for p in (background.observatory, background.instrument) if p) or background.name
+    what = checks.describe_map(background, wavelength=False, date=False)
     return f"{what}, {background.date.isot[:19]}"
 
 
@@ -473,7 +474,7 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov=None, los=True):
     source_meta["bunit"] = "G"
     source = sunpy.map.Map(values, source_meta)
     target = WCS(header)
-    br, _ = reproject_interp(_wrapped_in_longitude(source, source.data), target, shape_out=(ny, nx))
+    br, _ = reproject_interp(geometry.wrapped_in_longitude(source, source.data), target, shape_out=(ny, nx))
     mu = disk.mu(sunpy.map.Map(np.empty((ny, nx), dtype=np.float32), header))
     data = np.where(mu > 0, br * mu if los else br, np.nan).astype(np.float32)
     header = derived_meta(
@@ -482,7 +483,7 @@ def disk_view(global_map, observer, *, shape=(1024, 1024), fov=None, los=True):
         measurement="magnetogram" if los else "radial field",
         ai_generated=is_ai_generated(global_map),
         instrument="disk view",
-        inputs=describe_observation(global_map),
+        inputs=checks.describe_map(global_map),
         history=f"{'line-of-sight (B_r mu)' if los else 'radial'} field of {global_map.name} "
         f"({global_map.date.isot[:19]}) as seen by this observer; not an observation",
     )

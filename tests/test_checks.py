@@ -414,7 +414,7 @@ def test_the_field_limits_never_refuse_real_magnetograms(mdi_map, gong):
             _, data = sunpy_dlmag.io.global_field_map(smap)
             assert 50 < np.nanmax(np.abs(data)) < checks.FIELD_LIMITS["global"].to_value(u.G) / 3
     for smap in [*hmi, mdi_map]:
-        peak = np.nanmax(np.abs(sunpy_dlmag.maps.check_magnetogram(smap)))
+        peak = np.nanmax(np.abs(sunpy_dlmag.checks.check_magnetogram(smap)))
         assert 3000 < peak < checks.FIELD_LIMITS["magnetogram"].to_value(u.G) / 2
 
 
@@ -425,7 +425,7 @@ def test_field_beyond_what_the_sun_produces_is_refused_or_masked(mdi_map):
     with pytest.raises(ImplausibleValueError, match=r"2 value\(s\) beyond \+-10000 G.*\(500, 510\), \(600, 400\)"):
         sunpy_dlmag.denoise(smap, device="cpu")
     with pytest.warns(DlmagUserWarning, match=r"2 value\(s\).*set to NaN"):
-        field = sunpy_dlmag.maps.check_magnetogram(smap, bad_values="mask")
+        field = sunpy_dlmag.checks.check_magnetogram(smap, bad_values="mask")
     assert np.isnan(field[[500, 600], [510, 400]]).all()
     assert field[512, 512] == 9999.0
     assert np.isnan(field).sum() == np.isnan(mdi_map.data).sum() + 2

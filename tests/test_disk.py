@@ -7,7 +7,7 @@ from conftest import shared_path
 
 import sunpy.map
 
-from sunpy_dlmag import disk, geometry
+from sunpy_dlmag import disk
 from sunpy_dlmag.data.sample import GONG_SYNOPTIC
 from sunpy_dlmag.exceptions import InputMapError
 from sunpy_dlmag.io import read_gong_synoptic
@@ -31,8 +31,8 @@ def test_mu_and_area_on_a_real_magnetogram(mdi_map):
     ys, xs = np.nonzero(on)
     pick = np.random.default_rng(1).choice(ys.size, 200, replace=False)
     points = mdi_map.pixel_to_world(xs[pick] * u.pix, ys[pick] * u.pix).make_3d()
-    surface = geometry.surface_points(points, mdi_map.reference_date)
-    expected = geometry.mu_towards(surface, mdi_map.observer_coordinate)
+    surface = disk.surface_points(points, mdi_map.reference_date)
+    expected = disk.mu_towards(surface, mdi_map.observer_coordinate)
     np.testing.assert_allclose(mu[ys[pick], xs[pick]], expected, atol=2e-3)
     # The disk's area: the visible hemisphere less a sliver, 2 pi R^2 (1 - R/d).
     area = disk.pixel_area(mdi_map)

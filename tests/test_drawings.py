@@ -22,7 +22,7 @@ import sunpy.map
 from sunpy.coordinates import HeliographicStonyhurst, Helioprojective, sun
 from sunpy.map.header_helper import make_fitswcs_header
 
-from sunpy_dlmag import _cycles, drawings, geometry
+from sunpy_dlmag import _cycles, disk, drawings, geometry
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 from sunpy_dlmag.disk import pixel_area
 from sunpy_dlmag.exceptions import (
@@ -65,7 +65,7 @@ def _on_disk_vectors(smap):
     good = np.isfinite(vectors).all(axis=1)
     on_disk[on_disk] = good
     vectors = vectors[good]
-    mu = geometry.mu_towards(smap.rsun_meters.to_value(u.m) * vectors, smap.observer_coordinate)
+    mu = disk.mu_towards(smap.rsun_meters.to_value(u.m) * vectors, smap.observer_coordinate)
     return vectors, on_disk, mu
 
 

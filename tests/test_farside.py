@@ -133,7 +133,7 @@ def test_feature_stays_at_its_coordinates_euvi(euvi_map, gauss_model):
     assert out.meta["dlsha256"] == gauss_model.sha256
     history = out.meta["history"]
     assert "not an observation" in history
-    assert "AI-generated magnetogram from the EUV observation(s): STEREO A EUVI 171 Angstrom" in history
+    assert "AI-generated magnetogram from the EUV observation(s): STEREO A SECCHI EUVI 171 Angstrom" in history
     assert "cross-calibrated" in history
     assert "EUVI" not in (out.detector or "")
 
@@ -211,7 +211,7 @@ def test_three_channels(euvi_map, conv_model):
         farside_magnetogram({304: m304, 171: euvi_map}, model=model)
     with pytest.raises(ChannelMismatchError, match="takes 3 euv map"):
         farside_magnetogram([m304, euvi_map], model=model)
-    with pytest.raises(ChannelMismatchError, match=r"The EUVI 304 Angstrom channel .* got STEREO A EUVI 195"):
+    with pytest.raises(ChannelMismatchError, match=r"The EUVI 304 Angstrom channel .* got STEREO A SECCHI EUVI 195"):
         farside_magnetogram([m195, m304, euvi_map], model=model)
     # One observer, nearly one time.
     with pytest.raises(InconsistentObservationsError, match="one observer"):
@@ -266,7 +266,7 @@ def test_reference_refused_without_reference_channels(euvi_map, gauss_model, mdi
 
 def test_input_checks(euvi_map, mdi_map, gauss_model):
     with pytest.raises(
-        ChannelMismatchError, match="takes AIA 171 Angstrom or EUVI 171 Angstrom; got STEREO A EUVI 195"
+        ChannelMismatchError, match="takes AIA 171 Angstrom or EUVI 171 Angstrom; got STEREO A SECCHI EUVI 195"
     ):
         farside_magnetogram(map_with(euvi_map, wavelnth=195), model=gauss_model)
     with pytest.raises(ChannelMismatchError, match="got SOHO MDI"):

@@ -23,10 +23,10 @@ from sunpy.map.header_helper import make_fitswcs_header
 
 import sunpy_dlmag
 from sunpy_dlmag import checks, metrics
+from sunpy_dlmag.checks import check_magnetogram
 from sunpy_dlmag.data.sample import ADAPT_SYNCHRONIC, AIA_171, GONG_SYNOPTIC, HMI_SYNCHRONIC
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagError, ImplausibleValueError, InvalidArgumentError
 from sunpy_dlmag.io import read_adapt, read_aisfm, read_gong_synoptic, read_hmi_synchronic
-from sunpy_dlmag.maps import check_magnetogram
 from sunpy_dlmag.synchronic import disk_view
 
 # Few examples, no per-example deadline (the machine is shared): the file stays fast.

@@ -14,6 +14,7 @@ import warnings
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.time import Time
 
 import sunpy.map
 from sunpy.coordinates import Helioprojective
@@ -51,11 +52,14 @@ __all__ = [
     "check_choice",
     "check_date",
     "check_int",
+    "check_magnetogram",
     "check_number",
     "check_observer",
     "check_observer_coordinate",
     "check_quantity",
     "check_shape",
+    "date_as_written",
+    "describe_map",
     "euv_data",
     "euv_instrument",
     "field_data",
@@ -70,9 +74,11 @@ __all__ = [
     "is_magnetogram",
     "is_map",
     "map_data",
+    "map_or_array",
     "map_unit",
     "plausible_field",
     "quantity_input",
+    "wavelength_aa",
 ]
 
 # Largest magnitude kept: beyond it float32 overflows (and any field or intensity is absurd).
@@ -108,9 +114,42 @@ def _fail(error, exception, message):
     return False
 
 
+def describe_map(smap, *, wavelength=True, date=True):
+    """
+    What ``smap`` is, for messages and for ``DLINPUT``: observatory, instrument, detector, and
+    (optionally) wavelength and time, e.g. ``"SOHO MDI 6768 Angstrom 2010-10-15T00:00:26.000"``;
+    ``"unknown instrument"`` where the header names none. The time is DATE-OBS as written where
+    that is the map's time (``12.20`` stays ``12.20``).
+    """
+    parts = []
+    for part in (smap.observatory, smap.instrument, smap.detector):
+        text = str(part).strip() if part is not None else ""
+        if text and text not in parts:
+            parts.append(text)
+    if not parts:
+        parts.append("unknown instrument")
+    angstrom = wavelength_aa(smap) if wavelength else None
+    if angstrom is not None:
+        parts.append(f"{angstrom:g} Angstrom")
+    if date:
+        parts.append(date_as_written(smap))
+    return " ".join(parts)
+
+
+def date_as_written(smap):
+    """``smap.date`` in ISO format, as DATE-OBS writes it where that is the same time (``12.20`` stays ``12.20``)."""
+    written = str(smap.meta.get("date-obs", "")).strip()
+    try:
+        same = written and abs((Time(written.rstrip("Z"), scale="utc") - smap.date).to_value(u.s)) < 1e-6
+    except ValueError:
+        same = False
+    if same and "T" in written:
+        return written.rstrip("Z")
+    return smap.date.utc.isot
+
+
 def _describe(smap):
-    what = " ".join(str(p) for p in (smap.observatory, smap.instrument) if p) or type(smap).__name__
-    return f"{what} map"
+    return f"{describe_map(smap, wavelength=False, date=False)} map"
 
 
 # --------------------------------------------------------------------------- data
@@ -448,7 +487,8 @@ def euv_instrument(smap):
     return None
 
 
-def _wavelength_aa(smap):
+def wavelength_aa(smap):
+    """The wavelength of ``smap`` in Angstrom (float), or `None` where its header gives none usable."""
     try:
         wavelength = smap.wavelength
     except (ValueError, TypeError):
@@ -465,7 +505,7 @@ def is_euv_observation(smap):
     """Whether sunpy identifies ``smap`` as EUV: by its map class, else by a WAVELNTH (with its unit) in the EUV."""
     if isinstance(smap, EUV_CLASSES + MAGNETOGRAM_CLASSES):
         return isinstance(smap, EUV_CLASSES)
-    wavelength = _wavelength_aa(smap)
+    wavelength = wavelength_aa(smap)
     return wavelength is not None and _EUV_RANGE_AA[0] <= wavelength <= _EUV_RANGE_AA[1]
 
 
@@ -514,7 +554,7 @@ def is_euv_map(smap, *, error=False, name="EUV map"):
             f"Expected an {name} (intensities); got a magnetogram ({_describe(smap)}, unit "
             f"{smap.meta.get('bunit')!r}).",
         )
-    wavelength = _wavelength_aa(smap)
+    wavelength = wavelength_aa(smap)
     if wavelength is not None and not _EUV_RANGE_AA[0] <= wavelength <= _EUV_RANGE_AA[1]:
         return _fail(
             error,
@@ -582,17 +622,81 @@ def is_full_sun_cea(smap, *, error=False, name="map"):
     return True
 
 
-def is_disk_image(smap, *, error=False, name="map"):
-    """Whether ``smap`` is an image seen by an observer (helioprojective coordinates)."""
+def is_disk_image(smap, *, error=False, name="map", hint=""):
+    """
+    Whether ``smap`` is an image seen by an observer (helioprojective coordinates); ``hint`` ends
+    the message of the error (what to do instead).
+    """
     is_map(smap, error=True, name=name)
     if not isinstance(smap.coordinate_frame, Helioprojective):
         return _fail(
             error,
             InputMapError,
             f"Expected a {name} in helioprojective coordinates (an image as observed); got a map in "
-            f"{type(smap.coordinate_frame).__name__} ({smap.coordinate_system.axis1}).",
+            f"{type(smap.coordinate_frame).__name__} ({smap.coordinate_system.axis1}).{' ' + hint if hint else ''}",
         )
     return True
+
+
+def check_magnetogram(magnetogram, *, bad_values="raise"):
+    """
+    Field values in G of a line-of-sight magnetogram map, after the checks every
+    magnetogram function needs (`sunpy_dlmag.checks`): declared fill values NaN, and
+    ``|B|`` above 10 kG refused or (``bad_values="mask"``) NaN (`sunpy_dlmag.field_data`).
+
+    Raises
+    ------
+    InputMapError
+        Not a map, or an EUV image.
+    UnitError
+        Data not in units of magnetic field (the message quotes BUNIT as written).
+    NonFiniteDataError
+        Infinite values, or no finite pixel; masked pixels become NaN.
+    MissingDateError
+        No observation time in the header.
+    MissingObserverError
+        No observer position in the header.
+    ImplausibleValueError
+        ``|B|`` above 10 kG with ``bad_values="raise"``.
+    """
+    is_magnetogram(magnetogram, error=True)
+    has_date(magnetogram, error=True, name="magnetogram")
+    check_observer(magnetogram)
+    return field_data(magnetogram, bad_values=bad_values)
+
+
+def map_or_array(value, name, *, magnetogram=False, dtype=np.float32):
+    """
+    The data of ``value``, a map or a 2D array, and the map (`None` for an array): the one check
+    of functions that take either.
+
+    A map is checked as a magnetogram (`check_magnetogram`) with ``magnetogram=True``, else as any
+    map; an array must be 2D and numeric (`finite_data`: masked pixels NaN, infinities refused).
+
+    Returns
+    -------
+    data : `numpy.ndarray`
+        A new array of ``dtype``.
+    smap : `~sunpy.map.GenericMap` or `None`
+
+    Raises
+    ------
+    ArgumentTypeError
+        Neither a map nor an array.
+    InputMapError
+        An array that is not 2D, or a map that fails its checks.
+    """
+    if isinstance(value, sunpy.map.GenericMap):
+        if magnetogram:
+            return check_magnetogram(value).astype(dtype, copy=False), value
+        is_map(value, error=True, name=name)
+        return finite_data(map_data(value), f"{name}'s data", dtype=dtype), value
+    if not isinstance(value, np.ndarray | list | tuple):
+        raise ArgumentTypeError(f"{name} must be a map or a 2D array, got {type(value).__name__}.")
+    data = finite_data(value, name, dtype=dtype)
+    if data.ndim != 2:
+        raise InputMapError(f"Expected {name} as a map or a 2D array, got an array of shape {data.shape}.")
+    return data, None
 
 
 def check_observer(smap):

@@ -15,7 +15,7 @@ import sunpy.sun.constants
 from sunpy.coordinates import HeliographicStonyhurst
 from sunpy.time import parse_time
 
-from sunpy_dlmag import _cycles, checks, geometry
+from sunpy_dlmag import _cycles, checks, disk
 from sunpy_dlmag.drawings.read import _disk_pixels, _drawing_data, _old_dates
 from sunpy_dlmag.drawings.spots import (
     MSH,
@@ -240,6 +240,29 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
         ``"bipole"`` for a date outside the known solar cycles without ``leading_polarity``.
     InputMapError
         Not a drawing map, or a model for another task.
+
+    See Also
+    --------
+    read_drawing
+        its input.
+    detect_sunspots
+        the spots it turns into bipoles.
+
+    References
+    ----------
+    .. [1] Lee, H., Park, E., Moon, Y.-J. 2021, ApJ 907, 118: generation of modern satellite data from Galileo
+       sunspot drawings in 1612 by deep learning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sunpy_dlmag
+    >>> yy, xx = np.mgrid[:400, :400]
+    >>> paper = np.where(np.abs(np.hypot(xx - 200, yy - 200) - 150) < 1.5, 0, 255).astype(np.uint8)
+    >>> paper[np.hypot(xx - 240, yy - 180) < 5] = 0
+    >>> magnetogram = sunpy_dlmag.drawing_to_magnetogram(sunpy_dlmag.read_drawing(paper, date="2011-02-15"))
+    >>> magnetogram.meta["dlprod"], str(magnetogram.unit)
+    ('drawing', 'G')
     """
     if method not in ("bipole", "model"):
         raise InvalidArgumentError(
@@ -308,7 +331,7 @@ def _add_patch(out, smap, lat, lon, peak, sigma):
     near = cos_angle > np.cos(6 * sigma)
     ys, xs, vectors = ys[good][near], xs[good][near], vectors[good][near]
     angle = np.arccos(np.clip(cos_angle[near], -1, 1))
-    mu = geometry.mu_towards(smap.rsun_meters.to_value(u.m) * vectors, smap.observer_coordinate)
+    mu = disk.mu_towards(smap.rsun_meters.to_value(u.m) * vectors, smap.observer_coordinate)
     out[ys, xs] += (peak * np.exp(-0.5 * (angle / sigma) ** 2) * mu).astype(np.float32)  # B_los = B_r mu
 
 

@@ -121,6 +121,18 @@ def sunspot_counts(drawing, **detection):
     ArgumentTypeError
         Neither a map nor a spot table, or detection keywords with a spot table.
 
+    See Also
+    --------
+    detect_sunspots
+        the spots it counts.
+    sunpy_dlmag.drawings.count_drawings
+        a folder of drawings to one table.
+
+    References
+    ----------
+    .. [1] Clette, F., Svalgaard, L., Vaquero, J. M., Cliver, E. W. 2014, Space Sci. Rev. 186, 35: revisiting the
+       sunspot number (R = 10 g + f).
+
     Examples
     --------
     >>> from sunpy_dlmag import drawings

@@ -23,7 +23,7 @@ import sunpy.sun.constants
 from sunpy.coordinates import Helioprojective, get_earth, sun
 from sunpy.map.header_helper import make_fitswcs_header
 
-from sunpy_dlmag import checks
+from sunpy_dlmag import checks, disk
 from sunpy_dlmag.exceptions import InputMapError, InvalidArgumentError, MissingFileError, NoDiskError
 
 __all__ = ["read_drawing"]
@@ -497,6 +497,20 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
     FileNotFoundError
         No file at ``image``.
 
+    See Also
+    --------
+    detect_sunspots
+        the spots on it.
+    sunspot_counts
+        the day's counts.
+    drawing_to_magnetogram
+        a magnetogram-like map from it.
+
+    References
+    ----------
+    .. [1] Lee, H., Park, E., Moon, Y.-J. 2021, ApJ 907, 118: generation of modern satellite data from Galileo
+       sunspot drawings in 1612 by deep learning.
+
     Examples
     --------
     >>> import numpy as np
@@ -595,11 +609,7 @@ def _drawing_data(drawing_map):
             f"Expected a drawing (grey levels, ink dark on paper), got a magnetogram ({drawing_map.name}) in "
             f"{drawing_map.unit}."
         )
-    if not isinstance(drawing_map.coordinate_frame, Helioprojective):
-        raise InputMapError(
-            f"Expected a drawing in helioprojective coordinates (read_drawing makes one), got a map in the "
-            f"{drawing_map.coordinate_frame.name} frame."
-        )
+    checks.is_disk_image(drawing_map, error=True, name="drawing", hint="read_drawing makes one.")
     checks.check_observer(drawing_map)
     data = np.asarray(drawing_map.data)
     data = data if np.issubdtype(data.dtype, np.floating) else data.astype(np.float32)
@@ -610,7 +620,4 @@ def _drawing_data(drawing_map):
 
 def _disk_pixels(smap):
     """Disk centre (map pixels) and radius (pixels) from the map's WCS."""
-    centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=smap.coordinate_frame)
-    cx, cy = smap.wcs.world_to_pixel(centre)
-    radius = (smap.rsun_obs / smap.scale.axis1).to_value(u.pix)
-    return float(cx), float(cy), float(radius)
+    return (*disk.centre_pixel(smap), disk.radius_pixels(smap)[0])

@@ -16,7 +16,7 @@ import sunpy.map
 import sunpy.sun.constants
 from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 
-from sunpy_dlmag import checks, disk, geometry
+from sunpy_dlmag import checks, disk
 from sunpy_dlmag.drawings.cores import spot_pixels
 from sunpy_dlmag.drawings.read import (
     _block_mean,
@@ -27,7 +27,6 @@ from sunpy_dlmag.drawings.read import (
     _paper_level,
 )
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
-from sunpy_dlmag.maps import describe_observation
 
 __all__ = ["MSH", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
 
@@ -488,6 +487,34 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     ------
     InputMapError
         Not a helioprojective drawing map, or one without an observer.
+
+    See Also
+    --------
+    read_drawing
+        its input.
+    sunspot_counts
+        groups and the day's counts.
+    drawing_to_magnetogram
+        bipoles from the spots.
+
+    References
+    ----------
+    .. [1] Lee, H., Park, E., Moon, Y.-J. 2021, ApJ 907, 118: generation of modern satellite data from Galileo
+       sunspot drawings in 1612 by deep learning.
+    .. [2] Clette, F., Svalgaard, L., Vaquero, J. M., Cliver, E. W. 2014, Space Sci. Rev. 186, 35: revisiting the
+       sunspot number (R = 10 g + f).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sunpy_dlmag
+    >>> yy, xx = np.mgrid[:400, :400]
+    >>> paper = np.where(np.abs(np.hypot(xx - 200, yy - 200) - 150) < 1.5, 0, 255).astype(np.uint8)
+    >>> paper[np.hypot(xx - 240, yy - 180) < 5] = 0  # two spots drawn in ink
+    >>> paper[np.hypot(xx - 262, yy - 184) < 4] = 0
+    >>> spots = sunpy_dlmag.detect_sunspots(sunpy_dlmag.read_drawing(paper, date="2011-02-15"))
+    >>> len(spots), spots["group"].tolist()
+    (2, [1, 1])
     """
     _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast)
     return_candidates = checks.check_bool(return_candidates, "return_candidates")
@@ -519,7 +546,7 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
             table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
     candidates = _table(rows, _CANDIDATE_COLUMNS)
     rejected = len(rows) - len(pixels)
-    meta = {"date": drawing_map.date.isot, "drawing": describe_observation(drawing_map), "threshold": threshold,
+    meta = {"date": drawing_map.date.isot, "drawing": checks.describe_map(drawing_map), "threshold": threshold,
             "group_distance": group_distance.to(u.deg), "limb_margin_px": margin, "rejected": rejected}  # fmt: skip
     candidates.meta.update(meta)
     if not pixels and warn:
@@ -589,7 +616,7 @@ def _spot_table(drawing_map, pixels, group_distance):
     lon, lat = _lon_lat(centres)
 
     rsun_m = drawing_map.rsun_meters.to_value(u.m)
-    mu = geometry.mu_towards(rsun_m * centres, drawing_map.observer_coordinate)
+    mu = disk.mu_towards(rsun_m * centres, drawing_map.observer_coordinate)
     points = SkyCoord(lon * u.deg, lat * u.deg, rsun_m * u.m, frame=frame)
     seen = points.transform_to(drawing_map.coordinate_frame)
     px, py = drawing_map.wcs.world_to_pixel(seen)

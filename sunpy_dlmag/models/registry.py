@@ -84,6 +84,28 @@ def list_models(task=None):
     ------
     InvalidArgumentError
         A task no registered model has.
+
+    See Also
+    --------
+    get_model
+        one model's description.
+    load_model
+        the runnable network.
+
+    References
+    ----------
+    .. [1] Park, E., Lee, H., Moon, Y.-J., et al. 2020, ApJL 891, L4: de-noising SDO/HMI solar magnetograms by image
+       translation method based on deep learning.
+    .. [2] Kim, T., Park, E., Lee, H., et al. 2019, Nature Astronomy 3, 397: solar farside magnetograms from deep
+       learning analysis of STEREO/EUVI data.
+    .. [3] Jeong, H.-J., Moon, Y.-J., Park, E., et al. 2022, ApJS 262, 50: improved AI-generated solar farside
+       magnetograms by STEREO and SDO data sets and their release.
+
+    Examples
+    --------
+    >>> import sunpy_dlmag
+    >>> "denoise-m2" in sunpy_dlmag.list_models()
+    True
     """
     if task is not None:
         tasks = sorted({"farside", "denoise", "drawing"} | {spec.task for spec in _REGISTRY.values()})
@@ -99,6 +121,29 @@ def get_model(name):
     ------
     UnknownModelError
         If no model of that name is registered (the message lists the known ones).
+
+    See Also
+    --------
+    list_models
+        the registered names.
+    load_model
+        the runnable network.
+
+    References
+    ----------
+    .. [1] Park, E., Lee, H., Moon, Y.-J., et al. 2020, ApJL 891, L4: de-noising SDO/HMI solar magnetograms by image
+       translation method based on deep learning.
+    .. [2] Kim, T., Park, E., Lee, H., et al. 2019, Nature Astronomy 3, 397: solar farside magnetograms from deep
+       learning analysis of STEREO/EUVI data.
+    .. [3] Jeong, H.-J., Moon, Y.-J., Park, E., et al. 2022, ApJS 262, 50: improved AI-generated solar farside
+       magnetograms by STEREO and SDO data sets and their release.
+
+    Examples
+    --------
+    >>> import sunpy_dlmag
+    >>> spec = sunpy_dlmag.get_model("denoise-m2")
+    >>> spec.task, spec.geometry.stride
+    ('denoise', 16)
     """
     try:
         return _REGISTRY[name]
@@ -167,6 +212,29 @@ def load_model(model, *, device="auto", num_threads=None, task=None, precision="
         An ONNX graph whose inputs do not match its spec.
     ModelTaskError
         A model made for another task than ``task``.
+
+    See Also
+    --------
+    get_model
+        the description without the weights.
+    denoise
+        the function that loads and runs it for you.
+
+    References
+    ----------
+    .. [1] Park, E., Lee, H., Moon, Y.-J., et al. 2020, ApJL 891, L4: de-noising SDO/HMI solar magnetograms by image
+       translation method based on deep learning.
+    .. [2] Kim, T., Park, E., Lee, H., et al. 2019, Nature Astronomy 3, 397: solar farside magnetograms from deep
+       learning analysis of STEREO/EUVI data.
+    .. [3] Jeong, H.-J., Moon, Y.-J., Park, E., et al. 2022, ApJS 262, 50: improved AI-generated solar farside
+       magnetograms by STEREO and SDO data sets and their release.
+
+    Examples
+    --------
+    >>> import sunpy_dlmag
+    >>> model = sunpy_dlmag.load_model("denoise-m2", device="cpu")
+    >>> model.spec.name
+    'denoise-m2'
     """
     from sunpy_dlmag.models.runtime import Model
 

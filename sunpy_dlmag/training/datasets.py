@@ -26,13 +26,11 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.coordinates import SkyCoord
 
 import sunpy.map
 from sunpy import log
-from sunpy.coordinates import Helioprojective
 
-from sunpy_dlmag import geometry
+from sunpy_dlmag import checks, disk, geometry
 from sunpy_dlmag.checks import check_quantity
 from sunpy_dlmag.data.fetch import (
     Pair,
@@ -375,12 +373,10 @@ def _circle(size, radius):
 def _disk_mask(smap):
     """On-disk pixels of a helioprojective map; every pixel of other maps (they lie on the Sun)."""
     shape = smap.data.shape
-    if not isinstance(smap.coordinate_frame, Helioprojective):
+    if not checks.is_disk_image(smap):
         return np.ones(shape, dtype=bool)
-    centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=smap.coordinate_frame)
-    cx, cy = smap.wcs.world_to_pixel(centre)
-    rx = (smap.rsun_obs / smap.scale.axis1).to_value(u.pix)
-    ry = (smap.rsun_obs / smap.scale.axis2).to_value(u.pix)
+    cx, cy = disk.centre_pixel(smap)
+    rx, ry = disk.radius_pixels(smap)
     yy, xx = np.ogrid[: shape[0], : shape[1]]
     return ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1
 

@@ -11,7 +11,6 @@ from scipy import ndimage
 
 import sunpy.map
 import sunpy.sun.constants
-from sunpy.coordinates import Helioprojective
 
 from sunpy_dlmag import checks, disk, geometry
 from sunpy_dlmag.drawings.read import (
@@ -207,12 +206,7 @@ def render_drawing(smap, *, shape=(1000, 1000), radius=None, centre=None, north_
     InputMapError
         Not a helioprojective map with an observer.
     """
-    if not isinstance(smap, sunpy.map.GenericMap):
-        raise InputMapError(f"Expected an observation as a sunpy map, got {type(smap).__name__}.")
-    if not isinstance(smap.coordinate_frame, Helioprojective):
-        raise InputMapError(
-            f"render_drawing needs a helioprojective full-disk map, got the {smap.coordinate_frame.name} frame."
-        )
+    checks.is_disk_image(smap, error=True, name="full-disk observation for render_drawing")
     checks.check_observer(smap)
     h, w = (int(s) for s in shape)
     if min(h, w) < 64:
