@@ -13,7 +13,9 @@ import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
+from astropy.nddata import StdDevUncertainty
 
 import sunpy.map
 from sunpy import log
@@ -350,6 +352,7 @@ class Model:
         batch_size=DEFAULT_BATCH_SIZE,
         progress=True,
         sign_symmetric=False,
+        ensemble=None,
     ):
         """
         Map(s) in, map out: the one path from input channels to an output map.
@@ -373,6 +376,15 @@ class Model:
             As in `predict`.
         sign_symmetric : bool
             As in `predict_array`.
+        ensemble : callable, optional
+            Instead of one pass of the network, ``ensemble(stack)`` on the ``(C, H, W)`` stack
+            of physical values on the frame returns ``(values, spread)`` on the frame (e.g. the
+            mean and spread of several passes, ``sunpy_dlmag.denoise.symmetry_ensemble``; it
+            runs the network itself, so ``tile_size``, ``overlap``, ``batch_size``,
+            ``progress`` and ``sign_symmetric`` are then its own). The map holds ``values``;
+            ``spread`` becomes its ``uncertainty`` (`~astropy.nddata.StdDevUncertainty` in the
+            output unit, NaN where the map is).
+
         Returns
         -------
         `~sunpy.map.GenericMap`
@@ -396,6 +408,14 @@ class Model:
             stack = frame.stack(channels)
         # The limb mask's temporaries are freed before the network's memory arena grows.
         frame.off_disk  # noqa: B018
+        if ensemble is not None:
+            out, spread = ensemble(stack)
+            del stack
+            result = self.output_map(frame.to_template(out), frame.template, note=note)
+            sigma = frame.to_template(spread)
+            sigma[~np.isfinite(result.data)] = np.nan
+            result.uncertainty = StdDevUncertainty(sigma, unit=u.Unit(self.spec.output.unit))
+            return result
         # A stack made here is normalised in its place: one image-sized array fewer.
         out = self._predict_array(
             stack, tile_size, overlap, batch_size, progress, owned=owned, sign_symmetric=sign_symmetric
