@@ -36,7 +36,6 @@ with time (AIA 304 lost most of its sensitivity over the mission): a factor deri
 applies near that date, and ``Calibration.check_date`` warns beyond a year from it.
 """
 
-import copy
 import functools
 import warnings
 from dataclasses import dataclass
@@ -59,7 +58,7 @@ from sunpy_dlmag.exceptions import (
     InputMapError,
     InvalidArgumentError,
 )
-from sunpy_dlmag.maps import append_history
+from sunpy_dlmag.maps import derived_meta
 
 __all__ = [
     "EUVI_TO_AIA",
@@ -205,8 +204,9 @@ def normalize_exposure(smap):
 
     Returns
     -------
-    `~sunpy.map.GenericMap`
-        New map with ``BUNIT = 'DN/s'``, same WCS, observer and time.
+    `~sunpy_dlmag.maps.DlmagMap`
+        New map with ``BUNIT = 'DN/s'``, same WCS, observer, time and wavelength; a product
+        of this package (``DLPROD = 'exposure-normalised'``) whose history names the division.
 
     Raises
     ------
@@ -214,15 +214,33 @@ def normalize_exposure(smap):
         Data not in DN or DN/s, or in DN without an exposure time.
     """
     data, bias, seconds = _rate(smap)
-    meta = copy.deepcopy(smap.meta)
-    for key in ("blank", "bscale", "bzero", "datamin", "datamax"):
-        meta.pop(key, None)
-    meta["bunit"] = "DN/s"
-    if seconds is not None:
-        line = f"sunpy-dlmag: exposure-normalised to DN/s (divided by {seconds:g} s"
-        line += f", bias {bias:g} DN subtracted first)" if bias else ")"
-        append_history(meta, line)
-    return sunpy.map.Map(data, meta)
+    return _euv_product(smap, data, "exposure-normalised", _exposure_line(bias, seconds))
+
+
+def _exposure_line(bias, seconds):
+    if seconds is None:
+        return "EUV intensities in DN/s (already exposure-normalised)"
+    line = f"exposure-normalised to DN/s (divided by {seconds:g} s"
+    return line + (f", bias {bias:g} DN subtracted first)" if bias else ")")
+
+
+def _euv_product(smap, data, product, line):
+    """A product map of EUV intensities ``data`` (DN/s) made from ``smap``: its grid, observer and line."""
+    name = checks.euv_instrument(smap) or str(smap.instrument or "EUV")
+    meta = derived_meta(
+        smap.meta,
+        product=product,
+        measurement="EUV intensity",
+        ai_generated=False,
+        history=line,
+        bunit="DN/s",
+        instrument=name if name.startswith("sunpy-dlmag") else f"{product} {name}",
+        observatory=smap.observatory or "unknown",
+        inputs=getattr(smap, "inputs", None) or describe(smap),
+        wavelength=smap.wavelength,
+    )
+    # The instrument's colour map still suits its intensities.
+    return sunpy.map.Map(data, meta, plot_settings=smap.plot_settings)
 
 
 # --------------------------------------------------------------------------- calibration
@@ -646,8 +664,9 @@ def cross_calibrate(euvi_map, *, calibration=None):
 
     Returns
     -------
-    `~sunpy.map.GenericMap`
-        Same WCS, observer and time; ``BUNIT = 'DN/s'``; a history line names the relation.
+    `~sunpy_dlmag.maps.DlmagMap`
+        Same WCS, observer, time and wavelength; ``BUNIT = 'DN/s'``; a product of this package
+        (``DLPROD = 'cross-calibrated'``) whose history names the relation.
 
     Raises
     ------
@@ -665,7 +684,6 @@ def cross_calibrate(euvi_map, *, calibration=None):
     elif not calibration.matches(key, wl):
         raise ChannelMismatchError(f"The calibration {calibration.label} does not apply to {describe(euvi_map)}.")
     calibration.check_date(euvi_map.date)
-    rate_map = normalize_exposure(euvi_map)
-    meta = copy.deepcopy(rate_map.meta)
-    append_history(meta, f"sunpy-dlmag: cross-calibrated to AIA-equivalent intensity: {calibration}")
-    return sunpy.map.Map(calibration.apply(rate_map.data), meta)
+    rate, bias, seconds = _rate(euvi_map)
+    line = f"{_exposure_line(bias, seconds)}; cross-calibrated to AIA-equivalent intensity: {calibration}"
+    return _euv_product(euvi_map, calibration.apply(rate), "cross-calibrated", line)

@@ -17,7 +17,6 @@ from collections.abc import Iterable
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.nddata import StdDevUncertainty
 from scipy import ndimage, optimize
 
 import sunpy.map
@@ -26,7 +25,6 @@ from sunpy.map.sources import HMIMap, MDIMap
 
 from sunpy_dlmag import checks, disk
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
-from sunpy_dlmag.geometry import ModelFrame
 from sunpy_dlmag.maps import DlmagMap, append_history
 from sunpy_dlmag.models import load_model
 
@@ -260,32 +258,24 @@ def denoise(
             sign_symmetric=sign_symmetric,
             note="sign-symmetric: (f(B) - f(-B)) / 2" if sign_symmetric else "",
         )
-    frame = ModelFrame(magnetogram, net.spec.geometry)
-    mean, spread = symmetry_ensemble(
-        net,
-        frame.stack([data])[0],
-        sign_symmetric=sign_symmetric,
-        tile_size=tile_size,
-        overlap=overlap,
-        progress=progress,
-    )
-    factor = _spread_factor(net.spec.name, mean)
-    if factor is None:
+    calibrated = net.spec.name in _SPREAD_CALIBRATION
+    if not calibrated:
         warnings.warn(
             f"The symmetry spread of {net.spec.name!r} is not calibrated; its uncertainty is the raw spread, "
             "which underestimates the error.",
             DlmagUserWarning,
             stacklevel=2,
         )
-        factor = 1.0
-        note = "Mean over the 8 rotations and flips; uncertainty: their spread (not calibrated)."
-    else:
-        note = "Mean over the 8 rotations and flips; uncertainty: their spread, calibrated (see the model card)."
-    out = net.output_map(frame.to_template(mean), magnetogram, note=note)
-    sigma = frame.to_template(factor * spread)
-    sigma[~np.isfinite(out.data)] = np.nan
-    out.uncertainty = StdDevUncertainty(sigma, unit=u.G)
-    return out
+
+    def ensemble(stack):
+        mean, spread = symmetry_ensemble(
+            net, stack[0], sign_symmetric=sign_symmetric, tile_size=tile_size, overlap=overlap, progress=progress
+        )
+        return mean, (_spread_factor(net.spec.name, mean) if calibrated else 1.0) * spread
+
+    sigma = "their spread, calibrated (see the model card)" if calibrated else "their spread (not calibrated)"
+    note = f"Mean over the 8 rotations and flips; uncertainty: {sigma}."
+    return net.translate([data], magnetogram, note=note, ensemble=ensemble)
 
 
 def quiet_sun_mask(magnetogram, *, strong=50.0, margin=5, min_mu=0.5):

@@ -42,6 +42,7 @@ from sunpy_dlmag.exceptions import (
     InputMapError,
     UnknownModelError,
 )
+from sunpy_dlmag.maps import derived_meta
 from sunpy_dlmag.models import load_model
 from sunpy_dlmag.models.registry import check_task, spec_of
 from sunpy_dlmag.models.runtime import register_map_path
@@ -352,22 +353,31 @@ def prepare_inputs(
 
     Returns
     -------
-    list of `~sunpy.map.GenericMap`
+    list of `~sunpy_dlmag.maps.DlmagMap`
         Maps in the model frame of the first ``euv`` map's observer and time: EUV channels in
         DN/s of the channel's instrument (cross-calibrated where the image came from the other
         instrument), magnetogram channels in G. Not normalised: the runtime does that.
+        Products of this package (``DLPROD = 'model-frame input'``, ``DLCHAN`` the channel).
     """
     spec = _spec_of(model)
     prepared = _prepare(euv, spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
+    inputs = "; ".join(calibration.describe(m) for m in prepared.observed)
     maps = []
     for channel, data in zip(spec.inputs, prepared.stack, strict=True):
-        meta = copy.deepcopy(prepared.frame.map.meta)
-        meta["bunit"] = "G" if channel.wavelength is None else "DN/s"
+        field = channel.wavelength is None
+        meta = derived_meta(
+            prepared.frame.map.meta,
+            product="model-frame input",
+            measurement="magnetogram" if field else "EUV intensity",
+            ai_generated=False,
+            history=f"model-frame input {_channel_text(channel)} of {spec.name}",
+            bunit="G" if field else "DN/s",
+            instrument=f"model-frame input {_channel_text(channel)}",
+            observatory=prepared.observed[0].observatory or "unknown",
+            inputs=inputs,
+            wavelength=None if field else channel.wavelength.to(u.AA),
+        )
         meta["dlchan"] = _channel_text(channel)
-        if channel.wavelength is not None:
-            meta["wavelnth"] = channel.wavelength.to_value(u.AA)
-            meta["waveunit"] = "Angstrom"
-        meta["history"] = f"sunpy-dlmag: model-frame input {_channel_text(channel)} of {spec.name}"
         maps.append(sunpy.map.Map(data, meta))
     return maps
 

@@ -141,3 +141,57 @@ def test_import_changes_no_process_state():
         "assert os.umask(mask) == 0o027, 'umask changed'\n"
         "assert dict(os.environ) == env, 'environment changed'\n"
     )
+
+
+def _models_import_graph():
+    """Each module of ``sunpy_dlmag.models`` -> the modules of that package it imports, anywhere in it."""
+    modules = {m: p for m, p in _modules() if m == "models" or m.startswith("models.")}
+    return {m: sorted(_imported(p, m) & modules.keys()) for m, p in modules.items()}
+
+
+def _cycle(graph):
+    """One import cycle of ``graph`` (a list of modules, first repeated last), or None."""
+    state, path = {}, []
+
+    def visit(module):
+        state[module] = "open"
+        path.append(module)
+        for other in graph.get(module, ()):
+            if state.get(other) == "open":
+                return [*path[path.index(other) :], other]
+            if other not in state and (found := visit(other)):
+                return found
+        state[module] = "done"
+        path.pop()
+        return None
+
+    return next((found for module in sorted(graph) if module not in state and (found := visit(module))), None)
+
+
+def test_the_models_package_has_no_import_cycle():
+    # Imports inside functions count too: they only hide a cycle until someone moves them.
+    graph = _models_import_graph()
+    assert "models.runtime" in graph["models.registry"]  # the check sees the real imports
+    cycle = _cycle(graph)
+    assert cycle is None, "Import cycle in sunpy_dlmag.models: " + " -> ".join(cycle)
+
+
+def test_the_cycle_check_finds_a_cycle_hidden_in_a_function():
+    graph = {"models.a": ["models.b"], "models.b": ["models.c"], "models.c": ["models.a"], "models.d": []}
+    assert _cycle(graph) == ["models.a", "models.b", "models.c", "models.a"]
+    assert _cycle({"models.a": ["models.b"], "models.b": []}) is None
+
+
+def test_the_models_package_imports_its_own_modules_at_the_top():
+    inside = []
+    for module, path in _modules():
+        if not module.startswith("models"):
+            continue
+        for function in ast.walk(ast.parse(path.read_text())):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                for node in ast.walk(function):
+                    if isinstance(node, ast.ImportFrom) and (
+                        node.level or (node.module or "").startswith("sunpy_dlmag")
+                    ):
+                        inside.append(f"{module}: {function.name} imports {node.module}")
+    assert not inside, "Import these at the top of the module:\n" + "\n".join(inside)

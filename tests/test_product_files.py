@@ -17,11 +17,11 @@ from PIL import Image
 
 import sunpy.map
 
-from sunpy_dlmag import denoise, drawings
+from sunpy_dlmag import calibration, denoise, drawings
 from sunpy_dlmag.cli import main
 from sunpy_dlmag.data.sample import GONG_SYNOPTIC
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputFileError, InputMapError, MissingFileError
-from sunpy_dlmag.farside import farside_magnetogram
+from sunpy_dlmag.farside import farside_magnetogram, prepare_inputs
 from sunpy_dlmag.io import read_gong_synoptic, read_map, save_map
 from sunpy_dlmag.mapio import QUANTIZE_STEP, is_tile_compressed
 from sunpy_dlmag.maps import DlmagMap
@@ -83,6 +83,9 @@ def products(tmp_path_factory):
         made["synchronic"] = (synchronic_map(mdi, [made["denoise"][0]], shape=(45, 90)), None)
     gong = read_gong_synoptic(GONG_SYNOPTIC)
     made["pfss-open-field"] = (open_field_map(pfss_extrapolate(gong, nrho=10, shape=(45, 90)), shape=(30, 60)), None)
+    made["exposure-normalised"] = (calibration.normalize_exposure(euvi), euvi)
+    made["cross-calibrated"] = (calibration.cross_calibrate(euvi), euvi)
+    made["model-frame input"] = (prepare_inputs(euvi, model=_tiny_farside(tmp))[0], euvi)
     return made
 
 
@@ -120,6 +123,36 @@ def test_every_product_round_trips_through_save_map_and_save(products, name, tmp
         plain = sunpy.map.Map(path)
         assert isinstance(plain, DlmagMap)
         np.testing.assert_array_equal(plain.data, smap.data)
+
+
+def test_every_public_map_output_reads_back_as_a_product_with_its_provenance(products, tmp_path):
+    # Each public function that returns a map: saved as a user saves it, read with plain sunpy.
+    assert set(products) == {
+        "denoise", "denoise-uncertainty", "farside", "drawing", "synchronic", "pfss-open-field",
+        "exposure-normalised", "cross-calibrated", "model-frame input",
+    }  # fmt: skip
+    for name, (smap, source) in products.items():
+        path = tmp_path / f"{name.replace(' ', '-')}.fits"
+        smap.save(path)
+        again = sunpy.map.Map(path)
+        assert isinstance(again, DlmagMap), f"{name} reads back as {type(again).__name__}"
+        assert again.product == smap.product
+        assert again.provenance == smap.provenance
+        assert again.provenance["version"] == version
+        assert again.instrument.startswith("sunpy-dlmag ")
+        assert f"sunpy-dlmag{version}:" in "".join(again.meta["history"].split())  # FITS wraps HISTORY
+        if source is not None:
+            # What it was made from, and where that was observed.
+            assert again.inputs.startswith(f"{source.observatory}")
+            assert again.observatory == source.observatory
+    normalised = products["exposure-normalised"][0]
+    assert normalised.measurement == "EUV intensity"
+    assert normalised.wavelength == products["exposure-normalised"][1].wavelength
+    assert "exposure-normalised to DN/s" in normalised.meta["history"]
+    assert "cross-calibrated to AIA-equivalent" in products["cross-calibrated"][0].meta["history"]
+    frame_input = products["model-frame input"][0]
+    assert frame_input.meta["dlchan"] == "AIA 171 Angstrom"
+    assert frame_input.wavelength == 171 * u.AA
 
 
 def test_uncertainty_and_mask_are_marked_and_kept(products, tmp_path):

@@ -5,7 +5,8 @@ import pytest
 
 from sunpy_dlmag.exceptions import DeviceNotAvailableError
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.quantize import block_graph, cache_dir, phase_graph, subpixel_graph
+from sunpy_dlmag.models.cpu_graph import block_graph, int8_rewrites, phase_graph, subpixel_graph
+from sunpy_dlmag.models.precision import _edge_nodes, cache_dir, calibration_batches, quantize_graph
 from sunpy_dlmag.models.runtime import _session
 
 
@@ -154,7 +155,6 @@ def test_int8_keeps_the_leading_layers_float_where_int8_strays(tmp_path, euvi_ma
     # A small Pix2PixHD generator (random weights) with the aisfm-v2 spec: quantizing its
     # high-resolution first layers costs most of the correlation with float32.
     torch = pytest.importorskip("torch")
-    from sunpy_dlmag.models.quantize import _edge_nodes, calibration_batches, int8_rewrites, quantize_graph
     from sunpy_dlmag.training import export_to_onnx
     from sunpy_dlmag.training.networks import GlobalGenerator
     from sunpy_dlmag.training.presets import get_preset

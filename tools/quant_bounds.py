@@ -34,7 +34,8 @@ import sunpy.map
 
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.quantize import calibration_batches, cpu_graph, int8_rewrites, quantize_graph
+from sunpy_dlmag.models.cpu_graph import cpu_graph, int8_rewrites
+from sunpy_dlmag.models.precision import calibration_batches, quantize_graph
 
 
 def session(model, optimize=True, profile=None):

@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from sunpy_dlmag.models.registry import write_spec_to_onnx
+from sunpy_dlmag.models.onnx_utils import write_spec_to_onnx
 
 __all__ = ["convolution_network", "gaussian_filter_network"]
 

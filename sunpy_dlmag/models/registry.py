@@ -12,7 +12,6 @@ The sha256 is verified before an onnxruntime session is created.
 """
 
 import dataclasses
-import hashlib
 import os
 from pathlib import Path
 
@@ -22,14 +21,21 @@ from sunpy_dlmag import checks
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
     InvalidArgumentError,
-    InvalidModelSpecError,
     ModelTaskError,
     UnknownModelError,
     WeightsHashMismatchError,
     WeightsNotInstalledError,
 )
 from sunpy_dlmag.models.catalogue import PUBLISHED_MODELS
-from sunpy_dlmag.models.spec import ONNX_METADATA_KEY, ModelSpec
+from sunpy_dlmag.models.onnx_utils import (  # noqa: F401  (the file helpers, importable from here as before)
+    onnx_opset,
+    read_spec_for,
+    sha256sum,
+    strip_exporter_metadata,
+    write_spec_to_onnx,
+)
+from sunpy_dlmag.models.runtime import Model
+from sunpy_dlmag.models.spec import ModelSpec
 
 __all__ = [
     "check_task",
@@ -154,15 +160,6 @@ def get_model(name):
         ) from None
 
 
-def sha256sum(path):
-    """sha256 hex digest of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def weights_status(spec):
     """One of ``"bundled"``, ``"remote"`` or ``"not installed"`` for a registered spec."""
     if spec.weights.bundled and (WEIGHTS_DIR / spec.weights.bundled).is_file():
@@ -236,8 +233,6 @@ def load_model(model, *, device="auto", num_threads=None, task=None, precision="
     >>> model.spec.name
     'denoise-m2'
     """
-    from sunpy_dlmag.models.runtime import Model
-
     num_threads = checks.check_int(num_threads, "num_threads", minimum=1, allow_none=True)
     if isinstance(model, Model):
         return check_task(model, task)
@@ -264,8 +259,6 @@ def spec_of(model):
     UnknownModelError
         Neither a known name nor an existing file.
     """
-    from sunpy_dlmag.models.runtime import Model
-
     if isinstance(model, Model):
         return model.spec
     if isinstance(model, ModelSpec):
@@ -374,98 +367,3 @@ def _not_installed_message(spec):
         f"  * obtain the authors' weights ({spec.reference or 'see the model card'}), export them to ONNX\n"
         f"    (see the training guide), and pass that file the same way."
     )
-
-
-def read_spec_for(path):
-    """
-    The spec of a weights file: ``<stem>.json`` beside it, else the ONNX metadata.
-
-    Raises
-    ------
-    InvalidModelSpecError
-        If neither holds a spec.
-    """
-    path = Path(path)
-    sidecar = path.with_suffix(".json")
-    import onnx
-
-    try:
-        # Parsed with a sidecar too: a corrupt file would otherwise fail later, in onnxruntime's words.
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as err:
-        raise InvalidModelSpecError(
-            f"{path} is not a readable ONNX file ({type(err).__name__}: {err}); expected a network exported "
-            "with `sunpy-dlmag export` or torch.onnx."
-        ) from err
-    if sidecar.is_file():
-        return ModelSpec.from_json(sidecar.read_text())
-    metadata = {p.key: p.value for p in proto.metadata_props}
-    if ONNX_METADATA_KEY not in metadata:
-        raise InvalidModelSpecError(
-            f"{path} carries no sunpy-dlmag model spec: neither {sidecar.name} beside it nor the ONNX "
-            f"metadata key {ONNX_METADATA_KEY!r}. Export with `sunpy-dlmag export`, or write the spec "
-            "with ModelSpec.to_json() into that JSON file."
-        )
-    return ModelSpec.from_json(metadata[ONNX_METADATA_KEY])
-
-
-def write_spec_to_onnx(path, spec=None):
-    """
-    Rewrite the ONNX file at ``path`` as the package ships and exports it.
-
-    The exporter's per-node records (source stack traces with local file paths, FX node
-    names, name scopes, doc strings) are removed, so that the same weights give the same
-    bytes wherever they are exported, and ``spec`` (a `~sunpy_dlmag.models.ModelSpec`), if
-    given, is embedded in the file's metadata.
-    """
-    import onnx
-
-    proto = onnx.load(str(path))
-    strip_exporter_metadata(proto)
-    if spec is not None:
-        kept = [p for p in proto.metadata_props if p.key != ONNX_METADATA_KEY]
-        del proto.metadata_props[:]
-        proto.metadata_props.extend(kept)
-        proto.metadata_props.add(key=ONNX_METADATA_KEY, value=spec.to_json())
-    onnx.save(proto, str(path))
-
-
-def onnx_opset(proto):
-    """The version of the default ONNX operator set an ``onnx.ModelProto`` uses (0 if none)."""
-    return max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=0)
-
-
-def strip_exporter_metadata(proto):
-    """
-    Remove the metadata and doc strings of every graph, node and value of an ONNX ``ModelProto``.
-
-    Only the model's own metadata (which holds the spec) are kept; the runtime needs none of
-    what is removed. Modifies ``proto`` in place and returns it.
-    """
-    import onnx
-
-    def strip_graph(graph):
-        graph.doc_string = ""
-        del graph.metadata_props[:]
-        for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
-            value.doc_string = ""
-            del value.metadata_props[:]
-        strip_nodes(graph.node)
-
-    def strip_nodes(nodes):
-        for node in nodes:
-            node.doc_string = ""
-            del node.metadata_props[:]
-            for attribute in node.attribute:
-                if attribute.type == onnx.AttributeProto.GRAPH:
-                    strip_graph(attribute.g)
-                elif attribute.type == onnx.AttributeProto.GRAPHS:
-                    for graph in attribute.graphs:
-                        strip_graph(graph)
-
-    strip_graph(proto.graph)
-    for function in proto.functions:
-        function.doc_string = ""
-        del function.metadata_props[:]
-        strip_nodes(function.node)
-    return proto

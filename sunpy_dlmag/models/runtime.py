@@ -9,11 +9,13 @@ tiles is in the network at a time, so memory is bounded by the tile size, not th
 """
 
 import functools
-import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
+from astropy.nddata import StdDevUncertainty
 
 import sunpy.map
 from sunpy import log
@@ -29,11 +31,12 @@ from sunpy_dlmag.exceptions import (
     ModelOutputError,
     TilingError,
 )
+from sunpy_dlmag.maps import provenance_meta
+from sunpy_dlmag.models.cpu_graph import cpu_graph
+from sunpy_dlmag.models.onnx_utils import ort
+from sunpy_dlmag.models.precision import PRECISIONS, derived_graph, resolve_precision
 
 __all__ = ["DEFAULT_TILE_PIXELS", "PRECISIONS", "Model", "available_devices", "resolve_device", "resolve_precision"]
-
-# onnxruntime reports telemetry unless told not to before it is imported.
-os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 # Largest network input (a tile and its margins), pixels: images up to it run whole, larger
 # ones in the grid of tiles of at most this that computes the fewest pixels. Per-pixel speed
@@ -46,18 +49,9 @@ DEFAULT_TILE_PIXELS = 1456 * 1456
 DEFAULT_BATCH_SIZE = 1
 
 
-@functools.cache
-def _ort():
-    import onnxruntime
-
-    if hasattr(onnxruntime, "disable_telemetry_events"):
-        onnxruntime.disable_telemetry_events()
-    return onnxruntime
-
-
 def available_devices():
     """Devices onnxruntime can use here: always ``"cpu"``, plus ``"cuda"`` with the CUDA provider."""
-    providers = _ort().get_available_providers()
+    providers = ort().get_available_providers()
     return ["cpu", *(["cuda"] if "CUDAExecutionProvider" in providers else [])]
 
 
@@ -78,31 +72,10 @@ def resolve_device(device):
     if device not in devices:
         raise DeviceNotAvailableError(
             f"device={device!r} was requested but onnxruntime offers only {devices} here "
-            f"(providers: {_ort().get_available_providers()}). Install onnxruntime-gpu with a matching CUDA, "
+            f"(providers: {ort().get_available_providers()}). Install onnxruntime-gpu with a matching CUDA, "
             "or use device='cpu'."
         )
     return device
-
-
-PRECISIONS = ("fp32", "int8", "fp16")
-
-
-def resolve_precision(precision, device):
-    """
-    Check ``precision`` against ``device``: int8 runs on the CPU, fp16 on CUDA, fp32 anywhere.
-
-    Raises
-    ------
-    DeviceNotAvailableError
-        int8 asked for on CUDA, or fp16 on the CPU.
-    """
-    if precision not in PRECISIONS:
-        raise InvalidArgumentError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
-    if precision == "int8" and device != "cpu":
-        raise DeviceNotAvailableError("precision='int8' runs on the CPU only; use device='cpu' or precision='fp32'.")
-    if precision == "fp16" and device != "cuda":
-        raise DeviceNotAvailableError("precision='fp16' needs CUDA (onnxruntime-gpu); use precision='fp32' on the CPU.")
-    return precision
 
 
 _PROVIDERS = {"cpu": ("CPUExecutionProvider",), "cuda": ("CUDAExecutionProvider", "CPUExecutionProvider")}
@@ -112,11 +85,11 @@ _PROVIDERS = {"cpu": ("CPUExecutionProvider",), "cuda": ("CUDAExecutionProvider"
 def _session(path, sha256, device, num_threads, rewrite=True):
     """
     One onnxruntime session per (file, content, device, threads); sha256 keys out stale files.
-    ``rewrite``: on the CPU, run `~sunpy_dlmag.models.quantize.cpu_graph` of the file.
+    ``rewrite``: on the CPU, run `~sunpy_dlmag.models.cpu_graph.cpu_graph` of the file.
     """
-    ort = _ort()
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    onnxruntime = ort()
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     if num_threads:
         options.intra_op_num_threads = int(num_threads)
     options.inter_op_num_threads = 1
@@ -126,11 +99,9 @@ def _session(path, sha256, device, num_threads, rewrite=True):
     log.debug(f"Creating onnxruntime session for {path} on {device}")
     source = path
     if device == "cpu" and rewrite:
-        from sunpy_dlmag.models.quantize import cpu_graph
-
         # Transposed convolutions over their phases, narrow ones on blocks: the same result, faster.
         source = cpu_graph(path) or path
-    return ort.InferenceSession(source, sess_options=options, providers=list(_PROVIDERS[device]))
+    return onnxruntime.InferenceSession(source, sess_options=options, providers=list(_PROVIDERS[device]))
 
 
 class Model:
@@ -162,8 +133,6 @@ class Model:
         if self.precision == "fp32":
             self._graph, self._graph_sha256 = path, sha256
         else:
-            from sunpy_dlmag.models.quantize import derived_graph
-
             self._graph, self._graph_sha256 = derived_graph(path, sha256, spec, self.precision)
         self._input_name, self._output_name = self._check_graph()
 
@@ -356,8 +325,6 @@ class Model:
             # No limit per side: the pixel budget alone bounds the tiles.
             return largest, margin, max(default_tile_pixels(g), (2 * margin + 2 * g.stride) ** 2)
         if not g.tile_safe and tile_size < largest:
-            import warnings
-
             warnings.warn(
                 f"{self.spec.name} normalises over the whole image, so tiles of {tile_size} px give a "
                 "different result from the whole image; leave tile_size=None to run it whole.",
@@ -385,6 +352,7 @@ class Model:
         batch_size=DEFAULT_BATCH_SIZE,
         progress=True,
         sign_symmetric=False,
+        ensemble=None,
     ):
         """
         Map(s) in, map out: the one path from input channels to an output map.
@@ -408,6 +376,14 @@ class Model:
             As in `predict`.
         sign_symmetric : bool
             As in `predict_array`.
+        ensemble : callable, optional
+            Instead of one pass of the network, ``ensemble(stack)`` on the ``(C, H, W)`` stack
+            of physical values on the frame returns ``(values, spread)`` on the frame (e.g. the
+            mean and spread of several passes, ``sunpy_dlmag.denoise.symmetry_ensemble``; it
+            runs the network itself, so ``tile_size``, ``overlap``, ``batch_size``,
+            ``progress`` and ``sign_symmetric`` are then its own). The map holds ``values``;
+            ``spread`` becomes its ``uncertainty`` (`~astropy.nddata.StdDevUncertainty` in the
+            output unit, NaN where the map is).
 
         Returns
         -------
@@ -432,6 +408,14 @@ class Model:
             stack = frame.stack(channels)
         # The limb mask's temporaries are freed before the network's memory arena grows.
         frame.off_disk  # noqa: B018
+        if ensemble is not None:
+            out, spread = ensemble(stack)
+            del stack
+            result = self.output_map(frame.to_template(out), frame.template, note=note)
+            sigma = frame.to_template(spread)
+            sigma[~np.isfinite(result.data)] = np.nan
+            result.uncertainty = StdDevUncertainty(sigma, unit=u.Unit(self.spec.output.unit))
+            return result
         # A stack made here is normalised in its place: one image-sized array fewer.
         out = self._predict_array(
             stack, tile_size, overlap, batch_size, progress, owned=owned, sign_symmetric=sign_symmetric
@@ -475,8 +459,6 @@ class Model:
         name this package and the model, so the map is never mistaken for an observation.
         ``note`` is added to its history.
         """
-        from sunpy_dlmag.maps import provenance_meta
-
         meta = provenance_meta(template, self, note=note)
         # Plot settings come with the product's map class (`~sunpy_dlmag.maps.DlmagMap`).
         return sunpy.map.Map(np.asarray(data, dtype=np.float32), meta)
