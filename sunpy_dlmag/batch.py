@@ -31,19 +31,15 @@ from sunpy_dlmag.exceptions import (
     OutputExistsError,
 )
 from sunpy_dlmag.io import FITS_SUFFIXES, fits_stem
-from sunpy_dlmag.tasks import Task, get_task, list_tasks, register_task
+from sunpy_dlmag.tasks import Task, get_task, list_tasks, register_task  # noqa: F401  (also importable from here)
 
 __all__ = [
     "MANIFEST_COLUMNS",
     "MANIFEST_NAME",
-    "BatchTask",
     "find_inputs",
-    "get_task",
-    "list_tasks",
     "output_path",
     "process_file",
     "quicklook_path",
-    "register_task",
     "run_batch",
 ]
 
@@ -56,7 +52,8 @@ _MANIFEST_INTERVAL_S = 1.0
 
 
 # --------------------------------------------------------------------------- tasks
-#: The task type of `run_batch`: `sunpy_dlmag.tasks.Task` (one type for the command line and batch).
+# One task type and one registry for the command line and batch, in sunpy_dlmag.tasks; their
+# names here are those of earlier releases.
 BatchTask = Task
 
 
@@ -169,7 +166,7 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     Parameters
     ----------
     task : str or `~sunpy_dlmag.tasks.Task`
-        A registered task (see `list_tasks`), e.g. ``"denoise"``.
+        A registered task (see `~sunpy_dlmag.tasks.list_tasks`), e.g. ``"denoise"``.
     path : str or `os.PathLike`
         The input file (a list of them for a task of several files per output).
     output : str or `os.PathLike`
@@ -401,7 +398,7 @@ def run_batch(
     Parameters
     ----------
     task : str or `~sunpy_dlmag.tasks.Task`
-        A registered task (see `list_tasks`), e.g. ``"denoise"``.
+        A registered task (see `~sunpy_dlmag.tasks.list_tasks`), e.g. ``"denoise"``.
     inputs : str, `os.PathLike` or sequence of them
         Files, folders and glob patterns (see `find_inputs`). On a real cluster, the workers
         must see the files (and ``out_dir``) at the same paths.

@@ -29,7 +29,6 @@ from sunpy_dlmag.synchronic import synchronic_map
 
 __all__ = [
     "DRAWING_SUFFIXES",
-    "GLOBAL_READERS",
     "TASKS",
     "Option",
     "Task",
@@ -437,7 +436,7 @@ def _read_maps(path):
 
 
 #: Readers of global maps, by the name ``--reader`` takes.
-GLOBAL_READERS = {
+_GLOBAL_READERS = {
     "map": _read_maps,
     "gong": io.read_gong_synoptic,
     "hmi-synchronic": io.read_hmi_synchronic,
@@ -445,9 +444,9 @@ GLOBAL_READERS = {
 }
 
 
-def read_global(path, *, reader="map"):
-    """A global map file, read with one of `GLOBAL_READERS`."""
-    return GLOBAL_READERS[reader](path)
+def _read_global(path, *, reader="map"):
+    """A global map file, read with one of ``_GLOBAL_READERS``."""
+    return _GLOBAL_READERS[reader](path)
 
 
 def farside_calibrate(calibration, calibrate):
@@ -474,7 +473,7 @@ def _farside(euv_map, *, reference, calibration, calibrate, **options):
 def _synchronic(frontside, *, farside, background, background_reader, num_threads=None, **options):
     """`~sunpy_dlmag.synchronic_map` of maps given as files, with the map of where each pixel came from."""
     farside = [_read_maps(path) for path in farside]
-    background = read_global(background, reader=background_reader) if background else None
+    background = _read_global(background, reader=background_reader) if background else None
     smap, sources = synchronic_map(frontside, farside, background=background, return_sources=True, **options)
     return smap, {"sources": sources}
 
@@ -493,7 +492,7 @@ def _open_field_report(open_map, outputs):
 
 
 def _global_reader(name, default, what, **kwargs):
-    return Option(name, default=default, choices=tuple(GLOBAL_READERS), help=f"how to read {what}", **kwargs)
+    return Option(name, default=default, choices=tuple(_GLOBAL_READERS), help=f"how to read {what}", **kwargs)
 
 
 def _map_file(name, help, **kwargs):
@@ -574,7 +573,7 @@ for _task in [
         _open_field,
         "PFSS (sunkit-magex) on a global map and its open-field (coronal hole) map: +1 open and positive, "
         "-1 open and negative, 0 closed",
-        reader=read_global,
+        reader=_read_global,
         reads="global map FITS files",
         report=_open_field_report,
         options=(

@@ -193,7 +193,8 @@ SAMPLE = Path(MDI_MAGNETOGRAM).parent
 def test_pfss_command_writes_the_open_field_map(tmp_path, capsys):
     out = tmp_path / "open.fits"
     args = ["pfss", str(SAMPLE / "mrzqs181106t0004c2210_166.fits"), "--reader", "gong", "--out", str(out)]
-    assert main([*args, "--open-shape", "45", "90"]) == 0
+    assert main([*args, "--open-shape", "45", "90", "--png"]) == 0
+    assert (tmp_path / "open.png").stat().st_size > 0
     open_map = sunpy.map.Map(out)
     assert open_map.data.shape == (45, 90)
     assert set(np.unique(open_map.data)) <= {-1, 0, 1}
@@ -237,7 +238,9 @@ def test_synchronic_command_merges_and_writes_sources(tmp_path):
     view = tmp_path / "earth_view.fits"
     save_map(disk_view(gong, get_earth(gong.date), shape=(256, 256)), view)
     args = ["synchronic", str(view), "--background", str(SAMPLE / "mrzqs181106t0004c2210_166.fits")]
-    assert main([*args, "--out", str(tmp_path / "syn.fits"), "--sources", str(tmp_path / "src.fits")]) == 0
+    out = ["--out", str(tmp_path / "syn.fits"), "--sources", str(tmp_path / "src.fits")]
+    assert main([*args, *out, "--png"]) == 0
+    assert (tmp_path / "syn.png").stat().st_size > 0  # a quick-look, as every task command writes
     merged, sources = sunpy.map.Map(tmp_path / "syn.fits"), sunpy.map.Map(tmp_path / "src.fits")
     assert merged.data.shape == sources.data.shape == (180, 360)
     assert np.isfinite(merged.data).all()  # the background fills the far side
