@@ -108,6 +108,8 @@ class Option:
     def help_text(self):
         """``help`` with the units and the default, for ``--help``."""
         text = self.help
+        if self.type is bool and self.default:  # the flag turns off what the text describes
+            text = f"turn off {self.name}: {text}"
         if self.units:
             text += f" [{self.units}]"
         if self.type is not bool and self.default not in (None, ()) and not self.required:
