@@ -4,7 +4,7 @@ Batch processing of many files on a Dask cluster.
 Each input file is one task on a ``dask.distributed`` client: a ``LocalCluster``
 of worker processes on this machine by default, any scheduler address for a real cluster,
 or a client you made. Every task reads its file, runs one capability (a *task* of the
-registry below: the capabilities declared in `sunpy_dlmag.tasks`, and any you register) and
+registry `sunpy_dlmag.tasks.TASKS`: the capabilities declared there, and any you register) and
 writes the output FITS file atomically. Outputs that exist already are
 skipped on a re-run; a file that fails is recorded in the manifest with its error and never
 stops the others.
@@ -20,8 +20,6 @@ import glob
 import os
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from sunpy_dlmag import checks
@@ -33,19 +31,15 @@ from sunpy_dlmag.exceptions import (
     OutputExistsError,
 )
 from sunpy_dlmag.io import FITS_SUFFIXES, fits_stem
-from sunpy_dlmag.tasks import TASKS
+from sunpy_dlmag.tasks import Task, get_task, list_tasks, register_task  # noqa: F401  (also importable from here)
 
 __all__ = [
     "MANIFEST_COLUMNS",
     "MANIFEST_NAME",
-    "BatchTask",
     "find_inputs",
-    "get_task",
-    "list_tasks",
     "output_path",
     "process_file",
     "quicklook_path",
-    "register_task",
     "run_batch",
 ]
 
@@ -58,102 +52,9 @@ _MANIFEST_INTERVAL_S = 1.0
 
 
 # --------------------------------------------------------------------------- tasks
-@dataclass(frozen=True)
-class BatchTask:
-    """
-    A capability that `run_batch` and `process_file` can run on one file.
-
-    Parameters
-    ----------
-    name : str
-        Name on the command line and in output file names (``<stem>_<name>.fits``).
-    function : callable
-        ``function(path, *, num_threads, **options)`` reads the file at ``path`` and returns
-        the output `~sunpy.map.GenericMap`; ``num_threads`` is the number of threads its
-        networks may use (`~sunpy_dlmag.models.load_model`). It must be importable on the
-        workers: a module-level function of an installed package, or a
-        `sunpy_dlmag.tasks.Task`.
-    description : str
-        One line for ``sunpy-dlmag batch --help``.
-    suffixes : tuple of str
-        File name endings taken from folders and globs (case-insensitive).
-    """
-
-    name: str
-    function: Callable
-    description: str = ""
-    suffixes: tuple = FITS_SUFFIXES
-
-
-_TASKS = {}
-
-
-def register_task(name, function, *, description="", suffixes=FITS_SUFFIXES, replace=False):
-    """
-    Add a task to the registry of `run_batch`.
-
-    Parameters
-    ----------
-    name : str
-        Task name (letters, digits, ``-`` and ``_``).
-    function : callable
-        ``function(path, *, num_threads, **options) -> GenericMap``; see `BatchTask`.
-    description : str
-        One line for ``sunpy-dlmag batch --help``.
-    suffixes : tuple of str
-        File name endings taken from folders and globs.
-    replace : bool
-        Replace a task of the same name instead of raising.
-
-    Returns
-    -------
-    `BatchTask`
-
-    Raises
-    ------
-    ValueError
-        A name that is not a valid file name part, or one already registered.
-    """
-    if not name or not all(c.isalnum() or c in "-_" for c in name):
-        raise InvalidArgumentError(f"A task name may contain only letters, digits, '-' and '_'; got {name!r}.")
-    if name in _TASKS and not replace:
-        raise InvalidArgumentError(
-            f"A batch task named {name!r} is registered already; pass replace=True to replace it."
-        )
-    if not callable(function):
-        raise ArgumentTypeError(f"The function of task {name!r} must be callable, got {type(function).__name__}.")
-    task = BatchTask(name, function, description, tuple(s.lower() for s in suffixes))
-    _TASKS[name] = task
-    return task
-
-
-def list_tasks():
-    """Names of the registered batch tasks, sorted."""
-    return sorted(_TASKS)
-
-
-def get_task(name):
-    """
-    The registered `BatchTask` of a name (a `BatchTask` is returned as it is).
-
-    Raises
-    ------
-    ValueError
-        An unknown name.
-    """
-    if isinstance(name, BatchTask):
-        return name
-    try:
-        return _TASKS[name]
-    except (KeyError, TypeError):
-        raise InvalidArgumentError(
-            f"Unknown batch task {name!r}; the registered tasks are {', '.join(list_tasks())}."
-        ) from None
-
-
-# The capabilities declared in sunpy_dlmag.tasks, with their options.
-for _task in TASKS.values():
-    register_task(_task.name, _task, description=_task.summary, suffixes=_task.suffixes)
+# One task type and one registry for the command line and batch, in sunpy_dlmag.tasks; their
+# names here are those of earlier releases.
+BatchTask = Task
 
 
 # --------------------------------------------------------------------------- files
@@ -264,10 +165,10 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
 
     Parameters
     ----------
-    task : str or `BatchTask`
-        A registered task (see `list_tasks`), e.g. ``"denoise"``.
+    task : str or `~sunpy_dlmag.tasks.Task`
+        A registered task (see `~sunpy_dlmag.tasks.list_tasks`), e.g. ``"denoise"``.
     path : str or `os.PathLike`
-        The input file.
+        The input file (a list of them for a task of several files per output).
     output : str or `os.PathLike`
         The FITS file to write (``.fits.gz`` is gzipped); the quick-look is `quicklook_path` of it.
     overwrite : bool
@@ -280,8 +181,9 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
         Write the output tile-compressed (see `sunpy_dlmag.io.save_map`); default: where the
         input is (HMI's RICE-compressed files), else plain FITS.
     **options
-        Options of the task's function, e.g. ``method``, ``model``, ``device``,
-        ``tile_size`` and ``overlap`` for ``"denoise"`` (see `sunpy_dlmag.denoise`).
+        Options of the task, e.g. ``method``, ``model``, ``device``, ``tile_size`` and
+        ``overlap`` for ``"denoise"`` (see `sunpy_dlmag.denoise`); an option that names a
+        further output (synchronic ``sources``) is written there too.
 
     Returns
     -------
@@ -295,30 +197,46 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     TypeError
         The task's function returned something other than a map.
     """
+    return _process(
+        task,
+        path,
+        output,
+        overwrite=overwrite,
+        quicklook=quicklook,
+        num_threads=num_threads,
+        compress=compress,
+        **options,
+    )[0]
+
+
+def _process(task, path, output, *, overwrite=False, quicklook=False, num_threads=None, compress=None, **options):
+    """`process_file`, returning the output map and the further outputs (``{option name: map}``)."""
     import sunpy.map
 
-    from sunpy_dlmag.io import is_fits_name, save_map
+    from sunpy_dlmag.io import is_fits_name
     from sunpy_dlmag.mapio import is_tile_compressed
 
     task = get_task(task)
     num_threads = checks.check_int(num_threads, "num_threads", minimum=1, allow_none=True)
     output = Path(output)
     png = quicklook_path(output)
-    for target in [output, png] if quicklook else [output]:
+    further = {o.name: Path(options[o.name]) for o in task.options if o.output and options.get(o.name)}
+    for target in [output, *([png] if quicklook else []), *further.values()]:
         if target.exists() and not overwrite:
             raise OutputExistsError(f"{target} exists; pass overwrite=True (--overwrite) to replace it.")
-    result = task.function(path, num_threads=num_threads, **options)
+    result, extra = task.run(path, num_threads=num_threads, **options)
     if not isinstance(result, sunpy.map.GenericMap):
         raise ArgumentTypeError(f"Task {task.name!r} returned {type(result).__name__}, not a sunpy map.")
     if compress is None:
         first = path[0] if isinstance(path, list | tuple) else path  # one file per channel: the first's
         compress = is_fits_name(first) and is_tile_compressed(first)
-    # Declared tasks (sunpy_dlmag.tasks) name their writer; others write FITS.
-    write = getattr(task.function, "write", save_map)
-    write(result, output, overwrite=overwrite, **({"compress": True} if compress else {}))
+    compressed = {"compress": True} if compress else {}
+    task.write(result, output, overwrite=overwrite, **compressed)
+    for name, target in further.items():
+        task.write(extra[name], target, overwrite=overwrite, **compressed)
     if quicklook:
         _save_quicklook(result, png, overwrite=overwrite)
-    return result
+    return result, extra
 
 
 # --------------------------------------------------------------------------- worker side
@@ -479,8 +397,8 @@ def run_batch(
 
     Parameters
     ----------
-    task : str or `BatchTask`
-        A registered task (see `list_tasks`), e.g. ``"denoise"``.
+    task : str or `~sunpy_dlmag.tasks.Task`
+        A registered task (see `~sunpy_dlmag.tasks.list_tasks`), e.g. ``"denoise"``.
     inputs : str, `os.PathLike` or sequence of them
         Files, folders and glob patterns (see `find_inputs`). On a real cluster, the workers
         must see the files (and ``out_dir``) at the same paths.
@@ -536,6 +454,11 @@ def run_batch(
     from sunpy import log
 
     task = get_task(task)
+    if task.combines:
+        raise InvalidArgumentError(
+            f"Task {task.name!r} makes one output of all its inputs; run it once "
+            f"(sunpy-dlmag {task.name}), not in batch."
+        )
     num_threads = checks.check_int(num_threads, "num_threads", minimum=1, allow_none=True)
     if client is not None and scheduler is not None:
         raise InvalidArgumentError("Give either a scheduler address or a client, not both.")

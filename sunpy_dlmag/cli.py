@@ -145,7 +145,8 @@ def _add_task_options(parser, task, names=None):
                 default=option.default,
                 choices=option.choices,
                 required=option.required,
-                metavar=option.units.upper() if option.units else None,
+                nargs=option.nargs,
+                metavar=option.metavar or (option.units.upper() if option.units else None),
                 help=option.help_text,
             )
 
@@ -160,9 +161,9 @@ def _drawing_check(path, png, options, overwrite):
 
     from sunpy_dlmag.drawings import plot_candidates, spot_candidates
     from sunpy_dlmag.io import write_atomic
-    from sunpy_dlmag.tasks import TASKS
+    from sunpy_dlmag.tasks import get_task
 
-    task = TASKS["drawing"]
+    task = get_task("drawing")
     # The same detection options as the magnetogram's spots.
     values = task.values(options)
     detection = {name: values[name] for name in inspect.signature(spot_candidates).parameters if name in values}
@@ -171,18 +172,18 @@ def _drawing_check(path, png, options, overwrite):
 
 
 def _file_command(args):
-    from sunpy_dlmag.batch import find_inputs, get_task, output_path, process_file, quicklook_path
+    from sunpy_dlmag.batch import _process, find_inputs, output_path, quicklook_path
     from sunpy_dlmag.io import fits_stem, is_fits_name
-    from sunpy_dlmag.tasks import TASKS
+    from sunpy_dlmag.tasks import get_task
 
     task = get_task(args.command)
-    options = _task_options(args, TASKS[task.name])
+    options = _task_options(args, task)
     inputs = find_inputs(args.inputs, suffixes=task.suffixes)
     out = Path(args.out)
     single = is_fits_name(out)
     setup_errors = _setup_errors()
     failed = []
-    items, unmatched = inputs, []
+    items, unmatched = ([inputs] if task.combines else inputs), []
     if task.name == "farside":
         from sunpy_dlmag.farside import group_observations
         from sunpy_dlmag.tasks import farside_calibrate
@@ -191,7 +192,7 @@ def _file_command(args):
         farside_calibrate(options["calibration"], options["calibrate"])
         # A model of several channels takes one file per channel, matched by spacecraft and time.
         groups, unmatched = group_observations(inputs, model=options["model"])
-        if groups and len(groups[0]) > 1:
+        if unmatched or (groups and len(groups[0]) > 1):  # only models of several channels leave files out
             items = groups
     if single and len(items) + len(unmatched) > 1:
         print(
@@ -200,6 +201,9 @@ def _file_command(args):
             file=sys.stderr,
         )
         return 2
+    further = [options[o.name] for o in task.options if o.output]
+    if single:  # one output: refused before any work, as a usage error
+        _refuse_existing(out, quicklook_path(out) if args.png else None, *further, overwrite=args.overwrite)
     if unmatched:
         for path, why in unmatched:
             print(f"sunpy-dlmag: error: {path}: {why} (ChannelMismatchError)", file=sys.stderr)
@@ -209,7 +213,9 @@ def _file_command(args):
         output = out if single else output_path(task, path, out)
         try:
             compress = False if args.plain_fits else None  # None: tile-compressed where the input is
-            process_file(task, item, output, overwrite=args.overwrite, quicklook=args.png, compress=compress, **options)
+            result, extra = _process(
+                task, item, output, overwrite=args.overwrite, quicklook=args.png, compress=compress, **options
+            )
             if args.png and task.name == "drawing":
                 candidates = output.with_name(f"{fits_stem(output.name)}_candidates.png")
                 _drawing_check(path, candidates, options, args.overwrite)
@@ -222,7 +228,11 @@ def _file_command(args):
             failed.append((path, type(err).__name__))
             continue
         shown = " + ".join(map(str, item)) if isinstance(item, list) else path
-        print(f"{shown} -> {output}" + (f" and {quicklook_path(output).name}" if args.png else ""))
+        written = [quicklook_path(output).name] if args.png else []
+        written += [str(p) for p in further if p]
+        print(f"{shown} -> {output}" + (f" and {', '.join(written)}" if written else ""))
+        if task.report is not None:
+            print(f"  {task.report(result, extra)}")
     written = len(items) - (len(failed) - len(unmatched))
     what = "observation(s)" if items is not inputs else "file(s)"
     print(f"{task.name}: {len(items) + len(unmatched)} {what}: {written} written, {len(failed)} failed")
@@ -305,9 +315,9 @@ def _add_calibration_command(sub):
 
 def _batch(args):
     from sunpy_dlmag.batch import run_batch
-    from sunpy_dlmag.tasks import TASKS
+    from sunpy_dlmag.tasks import get_task
 
-    options = _task_options(args, TASKS[args.task]) if args.task in TASKS else {}
+    options = _task_options(args, get_task(args.task))
     try:
         table = run_batch(
             args.task,
@@ -331,23 +341,33 @@ def _batch(args):
 
 
 def _add_file_commands(sub):
-    from sunpy_dlmag.batch import get_task, list_tasks
-    from sunpy_dlmag.tasks import TASKS
+    from sunpy_dlmag.tasks import TASKS, list_tasks
 
     for name, declared in TASKS.items():
-        what = declared.summary
+        what = declared.description
+        if declared.combines:
+            how = (
+                f"Reads the inputs ({declared.reads}) and writes the one result atomically to OUT (a .fits file "
+                f"name), or to OUT/<stem of the first input>_{name}.fits."
+            )
+        else:
+            how = (
+                f"Reads each input ({declared.reads}), writes the result atomically to OUT/<stem>_{name}.fits (or "
+                "to OUT itself if it is a FITS file name and there is one input). A file that fails is reported "
+                "and the others go on; the exit status is 1 if any failed. For many files on several cores or a "
+                f"cluster, see `sunpy-dlmag batch {name}`."
+            )
         command = sub.add_parser(
             name,
             help=f"{what}: {declared.reads} in, FITS (and PNG) out",
-            description=f"{what[0].upper()}{what[1:]}. Reads each input ({declared.reads}), writes the result "
-            f"atomically to OUT/<stem>_{name}.fits (or to OUT itself if it is a FITS file name and there is one "
-            "input). A file that fails is reported and the others go on; the exit status is 1 if any failed. "
-            f"For many files on several cores or a cluster, see `sunpy-dlmag batch {name}`.",
+            description=f"{what[0].upper()}{what[1:]}. {how}",
         )
         reads = declared.reads
         command.add_argument("inputs", nargs="+", metavar="INPUT", help=f"{reads}, folders or glob patterns")
         command.add_argument(
-            "--out", required=True, help="output folder, or the output .fits (.fits.gz) file for one input"
+            "--out",
+            required=True,
+            help="output folder, or the output .fits (.fits.gz) file" + ("" if declared.combines else " for one input"),
         )
         _add_task_options(command, declared)
         command.add_argument("--png", action="store_true", help="also write a PNG quick-look beside each output")
@@ -369,8 +389,9 @@ def _add_file_commands(sub):
         "The exit status is 1 if any file failed.",
     )
     tasks = batch.add_subparsers(dest="task", required=True, metavar="TASK")
-    for name in list_tasks():
-        what = get_task(name).description
+    for name in list_tasks(per_file=True):
+        declared = TASKS[name]
+        what = declared.description
         task = tasks.add_parser(
             name,
             help=what,
@@ -378,7 +399,7 @@ def _add_file_commands(sub):
             f"OUT/<stem>_{name}.fits. Existing outputs are skipped; failures are recorded in "
             "OUT/batch_manifest.csv and never stop the others; the exit status is 1 if any file failed.",
         )
-        reads = TASKS[name].reads if name in TASKS else "FITS files"
+        reads = declared.reads
         task.add_argument("inputs", nargs="+", metavar="INPUT", help=f"{reads}, folders or glob patterns")
         task.add_argument(
             "--out", required=True, help="output folder; the manifest batch_manifest.csv is written there"
@@ -393,8 +414,7 @@ def _add_file_commands(sub):
         where.add_argument(
             "--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler, e.g. tcp://host:8786"
         )
-        if name in TASKS:
-            _add_task_options(task, TASKS[name])
+        _add_task_options(task, declared)
         task.add_argument("--png", action="store_true", help="also write a PNG quick-look beside each output")
         task.add_argument("--overwrite", action="store_true", help="process every file again, replacing outputs")
         task.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -409,9 +429,9 @@ def _counts(args):
 
     from sunpy_dlmag.batch import find_inputs
     from sunpy_dlmag.drawings.counts import count_drawings, write_counts
-    from sunpy_dlmag.tasks import TASKS
+    from sunpy_dlmag.tasks import get_task
 
-    task = TASKS["drawing"]
+    task = get_task("drawing")
     _refuse_existing(args.out, overwrite=args.overwrite)
     options = [task.option(name) for name in _COUNT_OPTIONS]
     read = {o.name: o.value(getattr(args, o.name)) for o in options if o.to_reader}
@@ -429,7 +449,7 @@ def _counts(args):
 
 
 def _add_counts_command(sub):
-    from sunpy_dlmag.tasks import TASKS
+    from sunpy_dlmag.tasks import get_task
 
     counts = sub.add_parser(
         "counts",
@@ -446,118 +466,15 @@ def _add_counts_command(sub):
         "--dates",
         help="CSV with file and date (or date_utc) columns; files it does not list take the date in their name",
     )
-    _add_task_options(counts, TASKS["drawing"], _COUNT_OPTIONS)
+    _add_task_options(counts, get_task("drawing"), _COUNT_OPTIONS)
     counts.add_argument("--overwrite", action="store_true", help="replace an existing CSV")
     counts.add_argument("--quiet", action="store_true", help="no progress bar")
     counts.set_defaults(func=_counts)
 
 
-_GLOBAL_READERS = ("map", "gong", "hmi-synchronic", "adapt")
-
-
-def _read_global(path, reader):
-    import sunpy.map
-
-    from sunpy_dlmag import io
-
-    readers = {
-        "map": sunpy.map.Map,
-        "gong": io.read_gong_synoptic,
-        "hmi-synchronic": io.read_hmi_synchronic,
-        "adapt": io.read_adapt,
-    }
-    return readers[reader](path)
-
-
-def _synchronic(args):
-
-    import sunpy.map
-
-    from sunpy_dlmag.io import save_map
-    from sunpy_dlmag.synchronic import synchronic_map
-
-    _refuse_existing(args.out, args.sources, overwrite=args.overwrite)
-    frontside = [sunpy.map.Map(f) for f in args.frontside]
-    farside = [sunpy.map.Map(f) for f in args.farside]
-    background = _read_global(args.background, args.background_reader) if args.background else None
-    smap, sources = synchronic_map(
-        frontside,
-        farside,
-        shape=tuple(args.shape),
-        background=background,
-        time=args.time,
-        limb_cutoff=args.limb_cutoff,
-        return_sources=True,
-    )
-    save_map(smap, args.out, overwrite=args.overwrite)
-    print(f"synchronic map -> {args.out}")
-    if args.sources:
-        save_map(sources, args.sources, overwrite=args.overwrite)
-        print(f"sources map -> {args.sources}")
-    observed = float((sources.data > 0).mean())
-    print(f"{observed:.1%} of the surface comes from the disk maps")
-    return 0
-
-
-def _pfss(args):
-    from sunpy_dlmag.io import save_map
-    from sunpy_dlmag.pfss import open_field_fraction, open_field_map, pfss_extrapolate
-
-    _refuse_existing(args.out, overwrite=args.overwrite)
-    smap = _read_global(args.input, args.reader)
-    output = pfss_extrapolate(smap, nrho=args.nrho, rss=args.rss)
-    open_map = open_field_map(output, shape=tuple(args.open_shape))
-    save_map(open_map, args.out, overwrite=args.overwrite)
-    fraction = open_field_fraction(open_map)
-    print(f"open-field map -> {args.out}; open field covers {fraction:.1%} of the surface")
-    return 0
-
-
-def _add_global_commands(sub):
-    synchronic = sub.add_parser(
-        "synchronic",
-        help="merge full-disk magnetograms (observed and AI farside) into a Carrington CEA map of B_r",
-        description="Merge full-disk line-of-sight magnetograms into one full-Sun Carrington CEA map of the radial "
-        "field: each map is reprojected with its own observer, divided by mu, weighted by mu (pixels below the "
-        "limb cut-off dropped) and averaged; what no map covers comes from --background, or is NaN with a "
-        "warning. Outputs are written atomically.",
-    )
-    synchronic.add_argument("frontside", nargs="+", metavar="FRONTSIDE", help="frontside magnetogram FITS files")
-    synchronic.add_argument("--farside", nargs="*", default=[], metavar="FARSIDE", help="AI farside magnetograms")
-    synchronic.add_argument("--background", help="a synoptic or ADAPT map for what no disk map covers")
-    synchronic.add_argument(
-        "--background-reader", default="gong", choices=_GLOBAL_READERS, help="how to read --background (default gong)"
-    )
-    synchronic.add_argument("--time", help="rotate every contribution to this time (default: no rotation)")
-    synchronic.add_argument(
-        "--shape", type=int, nargs=2, default=(180, 360), metavar=("NLAT", "NLON"), help="output grid (180 360)"
-    )
-    synchronic.add_argument("--limb-cutoff", type=float, default=0.2, help="drop pixels with mu below this (0.2)")
-    synchronic.add_argument("--out", required=True, help="output FITS file of the synchronic map")
-    synchronic.add_argument("--sources", help="also write the map of where each pixel came from to this FITS file")
-    synchronic.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    synchronic.set_defaults(func=_synchronic)
-
-    pfss = sub.add_parser(
-        "pfss",
-        help="PFSS (sunkit-magex) on a global map and its open-field (coronal hole) map",
-        description="Extrapolate a potential field with a source surface (sunkit-magex) from a full-Sun CEA map "
-        "of the radial field and write the map of open field at the photosphere: +1 open and positive, "
-        "-1 open and negative, 0 closed.",
-    )
-    pfss.add_argument("input", help="global map FITS file (a synchronic map, GONG, HMI synchronic frame, ADAPT)")
-    pfss.add_argument("--reader", default="map", choices=_GLOBAL_READERS, help="how to read INPUT (default: map)")
-    pfss.add_argument("--nrho", type=int, default=35, help="radial grid points (default 35)")
-    pfss.add_argument("--rss", type=float, default=2.5, help="source-surface radius in solar radii (default 2.5)")
-    pfss.add_argument(
-        "--open-shape", type=int, nargs=2, default=(90, 180), metavar=("NLAT", "NLON"), help="footpoint grid"
-    )
-    pfss.add_argument("--out", required=True, help="output FITS file of the open-field map")
-    pfss.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    pfss.set_defaults(func=_pfss)
-
-
 def build_parser():
+    from sunpy_dlmag.tasks import get_task
+
     parser = argparse.ArgumentParser(
         prog="sunpy-dlmag",
         description="Deep-learning image translation for solar data (sunpy-dlmag).",
@@ -583,7 +500,6 @@ def build_parser():
     _add_file_commands(sub)
     _add_counts_command(sub)
     _add_calibration_command(sub)
-    _add_global_commands(sub)
 
     demo = sub.add_parser(
         "demo",
@@ -594,7 +510,7 @@ def build_parser():
         "a sunspot drawing. Writes FITS files, demo.png and summary.json to OUT.",
     )
     demo.add_argument("--out", default="demo-output", help="folder for the outputs (default: ./demo-output)")
-    demo.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where networks run")
+    _add_task_options(demo, get_task("denoise"), ("device",))  # where its networks run
     demo.add_argument("--overwrite", action="store_true", help="replace the outputs of an earlier run in OUT")
     demo.set_defaults(func=_demo)
 

@@ -9,7 +9,7 @@ import pytest
 
 import sunpy.map
 
-from sunpy_dlmag import batch
+from sunpy_dlmag import batch, tasks
 from sunpy_dlmag.batch import find_inputs, output_path, process_file, register_task, run_batch
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 from sunpy_dlmag.denoise import denoise
@@ -152,7 +152,7 @@ def _worker_facts(path, *, num_threads, scale=1.0):
 
 
 def test_custom_task_gets_one_thread_and_its_options(folder, client, tmp_path):
-    task = batch.BatchTask("facts", _worker_facts)
+    task = tasks.Task("facts", _worker_facts)
     table = run_batch(task, folder / "mdi_centre.fits", tmp_path, client=client, progress=False, scale=2.0)
     assert list(table["status"]) == ["ok"]
     written = sunpy.map.Map(tmp_path / "mdi_centre_facts.fits")
@@ -199,7 +199,7 @@ def test_process_file_writes_fits_and_quicklook(folder, tmp_path):
 
 
 def test_task_must_return_a_map(folder, tmp_path):
-    task = batch.BatchTask("array", lambda path, num_threads: np.zeros((4, 4)))
+    task = tasks.Task("array", lambda path, num_threads: np.zeros((4, 4)))
     with pytest.raises(TypeError, match="returned ndarray, not a sunpy map"):
         process_file(task, folder / "mdi_binned.fits", tmp_path / "x.fits")
     assert not (tmp_path / "x.fits").exists()
@@ -273,7 +273,7 @@ def registered_task():
 
     yield add
     for name in added:
-        batch._TASKS.pop(name, None)
+        tasks.TASKS.pop(name, None)
 
 
 def test_missing_dask_says_how_to_install(folder, tmp_path, monkeypatch):
@@ -293,7 +293,7 @@ def test_a_file_that_kills_its_worker_is_recorded(folder, client, tmp_path):
     crash = tmp_path / "in" / "crash.fits"
     crash.parent.mkdir()
     crash.write_bytes((folder / "mdi_binned.fits").read_bytes())
-    task = batch.BatchTask("crash", _crash_on_marker)
+    task = tasks.Task("crash", _crash_on_marker)
     table = run_batch(task, [folder / "mdi_binned.fits", crash], tmp_path / "out", client=client, progress=False)
     # Dask recomputes a result lost with a dead worker; the rerun finds the output written.
     assert table["status"][0] in ("ok", "skipped")

@@ -193,7 +193,8 @@ SAMPLE = Path(MDI_MAGNETOGRAM).parent
 def test_pfss_command_writes_the_open_field_map(tmp_path, capsys):
     out = tmp_path / "open.fits"
     args = ["pfss", str(SAMPLE / "mrzqs181106t0004c2210_166.fits"), "--reader", "gong", "--out", str(out)]
-    assert main([*args, "--open-shape", "45", "90"]) == 0
+    assert main([*args, "--open-shape", "45", "90", "--png"]) == 0
+    assert (tmp_path / "open.png").stat().st_size > 0
     open_map = sunpy.map.Map(out)
     assert open_map.data.shape == (45, 90)
     assert set(np.unique(open_map.data)) <= {-1, 0, 1}
@@ -237,7 +238,9 @@ def test_synchronic_command_merges_and_writes_sources(tmp_path):
     view = tmp_path / "earth_view.fits"
     save_map(disk_view(gong, get_earth(gong.date), shape=(256, 256)), view)
     args = ["synchronic", str(view), "--background", str(SAMPLE / "mrzqs181106t0004c2210_166.fits")]
-    assert main([*args, "--out", str(tmp_path / "syn.fits"), "--sources", str(tmp_path / "src.fits")]) == 0
+    out = ["--out", str(tmp_path / "syn.fits"), "--sources", str(tmp_path / "src.fits")]
+    assert main([*args, *out, "--png"]) == 0
+    assert (tmp_path / "syn.png").stat().st_size > 0  # a quick-look, as every task command writes
     merged, sources = sunpy.map.Map(tmp_path / "syn.fits"), sunpy.map.Map(tmp_path / "src.fits")
     assert merged.data.shape == sources.data.shape == (180, 360)
     assert np.isfinite(merged.data).all()  # the background fills the far side
@@ -261,14 +264,21 @@ def test_drawing_command_reads_a_drawing(tmp_path, capsys):
 
 def test_farside_command_checks_the_input_then_says_how_to_get_weights(tmp_path, capsys):
     out = tmp_path / "out"
-    # The default model (aisfm-v1) takes EUV 304: a 171 image is refused before weights are looked for.
+    # The default model is farside_magnetogram's (aisfm-v2: 304, 193 and 171): a lone 171 image is
+    # reported once, as an observation without its other channels.
     assert main(["farside", str(SAMPLE / "secchi_l0_a.fits"), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("ChannelMismatchError") == 1
+    assert "no file of AIA 304 Angstrom from STEREO_A" in captured.err
+    assert "farside: 1 observation(s): 0 written, 1 failed" in captured.out
+    # aisfm-v1 takes EUV 304: a 171 image is refused before weights are looked for.
+    assert main(["farside", str(SAMPLE / "secchi_l0_a.fits"), "--model", "aisfm-v1", "--out", str(out)]) == 1
     assert "takes AIA 304 Angstrom or EUVI 304 Angstrom" in capsys.readouterr().err
     euvi_304 = map_with(sunpy.map.Map(SAMPLE / "secchi_l0_a.fits"), wavelnth=304, blank=None)
     path = tmp_path / "euvi_304.fits"
     euvi_304.save(path)
     with pytest.warns(DlmagUserWarning, match="calibrat"):
-        assert main(["farside", str(path), "--no-calibrate", "--out", str(out)]) == 2
+        assert main(["farside", str(path), "--model", "aisfm-v1", "--no-calibrate", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "sunpy-dlmag fetch-pairs" in err
     assert "obtain the authors' weights" in err

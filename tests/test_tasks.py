@@ -4,6 +4,7 @@ batch runner are built from the declarations.
 """
 
 import dataclasses
+import inspect
 
 import astropy.units as u
 import numpy as np
@@ -26,9 +27,9 @@ def _flags(parser_args):
 @pytest.mark.parametrize("name", sorted(TASKS))
 def test_command_and_batch_task_take_the_declared_options(name, capsys):
     task = TASKS[name]
-    assert batch.get_task(name).function is task
-    assert batch.get_task(name).suffixes == task.suffixes
-    for command in ([name], ["batch", name]):
+    assert batch.get_task(name) is task  # one registry and one task type for the command line and batch
+    assert batch.BatchTask is type(task)
+    for command in [[name]] if task.combines else ([name], ["batch", name]):
         _flags(command)
         out = " ".join(capsys.readouterr().out.split())
         for option in task.options:
@@ -105,15 +106,105 @@ def test_every_command_explains_itself(command, capsys):
     assert out
 
 
-def test_drawing_detection_options_default_to_detect_sunspots_defaults():
+# Flags of a task command that are the command line's own, not options of the capability.
+_COMMAND_FLAGS = {"help", "inputs", "out", "png", "plain_fits", "overwrite"}
+# The only options declared by hand (no function takes them: files that hold maps, readers, outputs).
+_BY_HAND = {
+    "farside": {"reference", "calibration"},
+    "synchronic": {"farside", "background", "background_reader", "sources"},
+    "pfss": {"reader"},
+}
+# Flags named otherwise than their parameter: (command, flag) -> parameter.
+_RENAMED = {("pfss", "open_shape"): "shape"}
+
+
+def _disagreements(name):
+    """Where the flags of ``sunpy-dlmag NAME`` differ from the parameters of the functions they set."""
+    import ast
     import inspect
+    import re
 
-    from sunpy_dlmag.drawings import detect_sunspots
+    from numpydoc.docscrape import FunctionDoc
 
+    command = next(a for a in cli.build_parser()._actions if a.dest == "command").choices[name]
+    options = {o.name: o for o in TASKS[name].options}
+    found = []
+    for action in command._actions:
+        flag = action.dest
+        if flag in _COMMAND_FLAGS:
+            continue
+        option = options.get(flag)
+        if option is None or option.function is None:
+            if flag not in _BY_HAND.get(name, ()):
+                found.append(f"--{flag}: declared by hand, not read from a function")
+            continue
+        # Name: the flag is a parameter of the function.
+        parameter = inspect.signature(option.function).parameters.get(_RENAMED.get((name, flag), flag))
+        if parameter is None:
+            found.append(f"--{flag}: {option.function.__name__} has no such parameter")
+            continue
+        # Default, as the function receives it.
+        default = parameter.default
+        if default is inspect.Parameter.empty:
+            if not action.required:
+                found.append(f"--{flag}: {option.function.__name__} needs it, the command does not")
+            continue
+        unit = parameter.annotation if isinstance(parameter.annotation, u.UnitBase) else None
+        given = action.default
+        received = given if given is None or unit is None else u.Quantity(given, unit)
+        received = tuple(received) if isinstance(received, list | tuple) else received
+        if not (type(received) is type(default) and np.all(received == default)):
+            found.append(f"--{flag}: default {received!r}, {option.function.__name__} has {default!r}")
+            continue
+        # Type: the command reads its values as the function documents them.
+        docs = {n.strip(): p.type for p in FunctionDoc(option.function)["Parameters"] for n in p.name.split(",")}
+        kind = docs[parameter.name]
+        if kind.startswith("{"):
+            choices = ast.literal_eval(f"[{kind[1 : kind.index('}')]}]")
+            if action.choices is None or sorted(map(str, action.choices)) != sorted(map(str, choices)):
+                found.append(f"--{flag}: choices {action.choices}, documented {kind}")
+            elif [action.type(str(c)) for c in choices] != choices:
+                found.append(f"--{flag}: reads its choices {choices} otherwise")
+            continue
+        if action.type is None:  # a switch: the function takes a bool
+            if not isinstance(default, bool):
+                found.append(f"--{flag}: a switch, {option.function.__name__} takes {kind}")
+            continue
+        shown = [given] if not isinstance(given, list | tuple) else list(given)
+        if given is not None:
+            read = [action.type(str(value)) for value in shown]
+            if any(type(r) is not type(v) or r != v for r, v in zip(read, shown, strict=True)):
+                found.append(f"--{flag}: reads its default {given!r} back as {read!r}")
+        else:
+            documented = {"int": int, "float": float}.get(re.split(r"[ ,]", kind)[0], float if unit else str)
+            if action.type is not documented:
+                found.append(f"--{flag}: read as {action.type.__name__}, documented {kind}")
+    return found
+
+
+@pytest.mark.parametrize("name", ["denoise", "farside", "drawing", "synchronic", "pfss"])
+def test_every_task_option_is_its_functions_parameter(name, monkeypatch):
+    pytest.importorskip("numpydoc")
+    # Name, default and type of every flag are those of the function's parameter.
+    assert _disagreements(name) == []
+    # A function's default changed without the command line following is caught.
+    option = next(o for o in TASKS[name].options if o.function is not None and not o.required)
+    signature = inspect.signature(option.function)
+    changed = signature.parameters[option.parameter].replace(default="changed")
+    monkeypatch.setattr(
+        option.function,
+        "__signature__",
+        signature.replace(
+            parameters=[changed if p.name == option.parameter else p for p in signature.parameters.values()]
+        ),
+        raising=False,
+    )
+    assert any(f"--{option.name}: default" in problem for problem in _disagreements(name))
+
+
+def test_label_distance_reads_auto_off_and_numbers():
     drawing = TASKS["drawing"]
-    parameters = inspect.signature(detect_sunspots).parameters
-    for name in ("threshold", "label_distance", "core_contrast", "group_distance"):
-        option = drawing.option(name)
-        assert np.all(option.value(option.default) == parameters[name].default), name
     assert drawing.option("label_distance").type("off") is None
     assert drawing.option("label_distance").type("0.2") == 0.2
+    with pytest.raises(TypeError, match="label distance"):
+        drawing.option("label_distance").type("near")
