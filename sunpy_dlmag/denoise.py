@@ -217,9 +217,9 @@ def denoise(
 
     See Also
     --------
-    noise_level
+    sunpy_dlmag.noise_level
         the noise level a denoised map is judged by.
-    stack_magnetograms
+    sunpy_dlmag.stack_magnetograms
         the stacked magnetograms of method M1's training targets.
     sunpy_dlmag.models.load_model
         run a network directly on arrays.
@@ -369,7 +369,7 @@ def noise_level(magnetogram, *, region=None, field_range=150 * u.G, bin_width=1 
 
     See Also
     --------
-    denoise
+    sunpy_dlmag.denoise
         remove the noise it measures.
     sunpy_dlmag.denoise.quiet_sun_mask
         the pixels it uses by default.
@@ -443,9 +443,9 @@ def stack_magnetograms(maps, *, reference=None, min_coverage=0.5):
 
     See Also
     --------
-    denoise
+    sunpy_dlmag.denoise
         ``method="translation"`` learns to map single magnetograms to such stacks.
-    noise_level
+    sunpy_dlmag.noise_level
         the noise of the stack.
 
     References

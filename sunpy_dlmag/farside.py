@@ -539,11 +539,11 @@ def farside_magnetogram(
 
     See Also
     --------
-    synchronic_map
+    sunpy_dlmag.synchronic_map
         merge its output with frontside magnetograms.
     sunpy_dlmag.calibration.derive_calibration
         the EUVI to AIA cross-calibration it applies.
-    sunpy_dlmag.training.Trainer
+    sunpy_dlmag.training.trainer.Trainer
         train the weights it needs.
 
     References

@@ -99,7 +99,7 @@ def write_atomic(path, write, *, overwrite=False):
 
 def save_map(smap, path, *, overwrite=False, compress=False):
     """
-    Save a map as FITS atomically (see `write_atomic`); a name ending in ``.gz`` is gzipped.
+    Save a map as FITS atomically (see `~sunpy_dlmag.io.write_atomic`); a name ending in ``.gz`` is gzipped.
 
     ``compress=True`` writes the image tile-compressed (``RICE_1``, as HMI's files; sunpy and
     astropy read it as any FITS map): integer data losslessly, float data in steps of
@@ -108,7 +108,7 @@ def save_map(smap, path, *, overwrite=False, compress=False):
 
     A map's ``uncertainty`` and ``mask`` follow the image as binary tables (``EXTNAME =
     'UNCERTAINTY'`` and ``'MASK'``): ``sunpy.map.Map(path)`` reads the map alone, as for any
-    observation, and `read_map` reads it with them.
+    observation, and `~sunpy_dlmag.io.read_map` reads it with them.
 
     Raises
     ------

@@ -179,11 +179,11 @@ def pfss_extrapolate(smap, *, nrho=35, rss=2.5, shape=None, fill_nan="zonal", ba
 
     See Also
     --------
-    synchronic_map
+    sunpy_dlmag.synchronic_map
         its usual input.
-    open_field_map
+    sunpy_dlmag.open_field_map
         where the field is open.
-    coronal_hole_overlap
+    sunpy_dlmag.coronal_hole_overlap
         the open field against EUV coronal holes.
 
     References
@@ -366,9 +366,9 @@ def open_field_map(pfss_output, *, shape=(90, 180), seed_radius=1.01 * u.R_sun, 
 
     See Also
     --------
-    pfss_extrapolate
+    sunpy_dlmag.pfss_extrapolate
         its input.
-    coronal_hole_overlap
+    sunpy_dlmag.coronal_hole_overlap
         compare it with EUV coronal holes.
 
     References
@@ -588,9 +588,9 @@ def coronal_hole_overlap(open_map, euv_map, *, threshold=0.5, scale="linear", mi
 
     See Also
     --------
-    open_field_map
+    sunpy_dlmag.open_field_map
         its first input.
-    pfss_extrapolate
+    sunpy_dlmag.pfss_extrapolate
         the model it tests.
 
     References

@@ -204,9 +204,9 @@ def synchronic_map(
 
     See Also
     --------
-    farside_magnetogram
+    sunpy_dlmag.farside_magnetogram
         the farside input.
-    pfss_extrapolate
+    sunpy_dlmag.pfss_extrapolate
         the next step.
     sunpy_dlmag.synchronic.disk_view
         a global map as seen by an observer.

@@ -642,7 +642,7 @@ def check_magnetogram(magnetogram, *, bad_values="raise"):
     """
     Field values in G of a line-of-sight magnetogram map, after the checks every
     magnetogram function needs (`sunpy_dlmag.checks`): declared fill values NaN, and
-    ``|B|`` above 10 kG refused or (``bad_values="mask"``) NaN (`sunpy_dlmag.field_data`).
+    ``|B|`` above 10 kG refused or (``bad_values="mask"``) NaN (`field_data`).
 
     Raises
     ------

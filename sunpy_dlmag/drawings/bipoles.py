@@ -243,9 +243,9 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
 
     See Also
     --------
-    read_drawing
+    sunpy_dlmag.read_drawing
         its input.
-    detect_sunspots
+    sunpy_dlmag.detect_sunspots
         the spots it turns into bipoles.
 
     References

@@ -123,7 +123,7 @@ def sunspot_counts(drawing, **detection):
 
     See Also
     --------
-    detect_sunspots
+    sunpy_dlmag.detect_sunspots
         the spots it counts.
     sunpy_dlmag.drawings.count_drawings
         a folder of drawings to one table.

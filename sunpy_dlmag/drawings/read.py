@@ -499,11 +499,11 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
 
     See Also
     --------
-    detect_sunspots
+    sunpy_dlmag.detect_sunspots
         the spots on it.
-    sunspot_counts
+    sunpy_dlmag.sunspot_counts
         the day's counts.
-    drawing_to_magnetogram
+    sunpy_dlmag.drawing_to_magnetogram
         a magnetogram-like map from it.
 
     References

@@ -490,11 +490,11 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
 
     See Also
     --------
-    read_drawing
+    sunpy_dlmag.read_drawing
         its input.
-    sunspot_counts
+    sunpy_dlmag.sunspot_counts
         groups and the day's counts.
-    drawing_to_magnetogram
+    sunpy_dlmag.drawing_to_magnetogram
         bipoles from the spots.
 
     References

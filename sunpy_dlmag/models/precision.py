@@ -8,7 +8,7 @@ statically (QDQ, int8 weights per channel, uint8 activations), with activation r
 calibrated on real data (`calibration_batches`), leaving the first and last layers in
 float32 so that the full field range enters and leaves the network at full precision, and
 as many of the layers after the first as it takes for the output on the calibration data to
-stay close to float32's (`MIN_CC`).
+stay close to float32's (``MIN_CC``).
 """
 
 import json

@@ -1,5 +1,5 @@
 """
-The model registry: named `ModelSpec` entries and where their weights come from.
+The model registry: named `~sunpy_dlmag.models.ModelSpec` entries and where their weights come from.
 
 Weights are resolved in this order:
 
@@ -55,11 +55,11 @@ _REGISTRY = {}
 
 def register_model(spec, *, overwrite=False):
     """
-    Add a `ModelSpec` to the registry so that it can be loaded by name.
+    Add a `~sunpy_dlmag.models.ModelSpec` to the registry so that it can be loaded by name.
 
     Parameters
     ----------
-    spec : `ModelSpec`
+    spec : `~sunpy_dlmag.models.ModelSpec`
     overwrite : bool
         Replace an entry of the same name instead of raising.
     """
@@ -93,9 +93,9 @@ def list_models(task=None):
 
     See Also
     --------
-    get_model
+    sunpy_dlmag.get_model
         one model's description.
-    load_model
+    sunpy_dlmag.load_model
         the runnable network.
 
     References
@@ -130,9 +130,9 @@ def get_model(name):
 
     See Also
     --------
-    list_models
+    sunpy_dlmag.list_models
         the registered names.
-    load_model
+    sunpy_dlmag.load_model
         the runnable network.
 
     References
@@ -212,9 +212,9 @@ def load_model(model, *, device="auto", num_threads=None, task=None, precision="
 
     See Also
     --------
-    get_model
+    sunpy_dlmag.get_model
         the description without the weights.
-    denoise
+    sunpy_dlmag.denoise
         the function that loads and runs it for you.
 
     References
@@ -252,7 +252,7 @@ def load_model(model, *, device="auto", num_threads=None, task=None, precision="
 
 def spec_of(model):
     """
-    The `ModelSpec` of a registered name, an ONNX path, a spec or a loaded model; no weights needed.
+    The `~sunpy_dlmag.models.ModelSpec` of a registered name, an ONNX path, a spec or a loaded model; no weights needed.
 
     Raises
     ------
