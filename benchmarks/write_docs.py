@@ -4,7 +4,7 @@ Write the table of ``benchmarks/speed.py`` into the docs, so no figure there is 
     python benchmarks/speed.py             # writes benchmarks/results/speed.json
     python benchmarks/write_docs.py        # writes docs/performance_speed.inc from it
 
-``docs/performance.rst`` includes the file; commit both after a run.
+``docs/dev/performance_notes.rst`` includes the file; commit both after a run.
 """
 
 import argparse

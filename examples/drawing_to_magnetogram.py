@@ -8,10 +8,10 @@ and with handwriting, as an observer would have drawn it), read the drawing back
 detect its spots and spot groups, and rebuild a magnetogram from the drawing alone: one
 bipole per group, with Hale's polarity law and Joy's law. The reconstruction is set beside
 the real magnetogram of that day. Then the same on a real observatory drawing, a scanned
-Uccle (Royal Observatory of Belgium) form of 2009, when the project's shared data are here.
+Uccle (Royal Observatory of Belgium) form of 2009, downloaded once and cached by sunpy's data
+manager.
 """
 
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -19,13 +19,14 @@ from pathlib import Path
 import astropy.units as u
 import matplotlib.pyplot as plt
 from astropy.coordinates import SkyCoord
-from astropy.visualization import ImageNormalize
 from PIL import Image
 
 import sunpy.map
+from sunpy.data import manager
 
 from sunpy_dlmag import drawings
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
+from sunpy_dlmag.plotting import label_panels, noise_plot_settings, plot_map
 from sunpy_dlmag.training.drawings import render_drawing
 
 ###############################################################################
@@ -68,48 +69,57 @@ reconstruction = drawings.drawing_to_magnetogram(drawing, spots=spots)
 
 ###############################################################################
 # The drawing as scanned, the drawing map with the detected groups, the reconstruction, and
-# the MDI magnetogram. The reconstruction is put on MDI's grid to compare them (MDI and this
-# package use radii of the Sun that differ by 0.04 %, which sunpy notes).
+# the MDI magnetogram, both north up in grey at +-300 G. The reconstruction is on a grid fit
+# for a magnetogram (1024 px, the disk as in MDI), not the scan's pixels.
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)
-    on_mdi_grid = reconstruction.reproject_to(mdi.wcs)
-field = ImageNormalize(vmin=-300, vmax=300)
-
+field = noise_plot_settings(300 * u.G)
 fig = plt.figure(figsize=(12, 11), layout="constrained")
 ax = fig.add_subplot(2, 2, 1)
 ax.imshow(image)
 ax.set_title("the drawing (north 25 deg left of up)")
 ax.set_axis_off()
+axes = [ax]
 
-north_up = drawing.rotate(order=1)  # for display; the map itself needs no rotation
-ax = fig.add_subplot(2, 2, 2, projection=north_up)
-north_up.plot(axes=ax, title="read back, north up, detected groups")
-north_up.draw_grid(axes=ax, grid_spacing=15 * u.deg, alpha=0.4)
+axes.append(plot_map(drawing, figure=fig, position=(2, 2, 2), title="read back, north up, detected groups",
+                     colorbar=False))  # fmt: skip
 for row in groups:
-    ax.plot_coord(SkyCoord(row["Tx"], row["Ty"], frame=drawing.coordinate_frame), "o", mfc="none", mec="tab:red", ms=14)
-    ax.text(row["Tx"].to_value(u.deg) + 0.015, row["Ty"].to_value(u.deg) + 0.015, str(row["group"]),
-            color="tab:red", transform=ax.get_transform("world"))  # fmt: skip
-
-ax = fig.add_subplot(2, 2, 3, projection=mdi)
-on_mdi_grid.plot(axes=ax, cmap="gray", norm=field, title="bipoles from the drawing")
-ax = fig.add_subplot(2, 2, 4, projection=mdi)
-mdi.plot(axes=ax, cmap="gray", norm=field, title="SOHO/MDI 2010-10-15")
+    where = SkyCoord(row["Tx"], row["Ty"], frame=drawing.coordinate_frame)
+    axes[-1].plot_coord(where, "o", mfc="none", mec="tab:red", ms=14)
+    axes[-1].text(row["Tx"].to_value(u.deg) + 0.015, row["Ty"].to_value(u.deg) + 0.015, str(row["group"]),
+                  color="tab:red", transform=axes[-1].get_transform("world"))  # fmt: skip
+axes.append(plot_map(reconstruction, figure=fig, position=(2, 2, 3), settings=field,
+                     title="bipoles from the drawing"))  # fmt: skip
+axes.append(plot_map(mdi, figure=fig, position=(2, 2, 4), settings=field, title="SOHO/MDI 2010-10-15 (observed)"))
+label_panels(axes)
 
 ###############################################################################
-# A real drawing: the Uccle form of 2009-06-22 06:15 UT (DigiSun, GPL-3.0; the drawing is the
-# Royal Observatory of Belgium's), read in place from the project's shared data (set
-# ``SUNPY_DLMAG_REAL_DATA`` to the folder holding ``drawings/``). The observer counted 6 spots
+# A real drawing: the Uccle form of 2009-06-22 06:15 UT (from the DigiSun repository, GPL-3.0;
+# the drawing is the Royal Observatory of Belgium's), downloaded once by sunpy's data manager
+# and cached (checked by its sha256); without internet access this part is skipped. The
+# observer counted 6 spots
 # in 2 groups, labelled "A2" and "B4" on the disk, as pencil dots a few pixels across. The form's
 # printed centre cross and the handwritten labels are ink too: `~sunpy_dlmag.drawings.spot_candidates`
 # gives each mark a verdict from its shape, and `~sunpy_dlmag.drawings.plot_candidates` shows them.
 
-places = [os.environ.get("SUNPY_DLMAG_REAL_DATA", ""), "../shared/data", "../../shared/data", "../../../shared/data"]
-scans = [Path(p) / "drawings" / "DrawingType_USET.jpg" for p in places if p]
-scan = next((p for p in scans if p.is_file()), None)
-if scan is None:
-    print("The real Uccle drawings (shared/data/drawings) are not here; only the traced drawing above is shown.")
-else:
+USET_2009 = (
+    "https://raw.githubusercontent.com/SabrinaBechet/DigiSun/2740e431322809b161d097ed49fac9ea2ff96766/"
+    "from_vincent/DrawingType_USET.jpg"
+)
+
+
+@manager.require("uccle_20090622", [USET_2009], "af973ca0dbb838cd826695da93e79d979e0074ba4fe30ba7c8194fa8d2a7660f")
+def uccle_drawing():
+    return manager.get("uccle_20090622")
+
+
+try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sunpy's note on the failed download, said below
+        scan = uccle_drawing()
+except RuntimeError as err:
+    scan = None
+    print(f"The Uccle drawing could not be downloaded ({err}); only the traced drawing above is shown.")
+if scan is not None:
     real = drawings.read_drawing(scan, date="2009-06-22T06:15", observatory="Uccle")
     marks = drawings.spot_candidates(real)
     real_spots = drawings.detect_sunspots(real)
@@ -120,8 +130,9 @@ else:
     real_magnetogram = drawings.drawing_to_magnetogram(real, spots=real_spots)
 
     fig = plt.figure(figsize=(12, 7), layout="constrained")
-    drawings.plot_candidates(real, marks, axes=fig.add_subplot(1, 2, 1))
-    ax = fig.add_subplot(1, 2, 2, projection=real_magnetogram)
-    real_magnetogram.plot(axes=ax, norm=ImageNormalize(vmin=-100, vmax=100), title="bipoles of the 2 groups")
+    axes = [drawings.plot_candidates(real, marks, axes=fig.add_subplot(1, 2, 1))]
+    axes.append(plot_map(real_magnetogram, figure=fig, position=(1, 2, 2), settings=noise_plot_settings(),
+                         title="bipoles of the 2 groups"))  # fmt: skip
+    label_panels(axes)
 
 plt.show()

@@ -36,6 +36,7 @@ from sunpy_dlmag.pfss import (
     source_surface_pil,
     trace_field_lines,
 )
+from sunpy_dlmag.plotting import label_panels
 from sunpy_dlmag.synchronic import disk_view, source_legend, synchronic_map
 
 ###############################################################################
@@ -96,8 +97,9 @@ when = smap.date.strftime("%Y-%m-%d %H:%M UT")
 
 
 def carrington_axes(ax):
-    """Ticks of a Carrington CEA map that do not run into each other near the poles."""
-    ax.coords[0].set_ticks(spacing=90 * u.deg)
+    """Ticks of a Carrington CEA map that do not run into each other near the poles (nor read 0 at both ends)."""
+    ax.coords[0].set_ticks([60, 120, 180, 240, 300] * u.deg)
+    ax.coords[0].set_major_formatter("d")
     ax.coords[1].set_ticks([-60, -30, 0, 30, 60] * u.deg)
     ax.coords[1].set_major_formatter("d")
     ax.coords.grid(False)
@@ -105,7 +107,11 @@ def carrington_axes(ax):
 
 fig = plt.figure(figsize=(13, 9), layout="constrained")
 ax = fig.add_subplot(2, 1, 1, projection=smap)
-image = smap.plot(axes=ax, title=f"Synchronic map of $B_r$, {when}: three HMI disk views and ADAPT")
+image = smap.plot(
+    axes=ax,
+    title=f"Synchronic map of $B_r$, {when}\nviews from Earth and from $\\pm$120° (all three made from the "
+    "HMI synchronic frame), ADAPT-GONG elsewhere",
+)
 ax.contour((sources.data == 1).astype(float), levels=[0.5], colors="tab:green", linewidths=2.5)
 carrington_axes(ax)
 fig.colorbar(image, ax=ax, shrink=0.8, extend="both", label="$B_r$ [G]")
@@ -113,6 +119,7 @@ ax.legend(
     handles=[Line2D([], [], color="tab:green", lw=2.5, label="from the Earth view")], loc="lower left", fontsize=9
 )
 
+first = ax
 codes = sorted(legend)
 colours = {-1: "0.75", 0: "white", 1: "tab:green", 2: "tab:orange", 3: "tab:purple"}
 ax = fig.add_subplot(2, 1, 2, projection=sources)
@@ -126,8 +133,12 @@ image = sources.plot(
 carrington_axes(ax)
 bar = fig.colorbar(image, ax=ax, shrink=0.8, ticks=codes)
 labels = {-1: "ADAPT-GONG\n(background)", 0: "no data"}
-labels.update({code: f"HMI disk view from\nStonyhurst lon {lon:+d} deg" for code, lon in enumerate(observers, start=1)})
+labels.update(
+    {code: f"view from Stonyhurst\nlon {lon:+d}° (made from\nthe HMI synchronic frame)"
+     for code, lon in enumerate(observers, start=1)}
+)  # fmt: skip
 bar.ax.set_yticklabels([labels[code] for code in codes], fontsize=8)
+label_panels([first, ax])
 
 ###############################################################################
 # The open-field map with the source-surface polarity inversion line (the base of the
@@ -144,9 +155,12 @@ bar = fig.colorbar(image, ax=ax, shrink=0.7, ticks=[-1, 0, 1])
 bar.ax.set_yticklabels(["open,\n$B_r$ < 0", "closed", "open,\n$B_r$ > 0"])
 ax.legend(handles=[Line2D([], [], color="black", lw=1.5, label="source-surface PIL")], loc="lower left", fontsize=9)
 
+first = ax
 line_colours = {1: "tab:red", -1: "tab:blue", 0: "black"}
 ax = fig.add_subplot(grid[1], projection=earth_view)
-image = earth_view.plot(axes=ax, title=f"PFSS field lines over the Earth view\n{when}")
+image = earth_view.plot(
+    axes=ax, title=f"PFSS field lines over the Earth view\n(made from the HMI synchronic frame), {when}"
+)
 fig.colorbar(image, ax=ax, shrink=0.7, extend="both", label=r"$B_\mathrm{LOS}$ [G]")
 for line in field_lines:
     if len(line.coords) > 1:
@@ -164,4 +178,5 @@ ax.legend(
     loc="upper right",
     fontsize=8,
 )
+label_panels([first, ax], start=2)
 plt.show()

@@ -19,6 +19,7 @@ the butterfly diagram). Within `OVERLAP` of a minimum, a group at ``|latitude| >
 OVERLAP_LATITUDE`` is counted in the new cycle and one closer to the equator in the old cycle.
 """
 
+import contextlib
 import warnings
 
 import astropy.units as u
@@ -29,7 +30,28 @@ from sunpy.time import parse_time
 
 from sunpy_dlmag.exceptions import CyclePhaseUnknownError
 
-__all__ = ["CYCLE_MINIMA", "LAST_DATE", "OVERLAP", "OVERLAP_LATITUDE", "cycle_number", "north_leading_polarity"]
+__all__ = [
+    "CYCLE_MINIMA",
+    "LAST_DATE",
+    "OVERLAP",
+    "OVERLAP_LATITUDE",
+    "cycle_number",
+    "historical_dates",
+    "north_leading_polarity",
+]
+
+
+@contextlib.contextmanager
+def historical_dates():
+    """
+    Without erfa's "dubious year" warnings: UTC is not defined before 1960 and its ephemeris is
+    approximate before 1900, at a precision (seconds) that does not matter for drawings of
+    1612 or the 1940s. Other warnings pass.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ErfaWarning, message=".*dubious year")
+        yield
+
 
 #: Month of the minimum that starts each cycle (SILSO, ISN v2.0, 13-month smoothed).
 CYCLE_MINIMA = {
@@ -93,8 +115,7 @@ def cycle_number(date, latitude=None):
     CyclePhaseUnknownError
         A date before the start of cycle 1 or after `LAST_DATE`.
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ErfaWarning, message=".*dubious year")
+    with historical_dates():
         time = parse_time(date).tt
     if time < _STARTS[1] or time > _LAST:
         raise CyclePhaseUnknownError(

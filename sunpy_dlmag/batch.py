@@ -31,6 +31,7 @@ from sunpy_dlmag.exceptions import (
     OutputExistsError,
 )
 from sunpy_dlmag.io import FITS_SUFFIXES, fits_stem
+from sunpy_dlmag.plotting import save_quicklook
 from sunpy_dlmag.tasks import Task, get_task, list_tasks, register_task  # noqa: F401  (also importable from here)
 
 __all__ = [
@@ -134,28 +135,6 @@ def quicklook_path(output):
     return output.with_name(f"{fits_stem(output.name)}.png")
 
 
-def _save_quicklook(smap, path, *, overwrite=False):
-    """A PNG quick-look of a map, with its own plot settings, written atomically."""
-    from matplotlib.figure import Figure
-
-    from sunpy.coordinates import Helioprojective
-
-    from sunpy_dlmag.io import write_atomic
-    from sunpy_dlmag.maps import is_ai_generated
-
-    # A Figure without pyplot: no global state, safe in worker threads.
-    fig = Figure(figsize=(6, 5.4), layout="constrained")
-    ax = fig.add_subplot(projection=smap)
-    title = f"{smap.instrument} {smap.date.strftime('%Y-%m-%d %H:%M:%S')}"
-    if is_ai_generated(smap):  # made by a network, wholly or in part: never mistaken for an observation
-        title += "\nAI-GENERATED, not an observation"
-    image = smap.plot(axes=ax, title=title)
-    if isinstance(smap.coordinate_frame, Helioprojective):
-        smap.draw_limb(axes=ax, color="tab:orange", lw=0.6)
-    fig.colorbar(image, ax=ax, shrink=0.85, label=smap.unit.to_string() if smap.unit is not None else "")
-    return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100), overwrite=overwrite)
-
-
 def process_file(task, path, output, *, overwrite=False, quicklook=False, num_threads=None, compress=None, **options):
     """
     Run a task on one file and write its output FITS file (and a PNG quick-look) atomically.
@@ -235,7 +214,7 @@ def _process(task, path, output, *, overwrite=False, quicklook=False, num_thread
     for name, target in further.items():
         task.write(extra[name], target, overwrite=overwrite, **compressed)
     if quicklook:
-        _save_quicklook(result, png, overwrite=overwrite)
+        save_quicklook(result, png, overwrite=overwrite)
     return result, extra
 
 

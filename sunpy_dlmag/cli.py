@@ -161,6 +161,7 @@ def _drawing_check(path, png, options, overwrite):
 
     from sunpy_dlmag.drawings import plot_candidates, spot_candidates
     from sunpy_dlmag.io import write_atomic
+    from sunpy_dlmag.plotting import DPI
     from sunpy_dlmag.tasks import get_task
 
     task = get_task("drawing")
@@ -168,7 +169,7 @@ def _drawing_check(path, png, options, overwrite):
     values = task.values(options)
     detection = {name: values[name] for name in inspect.signature(spot_candidates).parameters if name in values}
     figure = plot_candidates(task.read(path, **options), **detection).figure
-    write_atomic(png, lambda tmp: figure.savefig(tmp, format="png", dpi=100), overwrite=overwrite)
+    write_atomic(png, lambda tmp: figure.savefig(tmp, format="png", dpi=DPI), overwrite=overwrite)
 
 
 def _file_command(args):

@@ -27,7 +27,7 @@ from astropy.coordinates import SkyCoord
 
 import sunpy.map
 from sunpy import log
-from sunpy.coordinates import HeliographicStonyhurst, Helioprojective, get_earth
+from sunpy.coordinates import HeliographicStonyhurst, get_earth
 
 from sunpy_dlmag import disk, drawings, geometry
 from sunpy_dlmag.data.sample import GONG_SYNOPTIC, MDI_MAGNETOGRAM
@@ -243,58 +243,33 @@ def _drawing(mdi, out):
 
 
 def _figure(smap, output, synchronic, open_map, drawing_magnetogram, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The demo's composite figure: north up, lettered panels, colorbars naming the field."""
     from astropy.visualization import ImageNormalize
+    from matplotlib.figure import Figure
 
-    from sunpy_dlmag.maps import magnetogram_plot_settings
+    from sunpy_dlmag.plotting import DPI, label_panels, plot_map
 
-    disk = magnetogram_plot_settings("magnetogram")
     when = f"{smap.date.strftime('%Y-%m-%d %H:%M')} UT"
     observed = f"{smap.observatory}/{smap.instrument}"
     global_date = synchronic.date.strftime("%Y-%m-%d")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # sunpy's note on differing solar radii
-        # On MDI's grid (north up), to compare with the first panel; the map itself keeps the drawing's grid.
-        drawing_on_mdi = drawing_magnetogram.reproject_to(smap.wcs)
-    field = r"$B_\mathrm{LOS}$ [G]"
-    panels = [
-        (smap, f"{observed} magnetogram (observed)\n{when}", disk, field),
-        (drawing_on_mdi, f"bipole model of the spot groups of a drawing\ntraced from {observed}, {when}", disk, field),
-        (synchronic, f"synchronic map, {global_date}\nfrom 4 disk views of GONG", magnetogram_plot_settings("global"),
-         r"$B_r$ [G]"),
-        (open_map, f"PFSS open field, {global_date}\nsource surface {open_map.meta['rss']:g} $R_\\odot$", None,
-         None),
-    ]  # fmt: skip
+    # The input and the output in grey at +-100 G, where the quiet-Sun noise shows (at the
+    # +-1500 G of the colour map it is a speckle either way); the rest with their own settings.
+    panels = [dict(smap=smap, title=f"{observed} magnetogram (observed)\n{when}", noise=True)]
     if output is not None:
         removed = sunpy.map.Map(smap.data - output.data, smap.meta)
-        panels[1:1] = [
-            (output, f"{output.meta['dlmodel']} output: AI-GENERATED\ndenoised {observed}, {when}", disk, field),
-            (removed, f"removed by {output.meta['dlmodel']} (input - output)\n{when}",
-             {"cmap": "gray", "norm": ImageNormalize(vmin=-50, vmax=50)}, r"$\Delta B_\mathrm{LOS}$ [G]"),
+        panels += [
+            dict(smap=output, title=f"{output.meta['dlmodel']} output\ndenoised {observed}, {when}", noise=True),
+            dict(smap=removed, title=f"removed by {output.meta['dlmodel']} (input - output)\n{when}",
+                 settings={"cmap": "gray", "norm": ImageNormalize(vmin=-50, vmax=50)},
+                 label=r"$\Delta B_\mathrm{LOS}$ [G]"),
         ]  # fmt: skip
-    fig = plt.figure(figsize=(15, 9), layout="constrained")
-    for i, (m, title, settings, label) in enumerate(panels, start=1):
-        ax = fig.add_subplot(2, 3, i, projection=m)
-        image = m.plot(axes=ax, title=title, **(settings or {}))
-        ax.coords.grid(False)
-        if isinstance(m.coordinate_frame, Helioprojective):  # disk images, not the Carrington maps
-            m.draw_limb(axes=ax, color="0.4", lw=0.6)
-        else:
-            _global_axes(ax)
-        if label is None:  # the open-field map: three categories, a legend for each
-            bar = fig.colorbar(image, ax=ax, shrink=0.7, ticks=[-1, 0, 1])
-            bar.ax.set_yticklabels(["open,\n$B_r$ < 0", "closed", "open,\n$B_r$ > 0"])
-        else:
-            fig.colorbar(image, ax=ax, shrink=0.7, label=label, extend="both")
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=80), overwrite=True)
-    plt.close(fig)
-
-
-def _global_axes(ax):
-    """Latitude ticks of a Carrington CEA map that do not run into each other near the poles."""
-    ax.coords[0].set_ticks(spacing=90 * u.deg)
-    ax.coords[1].set_ticks([-60, -30, 0, 30, 60] * u.deg)
-    ax.coords[1].set_major_formatter("d")
+    panels += [
+        dict(smap=drawing_magnetogram, title=f"bipoles from the spot groups of a drawing\ntraced from {observed}"),
+        dict(smap=synchronic, title=f"synchronic map, {global_date}\nfrom 4 disk views of GONG"),
+        dict(smap=open_map,
+             title=f"PFSS open field, {global_date}\nsource surface {open_map.meta['rss']:g} $R_\\odot$"),
+    ]  # fmt: skip
+    fig = Figure(figsize=(15, 8.6), layout="constrained")
+    axes = [plot_map(figure=fig, position=(2, 3, i), **panel) for i, panel in enumerate(panels, start=1)]
+    label_panels(axes)
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=DPI), overwrite=True)

@@ -76,6 +76,11 @@ def test_demo_runs_on_bundled_real_data(tmp_path, capsys):
     assert drawn["disk_radius_error_fraction"] < 0.01
     assert drawn["groups"] >= 3
     assert {"synchronic_20181106.fits", "open_field_20181106.fits", "drawing_bipoles.fits"} <= names
+    from PIL import Image
+
+    with Image.open(tmp_path / "demo.png") as figure:  # a figure a paper can use: 150 dpi, 15 inches wide
+        assert figure.info["dpi"] == pytest.approx((150, 150), abs=0.1)
+        assert figure.size[0] >= 2200
     out = capsys.readouterr().out
     assert "Geometry:" in out
     assert "Farside magnetograms: weights for aisfm-v1 (not installed)" in out

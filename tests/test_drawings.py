@@ -370,9 +370,14 @@ def test_bipole_magnetogram(mdi_drawing, mdi_spots):
     magnetogram = drawings.drawing_to_magnetogram(mdi_drawing, spots=mdi_spots)
     np.testing.assert_array_equal(mdi_drawing.data, before)
     assert magnetogram.unit == u.G
-    assert magnetogram.data.shape == mdi_drawing.data.shape
-    assert magnetogram.wcs.wcs.compare(mdi_drawing.wcs.wcs)
+    # A magnetogram's grid, not the scan's: 1024 px, north up, the disk filling it as in MDI,
+    # seen by the drawing's observer at its time.
+    assert magnetogram.data.shape == (1024, 1024)
+    assert np.allclose(magnetogram.rotation_matrix, np.eye(2))
+    assert 0.9 < 2 * magnetogram.rsun_obs / (1024 * u.pix * magnetogram.scale.axis1) < 0.95
     assert magnetogram.date == mdi_drawing.date
+    assert magnetogram.observer_coordinate.separation_3d(mdi_drawing.observer_coordinate) < 1 * u.km
+    assert u.isclose(magnetogram.rsun_obs, mdi_drawing.rsun_obs)
     on_disk = sunpy.map.coordinate_is_on_solar_disk(sunpy.map.all_coordinates_from_map(magnetogram))
     finite = np.isfinite(magnetogram.data)
     assert np.mean(finite == on_disk) > 0.9999  # NaN off the disk (up to a few limb pixels)
@@ -391,6 +396,15 @@ def test_bipole_magnetogram(mdi_drawing, mdi_spots):
     negative = -np.sum(np.clip(radial, None, 0) * area)
     assert positive == pytest.approx(bipoles["flux"].sum().to_value(u.Mx), rel=0.03)
     assert negative == pytest.approx(positive, rel=0.01)
+    # The user's grid: a shape, or a pixel size (the whole disk in view).
+    small = drawings.drawing_to_magnetogram(mdi_drawing, spots=central, shape=(256, 256))
+    assert small.data.shape == (256, 256)
+    coarse = drawings.drawing_to_magnetogram(mdi_drawing, spots=central, scale=8 * u.arcsec / u.pix)
+    assert coarse.scale.axis1 == 8 * u.arcsec / u.pix
+    assert coarse.data.shape[0] * 8 > 2 * coarse.rsun_obs.to_value(u.arcsec)
+    for grid in (small, coarse):
+        assert np.nansum(np.clip(grid.data, 0, None)) > 0
+        assert np.nansum(np.clip(grid.data, None, 0)) < 0
 
 
 # --------------------------------------------------------------------------- the network
@@ -497,6 +511,23 @@ def test_dates_outside_the_known_cycles(mdi_drawing):
         drawings.sunspot_bipoles(drawings.detect_sunspots(mdi_drawing), date="2040-01-01")
 
 
+def test_historical_dates_give_no_erfa_warnings():
+    # UTC is not defined before 1960: erfa's "dubious year" says nothing a user of a 1941 drawing needs.
+    import warnings
+
+    from erfa import ErfaWarning
+
+    from sunpy_dlmag.plotting import plot_map
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ErfaWarning)
+        drawing = drawings.read_drawing(_circle_image(dots=[(260, 140), (230, 260)]), date="1941-07-11T08:35")
+        magnetogram = drawings.drawing_to_magnetogram(drawing)
+        drawings.plot_candidates(drawing)
+        plot_map(magnetogram)
+    assert np.nanmax(np.abs(magnetogram.data)) > 0
+
+
 def test_bad_arguments_are_refused(mdi, mdi_drawing, mdi_spots, tmp_path):
     image = _circle_image()
     with pytest.raises(InputMapError, match="shape \\(10,\\)"):
@@ -526,6 +557,12 @@ def test_bad_arguments_are_refused(mdi, mdi_drawing, mdi_spots, tmp_path):
         drawings.drawing_to_magnetogram(mdi_drawing, method="cnn")
     with pytest.raises(ValueError, match="only apply to method='bipole'"):
         drawings.drawing_to_magnetogram(mdi_drawing, method="model", leading_polarity=1)
+    with pytest.raises(ValueError, match="only apply to method='bipole'"):
+        drawings.drawing_to_magnetogram(mdi_drawing, method="model", shape=(512, 512))
+    with pytest.raises(TypeError, match="shape must be a pair"):
+        drawings.drawing_to_magnetogram(mdi_drawing, spots=mdi_spots, shape=1024)
+    with pytest.raises(TypeError, match=r"scale must be a Quantity in arcsec / pix"):
+        drawings.drawing_to_magnetogram(mdi_drawing, spots=mdi_spots, scale=2)
     with pytest.raises(ValueError, match="leading_polarity"):
         drawings.sunspot_bipoles(mdi_spots, date="2011-02-15", leading_polarity=2)
     with pytest.raises(InputMapError, match="lacks the columns"):

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).parent.parent / "sunpy_dlmag"
 LAYERS = [
     {"version", "_version", "exceptions", "_progress"},
     {"checks", "disk", "maps", "mapio", "_cycles"},
-    {"geometry", "calibration", "io", "models", "data"},
+    {"geometry", "calibration", "io", "models", "data", "plotting"},
     {"farside", "denoise", "synchronic", "pfss", "drawings", "metrics", "training"},
     {"tasks", "demo"},
     {"batch"},

@@ -13,10 +13,11 @@ from astropy.coordinates import SkyCoord
 import sunpy.map
 import sunpy.sun.constants
 from sunpy.coordinates import HeliographicStonyhurst
+from sunpy.map.header_helper import make_fitswcs_header
 from sunpy.time import parse_time
 
 from sunpy_dlmag import _cycles, checks, disk
-from sunpy_dlmag.drawings.read import _disk_pixels, _drawing_data, _old_dates
+from sunpy_dlmag.drawings.read import _disk_pixels, _drawing_data
 from sunpy_dlmag.drawings.spots import (
     MSH,
     _check_spots,
@@ -41,6 +42,11 @@ JOY_COEFFICIENT = 32.1 * u.deg
 # 289, 1143): about 800 G up to 20 MSH, about 600 G from 100 MSH, linear in between.
 _SPOT_FIELD_AREAS = (20.0, 100.0)
 _SPOT_FIELD_G = (800.0, 600.0)
+
+#: Pixels (rows, columns) of a drawing's bipole magnetogram unless given: a full-disk magnetogram's.
+DEFAULT_SHAPE = (1024, 1024)
+# Field of view of that magnetogram in solar diameters, as MDI's and HMI's full disks.
+_FOV_DIAMETERS = 1.075
 
 # Smallest width of a bipole's polarity patch: a few Mm, about a small spot with its plage.
 _MIN_SIGMA = 0.25 * u.deg
@@ -124,7 +130,7 @@ def sunspot_bipoles(spots, *, date, leading_polarity=None, flux_factor=1.0,
     if leading_polarity not in (None, 1, -1):
         raise InvalidArgumentError(f"leading_polarity must be +1, -1 or None (Hale's law), got {leading_polarity!r}.")
     flux_factor = checks.check_number(flux_factor, "flux_factor", minimum=0, inclusive=(False, True))
-    with _old_dates():
+    with _cycles.historical_dates():
         time = parse_time(date)
         rows = []
         for g in np.unique(np.asarray(spots["group"], dtype=int)):
@@ -191,7 +197,8 @@ def _bipole(member, time, leading_polarity, flux_factor, joy_coefficient):
 
 
 def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="auto", spots=None,
-                           leading_polarity=None, flux_factor=1.0, num_threads=None, **detect_kwargs):  # fmt: skip
+                           leading_polarity=None, flux_factor=1.0, shape=None, scale=None, num_threads=None,
+                           **detect_kwargs):  # fmt: skip
     """
     A line-of-sight magnetogram from a sunspot drawing.
 
@@ -220,6 +227,12 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
         (needed before 1755).
     flux_factor : float
         ``"bipole"`` only: ratio of a group's total flux to its sunspot flux.
+    shape : tuple of int, optional
+        ``"bipole"`` only: pixels (rows, columns) of the magnetogram (default: 1024x1024 px,
+        or as many as ``scale`` needs).
+    scale : `~astropy.units.Quantity`, optional
+        ``"bipole"`` only: its pixel size, in arcsec per pixel (default: the disk's diameter
+        spans 93 % of ``shape``, as in an MDI or HMI full disk: about 2 arcsec/px at 1024 px).
     **detect_kwargs
         ``"bipole"`` without ``spots`` only: how `~sunpy_dlmag.drawings.detect_sunspots`
         finds the spots (``threshold``, ``label_distance``, ``core_contrast``,
@@ -228,8 +241,10 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
     Returns
     -------
     `~sunpy.map.GenericMap`
-        A new map on the drawing's grid (same WCS, observer and time) in G, NaN off the
-        disk, with magnetogram plot settings; its header says how it was made (``dlmodel``
+        A new map in G, NaN off the disk, with magnetogram plot settings, seen by the
+        drawing's observer at its time: for ``"bipole"`` on a north-up grid fit for a
+        magnetogram (``shape`` and ``scale``), not the scan's pixels; for ``"model"`` on the
+        drawing's grid, as the network sees it. Its header says how it was made (``dlmodel``
         and a history line; for ``"model"`` also the model's version and weights sha256).
 
     Raises
@@ -268,8 +283,13 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
         raise InvalidArgumentError(
             f"method must be 'bipole' (physical bipoles) or 'model' (trained network), got {method!r}."
         )
-    if method == "model" and (spots is not None or leading_polarity is not None or flux_factor != 1.0):
-        raise InvalidArgumentError("spots, leading_polarity and flux_factor only apply to method='bipole'.")
+    if method == "model" and (spots is not None or leading_polarity is not None or flux_factor != 1.0
+                              or shape is not None or scale is not None):  # fmt: skip
+        raise InvalidArgumentError(
+            "spots, leading_polarity, flux_factor, shape and scale only apply to method='bipole'."
+        )
+    shape = None if shape is None else checks.check_shape(shape, minimum=16)
+    scale = checks.check_quantity(scale, u.arcsec / u.pix, "scale", positive=True, allow_none=True)
     detection = inspect.signature(detect_sunspots).parameters
     unknown = sorted(set(detect_kwargs) - set(list(detection)[1:]))
     if unknown:
@@ -285,11 +305,30 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
         )
     if method == "bipole" and model is not None:
         raise InvalidArgumentError("model only applies to method='model'.")
-    with _old_dates():
+    with _cycles.historical_dates():
         data = _drawing_data(drawing_map)
         if method == "model":
             return _model_magnetogram(drawing_map, data, model, device, num_threads)
-        return _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor, detect_kwargs)
+        return _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor, detect_kwargs, shape, scale)
+
+
+def _magnetogram_grid(drawing_map, shape, scale):
+    """
+    An empty map seen by the drawing's observer, north up, centred on the disk: ``shape`` px of
+    ``scale`` (defaults: `DEFAULT_SHAPE`, the disk spanning 93 % of it as in MDI and HMI full disks).
+    """
+    field_of_view = _FOV_DIAMETERS * 2 * drawing_map.rsun_obs
+    if scale is None:
+        shape = shape or DEFAULT_SHAPE
+        scale = field_of_view / (min(shape) * u.pix)
+    elif shape is None:
+        n = int(np.ceil((field_of_view / (scale * u.pix)).to_value(u.one)))
+        shape = (n, n)
+    centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=drawing_map.coordinate_frame)
+    scale = scale.to_value(u.arcsec / u.pix)
+    header = make_fitswcs_header(shape, centre, scale=[scale, scale] * u.arcsec / u.pix, rotation_angle=0 * u.deg,
+                                 unit=u.G)  # fmt: skip
+    return sunpy.map.Map(np.zeros(shape, dtype=np.float32), header)
 
 
 def _disk_of_zeros(smap):
@@ -343,17 +382,18 @@ def _same(value, default):
         return False
 
 
-def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor, detect_kwargs):
+def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor, detect_kwargs, shape, scale):
     if spots is None:
         spots = detect_sunspots(drawing_map, **detect_kwargs)
     bipoles = sunspot_bipoles(spots, date=drawing_map.date, leading_polarity=leading_polarity, flux_factor=flux_factor)
-    out = _disk_of_zeros(drawing_map)
+    grid = _magnetogram_grid(drawing_map, shape, scale)
+    out = _disk_of_zeros(grid)
     for row in bipoles:
         for lat, lon, sign in (
             (row["lead_lat"], row["lead_lon"], row["polarity"]),
             (row["follow_lat"], row["follow_lon"], -row["polarity"]),
         ):
-            _add_patch(out, drawing_map, lat, lon, sign * row["peak"].to_value(u.G), row["sigma"].to_value(u.rad))
+            _add_patch(out, grid, lat, lon, sign * row["peak"].to_value(u.G), row["sigma"].to_value(u.rad))
     if len(bipoles) == 0:
         cycle_note = "no spot groups"
     elif leading_polarity is None:
@@ -361,13 +401,13 @@ def _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor, detec
         cycle_note = f"Hale's law for cycle(s) {', '.join(map(str, cycles))} (SILSO minima)"
     else:
         cycle_note = f"leading polarity {leading_polarity:+d} in the north (given)"
-    meta = _bipole_meta(drawing_map, len(bipoles), cycle_note, flux_factor)
+    meta = _bipole_meta(drawing_map, grid, len(bipoles), cycle_note, flux_factor)
     return sunpy.map.Map(out, meta)
 
 
-def _bipole_meta(drawing_map, n_groups, cycle_note, flux_factor):
+def _bipole_meta(drawing_map, grid, n_groups, cycle_note, flux_factor):
     return derived_meta(
-        drawing_map.meta,
+        grid.meta,
         product="drawing",
         measurement="magnetogram",
         ai_generated=False,

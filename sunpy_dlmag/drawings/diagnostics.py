@@ -5,6 +5,7 @@ so that a user checks the reading of a drawing at a glance.
 
 import numpy as np
 
+from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag.drawings.read import _disk_pixels, _drawing_data
 from sunpy_dlmag.drawings.spots import VERDICTS, spot_candidates
 
@@ -24,6 +25,7 @@ _COLOURS = {
 }
 
 
+@historical_dates()  # drawings of the 1940s: no erfa "dubious year" warnings
 def plot_candidates(drawing_map, candidates=None, *, axes=None, **detect_kwargs):
     """
     Plot a drawing with its fitted limb and every candidate mark, coloured by its verdict.
@@ -79,13 +81,15 @@ def plot_candidates(drawing_map, candidates=None, *, axes=None, **detect_kwargs)
                 text = str(first) if n <= 1 else f"{first}-{first + n - 1}"  # touching spots: one mark
                 axes.annotate(text, (row["x"].value + size, row["y"].value + size), color=colour,
                               fontsize=8, fontweight="bold")  # fmt: skip
-        handles.append(Line2D([], [], marker="o", ls="", mfc="none", mec=colour, label=f"{reason} ({len(rows)})"))
+        label = _count_label(reason, rows, is_spot)
+        handles.append(Line2D([], [], marker="o", ls="", mfc="none", mec=colour, label=label))
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.06), fontsize="small", frameon=False)
     n_spots = int(np.sum(candidates["n_spots"]))
-    n_rejected = int(np.count_nonzero(np.asarray(candidates["spot"]) == 0))
+    kept = np.asarray(candidates["spot"]) > 0
+    when = drawing_map.date.strftime("%Y-%m-%d %H:%M")
     axes.set_title(
-        f"{drawing_map.meta.get('drawfile', drawing_map.name)} {drawing_map.date.strftime('%Y-%m-%d %H:%M')}: "
-        f"{n_spots} spot(s), {n_rejected} mark(s) rejected",
+        f"{drawing_map.meta.get('drawfile', drawing_map.name)} {when}: {n_spots} spot(s) in "
+        f"{np.count_nonzero(kept)} mark(s), {np.count_nonzero(~kept)} mark(s) rejected",
         fontsize="medium",
     )
     axes.set_xlim(-0.5, nx - 0.5)
@@ -93,6 +97,14 @@ def plot_candidates(drawing_map, candidates=None, *, axes=None, **detect_kwargs)
     axes.set_xlabel("x (map pixels)")
     axes.set_ylabel("y (map pixels)")
     return axes
+
+
+def _count_label(reason, rows, is_spot):
+    """A legend entry: marks of a verdict and, for spots, how many spots they hold (touching spots share a mark)."""
+    if not is_spot:
+        return f"{reason} ({len(rows)})"
+    n_spots = int(np.sum(rows["n_spots"])) if len(rows) else 0
+    return f"{reason} ({n_spots})" if n_spots == len(rows) else f"{reason} ({n_spots} in {len(rows)} marks)"
 
 
 def _limb_label(drawing_map, radius):
