@@ -17,7 +17,7 @@ from sunpy_dlmag.exceptions import (
 )
 from sunpy_dlmag.maps import DlmagMap
 from sunpy_dlmag.models import load_model
-from sunpy_dlmag.models.runtime import _axis_tiles, default_tile_pixels, tile_grid, tiled_inference
+from sunpy_dlmag.models.runtime import DEFAULT_TILE_PIXELS, _axis_tiles, default_tile_pixels, tile_grid, tiled_inference
 from sunpy_dlmag.models.spec import Geometry
 
 
@@ -269,3 +269,23 @@ def test_translate_leaves_a_given_stack_alone(tiny, mdi_map):
     out = tiny.translate(stack, mdi_map)
     np.testing.assert_array_equal(stack, before)
     np.testing.assert_array_equal(out.data, tiny.translate([mdi_map], mdi_map).data)
+
+
+def test_full_disk_runs_in_tiles_within_the_pixel_budget(monkeypatch):
+    # A 4096-px disk in one piece needs about 9 GB of onnxruntime arena; the default budget keeps
+    # every network input at most DEFAULT_TILE_PIXELS (3x4 tiles, about 1.6 GB in all).
+    model = load_model("denoise-m2-hmi", device="cpu")
+    inputs = []
+
+    def record(batch):
+        inputs.append(batch.shape)
+        return np.zeros((batch.shape[0], 1, *batch.shape[2:]), dtype=np.float32)
+
+    monkeypatch.setattr(model, "run", record)
+    model.predict_array(np.zeros((4096, 4096), dtype=np.float32), progress=False)
+    assert len(inputs) == 12
+    assert max(h * w for *_, h, w in inputs) <= DEFAULT_TILE_PIXELS
+    # An image within the budget still runs whole.
+    inputs.clear()
+    model.predict_array(np.zeros((1000, 1400), dtype=np.float32), progress=False)
+    assert [shape[2:] for shape in inputs] == [(1008, 1408)]

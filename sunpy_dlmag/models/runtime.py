@@ -531,7 +531,7 @@ def tiled_inference(
     padded_h, padded_w = (-(-s // stride) * stride for s in (height, width))
     if (padded_h, padded_w) != (height, width):
         image = np.pad(image, ((0, 0), (0, padded_h - height), (0, padded_w - width)), mode="symmetric")
-    if tile >= max(height, width):
+    if tile >= max(height, width) and height * width <= (max_pixels or tile * tile):
         # An image that fits runs whole, with the few pixels that pad it to the stride grid.
         tile = max(padded_h, padded_w)
         max_pixels = max(max_pixels or 0, padded_h * padded_w)
