@@ -280,7 +280,7 @@ def denoise(
 
 def quiet_sun_mask(magnetogram, *, strong=50.0, margin=5, min_mu=0.5):
     """
-    Quiet-Sun pixels of a magnetogram, as `noise_level` selects them by default.
+    Quiet-Sun pixels of a magnetogram, as `~sunpy_dlmag.noise_level` selects them by default.
 
     Finite pixels with ``mu >= min_mu`` (maps only) that are more than ``margin`` pixels
     from any cluster of pixels above ``strong`` G.
