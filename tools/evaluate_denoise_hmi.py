@@ -27,7 +27,8 @@ output is judged against the 720-s original:
   (output - input) of the 720-s original itself, one pass and sign-symmetric (as
   ``denoise`` runs), on the 1024 held-out rows nearest the equator (both limbs), and the
   coverage of the calibrated uncertainty (``denoise(uncertainty=True)``) on the 256 rows
-  nearest the equator with the added noise.
+  nearest the equator with the added noise (``--radial-only``: these alone, with white and
+  with model noise, and the calibration that ``sunpy_dlmag.denoise`` ships for the model).
 
 ``--noise model`` draws the added noise from the measured HMI noise model instead
 (tools/hmi_noise_model.json: 10 G at disk centre, growing towards the limb, ``--white-fraction``
@@ -278,7 +279,7 @@ def evaluate(model, figures=None, seed=0, noise="white", white_fraction=0.7, rad
     results = {"model": str(model), "sha256": net.sha256, "added_noise_sigma_G": ADDED_SIGMA, "noise": noise}
     if noise == "model":
         results["noise_white_fraction"] = white_fraction
-    all_samples, figure_data, strips = [], {}, {}
+    all_samples, figure_data = [], {}
     totals = {}
     for i, date in enumerate(FULL_DISKS):
         smap = full_disk_map(date)
@@ -316,14 +317,6 @@ def evaluate(model, figures=None, seed=0, noise="white", white_fraction=0.7, rad
         samples, sym = uncertainty_samples(net, original, noisy, mu)
         disk["symmetry_mean_vs_single_pass"] = sym
         all_samples.append(samples)
-        if radial:
-            disk["radial_bias_of_720s_original"] = radial_bias(net, smap)
-            rho = disk_radius_fraction(smap)[0][rows][COVERAGE_ROWS]
-            strips[date] = (
-                original[COVERAGE_ROWS],
-                rho,
-                *symmetry_ensemble(net, noisy[COVERAGE_ROWS], sign_symmetric=True),
-            )
         results[f"HMI 720-s {date} northern half (held out)"] = disk
         figure_data[date] = (original, noisy, output, gauss, median, quiet, mu)
         print(json.dumps({date: disk}), flush=True)
@@ -333,9 +326,7 @@ def evaluate(model, figures=None, seed=0, noise="white", white_fraction=0.7, rad
     results["uncertainty_calibration"] = calibration(np.concatenate(all_samples, axis=1))
     if radial:
         cal = results["uncertainty_calibration"]
-        results["radial_uncertainty_coverage"] = {
-            date: radial_coverage(*strip, cal["nodes_G"], cal["factors"]) for date, strip in strips.items()
-        }
+        results["radial"] = radial_scores(net, cal["nodes_G"], cal["factors"], (noise,), white_fraction, seed)
     results["HMI 720-s AR 11101 cutout (held out)"] = cutout_scores(net)
     if figures:
         make_figures(results, figure_data, all_samples, Path(figures), net.spec.name)
@@ -360,6 +351,28 @@ def radial_bias(net, smap):
                 "rms_change_sign_symmetric_G": round(float(np.sqrt(np.mean((symmetric - data)[sel] ** 2))), 2),
             }
         )
+    return out
+
+
+def radial_scores(net, nodes, factors, noises=("white",), white_fraction=0.7, seed=0):
+    """
+    Per held-out half: `radial_bias` of the 720-s original, and for each kind of added noise the
+    coverage of the uncertainty calibrated with ``nodes`` and ``factors`` on the 256 held-out
+    rows nearest the equator (`radial_coverage`).
+    """
+    out = {}
+    for i, date in enumerate(FULL_DISKS):
+        smap = full_disk_map(date)
+        rows = held_out_rows()
+        truth = smap.data[rows][COVERAGE_ROWS].astype(np.float32)
+        mu = mu_of(smap, rows)[COVERAGE_ROWS]
+        rho = disk_radius_fraction(smap)[0][rows][COVERAGE_ROWS]
+        out[date] = {"bias_of_720s_original": radial_bias(net, smap)}
+        for kind in noises:
+            noisy = truth + added_noise(kind, truth.shape, mu, i, white_fraction, seed)
+            mean, spread = symmetry_ensemble(net, noisy, sign_symmetric=True)
+            out[date][f"coverage_{kind}_noise"] = radial_coverage(truth, rho, mean, spread, nodes, factors)
+        print(json.dumps({date: out[date]}), flush=True)
     return out
 
 
@@ -471,7 +484,22 @@ def main():
     parser.add_argument("--noise", choices=("white", "model"), default="white", help="added noise (default white)")
     parser.add_argument("--white-fraction", type=float, default=0.7, help="with --noise model: white share")
     parser.add_argument("--radial", action="store_true", help="radial bias and uncertainty coverage")
+    parser.add_argument(
+        "--radial-only",
+        action="store_true",
+        help="only the radial scores, white and model noise, with the calibration the package ships",
+    )
     args = parser.parse_args()
+    if args.radial_only:
+        from sunpy_dlmag.denoise import _SPREAD_CALIBRATION
+
+        net = load_model(args.model, device="cpu")
+        nodes, factors = _SPREAD_CALIBRATION[net.spec.name]
+        results = {"model": str(args.model), "sha256": net.sha256, "calibration": [nodes, factors]}
+        results["radial"] = radial_scores(net, nodes, factors, ("white", "model"), args.white_fraction)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        return
     results = evaluate(
         args.model, figures=args.figures, noise=args.noise, white_fraction=args.white_fraction, radial=args.radial
     )
