@@ -24,6 +24,7 @@ from sunpy.coordinates import propagate_with_solar_surface
 from sunpy.map.sources import HMIMap, MDIMap
 
 from sunpy_dlmag import checks, disk
+from sunpy_dlmag._progress import progress_bar
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InputMapError, InvalidArgumentError
 from sunpy_dlmag.maps import DlmagMap, append_history
 from sunpy_dlmag.models import load_model
@@ -123,12 +124,18 @@ def symmetry_ensemble(net, data, *, sign_symmetric=False, **predict_kwargs):
     """
     total = np.zeros(data.shape, dtype=np.float64)
     squares = np.zeros(data.shape, dtype=np.float64)
-    for k, flip in _DIHEDRAL:
-        out = _untransform(net.predict_array(_transform(data, k, flip), **predict_kwargs), k, flip)
-        if sign_symmetric and (k, flip) == (0, False):
-            even = 0.5 * (out + net.predict_array(-data, **predict_kwargs))
-        total += out
-        squares += np.square(out, dtype=np.float64)
+    # One bar over the passes (each about as long as a plain denoise), above the tiles' bars.
+    passes = len(_DIHEDRAL) + bool(sign_symmetric)
+    show = predict_kwargs.get("progress", True)
+    with progress_bar(total=passes, desc="rotations and flips", progress=show, unit="pass") as bar:
+        for k, flip in _DIHEDRAL:
+            out = _untransform(net.predict_array(_transform(data, k, flip), **predict_kwargs), k, flip)
+            bar.update()
+            if sign_symmetric and (k, flip) == (0, False):
+                even = 0.5 * (out + net.predict_array(-data, **predict_kwargs))
+                bar.update()
+            total += out
+            squares += np.square(out, dtype=np.float64)
     n = len(_DIHEDRAL)
     mean = total / n
     variance = np.maximum(squares - n * mean**2, 0.0) / (n - 1)
@@ -181,11 +188,13 @@ def denoise(
         ``"int8"``: the CPU's faster int8 graph (`~sunpy_dlmag.models.load_model`); less exact,
         see the model card.
     progress : bool
-        A progress bar over the tiles of a large image (on a terminal only).
+        A progress bar over the tiles of a large image, and with ``uncertainty`` one over
+        the network's passes (on a terminal only).
     uncertainty : bool
         Run the network on the 8 rotations and flips of the image
-        (``sunpy_dlmag.denoise.symmetry_ensemble``;
-        8 times slower), return their mean, and their spread, calibrated on held-out data
+        (``sunpy_dlmag.denoise.symmetry_ensemble``; 9 passes with ``sign_symmetric``, 8
+        without, each as long as a single pass: see the model card for the time on a full
+        disk), return their mean, and their spread, calibrated on held-out data
         with known noise (see the model card), as the map's ``uncertainty``
         (`~astropy.nddata.StdDevUncertainty` in G, NaN where the data are NaN).
     sign_symmetric : bool

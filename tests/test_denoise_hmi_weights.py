@@ -7,6 +7,8 @@ the model card does on the whole held-out halves. They need the full disk from
 ``../shared/data`` and skip without it.
 """
 
+import importlib
+import io
 import itertools
 
 import astropy.units as u
@@ -14,6 +16,7 @@ import numpy as np
 import pytest
 from conftest import shared_path
 from scipy import ndimage
+from tqdm import tqdm
 
 import sunpy.map
 
@@ -111,3 +114,28 @@ def test_no_bias_at_the_limb(disk):
         change = sunpy_dlmag.denoise(strip, sign_symmetric=sign_symmetric, progress=False).data - strip.data
         bias = [abs(np.nanmean(change[(rho >= a) & (rho < b)])) for a, b in itertools.pairwise(edges)]
         assert check(bias), (sign_symmetric, np.round(bias, 2))
+
+
+@needs_disk
+@pytest.mark.parametrize("sign_symmetric", [True, False])
+def test_uncertainty_shows_progress_over_every_pass(model, disk, monkeypatch, sign_symmetric):
+    # uncertainty=True runs the network 9 times (8 without sign_symmetric), each as long as a
+    # plain denoise: a bar counts the passes and reaches its total.
+    # The module, not the function of the same name that the package exports.
+    denoise_module = importlib.import_module("sunpy_dlmag.denoise")
+    bars = []
+
+    def spy(**kwargs):
+        # A bar that counts even off a terminal (the package's own is silent there).
+        bar = tqdm(total=kwargs["total"], file=io.StringIO())
+        bars.append((kwargs, bar))
+        return bar
+
+    monkeypatch.setattr(denoise_module, "progress_bar", spy)
+    noisy, _ = _noisy_crop(disk, np.s_[1340:1468, 2224:2352], seed=4)
+    sunpy_dlmag.denoise(noisy, model=model, uncertainty=True, sign_symmetric=sign_symmetric)
+    ((kwargs, bar),) = bars
+    passes = 9 if sign_symmetric else 8
+    assert kwargs["total"] == passes
+    assert kwargs["progress"]
+    assert bar.n == passes
