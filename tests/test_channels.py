@@ -81,7 +81,7 @@ def test_train_export_and_run_a_171_model_from_the_command_line(tmp_path, capsys
     spec = load_model(path, device="cpu").spec
     assert [c.label for c in spec.inputs] == ["AIA 171 Angstrom"]
     assert spec.task == "farside"
-    assert "from preset aisfm-v2, inputs AIA 171 Angstrom;" in spec.architecture
+    assert "from preset aisfm-v2, published size, inputs AIA 171 Angstrom;" in spec.architecture
     assert spec.architecture.startswith("GlobalGenerator (")
     assert main(["models", "info", str(path)]) == 0
     assert "AIA 171" in capsys.readouterr().out
