@@ -3,6 +3,7 @@ The ``sunpy-dlmag`` command line: parses arguments and calls the public API.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,10 +14,15 @@ def _models_list(args):
     from sunpy_dlmag.models import get_model, list_models, weights_status
 
     rows = [(name, get_model(name)) for name in list_models(task=args.task)]
-    print(f"{'name':<15} {'task':<9} {'inputs':<62} {'weights':<14}")
+    lines = [f"{'name':<15} {'task':<9} {'inputs':<62} {'weights':<14}"]
     for name, spec in rows:
         inputs = ", ".join(c.label.replace(" Angstrom", "") for c in spec.inputs)
-        print(f"{name:<15} {spec.task:<9} {inputs:<62} {weights_status(spec):<14}")
+        lines.append(f"{name:<15} {spec.task:<9} {inputs:<62} {weights_status(spec):<14}")
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:
+        # `models list | head`: the reader has what it wanted. Python's exit flush would fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
