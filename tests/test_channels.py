@@ -113,5 +113,5 @@ def test_a_hand_made_preset_exports_without_the_registry(tmp_path, registered, m
     result = export_onnx(tmp_path / "checkpoint.pt", tmp_path / "lab.onnx")
     exported = load_model(result.path, device="cpu").spec
     assert [c.label for c in exported.inputs] == ["AIA 171 Angstrom"]
-    assert "from preset lab-171-preset, inputs AIA 171 Angstrom;" in exported.architecture
+    assert "from preset lab-171-preset, published size, inputs AIA 171 Angstrom;" in exported.architecture
     assert exported.architecture.startswith("GlobalGenerator (base_filters=4, ")

@@ -51,7 +51,7 @@ def test_small_aisfm_v1_exports_under_50_mb_and_its_card_says_so(tmp_path, mdi_m
     n = _parameters(trainer.generator)
     architecture = load_model(result.path, device="cpu").spec.architecture
     assert "from preset aisfm-v1, small size" in architecture
-    assert f"{n / 1e6:.2f} M parameters ({4 * n / 1e6:.1f} MB of float32 weights)" in architecture
+    assert f"{n / 1e6:.2f} M parameters ({4 * n / 1e6:.3g} MB of float32 weights)" in architecture
 
 
 def test_settings_the_generator_does_not_take_fail_before_the_data(tmp_path, capsys):
@@ -124,3 +124,47 @@ def test_epoch_records_are_rounded_and_a_flux_cc_over_few_images_is_flagged():
     assert "0.123456789" not in text
     assert "val_unsigned_flux_cc over 2 held-out image(s) is not a reliable score: it needs 10 or more" in text
     assert "not a reliable" not in format_record({**record, "val_images": 12})
+
+
+def test_a_run_on_pairs_of_real_files_logs_each_header_message_once(tmp_path, capsys):
+    import logging
+    import re
+
+    from sunpy import log
+
+    # Three pairs of the same real files (MDI has no solar radius in its header): read six times.
+    rows = [f"2011-{m:02d}-15T00:00:00,{MDI_SMALL},{DATA / 'aia_171_level1.fits'}" for m in (2, 3, 9)]
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("time,target,input0\n" + "\n".join(rows) + "\n")
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    log.addHandler(handler)
+    try:
+        args = ["train", "aisfm-v2", "--channels", "171", "--data", str(manifest), "--out", str(tmp_path / "run")]
+        assert (
+            main(
+                [
+                    *args,
+                    "--size",
+                    "small",
+                    "--n-res",
+                    "1",
+                    "--patch-size",
+                    "64",
+                    "--epochs",
+                    "1",
+                    "--device",
+                    "cpu",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+    finally:
+        log.removeHandler(handler)
+    assert sum("Missing metadata for solar radius" in m for m in messages) == 1
+    epoch = next(m for m in messages if "aisfm-v2 epoch 1:" in m)
+    assert "val_images=16" in epoch
+    out = capsys.readouterr().out
+    assert not re.search(r"\d\.\d{8,}", epoch + out), epoch + out

@@ -328,7 +328,7 @@ def _architecture(generator, kwargs, preset, size="published"):
     megabytes = 4 * n / 1e6  # float32
     return (
         f"{type(generator).__name__} ({settings}) from preset {preset.name}, {size} size, inputs "
-        f"{preset.channels_label}; {count} parameters ({megabytes:.1f} MB of float32 weights)"
+        f"{preset.channels_label}; {count} parameters ({megabytes:.3g} MB of float32 weights)"
     )
 
 

@@ -7,6 +7,7 @@ full optimiser and random-number state, so that ``resume=True`` continues exactl
 an interrupted run stopped.
 """
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -708,9 +709,32 @@ def build_datasets(
             f"All {len(val_pairs)} pair(s) of {manifest} fall in the held-out months {tuple(held_out_months)}; "
             "none are left to train on. Add pairs from other months or hold out other months."
         )
-    _check_passbands(train_pairs[0], spec, manifest)
     cache = Path(cache_dir) if cache_dir else manifest.parent / "cache"
     common = dict(patch_size=patch_size, patches_per_image=patches_per_image)
-    train_set = PatchDataset(prepare(train_pairs, spec, cache), seed=seed, **common)
-    val_set = PatchDataset(prepare(val_pairs, spec, cache), seed=seed + 1, **common) if val_pairs else None
+    with _each_message_once():
+        _check_passbands(train_pairs[0], spec, manifest)
+        train_set = PatchDataset(prepare(train_pairs, spec, cache), seed=seed, **common)
+        val_set = PatchDataset(prepare(val_pairs, spec, cache), seed=seed + 1, **common) if val_pairs else None
     return train_set, val_set
+
+
+@contextlib.contextmanager
+def _each_message_once():
+    """sunpy's log says each message once inside (not once per file read: "Missing metadata for solar radius")."""
+    import logging
+
+    seen = set()
+
+    class Once(logging.Filter):
+        def filter(self, record):
+            key = (record.levelno, record.getMessage())
+            new = key not in seen
+            seen.add(key)
+            return new
+
+    once = Once()
+    log.addFilter(once)
+    try:
+        yield
+    finally:
+        log.removeFilter(once)
