@@ -68,6 +68,7 @@ __all__ = [
     "cross_calibrate",
     "derive_calibration",
     "get_calibration",
+    "intensity_unit",
     "normalize_exposure",
     "read_calibrations",
     "write_calibrations",
@@ -161,12 +162,44 @@ def _euvi_bias(smap):
 
 _RATE_UNITS = (u.DN / u.s, u.ct / u.s)
 _COUNT_UNITS = (u.DN, u.ct)
+# Counts are the camera's data numbers.
+COUNTS_ARE_DN = [(u.ct, u.DN, lambda x: x, lambda x: x)]
+
+
+def intensity_unit(smap, unit=None):
+    """
+    The unit of an EUV image's values as intensities: per pixel dropped, and counts that were divided by the exposure.
+
+    A value "per pixel" is the value of that pixel (SWAP ``DN/s/pixel``, EIT ``counts / pixel``).
+    EIT level-1 images (``eit_prep``) keep ``BUNIT = 'counts / pixel'`` although their history
+    says "Exposure normalized (per sec)": such counts are a rate.
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+    unit : `~astropy.units.UnitBase`, optional
+        The map's unit, if already read (default: `sunpy_dlmag.checks.map_unit`).
+
+    Returns
+    -------
+    `~astropy.units.UnitBase` or None
+    """
+    unit = checks.map_unit(smap, name=describe(smap)) if unit is None else unit
+    if unit is None:
+        return None
+    if dict(zip(unit.bases, unit.powers, strict=True)).get(u.pix) == -1:
+        unit = unit * u.pix
+    history = str(smap.meta.get("history", "")).lower()
+    is_count = any(unit.is_equivalent(c) for c in _COUNT_UNITS)
+    if is_count and ("exposure normalized" in history or "exposure normalised" in history):
+        unit = unit / u.s
+    return unit
 
 
 def _rate(smap):
     """(float32 data in DN/s, bias subtracted in DN, exposure in s) of an EUV map."""
     checks.is_euv_map(smap, error=True)
-    unit = checks.map_unit(smap, name=describe(smap))
+    unit = intensity_unit(smap)
     # A new array (the input stays untouched): masked pixels and fill values NaN, infinite values,
     # frames of one value and mostly negative frames refused.
     data = checks.euv_data(smap, name=f"EUV map {describe(smap)}")
@@ -175,7 +208,8 @@ def _rate(smap):
         return data * np.float32(factor), 0.0, None
     if unit is not None and not any(unit.is_equivalent(c) for c in _COUNT_UNITS):
         raise InputMapError(
-            f"Expected EUV intensities in DN (or DN/s); the map {describe(smap)} has data in {unit}. "
+            f"Expected EUV intensities in DN (or DN/s, counts, per pixel or not); the map {describe(smap)} has "
+            f"data in {unit}. "
             "Is it an EUV image?"
         )
     exposure = smap.exposure_time

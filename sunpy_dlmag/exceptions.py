@@ -8,6 +8,7 @@ Every error says what was expected and what was given. All errors derive from
 from sunpy.util.exceptions import SunpyUserWarning
 
 __all__ = [
+    "ArchiveUnreachableError",
     "ArgumentTypeError",
     "AssumedUnitWarning",
     "CalibrationNotAvailableError",
@@ -155,6 +156,10 @@ class OutputExistsError(DlmagError, FileExistsError):
 
 class MissingDependencyError(DlmagError, ImportError):
     """An optional dependency that a capability needs is not installed; the message says how to install it."""
+
+
+class ArchiveUnreachableError(DlmagError, ConnectionError):
+    """A data archive (the VSO, JSOC) that cannot be reached: no network, or the archive is down."""
 
 
 class CalibrationNotAvailableError(DlmagError, LookupError):

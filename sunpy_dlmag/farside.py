@@ -253,8 +253,8 @@ def _euv_values(smap, instrument, channel, calibrate, notes):
         return values
     if calibrate is False:
         warnings.warn(
-            f"calibrate=False: the {calibration.describe(smap)} intensities enter the {channel.label} channel "
-            "without cross-calibration, although the network was trained on the other instrument.",
+            f"calibrate=False (--no-calibrate): the {calibration.describe(smap)} intensities enter the "
+            f"{channel.label} channel not cross-calibrated, although the network was trained on the other instrument.",
             DlmagUserWarning,
             stacklevel=4,
         )

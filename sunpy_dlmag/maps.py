@@ -50,6 +50,17 @@ _OBSERVATION_KEYS = (
 )  # fmt: skip
 # Keys of a product that describe that product only: a map derived from it states its own.
 _PRODUCT_KEYS = ("dlprod", "dlai", "dlmeas", "dlinput", "dlmodel", "dlmodver", "dlsha256", "dlver")
+# Their FITS comments, so that a header read without this package says what each key is.
+_PRODUCT_COMMENTS = {
+    "dlprod": "sunpy-dlmag product",
+    "dlai": "T: made, wholly or in part, by a neural network",
+    "dlmeas": "what the data measure",
+    "dlinput": "observation(s) it was made from",
+    "dlmodel": "model that made it",
+    "dlmodver": "version of the model's weights",
+    "dlsha256": "sha256 of the model's weights file",
+    "dlver": "sunpy-dlmag version that made it",
+}
 
 
 def derived_meta(
@@ -134,8 +145,18 @@ def derived_meta(
             meta["dlmodver"] = spec.version
             meta["dlsha256"] = model.sha256
     meta["dlver"] = version
+    comments = {k: c for k, c in _PRODUCT_COMMENTS.items() if k in meta and _comment_fits(k, meta[k], c)}
+    meta["keycomments"] = {**dict(meta.get("keycomments", {})), **comments}
     append_history(meta, f"sunpy-dlmag {version}: {history}")
     return meta
+
+
+def _comment_fits(key, value, comment):
+    """Whether ``comment`` fits on the 80-character card of ``key = value`` (a long value keeps none)."""
+    from astropy.io import fits
+
+    image = fits.Card(key.upper(), value).image
+    return len(image) == 80 and len(image.rstrip()) + 3 + len(comment) <= 80
 
 
 def provenance_meta(template, model, *, note=""):

@@ -2,7 +2,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
-from conftest import map_with
+from conftest import map_with, shared_path
 
 import sunpy.map
 from sunpy.map.header_helper import make_heliographic_header
@@ -185,3 +185,32 @@ def test_derive_errors(euvi_map, aia_map):
         calibration.derive_calibration(map_with(euvi_map, **no_observer), aia_map)
     with pytest.raises(ValueError, match="quantiles"):
         calibration.derive_calibration(euvi_map, aia_map, quantiles=[0.5])
+
+
+EIT_LEVEL1 = shared_path("euv", "eit_l1_20020625_100011.fits")
+EIT_LEVEL0 = shared_path("euv", "eit_20040301_hourly", "efz20040301.000010_s.fits")
+SWAP = shared_path("euv", "swap_lv1_20120101_001607.fits")
+
+
+@pytest.mark.skipif(None in (EIT_LEVEL1, EIT_LEVEL0, SWAP), reason="real EIT and SWAP files of shared/data")
+def test_eit_counts_per_pixel_and_swap_dn_per_second_per_pixel_are_intensities():
+    # SWAP level 1: 'DN/s/pixel', a rate as it is.
+    swap = sunpy.map.Map(SWAP)
+    rate = calibration.normalize_exposure(swap)
+    assert rate.unit == u.DN / u.s
+    np.testing.assert_array_equal(rate.data, swap.data.astype(np.float32))
+    # EIT level 1 (eit_prep): 'counts / pixel', but its history says the counts are per second.
+    eit = sunpy.map.Map(EIT_LEVEL1)
+    assert "Exposure normalized (per sec)" in eit.meta["history"]
+    rate = calibration.normalize_exposure(eit)
+    assert rate.unit == u.DN / u.s
+    np.testing.assert_allclose(rate.data, eit.data, rtol=1e-6)
+    # EIT level 0: counts in 13 s, divided by the exposure.
+    raw = sunpy.map.Map(EIT_LEVEL0)
+    rate = calibration.normalize_exposure(raw)
+    assert raw.exposure_time == 13 * u.s
+    np.testing.assert_allclose(rate.data, raw.data / 13.0, rtol=1e-6)
+    assert "divided by 13 s" in rate.meta["history"]
+    # Not intensities: still refused.
+    with pytest.raises(InputMapError, match=r"Expected EUV intensities in DN .* has data in G"):
+        calibration.normalize_exposure(map_with(swap, bunit="G"))

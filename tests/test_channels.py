@@ -81,7 +81,7 @@ def test_train_export_and_run_a_171_model_from_the_command_line(tmp_path, capsys
     spec = load_model(path, device="cpu").spec
     assert [c.label for c in spec.inputs] == ["AIA 171 Angstrom"]
     assert spec.task == "farside"
-    assert "from preset aisfm-v2, inputs AIA 171 Angstrom;" in spec.architecture
+    assert "from preset aisfm-v2, published size, inputs AIA 171 Angstrom;" in spec.architecture
     assert spec.architecture.startswith("GlobalGenerator (")
     assert main(["models", "info", str(path)]) == 0
     assert "AIA 171" in capsys.readouterr().out
@@ -113,5 +113,5 @@ def test_a_hand_made_preset_exports_without_the_registry(tmp_path, registered, m
     result = export_onnx(tmp_path / "checkpoint.pt", tmp_path / "lab.onnx")
     exported = load_model(result.path, device="cpu").spec
     assert [c.label for c in exported.inputs] == ["AIA 171 Angstrom"]
-    assert "from preset lab-171-preset, inputs AIA 171 Angstrom;" in exported.architecture
+    assert "from preset lab-171-preset, published size, inputs AIA 171 Angstrom;" in exported.architecture
     assert exported.architecture.startswith("GlobalGenerator (base_filters=4, ")

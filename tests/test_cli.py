@@ -289,3 +289,20 @@ def test_farside_command_checks_the_input_then_says_how_to_get_weights(tmp_path,
     assert "obtain the authors' weights" in err
     assert "--model my-aisfm-v1.onnx" in err
     assert not out.exists() or not list(out.iterdir())
+
+
+def test_models_list_into_a_closed_pipe_ends_quietly():
+    # `sunpy-dlmag models list | head -1`: the reader is gone before the table is written.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    command = [sys.executable, "-m", "sunpy_dlmag.cli", "models", "list"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait() == 0, err
+    assert "Broken pipe" not in err
+    assert "BrokenPipeError" not in err

@@ -376,3 +376,85 @@ def test_fetch_one_real_pair(tmp_path):
     assert target.instrument.startswith("HMI")
     assert aia.wavelength == 171 * u.AA
     assert abs((target.date - aia.date).to(u.min)) < 30 * u.min
+
+
+# --------------------------------------------------------------------------- offline
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No network: every URL the archive clients open fails as a machine without DNS does."""
+    import socket
+    import urllib.error
+
+    import drms.json
+
+    import sunpy.net.vso.vso as vso
+
+    def urlopen(*args, **kwargs):
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(vso, "urlopen", urlopen)
+    monkeypatch.setattr(drms.json, "urlopen", urlopen)
+
+
+@pytest.mark.parametrize("provider", ["vso", "jsoc"])
+def test_offline_fetch_says_so_in_one_line_and_leaves_no_folders(offline, tmp_path, capsys, provider):
+    from sunpy_dlmag.cli import main
+    from sunpy_dlmag.exceptions import ArchiveUnreachableError
+
+    out = tmp_path / "pairs"
+    # The real archive clients, searching without a network.
+    with pytest.raises(ArchiveUnreachableError, match=r"Cannot reach the archive for aia_171: .*no network connection"):
+        fetch_training_pairs(
+            "2011-01-01", "2011-01-02", 12 * u.h, wavelengths=[171], out_dir=out, provider=provider, email="a@b.org"
+        )
+    assert not out.exists()
+    args = ["fetch-pairs", "--start", "2011-01-01", "--end", "2011-01-02", "--wavelengths", "171", "--out", str(out)]
+    assert main([*args, "--provider", provider, "--email", "a@b.org"]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("sunpy-dlmag: error: Cannot reach the archive for aia_171")
+    assert "Traceback" not in captured.err
+    assert "VSO mirrors" not in captured.out
+    assert not out.exists()
+
+
+def test_failed_downloads_leave_no_empty_folder_and_keep_what_came(fake_fido, monkeypatch, tmp_path):
+    from sunpy_dlmag.exceptions import ArchiveUnreachableError
+
+    search = Fido.search
+
+    # AIA comes; then the network goes: every HMI download fails, twice.
+    def fetch(result, *, path, overwrite, max_conn, progress):
+        out = parfive.Results()
+        for f in result.files if hasattr(result, "files") else [e.filepath_partial for e in result.errors]:
+            if "hmi" in str(f):
+                out.add_error(f, "https://example.org", ConnectionError("Cannot connect to host"))
+            else:
+                dst = Path(path.format(file=f.name))
+                shutil.copy(f, dst)
+                out.append(path=str(dst), url="https://example.org")
+        return out
+
+    monkeypatch.setattr(Fido, "fetch", fetch)
+    out = tmp_path / "pairs"
+    with pytest.raises(ArchiveUnreachableError, match="for hmi: Cannot connect to host"):
+        fetch_training_pairs("2011-01-01", "2011-01-02", 12 * u.h, wavelengths=[171], out_dir=out, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["aia_171"]
+    assert len(list((out / "aia_171").iterdir())) == 2
+    assert Fido.search is search
+
+
+def test_fetch_pairs_hints_use_the_flags(tmp_path, capsys):
+    from sunpy_dlmag.cli import main
+
+    args = ["fetch-pairs", "--start", "2011-01-01", "--end", "2011-01-02", "--out", str(tmp_path / "p")]
+    assert main([*args, "--provider", "jsoc"]) == 2
+    err = capsys.readouterr().err
+    assert "--provider jsoc needs --email" in err
+    assert "email=" not in err
+    assert main([*args, "--cadence", "twelve"]) == 2
+    assert "--cadence is a time such as '12 h'" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()

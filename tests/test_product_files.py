@@ -155,6 +155,24 @@ def test_every_public_map_output_reads_back_as_a_product_with_its_provenance(pro
     assert frame_input.wavelength == 171 * u.AA
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_product_keys_are_written_with_their_comments(products, tmp_path, compress):
+    smap, _ = products["farside"]
+    path = save_map(smap, tmp_path / "farside.fits", compress=compress)
+    header = fits.getheader(path, ext=1 if compress else 0)
+    keys = ["DLPROD", "DLAI", "DLMEAS", "DLMODEL", "DLMODVER", "DLVER"]
+    assert {k: header.comments[k] for k in keys} == {
+        "DLPROD": "sunpy-dlmag product",
+        "DLAI": "T: made, wholly or in part, by a neural network",
+        "DLMEAS": "what the data measure",
+        "DLMODEL": "model that made it",
+        "DLMODVER": "version of the model's weights",
+        "DLVER": "sunpy-dlmag version that made it",
+    }
+    # A value that fills its card (the 64-character sha256, the input's description) keeps no comment.
+    assert len(header["DLSHA256"]) == 64
+
+
 def test_uncertainty_and_mask_are_marked_and_kept(products, tmp_path):
     smap, _ = products["denoise-uncertainty"]
     assert isinstance(smap.uncertainty, StdDevUncertainty)

@@ -105,7 +105,12 @@ def test_pix2pixcc_losses_train(crops, tmp_path):
 def test_checkpoint_refuses_other_settings(crops, tmp_path):
     _trainer("aisfm-v1", crops, tmp_path).fit(1, progress=False)
     other = _trainer("aisfm-v1", crops, tmp_path, generator_kwargs={"depth": 3, "base_filters": 8})
-    with pytest.raises(ValueError, match="generator settings"):
+    # The message gives the settings that rebuild the checkpoint's network (depth has no flag).
+    with pytest.raises(
+        ValueError,
+        match=r"differs from this run's .* resume with Trainer\(size='published', "
+        r"generator_kwargs=\{'depth': 3, 'base_filters': 4\}\) \(no command-line flag sets depth\)",
+    ):
         other.fit(2, resume=True, progress=False)
 
 

@@ -214,12 +214,12 @@ def test_trainer_checks_both_data_sets_before_training(tmp_path):
 def test_train_refuses_unusable_manifests_and_val_for_paired_presets(tmp_path, capsys):
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("time,target,input0\n")
-    assert _train(tmp_path, preset="aisfm-v1", data=(str(manifest),)) == 2
+    assert _train(tmp_path, preset="aisfm-v2", data=(str(manifest),)) == 2
     assert f"Manifest {manifest} lists no pairs" in capsys.readouterr().err
     # Every pair in a held-out month: nothing to train on.
     manifest.write_text("time,target,input0\n2011-09-01T00:00:00,hmi/a.fits,aia/a.fits\n")
-    assert _train(tmp_path, preset="aisfm-v1", data=(str(manifest),)) == 2
+    assert _train(tmp_path, preset="aisfm-v2", data=(str(manifest),)) == 2
     assert "fall in the held-out months (9, 10); none are left to train on" in capsys.readouterr().err
     # --val is for noise-trained presets; paired ones hold out months and would ignore it.
-    assert _train(tmp_path, "--val", str(MDI_SMALL), preset="aisfm-v1", data=(str(manifest),)) == 2
-    assert "aisfm-v1 trains on pairs and holds out whole months" in capsys.readouterr().err
+    assert _train(tmp_path, "--val", str(MDI_SMALL), preset="aisfm-v2", data=(str(manifest),)) == 2
+    assert "aisfm-v2 trains on pairs and holds out whole months" in capsys.readouterr().err

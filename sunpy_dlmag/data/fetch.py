@@ -18,6 +18,7 @@ Nothing here needs torch.
 
 import csv
 import os
+import urllib.error
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from sunpy.time import parse_time
 
 from sunpy_dlmag import checks
 from sunpy_dlmag.exceptions import (
+    ArchiveUnreachableError,
     DlmagUserWarning,
     InvalidArgumentError,
     MissingDateError,
@@ -545,7 +547,7 @@ def manifest_from_folders(out_dir, *, pair="aia-hmi", wavelengths=None, toleranc
         found = ", ".join(f"{n}: {len(_fits_files(out_dir / n))}" for n in (*input_names, target_name))
         raise TrainingDataError(
             f"No {pair} pairs within {tolerance} in {out_dir} (FITS files per channel folder: {found}); "
-            "no manifest was written. Download the missing channels (fetch_training_pairs resumes), or "
+            "no manifest was written. Download the missing channels (fetching again resumes), or "
             "give a larger tolerance."
         )
     return write_manifest(pairs, manifest or out_dir / "manifest.csv", overwrite=True)
@@ -604,26 +606,80 @@ def fetch_training_pairs(
         raise InvalidArgumentError(f"max_workers must be a positive integer, got {max_workers!r}.")
     _check_tolerance(tolerance)
     out_dir = Path(out_dir)
-    for query in queries:
-        _download(query.name, query.attrs, out_dir / query.name, max_workers=max_workers, progress=progress)
+    with _no_empty_folders(out_dir):
+        for query in queries:
+            _download(query.name, query.attrs, out_dir / query.name, max_workers=max_workers, progress=progress)
     return manifest_from_folders(out_dir, pair=pair, wavelengths=wavelengths, tolerance=tolerance)
 
 
-def _download(name, attrs, folder, *, max_workers, progress):
-    """Search and download into ``folder``, skipping files already there and retrying failures once."""
-    from sunpy.net import Fido
+class _no_empty_folders:
+    """Remove the folders made under ``root`` (and ``root``) that are still empty when the block ends."""
 
-    folder.mkdir(parents=True, exist_ok=True)
-    result = Fido.search(attrs)
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def __enter__(self):
+        self.existed = self.root.exists()
+        self.before = {p for p in self.root.rglob("*") if p.is_dir()} if self.existed else set()
+        return self
+
+    def __exit__(self, *exc):
+        made = (
+            [] if not self.root.is_dir() else [p for p in self.root.rglob("*") if p.is_dir() and p not in self.before]
+        )
+        if not self.existed:
+            made.append(self.root)
+        for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        return False
+
+
+# What the network layers raise when there is no network or the archive is down: the VSO
+# client's ConnectionError, urllib's URLError (an OSError) from the JSOC client, timeouts.
+_NETWORK_ERRORS = (ConnectionError, TimeoutError, urllib.error.URLError)
+
+
+def _unreachable(name, err):
+    reason = getattr(err, "reason", None) or err
+    return ArchiveUnreachableError(
+        f"Cannot reach the archive for {name}: {str(reason).strip() or type(err).__name__} (no network "
+        "connection, or the archive is down); nothing was downloaded for it. Run the same command again "
+        "when the network is back: files already downloaded are kept."
+    )
+
+
+def _download(name, attrs, folder, *, max_workers, progress):
+    """
+    Search and download into ``folder``, skipping files already there and retrying failures once.
+
+    ``folder`` is made only when there is something to download. Raises
+    `~sunpy_dlmag.exceptions.ArchiveUnreachableError` when the search cannot reach the archive,
+    or every download failed on the network.
+    """
+    from sunpy.net import Fido
+    from sunpy.util.exceptions import SunpyConnectionWarning
+
+    try:
+        # The VSO client warns for each mirror it fails to reach; offline, the error says it once.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SunpyConnectionWarning)
+            result = Fido.search(attrs)
+    except _NETWORK_ERRORS as err:
+        raise _unreachable(name, err) from err
     log.info(f"{name}: {result.file_num} file(s) found.")
     if result.file_num == 0:
         warnings.warn(f"No {name} files found for the query {attrs}.", DlmagUserWarning, stacklevel=3)
         return []
+    folder.mkdir(parents=True, exist_ok=True)
     path = str(folder / "{file}")
     files = Fido.fetch(result, path=path, overwrite=False, max_conn=max_workers, progress=progress)
     if files.errors:
         log.info(f"{name}: retrying {len(files.errors)} failed download(s).")
         files = Fido.fetch(files, path=path, overwrite=False, max_conn=max_workers, progress=progress)
+    if files.errors and not len(files):
+        # Not one file: the network, not a file of the archive.
+        raise _unreachable(name, files.errors[0].exception)
     if files.errors:
         warnings.warn(
             f"{len(files.errors)} {name} download(s) failed twice (first: {files.errors[0]}); run again to resume.",
@@ -682,5 +738,6 @@ def fetch_hmi_series(start, end, *, out_dir, cadence="45s", provider="jsoc", ema
     Parameters as in `build_hmi_series_query`; ``out_dir`` is the download folder.
     """
     attrs = build_hmi_series_query(start, end, cadence=cadence, provider=provider, email=email)
-    files = _download("hmi", attrs, Path(out_dir), max_workers=max_workers, progress=progress)
+    with _no_empty_folders(out_dir):
+        files = _download("hmi", attrs, Path(out_dir), max_workers=max_workers, progress=progress)
     return sorted(files, key=read_observation_time)

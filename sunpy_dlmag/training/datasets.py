@@ -334,16 +334,18 @@ def _read_map(path, channel, preprocess):
 
 def _unit_factor(smap, channel, path):
     """Factor turning the map's values into the channel's unit (1 where either says nothing)."""
+    from sunpy_dlmag.calibration import COUNTS_ARE_DN, intensity_unit
+
     if not channel.unit or smap.unit is None:
         return np.float32(1.0)
     want = u.Unit(channel.unit, parse_strict="silent")
-    try:
-        return np.float32(smap.unit.to(want))
-    except u.UnitConversionError:
-        pass
+    # EUV images in counts or per pixel (EIT, SWAP) as intensity_unit reads them; DN by the exposure.
+    unit = intensity_unit(smap, smap.unit) if channel.wavelength is not None else smap.unit
     exposure = smap.exposure_time
-    if exposure is not None and exposure.to_value(u.s) > 0 and (smap.unit / u.s).is_equivalent(want):
-        return np.float32((smap.unit / exposure).to(want))
+    seconds = [exposure] if exposure is not None and exposure.to_value(u.s) > 0 else []
+    for value in [1 * unit, *(1 * unit / s for s in seconds)]:
+        if value.unit.is_equivalent(want, equivalencies=COUNTS_ARE_DN):
+            return np.float32(value.to_value(want, equivalencies=COUNTS_ARE_DN))
     raise InputMapError(
         f"{path} is in {smap.unit}, which cannot be converted to {channel.label}'s unit {channel.unit}."
     )

@@ -256,13 +256,13 @@ def export_onnx(
     generator.eval()
     if scores is None:
         history = json.loads(state["history"])
-        scores = {k: round(v, 4) for k, v in history[-1].items() if k.startswith("val_")} if history else {}
+        scores = _scores(history[-1]) if history else {}
     epochs = f"{state['epoch']} epoch{'s' if state['epoch'] != 1 else ''}"
     base = preset.base_spec()
     spec = preset.model_spec(
         name=name,
         version=version or f"epoch{state['epoch']}",
-        architecture=_architecture(generator, state["generator_kwargs"], preset),
+        architecture=_architecture(generator, state["generator_kwargs"], preset, state.get("size", "published")),
         training_data=training_data
         or f"user-trained from preset {preset.name} on {state.get('data') or 'unrecorded data'} for {epochs}",
         scores=scores,
@@ -310,14 +310,25 @@ def _method_reference(reference):
     return f"method: {publication}; weights: user-trained" if publication else "weights: user-trained"
 
 
-def _architecture(generator, kwargs, preset):
-    """What the trained network is: its class, its settings, its inputs and its parameter count."""
+def _scores(record):
+    """The validation scores of an epoch's record, without a flux CC over too few images to mean anything."""
+    from sunpy_dlmag.training.trainer import MIN_FLUX_CC_IMAGES
+
+    scores = {k: round(v, 4) for k, v in record.items() if k.startswith("val_")}
+    if scores.get("val_images", MIN_FLUX_CC_IMAGES) < MIN_FLUX_CC_IMAGES:
+        scores.pop("val_unsigned_flux_cc", None)
+    return scores
+
+
+def _architecture(generator, kwargs, preset, size="published"):
+    """What the trained network is: its class, size, settings, inputs, parameter count and weight size."""
     settings = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
     n = sum(p.numel() for p in generator.parameters())
     count = f"{n / 1e6:.2f} M" if n >= 1e5 else f"{n:,}"
+    megabytes = 4 * n / 1e6  # float32
     return (
-        f"{type(generator).__name__} ({settings}) from preset {preset.name}, inputs {preset.channels_label}; "
-        f"{count} parameters"
+        f"{type(generator).__name__} ({settings}) from preset {preset.name}, {size} size, inputs "
+        f"{preset.channels_label}; {count} parameters ({megabytes:.3g} MB of float32 weights)"
     )
 
 

@@ -20,7 +20,20 @@ from sunpy_dlmag.exceptions import UnknownModelError
 from sunpy_dlmag.models import get_model
 from sunpy_dlmag.models.spec import Geometry
 
-__all__ = ["Preset", "get_preset", "list_presets"]
+__all__ = ["SIZES", "Preset", "get_preset", "list_presets"]
+
+# Generator settings of a network small enough to train on a laptop CPU: at most 5 M
+# parameters (20 MB of float32 weights) for every preset and channel count.
+_SMALL = {
+    "unet": {"base_filters": 8, "max_filters": 128},
+    "global": {"base_filters": 8},
+    "denoise": {"base_filters": 32, "max_filters": 128, "n_res": 4},
+}
+# Their discriminators, whose 64 base filters would otherwise take most of the time of a step.
+_SMALL_DISCRIMINATOR = {"base_filters": 16}
+SIZES = ("published", "small")
+# The command-line flag of each generator setting that has one.
+_FLAGS = {"base_filters": "--base-filters", "n_res": "--n-res", "max_filters": "--max-filters"}
 
 
 @dataclass(frozen=True)
@@ -202,8 +215,7 @@ class Preset:
             )
         return dataclasses.replace(spec, **fields)
 
-    def build_generator(self, **overrides):
-        """A freshly initialised generator (``overrides`` replace `generator_kwargs`)."""
+    def _generator_class(self):
         from sunpy_dlmag.training import networks
 
         classes = {
@@ -211,9 +223,58 @@ class Preset:
             "global": networks.GlobalGenerator,
             "denoise": networks.DenoiseGenerator,
         }
-        spec = self._spec()
-        kwargs = {**self.generator_kwargs, **overrides}
-        return classes[self.generator](in_channels=spec.n_inputs, out_channels=1, **kwargs)
+        return classes[self.generator]
+
+    def generator_settings(self, size="published", **overrides):
+        """
+        The generator's settings at a size, with ``overrides`` on top, checked against the generator.
+
+        Parameters
+        ----------
+        size : {"published", "small"}
+            ``"published"``: the preset's `generator_kwargs`. ``"small"``: fewer filters (and, for
+            the denoisers, fewer residual blocks), at most 5 M parameters, to train on a CPU
+            (with the smaller discriminator of `discriminator_settings`).
+        **overrides
+            Settings of the generator class, e.g. ``base_filters``, ``max_filters``, ``n_res``.
+
+        Returns
+        -------
+        dict
+
+        Raises
+        ------
+        InvalidArgumentError
+            An unknown size, or a setting the preset's generator does not take (checked here,
+            before any data are prepared), named with its command-line flag where it has one.
+        """
+        import inspect
+
+        from sunpy_dlmag.exceptions import InvalidArgumentError
+
+        if size not in SIZES:
+            raise InvalidArgumentError(f"size (--size) must be one of {', '.join(SIZES)}; got {size!r}.")
+        generator = self._generator_class()
+        taken = [k for k in inspect.signature(generator).parameters if k not in ("in_channels", "out_channels")]
+        unknown = [k for k in overrides if k not in taken]
+        if unknown:
+            names = ", ".join(f"{k} ({_FLAGS[k]})" if k in _FLAGS else k for k in unknown)
+            flags = ", ".join(_FLAGS[k] for k in taken if k in _FLAGS)
+            raise InvalidArgumentError(
+                f"The {generator.__name__} of preset {self.name!r} has no setting {names}; it takes "
+                f"{', '.join(taken)}" + (f" (flags {flags})." if flags else ".")
+            )
+        small = _SMALL[self.generator] if size == "small" else {}
+        return {**self.generator_kwargs, **small, **overrides}
+
+    def discriminator_settings(self, size="published"):
+        """The discriminator's settings at a size (``"small"``: 16 base filters in place of 64)."""
+        return {**self.discriminator_kwargs, **(_SMALL_DISCRIMINATOR if size == "small" else {})}
+
+    def build_generator(self, **overrides):
+        """A freshly initialised generator (``overrides`` replace `generator_kwargs`)."""
+        kwargs = self.generator_settings(**overrides)
+        return self._generator_class()(in_channels=self._spec().n_inputs, out_channels=1, **kwargs)
 
     def build_discriminator(self, **overrides):
         """A freshly initialised discriminator, or `None` for autoencoder presets."""

@@ -7,6 +7,7 @@ full optimiser and random-number state, so that ``resume=True`` continues exactl
 an interrupted run stopped.
 """
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -31,10 +32,12 @@ from sunpy_dlmag.training.presets import Preset, get_preset
 F = torch.nn.functional
 DataLoader = torch.utils.data.DataLoader
 
-__all__ = ["CHECKPOINT_NAME", "Trainer", "build_datasets", "load_checkpoint"]
+__all__ = ["CHECKPOINT_NAME", "Trainer", "build_datasets", "check_resume", "format_record", "load_checkpoint"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
+# Fewer held-out images than this make the flux CC a matter of chance (two points give +-1).
+MIN_FLUX_CC_IMAGES = 10
 
 
 def _resolve_device(device):
@@ -91,8 +94,11 @@ class Trainer:
         Default: the preset's.
     lr : float, optional
         Default: the preset's.
+    size : {"published", "small"}
+        The generator's size: the preset's settings, or a network of at most 5 M parameters
+        that trains on a CPU (`~sunpy_dlmag.training.presets.Preset.generator_settings`).
     generator_kwargs, discriminator_kwargs : dict, optional
-        Override the preset's network settings (e.g. smaller networks for a quick run).
+        Override the preset's network settings (after ``size``), e.g. ``max_filters``.
     loss_weights : dict, optional
         Override or add loss weights of the preset. Besides the preset's terms, ``"mse_field"``
         weights the squared error of each pixel by the target's field strength (network
@@ -115,6 +121,7 @@ class Trainer:
         seed=0,
         batch_size=None,
         lr=None,
+        size="published",
         generator_kwargs=None,
         discriminator_kwargs=None,
         loss_weights=None,
@@ -122,6 +129,7 @@ class Trainer:
         data_description=None,
     ):
         self.preset = preset if isinstance(preset, Preset) else get_preset(preset)
+        self.size = size
         self.train_data = train_data
         self.val_data = val_data
         self.out_dir = Path(out_dir)
@@ -129,10 +137,11 @@ class Trainer:
         self.seed = int(seed)
         self.batch_size = int(batch_size or self.preset.batch_size)
         self.lr = float(lr or self.preset.lr)
-        self.generator_kwargs = {**self.preset.generator_kwargs, **(generator_kwargs or {})}
-        self.discriminator_kwargs = {**self.preset.discriminator_kwargs, **(discriminator_kwargs or {})}
+        self.generator_kwargs = self.preset.generator_settings(size, **(generator_kwargs or {}))
+        self.discriminator_kwargs = {**self.preset.discriminator_settings(size), **(discriminator_kwargs or {})}
         self.amp = self.device == "cuda" if amp is None else bool(amp) and self.device == "cuda"
         self.epoch = 0
+        self.saved_epoch = None
         self.step = 0
         self.history = []
         self.data_description = data_description or _describe_data(train_data)
@@ -167,7 +176,8 @@ class Trainer:
         epochs : int
             Total number of epochs (with ``resume``, the epochs already done count).
         resume : bool
-            Continue from ``out_dir/checkpoint.pt`` if it exists.
+            Continue from ``out_dir/checkpoint.pt``; refused if there is none, so that a
+            mistyped run folder does not start from scratch.
         progress : bool
             Show a tqdm progress bar.
 
@@ -175,15 +185,29 @@ class Trainer:
         -------
         list of dict
             One record per epoch: losses and validation metrics.
+
+        Raises
+        ------
+        MissingFileError
+            ``resume`` without a checkpoint in ``out_dir``.
+        InvalidArgumentError
+            ``resume`` with a checkpoint of another preset, other channels or another network.
+
+        Notes
+        -----
+        `saved_epoch` is the last epoch whose checkpoint is on disk, also after an interrupt
+        (``KeyboardInterrupt`` is not caught: the epoch in progress is lost).
         """
         # Bad data fail here, not after an epoch of training.
         for role, data in (("training", self.train_data), ("validation", self.val_data)):
             if data is not None:
                 _check_data(data, role, self.preset, getattr(self.generator, "stride", 1))
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        if resume and self.checkpoint_path.is_file():
-            self.load_state(load_checkpoint(self.checkpoint_path))
+        if resume:
+            self.load_state(
+                check_resume(self.out_dir, self.preset, self.generator_kwargs, self.size, self.discriminator_kwargs)
+            )
             log.info(f"Resuming {self.preset.name} after epoch {self.epoch} from {self.checkpoint_path}")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         while self.epoch < epochs:
             record = {"epoch": self.epoch + 1, **self._train_epoch(progress)}
             if self.val_data is not None:
@@ -191,12 +215,13 @@ class Trainer:
             self.epoch += 1
             self.history.append(record)
             self.save_checkpoint(self.checkpoint_path)
+            self.saved_epoch = self.epoch
             write_atomic(
                 self.out_dir / "history.json",
                 lambda p: p.write_text(json.dumps(self.history, indent=2)),
                 overwrite=True,
             )
-            log.info(f"{self.preset.name} epoch {self.epoch}: {record}")
+            log.info(f"{self.preset.name} epoch {self.epoch}: {format_record(record)}")
         return self.history
 
     def _loader(self):
@@ -288,7 +313,10 @@ class Trainer:
 
         ``val_l1_G``: mean absolute difference; ``val_pixel_cc_8x8``: mean pixel-to-pixel CC
         after 8x8 binning; ``val_unsigned_flux_cc``: CC over the set of the per-image sums of
-        ``|B|`` (pixel areas are equal within a patch set, so this is the flux CC).
+        ``|B|`` (pixel areas are equal within a patch set, so this is the flux CC);
+        ``val_images``: how many held-out images (or patches) the scores are over. With fewer
+        than ``MIN_FLUX_CC_IMAGES`` (10) the flux CC is chance (two images give +-1): the epoch
+        log says so, and `~sunpy_dlmag.training.export.export_onnx` leaves it off the card.
         """
         self.generator.eval()
         inverse = self.preset.base_spec().output.normalization.inverse
@@ -303,7 +331,7 @@ class Trainer:
                     ccs.append(pixel_cc(pred, true, binning=binning))
                 flux_true.append(float(np.abs(true).sum()))
                 flux_pred.append(float(np.abs(pred).sum()))
-        record = {"val_l1_G": float(np.mean(l1)) if l1 else float("nan")}
+        record = {"val_images": len(l1), "val_l1_G": float(np.mean(l1)) if l1 else float("nan")}
         record["val_pixel_cc_8x8"] = float(np.mean(ccs)) if ccs else float("nan")
         if len(flux_true) >= 2 and np.std(flux_true) > 0 and np.std(flux_pred) > 0:
             record["val_unsigned_flux_cc"] = float(np.corrcoef(flux_true, flux_pred)[0, 1])
@@ -320,6 +348,7 @@ class Trainer:
             "spec": self.preset._spec().to_json(),
             "generator_type": self.preset.generator,
             "generator_kwargs": dict(self.generator_kwargs),
+            "size": self.size,
             "discriminator_kwargs": dict(self.discriminator_kwargs),
             "seed": self.seed,
             "data": self.data_description,
@@ -339,19 +368,8 @@ class Trainer:
         write_atomic(path, lambda p: torch.save(self.state(), p), overwrite=True)
 
     def load_state(self, state):
-        if state["preset"] != self.preset.name:
-            raise InvalidArgumentError(f"The checkpoint is for preset {state['preset']!r}, not {self.preset.name!r}.")
-        trained_on = preset_of(state).channels_label
-        if trained_on != self.preset.channels_label:
-            raise InvalidArgumentError(
-                f"The checkpoint's network takes {trained_on}, this run's {self.preset.channels_label}; "
-                "resume with the channels it was trained on (--channels, Preset.with_channels)."
-            )
-        if state["generator_kwargs"] != self.generator_kwargs:
-            raise InvalidArgumentError(
-                f"The checkpoint's generator settings {state['generator_kwargs']} differ from this run's "
-                f"{self.generator_kwargs}."
-            )
+        """Continue from a checkpoint's state (refused if it is of another preset, channels or network)."""
+        _check_compatible(state, self.preset, self.generator_kwargs, self.size, self.discriminator_kwargs)
         self.generator.load_state_dict(state["generator"])
         self.opt_g.load_state_dict(state["opt_g"])
         if self.discriminator is not None:
@@ -359,10 +377,114 @@ class Trainer:
             self.opt_d.load_state_dict(state["opt_d"])
         self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.saved_epoch = self.epoch
         self.history = json.loads(state["history"])
         torch.set_rng_state(state["rng_torch"])
         if state["rng_cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
+
+
+def check_resume(out_dir, preset, generator_kwargs, size="published", discriminator_kwargs=None):
+    """
+    The checkpoint a run in ``out_dir`` would resume from, checked against this run's settings.
+
+    Called by `Trainer.fit` and, before any data are prepared, by ``sunpy-dlmag train --resume``.
+
+    Parameters
+    ----------
+    out_dir : path
+        The run folder.
+    preset : `~sunpy_dlmag.training.presets.Preset`
+    generator_kwargs : dict
+        The full generator settings of this run (`Trainer.generator_kwargs`).
+    size : str
+        The size this run was asked for.
+    discriminator_kwargs : dict, optional
+        The discriminator settings of this run (default: those of the preset at ``size``).
+
+    Returns
+    -------
+    dict
+        The checkpoint's state.
+
+    Raises
+    ------
+    MissingFileError
+        No checkpoint in ``out_dir``.
+    InvalidArgumentError
+        A checkpoint of another preset, other channels or another network, with the flags
+        that give the checkpoint's network.
+    """
+    path = Path(out_dir) / CHECKPOINT_NAME
+    if not path.is_file():
+        raise MissingFileError(
+            f"No checkpoint to resume from: {path} does not exist. Check the run folder (--out), or start a new "
+            "run without --resume (resume=False)."
+        )
+    state = load_checkpoint(path)
+    _check_compatible(state, preset, generator_kwargs, size, discriminator_kwargs)
+    return state
+
+
+def _check_compatible(state, preset, generator_kwargs, size, discriminator_kwargs=None):
+    if state["preset"] != preset.name:
+        raise InvalidArgumentError(
+            f"The checkpoint is for preset {state['preset']!r}, not {preset.name!r}; resume with "
+            f"`sunpy-dlmag train {state['preset']} ... --resume`."
+        )
+    trained_on = preset_of(state).channels_label
+    if trained_on != preset.channels_label:
+        raise InvalidArgumentError(
+            f"The checkpoint's network takes {trained_on}, this run's {preset.channels_label}; "
+            "resume with the channels it was trained on (--channels, Preset.with_channels)."
+        )
+    trained = state["generator_kwargs"]
+    if trained != generator_kwargs:
+        raise InvalidArgumentError(
+            f"The checkpoint's network ({_settings(trained)}) differs from this run's "
+            f"({_settings(generator_kwargs)}, size {size}); resume with {_resume_flags(state, preset)}."
+        )
+    if discriminator_kwargs is None:
+        discriminator_kwargs = preset.discriminator_settings(size)
+    if state.get("discriminator") is not None and state["discriminator_kwargs"] != discriminator_kwargs:
+        raise InvalidArgumentError(
+            f"The checkpoint's discriminator ({_settings(state['discriminator_kwargs'])}) differs from this run's "
+            f"({_settings(discriminator_kwargs)}, size {size}); resume with {_resume_flags(state, preset)}."
+        )
+
+
+def _settings(kwargs):
+    return ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
+
+
+def _resume_flags(state, preset):
+    """The flags (and the Python arguments) that build the checkpoint's network."""
+    from sunpy_dlmag.training.presets import _FLAGS
+
+    trained = state["generator_kwargs"]
+    size = state.get("size", "published")
+    base = preset.generator_settings(size)
+    extra = {k: v for k, v in trained.items() if base.get(k) != v}
+    flags = ([f"--size {size}"] if size != "published" else []) + [
+        f"{_FLAGS[k]} {v}" for k, v in extra.items() if k in _FLAGS
+    ]
+    python = f"Trainer(size={size!r}" + (f", generator_kwargs={extra}" if extra else "") + ")"
+    without_flag = [k for k in extra if k not in _FLAGS]
+    if without_flag:
+        return f"{python} (no command-line flag sets {', '.join(without_flag)})"
+    return f"{' '.join(flags) or 'no network flags'} ({python})"
+
+
+def format_record(record):
+    """An epoch's record for the log: 4 significant digits, and a note on an unreliable flux CC."""
+    text = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
+    n = record.get("val_images")
+    if n is not None and n < MIN_FLUX_CC_IMAGES and "val_unsigned_flux_cc" in record:
+        text += (
+            f" (val_unsigned_flux_cc over {n} held-out image(s) is not a reliable score: "
+            f"it needs {MIN_FLUX_CC_IMAGES} or more)"
+        )
+    return text
 
 
 def preset_of(state):
@@ -587,9 +709,32 @@ def build_datasets(
             f"All {len(val_pairs)} pair(s) of {manifest} fall in the held-out months {tuple(held_out_months)}; "
             "none are left to train on. Add pairs from other months or hold out other months."
         )
-    _check_passbands(train_pairs[0], spec, manifest)
     cache = Path(cache_dir) if cache_dir else manifest.parent / "cache"
     common = dict(patch_size=patch_size, patches_per_image=patches_per_image)
-    train_set = PatchDataset(prepare(train_pairs, spec, cache), seed=seed, **common)
-    val_set = PatchDataset(prepare(val_pairs, spec, cache), seed=seed + 1, **common) if val_pairs else None
+    with _each_message_once():
+        _check_passbands(train_pairs[0], spec, manifest)
+        train_set = PatchDataset(prepare(train_pairs, spec, cache), seed=seed, **common)
+        val_set = PatchDataset(prepare(val_pairs, spec, cache), seed=seed + 1, **common) if val_pairs else None
     return train_set, val_set
+
+
+@contextlib.contextmanager
+def _each_message_once():
+    """sunpy's log says each message once inside (not once per file read: "Missing metadata for solar radius")."""
+    import logging
+
+    seen = set()
+
+    class Once(logging.Filter):
+        def filter(self, record):
+            key = (record.levelno, record.getMessage())
+            new = key not in seen
+            seen.add(key)
+            return new
+
+    once = Once()
+    log.addFilter(once)
+    try:
+        yield
+    finally:
+        log.removeFilter(once)
