@@ -564,11 +564,11 @@ def farside_magnetogram(
     ...
     sunpy_dlmag.exceptions.WeightsNotInstalledError: No weights are installed for 'aisfm-v1' ...
     """
-    # The inputs are checked against the model's spec before its weights are looked for.
     spec = check_task(spec_of(model), "farside")
     _roles(spec)  # raises for a model without EUV channels
-    prepared = _prepare(euv, spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
+    # Weights first: what is missing for the whole path is said before anything about the inputs.
     net = _farside_model(model, device, num_threads, precision)
+    prepared = _prepare(euv, spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
     return _translate(net, prepared)
 
 

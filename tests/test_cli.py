@@ -4,7 +4,6 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import pytest
-from conftest import map_with
 
 import sunpy.map
 
@@ -12,7 +11,6 @@ from sunpy_dlmag.cli import main
 from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 from sunpy_dlmag.demo import run_demo
 from sunpy_dlmag.denoise import denoise
-from sunpy_dlmag.exceptions import DlmagUserWarning
 from sunpy_dlmag.io import save_map
 
 
@@ -267,7 +265,7 @@ def test_drawing_command_reads_a_drawing(tmp_path, capsys):
     assert np.nanmax(magnetogram.data) > 0 > np.nanmin(magnetogram.data)
 
 
-def test_farside_command_checks_the_input_then_says_how_to_get_weights(tmp_path, capsys):
+def test_farside_command_checks_the_files_then_says_how_to_get_weights(tmp_path, capsys):
     out = tmp_path / "out"
     # The default model is farside_magnetogram's (aisfm-v2: 304, 193 and 171): a lone 171 image is
     # reported once, as an observation without its other channels.
@@ -276,18 +274,15 @@ def test_farside_command_checks_the_input_then_says_how_to_get_weights(tmp_path,
     assert captured.err.count("ChannelMismatchError") == 1
     assert "no file of AIA 304 Angstrom from STEREO_A" in captured.err
     assert "farside: 1 observation(s): 0 written, 1 failed" in captured.out
-    # aisfm-v1 takes EUV 304: a 171 image is refused before weights are looked for.
-    assert main(["farside", str(SAMPLE / "secchi_l0_a.fits"), "--model", "aisfm-v1", "--out", str(out)]) == 1
-    assert "takes AIA 304 Angstrom or EUVI 304 Angstrom" in capsys.readouterr().err
-    euvi_304 = map_with(sunpy.map.Map(SAMPLE / "secchi_l0_a.fits"), wavelnth=304, blank=None)
-    path = tmp_path / "euvi_304.fits"
-    euvi_304.save(path)
-    with pytest.warns(DlmagUserWarning, match="calibrat"):
-        assert main(["farside", str(path), "--model", "aisfm-v1", "--no-calibrate", "--out", str(out)]) == 2
+    # aisfm-v1 takes one file per observation; no weights are installed here, which is said first
+    # (exit 2: no file can succeed), before anything about the image's passband or calibration.
+    assert main(["farside", str(SAMPLE / "secchi_l0_a.fits"), "--model", "aisfm-v1", "--out", str(out)]) == 2
     err = capsys.readouterr().err
+    assert "No weights are installed for 'aisfm-v1'" in err
     assert "sunpy-dlmag fetch-pairs" in err
     assert "obtain the authors' weights" in err
     assert "--model my-aisfm-v1.onnx" in err
+    assert "takes AIA 304 Angstrom" not in err
     assert not out.exists() or not list(out.iterdir())
 
 

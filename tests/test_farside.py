@@ -227,14 +227,14 @@ def test_three_channels(euvi_map, conv_model):
     assert out.date == m304.date
 
 
-def test_inputs_are_checked_before_weights_are_looked_for(euvi_map):
-    # No farside weights are installed here: wrong inputs must be named first.
+def test_inputs_are_checked_without_weights(euvi_map):
+    # No farside weights are installed here; prepare_inputs checks a model's inputs all the same.
     with pytest.raises(ChannelMismatchError, match="takes 3 euv map"):
-        farside_magnetogram(euvi_map, model="aisfm-v2")
+        prepare_inputs(euvi_map, model="aisfm-v2")
     with pytest.raises(ChannelMismatchError, match="takes AIA 304 Angstrom or EUVI 304 Angstrom"):
-        farside_magnetogram(euvi_map, model="aisfm-v1")
+        prepare_inputs(euvi_map, model="aisfm-v1")
     with pytest.raises(CalibrationNotAvailableError):
-        farside_magnetogram(map_with(euvi_map, wavelnth=304), model="aisfm-v1")
+        prepare_inputs(map_with(euvi_map, wavelnth=304), model="aisfm-v1")
 
 
 def test_reference_channels(euvi_map, aia_map, conv_model):
@@ -298,12 +298,10 @@ def test_not_a_farside_model(euvi_map):
 
 @pytest.mark.parametrize("name", ["aisfm-v1", "aisfm-v2", "pix2pixcc"])
 def test_published_models_need_weights(euvi_map, name):
-    # Relabelled copies of the real 171 image stand in for the other passbands; no EUVI 304/195
-    # calibration is known, so it is skipped (with its warning).
-    m304, m195 = map_with(euvi_map, wavelnth=304), map_with(euvi_map, wavelnth=195)
-    channels = [m304] if name == "aisfm-v1" else [m304, m195, euvi_map]
-    with pytest.raises(WeightsNotInstalledError) as err, pytest.warns(DlmagUserWarning, match="calibrat"):
-        farside_magnetogram(channels, model=name, device="cpu", calibrate=False)
+    # What is missing for the whole path comes first: the weights, before the channels (the real
+    # 171 image alone fits none of these models) or their calibration.
+    with pytest.raises(WeightsNotInstalledError) as err:
+        farside_magnetogram(euvi_map, model=name, device="cpu")
     message = str(err.value)
     for step in (
         "sunpy-dlmag fetch-pairs",
