@@ -53,18 +53,16 @@ from sunpy_dlmag.exceptions import (
     CalibrationNotAvailableError,
     ChannelMismatchError,
     DlmagUserWarning,
-    IncompleteDiskError,
     InconsistentObservationsError,
     InputMapError,
     InvalidArgumentError,
 )
-from sunpy_dlmag.maps import derived_meta
+from sunpy_dlmag.maps import derived_meta, frame_meta
 
 __all__ = [
     "EUVI_TO_AIA",
     "Calibration",
     "calibration_table",
-    "check_full_disk",
     "cross_calibrate",
     "derive_calibration",
     "get_calibration",
@@ -95,56 +93,6 @@ def wavelength_aa(smap):
     """Wavelength of a map in Angstrom, rounded to an integer (the calibration table's key), or `None`."""
     wavelength = checks.wavelength_aa(smap)
     return None if wavelength is None else round(wavelength)
-
-
-describe = checks.describe_map
-
-
-def check_full_disk(smap, *, min_finite=0.95):
-    """
-    Check that ``smap`` holds the whole solar disk, with finite data over most of it.
-
-    Parameters
-    ----------
-    smap : `~sunpy.map.GenericMap`
-    min_finite : float
-        Smallest fraction of on-disk pixels that must be finite.
-
-    Raises
-    ------
-    MissingObserverError
-        No observer position in the header.
-    IncompleteDiskError
-        Part of the disk lies outside the image, or too many on-disk pixels are not finite.
-    """
-    checks.check_observer(smap)
-    # Every pixel of images up to 1024 px; a sample of larger ones is enough for the statistics.
-    step = max(1, max(smap.data.shape) // 1024)
-    rho, (cx, cy) = disk.disk_radius_fraction(smap, step=step)
-    ny, nx = smap.data.shape
-    scale = min(smap.scale.axis1.to_value(u.arcsec / u.pix), smap.scale.axis2.to_value(u.arcsec / u.pix))
-    radius = disk.angular_radius(smap).to_value(u.arcsec) / scale
-    tolerance = 1.0  # pixel
-    inside = (
-        cx - radius >= -0.5 - tolerance
-        and cy - radius >= -0.5 - tolerance
-        and cx + radius <= nx - 0.5 + tolerance
-        and cy + radius <= ny - 0.5 + tolerance
-    )
-    if not inside:
-        raise IncompleteDiskError(
-            f"The map {describe(smap)} does not hold the whole solar disk: the disk (centre at pixel "
-            f"({cx:.1f}, {cy:.1f}), radius {radius:.1f} px) reaches beyond its {nx}x{ny} px field of view. "
-            "Full-disk models need a full-disk image, not a submap or a partial field."
-        )
-    on_disk = rho < 1
-    sample = np.ma.filled(np.ma.asarray(checks.map_data(smap), dtype=np.float32), np.nan)[::step, ::step]
-    finite = np.isfinite(sample[on_disk]).mean() if on_disk.any() else 0.0
-    if finite < min_finite:
-        raise IncompleteDiskError(
-            f"Only {100 * finite:.1f} % of the on-disk pixels of {describe(smap)} are finite; "
-            f"at least {100 * min_finite:g} % are needed (missing telemetry blocks or a masked disk?)."
-        )
 
 
 # --------------------------------------------------------------------------- exposure
@@ -184,7 +132,7 @@ def intensity_unit(smap, unit=None):
     -------
     `~astropy.units.UnitBase` or None
     """
-    unit = checks.map_unit(smap, name=describe(smap)) if unit is None else unit
+    unit = checks.map_unit(smap, name=checks.describe_map(smap)) if unit is None else unit
     if unit is None:
         return None
     if dict(zip(unit.bases, unit.powers, strict=True)).get(u.pix) == -1:
@@ -202,20 +150,20 @@ def _rate(smap):
     unit = intensity_unit(smap)
     # A new array (the input stays untouched): masked pixels and fill values NaN, infinite values,
     # frames of one value and mostly negative frames refused.
-    data = checks.euv_data(smap, name=f"EUV map {describe(smap)}")
+    data = checks.euv_data(smap, name=f"EUV map {checks.describe_map(smap)}")
     if unit is not None and any(unit.is_equivalent(r) for r in _RATE_UNITS):
         factor = next(unit.to(r) for r in _RATE_UNITS if unit.is_equivalent(r))
         return data * np.float32(factor), 0.0, None
     if unit is not None and not any(unit.is_equivalent(c) for c in _COUNT_UNITS):
         raise InputMapError(
-            f"Expected EUV intensities in DN (or DN/s, counts, per pixel or not); the map {describe(smap)} has "
-            f"data in {unit}. "
+            "Expected EUV intensities in DN (or DN/s, counts, per pixel or not); the map "
+            f"{checks.describe_map(smap)} has data in {unit}. "
             "Is it an EUV image?"
         )
     exposure = smap.exposure_time
     if exposure is None or not exposure.to_value(u.s) > 0:
         raise InputMapError(
-            f"The map {describe(smap)} is in DN but its header gives no positive exposure time (EXPTIME); "
+            f"The map {checks.describe_map(smap)} is in DN but its header gives no positive exposure time (EXPTIME); "
             "set meta['exptime'] in seconds, or give data in DN/s."
         )
     bias = _euvi_bias(smap) if checks.euv_instrument(smap) == "EUVI" else 0.0
@@ -270,9 +218,10 @@ def _euv_product(smap, data, product, line):
         bunit="DN/s",
         instrument=name if name.startswith("sunpy-dlmag") else f"{product} {name}",
         observatory=smap.observatory or "unknown",
-        inputs=getattr(smap, "inputs", None) or describe(smap),
+        inputs=getattr(smap, "inputs", None) or checks.describe_map(smap),
         wavelength=smap.wavelength,
     )
+    meta.update(frame_meta(smap))
     # The instrument's colour map still suits its intensities.
     return sunpy.map.Map(data, meta, plot_settings=smap.plot_settings)
 
@@ -569,7 +518,7 @@ def _check_pair(euvi_map, aia_map, max_time_difference):
         if not isinstance(smap, sunpy.map.GenericMap):
             raise InputMapError(f"{name} must be a sunpy map, got {type(smap).__name__}.")
         if checks.euv_instrument(smap) != expected:
-            raise ChannelMismatchError(f"{name} must be an {expected} image; got {describe(smap)}.")
+            raise ChannelMismatchError(f"{name} must be an {expected} image; got {checks.describe_map(smap)}.")
     euvi_wl, aia_wl = wavelength_aa(euvi_map), wavelength_aa(aia_map)
     if EUVI_TO_AIA.get(euvi_wl) != aia_wl:
         pairs = ", ".join(f"EUVI {e} -> AIA {a}" for e, a in EUVI_TO_AIA.items())
@@ -583,8 +532,8 @@ def _check_pair(euvi_map, aia_map, max_time_difference):
             f"The EUVI and AIA images are {dt.to(u.min):.1f} apart; a calibration needs co-temporal images "
             f"(within max_time_difference={max_time_difference})."
         )
-    check_full_disk(euvi_map)
-    check_full_disk(aia_map)
+    disk.check_full_disk(euvi_map)
+    disk.check_full_disk(aia_map)
 
 
 @checks.quantity_input
@@ -658,7 +607,9 @@ def derive_calibration(
         rho, _ = disk.disk_radius_fraction(smap)
         keep = (rho <= np.sqrt(1 - min_mu**2)) & np.isfinite(rate) & (rate > 0)
         if keep.sum() < 100:
-            raise InputMapError(f"Only {keep.sum()} usable on-disk pixels in {describe(smap)}; at least 100 needed.")
+            raise InputMapError(
+                f"Only {keep.sum()} usable on-disk pixels in {checks.describe_map(smap)}; at least 100 needed."
+            )
         values.append(np.quantile(rate[keep], quantiles))
     log_euvi, log_aia = np.log10(values[0]), np.log10(values[1])
     if fit_exponent:
@@ -681,7 +632,7 @@ def derive_calibration(
             f"on-disk quantile matching ({len(quantiles)} quantiles {q}, mu >= {min_mu:g}), "
             f"{'power law' if fit_exponent else 'scale factor'} on exposure-normalised DN/s"
         ),
-        source=f"derive_calibration: {describe(euvi_map)} and {describe(aia_map)}",
+        source=f"derive_calibration: {checks.describe_map(euvi_map)} and {checks.describe_map(aia_map)}",
     )
 
 
@@ -711,12 +662,14 @@ def cross_calibrate(euvi_map, *, calibration=None):
     """
     checks.is_map(euvi_map, error=True, name="euvi_map")
     if checks.euv_instrument(euvi_map) != "EUVI":
-        raise ChannelMismatchError(f"cross_calibrate needs an EUVI image, got {describe(euvi_map)}.")
+        raise ChannelMismatchError(f"cross_calibrate needs an EUVI image, got {checks.describe_map(euvi_map)}.")
     key, wl = observatory_key(euvi_map), wavelength_aa(euvi_map)
     if calibration is None:
         calibration = get_calibration(key, wl * u.AA)
     elif not calibration.matches(key, wl):
-        raise ChannelMismatchError(f"The calibration {calibration.label} does not apply to {describe(euvi_map)}.")
+        raise ChannelMismatchError(
+            f"The calibration {calibration.label} does not apply to {checks.describe_map(euvi_map)}."
+        )
     calibration.check_date(euvi_map.date)
     rate, bias, seconds = _rate(euvi_map)
     line = f"{_exposure_line(bias, seconds)}; cross-calibrated to AIA-equivalent intensity: {calibration}"

@@ -22,6 +22,7 @@ from astropy.coordinates import SkyCoord
 from sunpy.coordinates import HeliographicStonyhurst
 
 from sunpy_dlmag import checks
+from sunpy_dlmag.exceptions import IncompleteDiskError
 
 # Relative width of the ring about the limb where the angular distance is computed exactly
 # (the linear mapping is good to about 1e-5 over a full-disk image).
@@ -33,6 +34,7 @@ __all__ = [
     "angular_radius",
     "area_and_mu_at",
     "centre_pixel",
+    "check_full_disk",
     "disk_radius_fraction",
     "mu",
     "mu_towards",
@@ -280,4 +282,51 @@ def mu_towards(points, observer):
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sum(to_observer * points, axis=-1) / (
             np.linalg.norm(to_observer, axis=-1) * np.linalg.norm(points, axis=-1)
+        )
+
+
+def check_full_disk(smap, *, min_finite=0.95):
+    """
+    Check that ``smap`` holds the whole solar disk, with finite data over most of it.
+
+    Parameters
+    ----------
+    smap : `~sunpy.map.GenericMap`
+    min_finite : float
+        Smallest fraction of on-disk pixels that must be finite.
+
+    Raises
+    ------
+    MissingObserverError
+        No observer position in the header.
+    IncompleteDiskError
+        Part of the disk lies outside the image, or too many on-disk pixels are not finite.
+    """
+    checks.check_observer(smap)
+    # Every pixel of images up to 1024 px; a sample of larger ones is enough for the statistics.
+    step = max(1, max(smap.data.shape) // 1024)
+    rho, (cx, cy) = disk_radius_fraction(smap, step=step)
+    ny, nx = smap.data.shape
+    scale = min(smap.scale.axis1.to_value(u.arcsec / u.pix), smap.scale.axis2.to_value(u.arcsec / u.pix))
+    radius = angular_radius(smap).to_value(u.arcsec) / scale
+    tolerance = 1.0  # pixel
+    inside = (
+        cx - radius >= -0.5 - tolerance
+        and cy - radius >= -0.5 - tolerance
+        and cx + radius <= nx - 0.5 + tolerance
+        and cy + radius <= ny - 0.5 + tolerance
+    )
+    if not inside:
+        raise IncompleteDiskError(
+            f"The map {checks.describe_map(smap)} does not hold the whole solar disk: the disk (centre at pixel "
+            f"({cx:.1f}, {cy:.1f}), radius {radius:.1f} px) reaches beyond its {nx}x{ny} px field of view. "
+            "Full-disk models need a full-disk image, not a submap or a partial field."
+        )
+    on_disk = rho < 1
+    sample = np.ma.filled(np.ma.asarray(checks.map_data(smap), dtype=np.float32), np.nan)[::step, ::step]
+    finite = np.isfinite(sample[on_disk]).mean() if on_disk.any() else 0.0
+    if finite < min_finite:
+        raise IncompleteDiskError(
+            f"Only {100 * finite:.1f} % of the on-disk pixels of {checks.describe_map(smap)} are finite; "
+            f"at least {100 * min_finite:g} % are needed (missing telemetry blocks or a masked disk?)."
         )

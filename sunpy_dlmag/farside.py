@@ -33,7 +33,7 @@ import numpy as np
 import sunpy.map
 from sunpy.coordinates import propagate_with_solar_surface
 
-from sunpy_dlmag import calibration, checks, geometry
+from sunpy_dlmag import calibration, checks, disk, geometry
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
     ChannelMismatchError,
@@ -172,9 +172,9 @@ def _check_euv_channel(smap, channel, spec):
     if (instrument, wavelength) not in accepted:
         options = " or ".join(f"{i} {w} Angstrom" for i, w in accepted)
         raise ChannelMismatchError(
-            f"The {channel.label} channel of {spec.name!r} takes {options}; got {calibration.describe(smap)}."
+            f"The {channel.label} channel of {spec.name!r} takes {options}; got {checks.describe_map(smap)}."
         )
-    calibration.check_full_disk(smap)
+    disk.check_full_disk(smap)
     return instrument
 
 
@@ -187,7 +187,7 @@ def _check_consistent(maps, tolerance, argument):
         if dt > tolerance:
             raise InconsistentObservationsError(
                 f"The {argument} channels must be observed within {tolerance} of each other; "
-                f"{calibration.describe(smap)} is {dt.to(u.min):.1f} from {calibration.describe(first)}. "
+                f"{checks.describe_map(smap)} is {dt.to(u.min):.1f} from {checks.describe_map(first)}. "
                 "Pick images closer in time, or raise time_tolerance."
             )
         other = checks.check_observer(smap)
@@ -201,9 +201,9 @@ def _check_consistent(maps, tolerance, argument):
             or ddist > _SAME_OBSERVER_DISTANCE
         ):
             raise InconsistentObservationsError(
-                f"The {argument} channels must come from one observer; {calibration.describe(first)} was observed "
+                f"The {argument} channels must come from one observer; {checks.describe_map(first)} was observed "
                 f"from lon {observer.lon.to_value(u.deg):.2f} deg, lat {observer.lat.to_value(u.deg):.2f} deg, "
-                f"{observer.radius.to(u.AU):.4f} and {calibration.describe(smap)} from lon "
+                f"{observer.radius.to(u.AU):.4f} and {checks.describe_map(smap)} from lon "
                 f"{other.lon.to_value(u.deg):.2f} deg, lat {other.lat.to_value(u.deg):.2f} deg, "
                 f"{other.radius.to(u.AU):.4f}."
             )
@@ -253,16 +253,16 @@ def _euv_values(smap, instrument, channel, calibrate, notes):
         return values
     if calibrate is False:
         warnings.warn(
-            f"calibrate=False (--no-calibrate): the {calibration.describe(smap)} intensities enter the "
+            f"calibrate=False (--no-calibrate): the {checks.describe_map(smap)} intensities enter the "
             f"{channel.label} channel not cross-calibrated, although the network was trained on the other instrument.",
             DlmagUserWarning,
             stacklevel=4,
         )
-        notes.append(f"{calibration.describe(smap)} not cross-calibrated")
+        notes.append(f"{checks.describe_map(smap)} not cross-calibrated")
         return values
     relation = _find_calibration(smap, instrument, calibrate)
     relation.check_date(smap.date)
-    notes.append(f"{calibration.describe(smap)} cross-calibrated: {relation}")
+    notes.append(f"{checks.describe_map(smap)} cross-calibrated: {relation}")
     return relation.apply(values) if instrument == "EUVI" else relation.inverse(values)
 
 
@@ -304,7 +304,7 @@ def _prepare(euv, spec, *, reference, calibrate, time_tolerance: u.s):
             unit = "DN/s"
         stack[i] = _reproject_reference(values, smap, frame.map, unit)
         covered = np.isfinite(stack[i]).mean()
-        notes.append(f"reference {channel.label}: {calibration.describe(smap)} ({100 * covered:.0f} % of the frame)")
+        notes.append(f"reference {channel.label}: {checks.describe_map(smap)} ({100 * covered:.0f} % of the frame)")
         # Pixels the reference never saw carry no information: 0 in physical units, not a mask.
         stack[i][~np.isfinite(stack[i])] = 0.0
     if len(euv_references) > 1:
@@ -361,7 +361,7 @@ def prepare_inputs(
     """
     spec = _spec_of(model)
     prepared = _prepare(euv, spec, reference=reference, calibrate=calibrate, time_tolerance=time_tolerance)
-    inputs = "; ".join(calibration.describe(m) for m in prepared.observed)
+    inputs = "; ".join(checks.describe_map(m) for m in prepared.observed)
     maps = []
     for channel, data in zip(spec.inputs, prepared.stack, strict=True):
         field = channel.wavelength is None
@@ -422,7 +422,7 @@ def group_observations(paths, *, model, time_tolerance=DEFAULT_TIME_TOLERANCE):
             continue
         matches = [c for c, channel in enumerate(channels) if key in _accepted(channel)]
         if not matches:
-            unmatched.append((path, f"{calibration.describe(smap)} is none of the channels {_labels(channels)}"))
+            unmatched.append((path, f"{checks.describe_map(smap)} is none of the channels {_labels(channels)}"))
             continue
         found[matches[0]].append((path, calibration.observatory_key(smap), smap.date))
     groups = []
@@ -574,7 +574,7 @@ def farside_magnetogram(
 
 def _translate(net, prepared, **kwargs):
     """The network on prepared inputs, with the output's history saying what went in and how."""
-    inputs = "; ".join(calibration.describe(m) for m in prepared.observed)
+    inputs = "; ".join(checks.describe_map(m) for m in prepared.observed)
     note = f"AI-generated magnetogram from the EUV observation(s): {inputs}."
     if prepared.notes:
         note += " " + "; ".join(prepared.notes) + "."

@@ -35,6 +35,7 @@ __all__ = [
     "DlmagMap",
     "append_history",
     "derived_meta",
+    "frame_meta",
     "is_ai_generated",
     "magnetogram_plot_settings",
     "provenance_meta",
@@ -191,14 +192,22 @@ def provenance_meta(template, model, *, note=""):
         model=model,
         wavelength=template.wavelength if same_measurement else None,
     )
-    # Standard observer keys: instrument-specific ones (MDI's OBS_L0...) are only read by that source class.
-    meta.update(get_observer_meta(template.observer_coordinate, template.rsun_meters))
-    meta["rsun_obs"] = template.rsun_obs.to_value(u.arcsec)
-    meta["date-obs"] = checks.date_as_written(template)
-    # Instrument map classes (AIA's T_OBS, MDI's default units) fill in what a generic map
-    # must find in the header itself: the frame's time and the axis units.
-    meta["date-avg"] = template.reference_date.utc.isot  # HMI gives T_OBS in TAI
-    for axis, (unit, ctype) in enumerate(zip(template.spatial_units, template.wcs.wcs.ctype, strict=True), start=1):
+    meta.update(frame_meta(template))
+    return meta
+
+
+def frame_meta(smap):
+    """
+    The keys a product of ``smap`` needs to keep its frame once it is no longer read by
+    ``smap``'s instrument class: standard observer keys (instrument-specific ones, such as MDI's
+    OBS_L0, are read by that class only), the observation time and the axis units and types
+    (which classes such as AIA's T_OBS or EIT's and MDI's default units fill in).
+    """
+    meta = dict(get_observer_meta(smap.observer_coordinate, smap.rsun_meters))
+    meta["rsun_obs"] = smap.rsun_obs.to_value(u.arcsec)
+    meta["date-obs"] = checks.date_as_written(smap)
+    meta["date-avg"] = smap.reference_date.utc.isot  # HMI gives T_OBS in TAI
+    for axis, (unit, ctype) in enumerate(zip(smap.spatial_units, smap.wcs.wcs.ctype, strict=True), start=1):
         meta[f"cunit{axis}"] = unit.to_string("fits")
         meta[f"ctype{axis}"] = ctype
     return meta

@@ -7,7 +7,7 @@ from conftest import map_with, shared_path
 import sunpy.map
 from sunpy.map.header_helper import make_heliographic_header
 
-from sunpy_dlmag import calibration
+from sunpy_dlmag import calibration, disk
 from sunpy_dlmag.data.sample import AIA_171, EUVI_171
 from sunpy_dlmag.exceptions import (
     CalibrationNotAvailableError,
@@ -66,14 +66,14 @@ def test_normalize_exposure_errors(euvi_map, mdi_map):
 
 def test_full_disk_check(euvi_map, aia_map, mdi_map):
     for smap in (euvi_map, aia_map, mdi_map):
-        calibration.check_full_disk(smap)
+        disk.check_full_disk(smap)
     half = euvi_map.submap([0, 0] * u.pix, top_right=[127, 63] * u.pix)
     with pytest.raises(IncompleteDiskError, match="does not hold the whole solar disk"):
-        calibration.check_full_disk(half)
+        disk.check_full_disk(half)
     holes = euvi_map.data.copy()
     holes[40:90, 40:90] = np.nan
     with pytest.raises(IncompleteDiskError, match=r"on-disk pixels .* are finite"):
-        calibration.check_full_disk(sunpy.map.Map(holes, euvi_map.meta))
+        disk.check_full_disk(sunpy.map.Map(holes, euvi_map.meta))
 
 
 def test_derived_factor_is_the_packaged_one(euvi_map, aia_map):
