@@ -148,6 +148,10 @@ def _marks(grey, cx, cy, r):
             px = (xs.mean() + sl[1].start + 0.5) * factor + x0 - cx
             py = cy - ((ys.mean() + sl[0].start + 0.5) * factor + y0)
             sized.append((mask, size * r, px, py))
+    # Only marks near a cardinal point can fit an orientation (a sign sits near the north point):
+    # the others, and their neighbours beyond, need no classifying.
+    window = max(_LETTER_SLACK, _SIGN_SLACK) + 5.0
+    sized = [m for m in sized if abs(_wrapped(np.degrees(np.arctan2(m[3], m[2])) + 45.0) % 90.0 - 45.0) < window]
     if not sized:
         return []
     classes = [_classify(mask) for mask, _, _, _ in sized]
