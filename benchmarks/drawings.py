@@ -127,7 +127,8 @@ def _score_one(path, date):
     # As score_drawings.py: map pixels to image pixels (x from the left, y from the top).
     mh, mw = drawing.data.shape
     sx, sy = width / mw, height / mh
-    x = np.asarray(spots["x"].value, float) * sx
+    x = np.asarray(spots["x"].value, float)
+    x = ((mw - 1 - x) if drawing.meta["drawmirr"] else x) * sx  # the map is un-mirrored
     y = (mh - 1 - np.asarray(spots["y"].value, float)) * sy
     print(
         json.dumps(
@@ -174,6 +175,7 @@ def _score_form(folder_name, name, path, truth):
     date, obs_g, obs_f, marked = truth
     r = child_json(__file__, "--score-one", path, date)
     row = {"folder": folder_name, "file": name, "date": date, "era": f"{date[:3]}0s", "obs_g": obs_g, "obs_f": obs_f}
+    row["part"] = "held-out" if _held_out(folder_name, date) else "tuned"
     if "error" in r:
         return row | {"error": r["error"]}
     row |= {k: r[k] for k in ("groups", "spots", "seconds", "peak_mib")}
@@ -188,6 +190,13 @@ def _score_form(folder_name, name, path, truth):
         near = np.hypot(xy[:, None, 0] - marks[None, :, 0], xy[:, None, 1] - marks[None, :, 1]) <= tolerance
         row |= {"marked": len(marks), "false": int((~near.any(axis=1)).sum()), "missed": int((~near.any(axis=0)).sum())}
     return row
+
+
+def _held_out(folder_name, date):
+    """The forms kept out of all tuning (issue #24): 1948, 1956 and 2024 of 1940-2024, and 21-30 Sept 2013."""
+    if folder_name == "uccle_1940-2024":
+        return date[:4] in ("1948", "1956", "2024")
+    return folder_name == "uccle_2013-09" and date[:10] >= "2013-09-21"
 
 
 def summarise(rows):
@@ -268,7 +277,10 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
     print()
     heading = " ".join(f"{head:>{max(len(head), 6)}s}" for head, _, _ in _SUMMARY_COLUMNS)
     print(f"{'':24s} {heading}")
-    record = {"folders": {}, "eras": {}, "rows": rows}
+    record = {"folders": {}, "eras": {}, "parts": {}, "rows": rows}
+    for part in ("tuned", "held-out"):
+        record["parts"][part] = summarise([r for r in rows if r["part"] == part])
+        _print_summary(part, record["parts"][part])
     for label, _, _ in sets:
         record["folders"][label] = summarise([r for r in rows if r["folder"] == label])
         _print_summary(label, record["folders"][label])
@@ -314,6 +326,9 @@ def render_docs(record):
     table(f"Per era (decade of the form), {when}", "era",
           [cells(era, s) for era, s in record["eras"].items()] + [cells("**all forms**", record["total"])])  # fmt: skip
     table("Per folder", "folder", [cells(f"``{name}``", s) for name, s in record["folders"].items()])
+    if record.get("parts"):
+        table("Tuned on, and held out of all tuning (1948, 1956, 2024 and 21-30 Sept 2013)", "part",
+              [cells(part, s) for part, s in record["parts"].items()])  # fmt: skip
     per_form = []
     for r in record["rows"]:
         observer = f"{'?' if r['obs_g'] is None else r['obs_g']} / {'?' if r['obs_f'] is None else r['obs_f']}"

@@ -96,13 +96,19 @@ UNCOUNTED_DOTS = {"DrawingType_USET77.jpg": [(553, 176), (1006, 638)]}
 LABEL_DISTANCE = 0.25
 
 
-def _read(name):
-    return drawings.read_drawing(REAL / name, date=TRUTH[name]["date"])
+def _read(name, image=None):
+    # These tests are about the spots; the orientation read from the forms has its own tests
+    # (test_drawings_orientation.py), and a blank 1977 form or a tilted photo warns that it is unsure.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", drawings.OrientationWarning)
+        return drawings.read_drawing(REAL / name if image is None else image, date=TRUTH[name]["date"])
 
 
 def _image_xy(drawing_map, table):
-    """Image pixels (x from the left, y from the top) of a table's map pixels (not mirrored)."""
-    return np.column_stack([table["x"].value, drawing_map.data.shape[0] - 1 - table["y"].value])
+    """Image pixels (x from the left, y from the top) of a table's map pixels (un-mirrored, y up)."""
+    h, w = drawing_map.data.shape
+    x = table["x"].value
+    return np.column_stack([(w - 1 - x) if drawing_map.meta["drawmirr"] else x, h - 1 - table["y"].value])
 
 
 def _nearest(points, xy):
@@ -275,7 +281,7 @@ def photo(request):
     base = next(v for k, v in PHOTO.items() if name.startswith(k))
     scale, angle, blur = (a * b for a, b in zip(base, PHOTO_SETTINGS[setting], strict=True))
     image, to_photo = _photograph(REAL / name, scale, angle, blur)
-    drawing = drawings.read_drawing(image, date=TRUTH[name]["date"])
+    drawing = _read(name, image)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DlmagUserWarning)
         spots = drawings.detect_sunspots(drawing)
@@ -445,9 +451,9 @@ def _uccle_detections(name):
 
     stamp = name[3:15]
     date = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[8:10]}:{stamp[10:12]}"
-    drawing = drawings.read_drawing(UCCLE / name, date=date)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DlmagUserWarning)
+        warnings.simplefilter("ignore", DlmagUserWarning)  # spotless forms; forms whose orientation is unsure
+        drawing = drawings.read_drawing(UCCLE / name, date=date)
         spots = drawings.detect_sunspots(drawing)
     with Image.open(UCCLE / name) as image:
         scale = image.size[0] / drawing.data.shape[1]  # the reader may average a large scan down

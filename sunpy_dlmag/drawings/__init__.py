@@ -4,7 +4,8 @@ Sunspot drawings to maps, sunspot tables and magnetograms (Lee et al. 2021, ApJ 
 - `read_drawing` (``sunpy_dlmag.drawings.read``): a scanned or photographed drawing (PNG,
   JPEG, TIFF, or an array) becomes a helioprojective map for an Earth observer at the
   drawing's date: the drawn limb is found by a robust circle fit, the orientation (angle of
-  solar north, mirroring) comes from the user.
+  solar north, mirroring) comes from the user or is read from the form's marks
+  (``sunpy_dlmag.drawings.orientation``; `OrientationWarning` when it cannot be read).
 - `detect_sunspots`, `sunspot_groups`, `spot_candidates` (``sunpy_dlmag.drawings.spots``),
   `plot_candidates`: the drawn spots, told from printed form features and
   handwriting by their shape, with heliographic positions, foreshortening-corrected areas in
@@ -32,6 +33,7 @@ from sunpy_dlmag.drawings.counts import (
     write_counts,
 )
 from sunpy_dlmag.drawings.diagnostics import plot_candidates
+from sunpy_dlmag.drawings.orientation import OrientationWarning
 from sunpy_dlmag.drawings.read import read_drawing
 from sunpy_dlmag.drawings.spots import MSH, VERDICTS, detect_sunspots, spot_candidates, sunspot_groups
 
@@ -39,6 +41,7 @@ __all__ = [
     "COUNT_COLUMNS",
     "MSH",
     "VERDICTS",
+    "OrientationWarning",
     "SunspotCounts",
     "count_drawings",
     "date_from_name",

@@ -7,7 +7,7 @@ import csv
 import re
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import astropy.units as u
@@ -18,6 +18,7 @@ from astropy.time import Time
 import sunpy.map
 
 from sunpy_dlmag._progress import progress_bar
+from sunpy_dlmag.drawings.orientation import OrientationWarning
 from sunpy_dlmag.drawings.read import _old_dates, read_drawing
 from sunpy_dlmag.drawings.spots import MSH, detect_sunspots, sunspot_groups
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InvalidArgumentError, MissingDateError
@@ -56,11 +57,16 @@ class SunspotCounts:
         When the drawing was made.
     drawing : str
         The drawing's name (its map's name), or ``""``.
+    orientation : dict
+        How the drawing's positions are oriented: ``north_angle`` (deg), ``mirrored``, where
+        each came from (``user``, ``form`` or ``default``) and the confidence of the form's
+        reading (see `~sunpy_dlmag.drawings.read_drawing`); empty for a spot table.
     """
 
     groups: QTable
     date: Time | None = None
     drawing: str = ""
+    orientation: dict = field(default_factory=dict)
 
     @property
     def g(self):
@@ -82,6 +88,7 @@ class SunspotCounts:
         table = self.groups.copy()
         table.meta.update(g=self.g, f=self.f, R=self.R, date=self.date.isot if self.date is not None else None)
         table.meta["drawing"] = self.drawing
+        table.meta["orientation"] = dict(self.orientation)
         return table
 
 
@@ -145,14 +152,16 @@ def sunspot_counts(drawing, **detection):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DlmagUserWarning)  # a spotless day is a count of 0, not a problem
             spots, candidates = detect_sunspots(drawing, return_candidates=True, **detection)
-        date = drawing.date
+        with _old_dates():  # a drawing from before 1960
+            date = drawing.date
+        orientation = _orientation_of(drawing)
     elif isinstance(drawing, QTable):
         if detection:
             raise ArgumentTypeError(
                 f"Detection keywords ({', '.join(sorted(detection))}) need a drawing map; a spot table is counted "
                 "as it is."
             )
-        spots, candidates = drawing, None
+        spots, candidates, orientation = drawing, None, {}
         with _old_dates():
             date = Time(spots.meta["date"]) if spots.meta.get("date") else None
     else:
@@ -173,7 +182,22 @@ def sunspot_counts(drawing, **detection):
             ),
         }
     )
-    return SunspotCounts(table, date, str(spots.meta.get("drawing", "")))
+    return SunspotCounts(table, date, str(spots.meta.get("drawing", "")), orientation)
+
+
+def _orientation_of(drawing):
+    """The orientation cards read_drawing writes, by name (empty for a map made otherwise)."""
+    meta = drawing.meta
+    if "drawnang" not in meta:
+        return {}
+    return {
+        "north_angle": float(meta["drawnang"]),
+        "mirrored": bool(meta["drawmirr"]),
+        "north_from": str(meta.get("drawnsrc", "user")),
+        "mirrored_from": str(meta.get("drawmsrc", "user")),
+        "north_confidence": float(meta.get("drawncnf", 1.0)),
+        "mirrored_confidence": float(meta.get("drawmcnf", 1.0)),
+    }
 
 
 def date_from_name(path):
@@ -289,7 +313,10 @@ def count_drawings(files, *, dates=None, progress=True, read_options=None, **det
         start = time.perf_counter()
         try:
             row["date"] = str(dates.get(Path(path).name) or date_from_name(path))
-            drawing = read_drawing(path, date=row["date"], **read_options)
+            with warnings.catch_warnings():
+                # The counts do not depend on the orientation: no warning per file for it.
+                warnings.simplefilter("ignore", OrientationWarning)
+                drawing = read_drawing(path, date=row["date"], **read_options)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DlmagUserWarning)
                 counts = sunspot_counts(detect_sunspots(drawing, **detection))

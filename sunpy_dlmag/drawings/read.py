@@ -3,7 +3,8 @@ Reading a sunspot drawing: the image, the drawn limb (a robust circle fit) and t
 
 `read_drawing` turns a scanned or photographed drawing into a helioprojective map for an
 Earth observer at the drawing's date; the orientation (angle of solar north, mirroring)
-comes from the user.
+comes from the user or, where not given, from the marks the form shows outside the limb
+(`~sunpy_dlmag.drawings.orientation`).
 """
 
 import contextlib
@@ -14,6 +15,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.utils.exceptions import AstropyWarning
 from astropy.visualization import ImageNormalize
 from erfa import ErfaWarning
 from scipy import fft, ndimage, optimize
@@ -24,6 +26,7 @@ from sunpy.coordinates import Helioprojective, get_earth, sun
 from sunpy.map.header_helper import make_fitswcs_header
 
 from sunpy_dlmag import checks, disk
+from sunpy_dlmag.drawings.orientation import OrientationWarning, form_orientation
 from sunpy_dlmag.exceptions import InputMapError, InvalidArgumentError, MissingFileError, NoDiskError
 
 __all__ = ["read_drawing"]
@@ -33,10 +36,12 @@ __all__ = ["read_drawing"]
 def _old_dates():
     """
     UTC is not defined before 1960 and the planetary ephemeris erfa uses is approximate before
-    1900: astropy warns for the dates of historical drawings, at a precision that does not matter here.
+    1900; before 1962 there is no measured polar motion either: astropy warns for the dates of
+    historical drawings, at a precision (arcseconds) that does not matter here.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=ErfaWarning)
+        warnings.filterwarnings("ignore", message="Tried to get polar motions", category=AstropyWarning)
         yield
 
 
@@ -441,7 +446,7 @@ def _wcs_of(header):
 
 
 @checks.quantity_input
-def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False, north="solar", disk=None,
+def read_drawing(image, *, date, north_angle: u.deg = None, mirrored=None, north="solar", disk=None,
                  observatory=None):  # fmt: skip
     """
     Read a scanned or photographed sunspot drawing as a map.
@@ -460,12 +465,17 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
         floats up to 1 are taken as 0..1.
     date : `~astropy.time.Time`, str or `datetime.datetime`
         When the drawing was made.
-    north_angle : `~astropy.units.Quantity`
+    north_angle : `~astropy.units.Quantity`, optional
         Direction of solar north on the image as given (as you see it), counterclockwise
-        from the image's up direction: ``90 * u.deg`` if north points left.
-    mirrored : bool
+        from the image's up direction: ``90 * u.deg`` if north points left. By default it is
+        read from the form (the N, S, E, W letters outside the limb, the "-" and "+" beside
+        the 0 of a position-angle arc), in steps of 90 degrees; 0 where the form does not tell.
+    mirrored : bool, optional
         Whether east and west are swapped on the image (with north up, east on the right),
-        e.g. a projection drawn from behind the screen. The map is flipped left-right first.
+        e.g. a projection drawn from behind the screen, as on the Uccle forms (W left, E
+        right). The map is flipped left-right first. By default it is read from the form as
+        ``north_angle``; `False` where the form does not tell, with an `~sunpy_dlmag.drawings.OrientationWarning`
+        when marks on the form fit an orientation but not with confidence.
     north : {"solar", "celestial"}
         What ``north_angle`` points to: the solar rotation axis, or celestial north (the
         drawing's N-S line); for the latter the position angle P of the solar axis at
@@ -483,7 +493,9 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
         with the disk fit in the header (``drawx``, ``drawy``, ``drawr`` in image pixels,
         ``drawrms`` the rms distance of the outline's ink from the circle, ``drawcov`` the
         traced fraction of the circumference) and the orientation (``drawnang``,
-        ``drawmirr``).
+        ``drawmirr``), where each came from (``drawnsrc``, ``drawmsrc``: ``user``, ``form``
+        or ``default``) and how sure the reading of the form is (``drawncnf``, ``drawmcnf``:
+        0 nothing on the form tells .. 1 many marks agree).
 
     Raises
     ------
@@ -526,12 +538,14 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
         raise InvalidArgumentError(f"north must be 'solar' or 'celestial', got {north!r}.")
     with _old_dates():
         time = checks.check_date(date, "date")
-        north_angle = _check_angle(north_angle, "north_angle")
-        mirrored = checks.check_bool(mirrored, "mirrored")
-        if north == "celestial":
-            north_angle = north_angle + sun.P(time).to(u.deg)
+        north_angle = None if north_angle is None else _check_angle(north_angle, "north_angle")
+        mirrored = None if mirrored is None else checks.check_bool(mirrored, "mirrored")
         grey, source = _grey_image(image)
         fit = _fit_disk(grey) if disk is None else _disk_by_hand(disk, grey.shape)
+        north_angle, mirrored, read = _orientation(grey, fit, north_angle, mirrored, source)
+        if north == "celestial":
+            # P turns solar north towards east: counterclockwise on the sky, clockwise on a mirrored image.
+            north_angle = north_angle + (-1 if mirrored else 1) * sun.P(time).to(u.deg)
         data = _to_image_orientation(grey, mirrored)  # its own inverse: image to map orientation
         header = _drawing_header(
             data.shape,
@@ -551,6 +565,7 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
             "drawcov": round(float(fit["coverage"]), 3),
             "drawnang": round(float(north_angle.to_value(u.deg)), 4),
             "drawmirr": bool(mirrored),
+            **read,
             "drawfile": source,
         }
     )
@@ -564,17 +579,52 @@ def read_drawing(image, *, date, north_angle: u.deg = 0 * u.deg, mirrored=False,
             "drawcov": "traced fraction of the disk outline",
             "drawnang": "solar north, deg counterclockwise from up",
             "drawmirr": "east and west swapped on the image",
+            "drawnsrc": "drawnang from user, form or default",
+            "drawmsrc": "drawmirr from user, form or default",
+            "drawncnf": "north read from the form: confidence",
+            "drawmcnf": "mirroring read from the form: confidence",
         },
     }
     how = "given by hand" if disk is not None else f"fitted, rms {fit['rms']:.2f} px, {fit['coverage']:.0%} traced"
     header["history"] = (
         f"sunpy-dlmag: sunspot drawing read from {source}; disk centre ({fit['x']:.1f}, {fit['y']:.1f}) px, radius "
         f"{fit['radius']:.1f} px ({how}); solar north at {north_angle.to_value(u.deg):.2f} deg; "
-        f"mirrored {bool(mirrored)}"
+        f"mirrored {bool(mirrored)} ({read['drawnsrc']}, {read['drawmsrc']})"
     )
     plot_settings = {"cmap": "gray", "norm": ImageNormalize(vmin=0, vmax=255)}
     with _old_dates():
         return sunpy.map.Map(np.ascontiguousarray(data, dtype=np.float32), header, plot_settings=plot_settings)
+
+
+def _orientation(grey, fit, north_angle, mirrored, source):
+    """
+    ``north_angle`` and ``mirrored`` as given, or read from the form where not given (the
+    defaults 0 and False where the form does not tell), and the header cards that say so.
+    """
+    read = {"drawnsrc": "user", "drawmsrc": "user", "drawncnf": 1.0, "drawmcnf": 1.0}
+    if north_angle is not None and mirrored is not None:
+        return north_angle, mirrored, read
+    form = form_orientation(grey, fit)
+    unsure = []
+    if north_angle is None:
+        read["drawncnf"] = form["north_confidence"]
+        read["drawnsrc"] = "form" if form["sure_north"] else "default"
+        north_angle = (form["north_angle"] if form["sure_north"] else 0.0) * u.deg
+        unsure += [] if form["sure_north"] else ["north_angle (0 deg used)"]
+    if mirrored is None:
+        read["drawmcnf"] = form["mirrored_confidence"]
+        read["drawmsrc"] = "form" if form["sure_mirrored"] else "default"
+        mirrored = form["mirrored"] if form["sure_mirrored"] else False
+        unsure += [] if form["sure_mirrored"] else ["mirrored (False used)"]
+    if unsure and form["fitting"]:
+        marks = ", ".join(f"{c!r} at {a:.0f} deg" for c, _, a in form["marks"][:6])
+        warnings.warn(
+            f"The form of {source} does not show its orientation clearly (marks outside the limb: {marks}); "
+            f"pass {' and '.join(unsure)} if the defaults are wrong.",
+            OrientationWarning,
+            stacklevel=4,
+        )
+    return north_angle, mirrored, read
 
 
 def _disk_by_hand(disk, shape):
