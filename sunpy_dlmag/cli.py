@@ -70,7 +70,16 @@ def _add_task_options(parser, task, names=None):
     for option in task.options:
         if names is not None and option.name not in names:
             continue
-        if option.type is bool:
+        if option.type is bool and option.default is None:
+            # Three states: --name, --no-name, or neither (the function decides, e.g. from the data).
+            parser.add_argument(
+                option.flag,
+                dest=option.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=option.help_text,
+            )
+        elif option.type is bool:
             action = "store_false" if option.default else "store_true"
             parser.add_argument(option.flag, dest=option.name, action=action, help=option.help_text)
         else:

@@ -3,6 +3,7 @@ Each file-level capability is declared once (sunpy_dlmag.tasks); the command lin
 batch runner are built from the declarations.
 """
 
+import argparse
 import dataclasses
 import inspect
 
@@ -166,8 +167,11 @@ def _disagreements(name):
             elif [action.type(str(c)) for c in choices] != choices:
                 found.append(f"--{flag}: reads its choices {choices} otherwise")
             continue
-        if action.type is None:  # a switch: the function takes a bool
-            if not isinstance(default, bool):
+        if action.type is None:  # a switch: the function takes a bool, or None to decide itself
+            optional = (
+                default is None and kind.startswith("bool") and isinstance(action, argparse.BooleanOptionalAction)
+            )
+            if not (isinstance(default, bool) or optional):
                 found.append(f"--{flag}: a switch, {option.function.__name__} takes {kind}")
             continue
         shown = [given] if not isinstance(given, list | tuple) else list(given)
