@@ -24,6 +24,7 @@ import warnings
 
 import astropy.units as u
 from astropy.time import Time
+from astropy.utils.exceptions import AstropyWarning
 from erfa import ErfaWarning
 
 from sunpy.time import parse_time
@@ -50,6 +51,8 @@ def historical_dates():
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=ErfaWarning, message=".*dubious year")
+        # Nor is polar motion measured before 1962 (arcseconds, irrelevant here).
+        warnings.filterwarnings("ignore", message="Tried to get polar motions", category=AstropyWarning)
         yield
 
 

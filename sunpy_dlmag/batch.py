@@ -176,7 +176,7 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     TypeError
         The task's function returned something other than a map.
     """
-    return _process(
+    return process_outputs(
         task,
         path,
         output,
@@ -188,7 +188,9 @@ def process_file(task, path, output, *, overwrite=False, quicklook=False, num_th
     )[0]
 
 
-def _process(task, path, output, *, overwrite=False, quicklook=False, num_threads=None, compress=None, **options):
+def process_outputs(
+    task, path, output, *, overwrite=False, quicklook=False, num_threads=None, compress=None, **options
+):
     """`process_file`, returning the output map and the further outputs (``{option name: map}``)."""
     import sunpy.map
 

@@ -118,7 +118,7 @@ def _drawing_check(path, png, options, overwrite):
 
 
 def _file_command(args):
-    from sunpy_dlmag.batch import _process, find_inputs, output_path, quicklook_path
+    from sunpy_dlmag.batch import find_inputs, output_path, process_outputs, quicklook_path
     from sunpy_dlmag.io import fits_stem, is_fits_name
     from sunpy_dlmag.tasks import get_task
 
@@ -159,7 +159,7 @@ def _file_command(args):
         output = out if single else output_path(task, path, out)
         try:
             compress = False if args.plain_fits else None  # None: tile-compressed where the input is
-            result, extra = _process(
+            result, extra = process_outputs(
                 task, item, output, overwrite=args.overwrite, quicklook=args.png, compress=compress, **options
             )
             if args.png and task.name == "drawing":

@@ -195,3 +195,14 @@ def test_the_models_package_imports_its_own_modules_at_the_top():
                     ):
                         inside.append(f"{module}: {function.name} imports {node.module}")
     assert not inside, "Import these at the top of the module:\n" + "\n".join(inside)
+
+
+def test_tests_mirror_the_package():
+    # tests/<name>/ holds the tests of the subpackage sunpy_dlmag/<name>/ (tests/data: test files).
+    folders = [p.name for p in Path(__file__).parent.iterdir() if p.is_dir() and p.name not in ("data", "__pycache__")]
+    assert folders, "the tests of the subpackages are in folders of their own"
+    for name in folders:
+        assert (PACKAGE / name / "__init__.py").is_file(), f"tests/{name}/ mirrors no subpackage sunpy_dlmag/{name}"
+    # Each subpackage with several modules has its folder.
+    for subpackage in ("drawings", "models", "training", "checks"):
+        assert list((Path(__file__).parent / subpackage).glob("test_*.py")), f"no tests/{subpackage}/"

@@ -53,7 +53,7 @@ FAULTS = (
         "sunpy_dlmag/models/runtime.py",
         "out[r[0] : r[1], c[0] : c[1]] = result[k, 0, r[0] - r[2] : r[1] - r[2], c[0] - c[2] : c[1] - c[2]]",
         "out[r[0] : r[1] - 1, c[0] : c[1]] = result[k, 0, r[0] - r[2] : r[1] - r[2] - 1, c[0] - c[2] : c[1] - c[2]]",
-        ("tests/test_runtime.py", "tests/test_cutouts.py"),
+        ("tests/models/test_runtime.py", "tests/test_cutouts.py"),
     ),
     Fault(
         "uncertainty-uncalibrated",
@@ -61,7 +61,7 @@ FAULTS = (
         "sunpy_dlmag/denoise.py",
         "sigma = frame.to_template(factor * spread)",
         "sigma = frame.to_template(spread)",
-        ("tests/test_denoise_weights.py",),
+        ("tests/models/test_denoise_weights.py",),
     ),
     Fault(
         "pixel-area-plus-1pc",
@@ -77,7 +77,7 @@ FAULTS = (
         "sunpy_dlmag/checks/__init__.py",
         "bad = np.isinf(chunk) | (np.abs(chunk) > _FLOAT32_MAX)",
         "bad = np.zeros(chunk.shape, dtype=bool)",
-        ("tests/test_checks.py", "tests/test_denoise.py"),
+        ("tests/checks/test_checks.py", "tests/test_denoise.py"),
     ),
     Fault(
         "network-is-a-blur",
@@ -86,7 +86,7 @@ FAULTS = (
         "        return self.session.run([self._output_name], {self._input_name: np.ascontiguousarray(batch)})[0]",
         "        from scipy import ndimage\n\n"
         "        return ndimage.uniform_filter(np.asarray(batch[:, :1], dtype=np.float32), size=(1, 1, 5, 5))",
-        ("tests/test_denoise_weights.py", "tests/test_denoise.py"),
+        ("tests/models/test_denoise_weights.py", "tests/test_denoise.py"),
     ),
     Fault(
         "drawing-observer-b0-zero",
@@ -96,7 +96,7 @@ FAULTS = (
         "    observer = get_earth(date)\n"
         '    observer = SkyCoord(observer.lon, 0 * u.deg, observer.radius, frame="heliographic_stonyhurst", '
         "obstime=observer.obstime)\n",
-        ("tests/test_drawings_geometry.py",),
+        ("tests/drawings/test_drawings_geometry.py",),
     ),
     Fault(
         "drawing-xy-swapped",
@@ -104,7 +104,7 @@ FAULTS = (
         "sunpy_dlmag/drawings/spots.py",
         "seen_px = drawing_map.pixel_to_world(xs * u.pix, ys * u.pix)",
         "seen_px = drawing_map.pixel_to_world(ys * u.pix, xs * u.pix)",
-        ("tests/test_drawings_geometry.py", "tests/test_drawings.py"),
+        ("tests/drawings/test_drawings_geometry.py", "tests/drawings/test_drawings.py"),
     ),
 )
 

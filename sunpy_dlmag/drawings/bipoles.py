@@ -17,16 +17,16 @@ from sunpy.map.header_helper import make_fitswcs_header
 from sunpy.time import parse_time
 
 from sunpy_dlmag import _cycles, checks, disk
-from sunpy_dlmag.drawings.read import _disk_pixels, _drawing_data
+from sunpy_dlmag.drawings.read import drawing_data
 from sunpy_dlmag.drawings.spots import (
     MSH,
-    _check_spots,
-    _lon_lat,
-    _spot_weights,
-    _table,
-    _unit_vectors,
-    _weighted_centre,
+    check_spots,
     detect_sunspots,
+    lon_lat,
+    spot_table,
+    spot_weights,
+    unit_vectors,
+    weighted_centre,
 )
 from sunpy_dlmag.exceptions import ArgumentTypeError, InvalidArgumentError
 from sunpy_dlmag.maps import derived_meta
@@ -126,7 +126,7 @@ def sunspot_bipoles(spots, *, date, leading_polarity=None, flux_factor=1.0,
     CyclePhaseUnknownError
         A date outside the known solar cycles and no ``leading_polarity``.
     """
-    _check_spots(spots)
+    check_spots(spots)
     if leading_polarity not in (None, 1, -1):
         raise InvalidArgumentError(f"leading_polarity must be +1, -1 or None (Hale's law), got {leading_polarity!r}.")
     flux_factor = checks.check_number(flux_factor, "flux_factor", minimum=0, inclusive=(False, True))
@@ -136,7 +136,7 @@ def sunspot_bipoles(spots, *, date, leading_polarity=None, flux_factor=1.0,
         for g in np.unique(np.asarray(spots["group"], dtype=int)):
             rows.append(_bipole(spots[np.asarray(spots["group"]) == g], time, leading_polarity, flux_factor,
                                 joy_coefficient))  # fmt: skip
-    return _table(rows, _BIPOLE_COLUMNS)
+    return spot_table(rows, _BIPOLE_COLUMNS)
 
 
 _BIPOLE_COLUMNS = {
@@ -148,9 +148,9 @@ _BIPOLE_COLUMNS = {
 
 def _bipole(member, time, leading_polarity, flux_factor, joy_coefficient):
     areas = member["area"].to(MSH)
-    vectors = _unit_vectors(member["lon"].to_value(u.deg), member["lat"].to_value(u.deg))
-    centre = _weighted_centre(vectors, _spot_weights(member))
-    lon, lat = _lon_lat(centre)
+    vectors = unit_vectors(member["lon"].to_value(u.deg), member["lat"].to_value(u.deg))
+    centre = weighted_centre(vectors, spot_weights(member))
+    lon, lat = lon_lat(centre)
     if leading_polarity is None:
         cycle = _cycles.cycle_number(time, lat * u.deg)
         north = _cycles.north_leading_polarity(cycle)
@@ -173,8 +173,8 @@ def _bipole(member, time, leading_polarity, flux_factor, joy_coefficient):
     along = np.arcsin(np.clip(vectors @ axis, -1, 1))
     lead = along.max()
     follow = min(along.min(), lead - _MIN_SEPARATION_SIGMAS * sigma)
-    lead_lon, lead_lat = _lon_lat(np.cos(lead) * centre + np.sin(lead) * axis)
-    follow_lon, follow_lat = _lon_lat(np.cos(follow) * centre + np.sin(follow) * axis)
+    lead_lon, lead_lat = lon_lat(np.cos(lead) * centre + np.sin(lead) * axis)
+    follow_lon, follow_lat = lon_lat(np.cos(follow) * centre + np.sin(follow) * axis)
     return {
         "group": int(member["group"][0]),
         "cycle": int(cycle),
@@ -306,7 +306,7 @@ def drawing_to_magnetogram(drawing_map, *, method="bipole", model=None, device="
     if method == "bipole" and model is not None:
         raise InvalidArgumentError("model only applies to method='model'.")
     with _cycles.historical_dates():
-        data = _drawing_data(drawing_map)
+        data = drawing_data(drawing_map)
         if method == "model":
             return _model_magnetogram(drawing_map, data, model, device, num_threads)
         return _bipole_magnetogram(drawing_map, spots, leading_polarity, flux_factor, detect_kwargs, shape, scale)
@@ -333,7 +333,7 @@ def _magnetogram_grid(drawing_map, shape, scale):
 
 def _disk_of_zeros(smap):
     """Zeros on the disk (a circle of the angular radius around disk centre), NaN off it."""
-    cx, cy, radius = _disk_pixels(smap)
+    (cx, cy), radius = disk.centre_pixel(smap), disk.radius_pixels(smap)[0]
     ny, nx = smap.data.shape
     yy, xx = np.ogrid[:ny, :nx]
     inside = (np.float32(xx - cx) ** 2 + np.float32(yy - cy) ** 2) < np.float32(radius) ** 2
@@ -345,11 +345,11 @@ def _add_patch(out, smap, lat, lon, peak, sigma):
     Add a Gaussian patch of radial field (``peak`` G, width ``sigma`` rad) seen along the line
     of sight; only the pixels within 6 widths are computed, so a large drawing costs little.
     """
-    centre = _unit_vectors(lon.to_value(u.deg), lat.to_value(u.deg))
+    centre = unit_vectors(lon.to_value(u.deg), lat.to_value(u.deg))
     frame = HeliographicStonyhurst(obstime=smap.date)
     point = SkyCoord(lon, lat, smap.rsun_meters, frame=frame).transform_to(smap.coordinate_frame)
     x, y = (float(v) for v in smap.wcs.world_to_pixel(point))
-    radius_px = _disk_pixels(smap)[2]
+    radius_px = disk.radius_pixels(smap)[0]
     reach = 6 * sigma * radius_px + 2  # 6 widths on the sphere span at most this many pixels
     if not (np.isfinite(x) and np.isfinite(y)):
         return
@@ -364,7 +364,7 @@ def _add_patch(out, smap, lat, lon, peak, sigma):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pixels just off the limb have no surface point
         surface = coords.transform_to(frame)
-    vectors = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
+    vectors = unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
     good = np.isfinite(vectors).all(axis=1)
     cos_angle = vectors[good] @ centre
     near = cos_angle > np.cos(6 * sigma)

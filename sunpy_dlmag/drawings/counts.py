@@ -17,9 +17,10 @@ from astropy.time import Time
 
 import sunpy.map
 
+from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag._progress import progress_bar
 from sunpy_dlmag.drawings.orientation import OrientationWarning
-from sunpy_dlmag.drawings.read import _old_dates, read_drawing
+from sunpy_dlmag.drawings.read import read_drawing
 from sunpy_dlmag.drawings.spots import MSH, detect_sunspots, sunspot_groups
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InvalidArgumentError, MissingDateError
 
@@ -152,7 +153,7 @@ def sunspot_counts(drawing, **detection):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DlmagUserWarning)  # a spotless day is a count of 0, not a problem
             spots, candidates = detect_sunspots(drawing, return_candidates=True, **detection)
-        with _old_dates():  # a drawing from before 1960
+        with historical_dates():  # a drawing from before 1960
             date = drawing.date
         orientation = _orientation_of(drawing)
     elif isinstance(drawing, QTable):
@@ -162,7 +163,7 @@ def sunspot_counts(drawing, **detection):
                 "as it is."
             )
         spots, candidates, orientation = drawing, None, {}
-        with _old_dates():
+        with historical_dates():
             date = Time(spots.meta["date"]) if spots.meta.get("date") else None
     else:
         raise ArgumentTypeError(
@@ -224,7 +225,7 @@ def date_from_name(path):
     year, month, day, hour, minute = found.groups()
     iso = f"{year}-{month}-{day}T{hour}:{minute}"
     try:
-        with _old_dates():
+        with historical_dates():
             Time(iso, format="isot", scale="utc")
     except ValueError:
         raise MissingDateError(

@@ -5,8 +5,9 @@ so that a user checks the reading of a drawing at a glance.
 
 import numpy as np
 
+from sunpy_dlmag import disk
 from sunpy_dlmag._cycles import historical_dates
-from sunpy_dlmag.drawings.read import _disk_pixels, _drawing_data
+from sunpy_dlmag.drawings.read import drawing_data
 from sunpy_dlmag.drawings.spots import VERDICTS, spot_candidates
 
 __all__ = ["plot_candidates"]
@@ -56,7 +57,7 @@ def plot_candidates(drawing_map, candidates=None, *, axes=None, **detect_kwargs)
     from matplotlib.lines import Line2D
     from matplotlib.patches import Circle
 
-    data = _drawing_data(drawing_map)
+    data = drawing_data(drawing_map)
     if candidates is None:
         candidates = spot_candidates(drawing_map, **detect_kwargs)
     if axes is None:
@@ -65,7 +66,7 @@ def plot_candidates(drawing_map, candidates=None, *, axes=None, **detect_kwargs)
     step = max(1, int(max(ny, nx) / 1600))  # enough pixels for the figure, fast to draw
     axes.imshow(data[::step, ::step], origin="lower", cmap="gray", vmin=0, vmax=255,
                 extent=(-0.5, nx - 0.5, -0.5, ny - 0.5), interpolation="antialiased")  # fmt: skip
-    cx, cy, radius = _disk_pixels(drawing_map)
+    (cx, cy), radius = disk.centre_pixel(drawing_map), disk.radius_pixels(drawing_map)[0]
     axes.add_patch(Circle((cx, cy), radius, fill=False, color="tab:orange", lw=1.0))
     axes.plot([cx], [cy], "+", color="tab:orange", ms=8)
     handles = [Line2D([], [], color="tab:orange", lw=1.0, label=_limb_label(drawing_map, radius))]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from sunpy_dlmag import geometry
 from sunpy_dlmag.exceptions import DlmagUserWarning
 
 __all__ = ["OrientationWarning", "form_orientation"]
@@ -118,7 +119,7 @@ def _classify(mask):
 
 def _marks(grey, cx, cy, r):
     """The letter-sized marks in the ring outside the limb: (character, weight, position angle deg ccw from right)."""
-    from sunpy_dlmag.drawings.read import _block_mean, _odd, _paper_level
+    from sunpy_dlmag.drawings.read import odd_size, paper_level
 
     h, w = grey.shape
     reach = _RING[1] * r
@@ -126,12 +127,12 @@ def _marks(grey, cx, cy, r):
     x0, x1 = max(int(cx - reach), 0), min(int(cx + reach) + 1, w)
     # Letters some 10 px high at a limb radius of ~500 px: a finer grid only costs time.
     factor = max(1, int(r // 500))
-    box = _block_mean(grey[y0:y1, x0:x1], factor)
+    box = geometry.block_mean(grey[y0:y1, x0:x1], factor, dtype=None)
     yy, xx = np.ogrid[: box.shape[0], : box.shape[1]]
     rho = np.hypot(np.float32((xx + 0.5) * factor + x0 - cx), np.float32((yy + 0.5) * factor + y0 - cy)) / np.float32(r)
     # The paper level varies slowly: a coarse estimate, looked up for the ring's pixels only.
     step = max(1, int(max(box.shape) // 256))
-    paper = _paper_level(_block_mean(box, step), _odd(0.1 * r / (factor * step)))
+    paper = paper_level(geometry.block_mean(box, step, dtype=None), odd_size(0.1 * r / (factor * step)))
     ring = (rho < _RING[1]) & (rho > 1.0)
     ys, xs = np.nonzero(ring)
     level = paper[np.minimum(ys // step, paper.shape[0] - 1), np.minimum(xs // step, paper.shape[1] - 1)]

@@ -7,7 +7,6 @@ comes from the user or, where not given, from the marks the form shows outside t
 (`~sunpy_dlmag.drawings.orientation`).
 """
 
-import contextlib
 import os
 import warnings
 from pathlib import Path
@@ -15,9 +14,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.utils.exceptions import AstropyWarning
 from astropy.visualization import ImageNormalize
-from erfa import ErfaWarning
 from scipy import fft, ndimage, optimize
 
 import sunpy.map
@@ -25,24 +22,12 @@ import sunpy.sun.constants
 from sunpy.coordinates import Helioprojective, get_earth, sun
 from sunpy.map.header_helper import make_fitswcs_header
 
-from sunpy_dlmag import checks, disk
+from sunpy_dlmag import checks, geometry
+from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag.drawings.orientation import OrientationWarning, form_orientation
 from sunpy_dlmag.exceptions import InputMapError, InvalidArgumentError, MissingFileError, NoDiskError
 
 __all__ = ["read_drawing"]
-
-
-@contextlib.contextmanager
-def _old_dates():
-    """
-    UTC is not defined before 1960 and the planetary ephemeris erfa uses is approximate before
-    1900; before 1962 there is no measured polar motion either: astropy warns for the dates of
-    historical drawings, at a precision (arcseconds) that does not matter here.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ErfaWarning)
-        warnings.filterwarnings("ignore", message="Tried to get polar motions", category=AstropyWarning)
-        yield
 
 
 # --------------------------------------------------------------------------- images
@@ -115,30 +100,22 @@ def _check_size(a):
     return a
 
 
-def _odd(value):
+def odd_size(value):
     n = max(3, int(np.rint(value)))
     return n if n % 2 else n + 1
 
 
-def _paper_level(grey, size):
+def paper_level(grey, size):
     """Local paper level: a grey closing removes ink features narrower than ``size``, then a smoothing."""
     return ndimage.uniform_filter(ndimage.grey_closing(grey, size=(size, size)), size)
 
 
 def _paper_and_depth(grey, size):
     """Ink depth: the fraction of the local paper level by which a pixel is darker."""
-    paper = _paper_level(grey, size)
+    paper = paper_level(grey, size)
     with np.errstate(invalid="ignore", divide="ignore"):
         depth = np.where(paper > 0, 1 - grey / paper, 0.0)
     return depth
-
-
-def _block_mean(grey, factor):
-    """Mean of each ``factor x factor`` block (the image cropped to whole blocks)."""
-    if factor == 1:
-        return grey
-    h, w = (s // factor * factor for s in grey.shape)
-    return grey[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
 
 
 def _block_min(grey, factor):
@@ -292,7 +269,7 @@ def _ink_near_circle(grey, cx, cy, r, band):
     """
     h, w = grey.shape
     step = max(1, int(np.ceil(max(h, w) / 1024)))
-    paper = _paper_level(_block_mean(grey, step), _odd(max(9, 0.02 * min(h, w) / step)))
+    paper = paper_level(geometry.block_mean(grey, step, dtype=None), odd_size(max(9, 0.02 * min(h, w) / step)))
     y0, y1 = max(int(cy - r - band), 0), min(int(cy + r + band) + 1, h)
     x0, x1 = max(int(cx - r - band), 0), min(int(cx + r + band) + 1, w)
     yy, xx = np.ogrid[y0:y1, x0:x1]
@@ -319,7 +296,7 @@ def _fit_disk(grey):
     h, w = grey.shape
     factor = max(1, int(np.ceil(max(h, w) / 512)))
     coarse = _block_min(grey, factor)
-    ink = _paper_and_depth(coarse, _odd(0.03 * min(coarse.shape))) > _DISK_INK_DEPTH
+    ink = _paper_and_depth(coarse, odd_size(0.03 * min(coarse.shape))) > _DISK_INK_DEPTH
     labels, n = ndimage.label(ink, structure=np.ones((3, 3)))
     if n == 0:
         raise _no_disk("the image has no ink.")
@@ -396,7 +373,7 @@ def _fit_disk(grey):
 # --------------------------------------------------------------------------- geometry
 
 
-def _check_angle(value, name):
+def check_angle(value, name):
     """One finite angle (NaN or inf would give a map with a NaN rotation matrix)."""
     return checks.check_quantity(value, u.deg, name)
 
@@ -406,14 +383,14 @@ def _map_north_angle(north_angle, mirrored):
     return -north_angle if mirrored else north_angle
 
 
-def _map_centre(centre, shape, mirrored):
+def map_centre(centre, shape, mirrored):
     """Disk centre from image pixels (x from the left, y from the top) to map pixels (y up, un-mirrored)."""
     h, w = shape
     x, y = centre
     return ((w - 1 - x) if mirrored else x, h - 1 - y)
 
 
-def _drawing_header(shape, *, centre, radius, date, north_angle, mirrored, observatory=None):
+def drawing_header(shape, *, centre, radius, date, north_angle, mirrored, observatory=None):
     """
     FITS header of a drawing in map orientation for an Earth observer at ``date``.
 
@@ -428,7 +405,7 @@ def _drawing_header(shape, *, centre, radius, date, north_angle, mirrored, obser
     header = make_fitswcs_header(
         tuple(shape),
         SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=frame),
-        reference_pixel=u.Quantity(_map_centre(centre, shape, mirrored), u.pix),
+        reference_pixel=u.Quantity(map_centre(centre, shape, mirrored), u.pix),
         scale=u.Quantity([scale, scale]),
         # A PC rotation by -angle puts solar north at `angle` counterclockwise from the image's up.
         rotation_angle=-angle,
@@ -438,7 +415,7 @@ def _drawing_header(shape, *, centre, radius, date, north_angle, mirrored, obser
     return header
 
 
-def _wcs_of(header):
+def wcs_of(header):
     return sunpy.map.Map(np.zeros((1, 1), dtype=np.float32), header).wcs
 
 
@@ -536,9 +513,9 @@ def read_drawing(image, *, date, north_angle: u.deg = None, mirrored=None, north
     """
     if north not in ("solar", "celestial"):
         raise InvalidArgumentError(f"north must be 'solar' or 'celestial', got {north!r}.")
-    with _old_dates():
+    with historical_dates():
         time = checks.check_date(date, "date")
-        north_angle = None if north_angle is None else _check_angle(north_angle, "north_angle")
+        north_angle = None if north_angle is None else check_angle(north_angle, "north_angle")
         mirrored = None if mirrored is None else checks.check_bool(mirrored, "mirrored")
         grey, source = _grey_image(image)
         fit = _fit_disk(grey) if disk is None else _disk_by_hand(disk, grey.shape)
@@ -546,8 +523,8 @@ def read_drawing(image, *, date, north_angle: u.deg = None, mirrored=None, north
         if north == "celestial":
             # P turns solar north towards east: counterclockwise on the sky, clockwise on a mirrored image.
             north_angle = north_angle + (-1 if mirrored else 1) * sun.P(time).to(u.deg)
-        data = _to_image_orientation(grey, mirrored)  # its own inverse: image to map orientation
-        header = _drawing_header(
+        data = to_image_orientation(grey, mirrored)  # its own inverse: image to map orientation
+        header = drawing_header(
             data.shape,
             centre=(fit["x"], fit["y"]),
             radius=fit["radius"],
@@ -592,7 +569,7 @@ def read_drawing(image, *, date, north_angle: u.deg = None, mirrored=None, north
         f"mirrored {bool(mirrored)} ({read['drawnsrc']}, {read['drawmsrc']})"
     )
     plot_settings = {"cmap": "gray", "norm": ImageNormalize(vmin=0, vmax=255)}
-    with _old_dates():
+    with historical_dates():
         return sunpy.map.Map(np.ascontiguousarray(data, dtype=np.float32), header, plot_settings=plot_settings)
 
 
@@ -639,13 +616,13 @@ def _disk_by_hand(disk, shape):
     return {"x": x, "y": y, "radius": r, "rms": 0.0, "coverage": 1.0}
 
 
-def _to_image_orientation(drawn, mirrored):
+def to_image_orientation(drawn, mirrored):
     """Map orientation (first row at the bottom, un-mirrored) to the image as drawn."""
     drawn = drawn[:, ::-1] if mirrored else drawn
     return drawn[::-1]
 
 
-def _drawing_data(drawing_map):
+def drawing_data(drawing_map):
     if not isinstance(drawing_map, sunpy.map.GenericMap):
         raise InputMapError(f"Expected a drawing as a sunpy map (see read_drawing), got {type(drawing_map).__name__}.")
     if isinstance(drawing_map, checks.EUV_CLASSES + checks.MAGNETOGRAM_CLASSES):
@@ -666,8 +643,3 @@ def _drawing_data(drawing_map):
     if not np.isfinite(data).any():
         raise InputMapError(f"The drawing ({drawing_map.name}) has no finite pixel.")
     return data
-
-
-def _disk_pixels(smap):
-    """Disk centre (map pixels) and radius (pixels) from the map's WCS."""
-    return (*disk.centre_pixel(smap), disk.radius_pixels(smap)[0])

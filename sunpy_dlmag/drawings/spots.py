@@ -16,15 +16,13 @@ import sunpy.map
 import sunpy.sun.constants
 from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 
-from sunpy_dlmag import checks, disk
+from sunpy_dlmag import checks, disk, geometry
+from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag.drawings.cores import spot_pixels
 from sunpy_dlmag.drawings.read import (
-    _block_mean,
-    _disk_pixels,
-    _drawing_data,
-    _odd,
-    _old_dates,
-    _paper_level,
+    drawing_data,
+    odd_size,
+    paper_level,
 )
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 
@@ -54,29 +52,29 @@ def _limb_margin(ink, r, radius):
     return float(min(radius - inner + 1.5, 0.1 * radius))
 
 
-def _unit_vectors(lon, lat):
+def unit_vectors(lon, lat):
     lon, lat = np.deg2rad(lon), np.deg2rad(lat)
     return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
 
 
-def _weighted_centre(vectors, weights):
+def weighted_centre(vectors, weights):
     """Unit vector of the weighted mean direction of ``vectors``."""
     centre = (weights[:, np.newaxis] * vectors).sum(axis=0)
     return centre / np.linalg.norm(centre)
 
 
-def _spot_weights(spots):
+def spot_weights(spots):
     """Areas (MSH) of a group's spots as weights, equal weights if none has an area."""
     areas = spots["area"].to_value(MSH)
     return areas if areas.sum() > 0 else np.ones(len(spots))
 
 
-def _lon_lat(vectors):
+def lon_lat(vectors):
     v = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
     return np.rad2deg(np.arctan2(v[..., 1], v[..., 0])), np.rad2deg(np.arcsin(np.clip(v[..., 2], -1, 1)))
 
 
-def _table(rows, columns):
+def spot_table(rows, columns):
     """A QTable from row dicts; ``columns`` maps each name to its unit (None: plain numbers)."""
     data = {}
     for name, unit in columns.items():
@@ -239,18 +237,18 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     measured in fractions of the disk radius, the width with the foreshortening undone
     (stretched by 1/mu along the radius).
     """
-    data = _drawing_data(drawing_map)
-    cx, cy, radius = _disk_pixels(drawing_map)
+    data = drawing_data(drawing_map)
+    (cx, cy), radius = disk.centre_pixel(drawing_map), disk.radius_pixels(drawing_map)[0]
     grey = np.where(np.isfinite(data), data, np.nanmax(data))  # NaN is paper
     f = max(1, int(radius / _WORK_RADIUS + 0.5))
-    work = _block_mean(grey, f)
+    work = geometry.block_mean(grey, f, dtype=None)
 
     def to_map(working):
         """Map pixel of a working pixel (each holds f x f map pixels)."""
         return f * working + (f - 1) / 2
 
     cxw, cyw, rw = (cx - (f - 1) / 2) / f, (cy - (f - 1) / 2) / f, radius / f
-    paper = _paper_level(work, _odd(max(15, 0.15 * rw)))
+    paper = paper_level(work, odd_size(max(15, 0.15 * rw)))
     with np.errstate(invalid="ignore", divide="ignore"):
         depth = np.where(paper > 0, 1 - work / paper, 0.0)
     yy, xx = np.ogrid[: work.shape[0], : work.shape[1]]
@@ -437,7 +435,7 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
         area), ``depth`` (deepest ink) and ``n_pixels``.
     """
     _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast)
-    with _old_dates():
+    with historical_dates():
         return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
                        label_distance, core_contrast, warn=False)[1]  # fmt: skip
 
@@ -518,7 +516,7 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     """
     _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast)
     return_candidates = checks.check_bool(return_candidates, "return_candidates")
-    with _old_dates():
+    with historical_dates():
         spots, candidates = _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance,
                                     limb_margin, label_distance, core_contrast)  # fmt: skip
     return (spots, candidates) if return_candidates else spots
@@ -544,7 +542,7 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
             del pixels[k]
         if len(unlabelled):
             table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
-    candidates = _table(rows, _CANDIDATE_COLUMNS)
+    candidates = spot_table(rows, _CANDIDATE_COLUMNS)
     rejected = len(rows) - len(pixels)
     meta = {"date": drawing_map.date.isot, "drawing": checks.describe_map(drawing_map), "threshold": threshold,
             "group_distance": group_distance.to(u.deg), "limb_margin_px": margin, "rejected": rejected}  # fmt: skip
@@ -557,7 +555,7 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
             stacklevel=3,
         )
     if not pixels:
-        empty = _table([], _SPOT_COLUMNS)
+        empty = spot_table([], _SPOT_COLUMNS)
         empty.meta.update(meta)
         return empty, candidates
     candidates["spot"][ids[::-1] - 1] = table["spot"][::-1]  # a split mark: its first spot
@@ -573,7 +571,7 @@ def _unlabelled_spots(drawing_map, rows, writing, table, ids, label_distance):
     ``"auto"``, on a drawing with a group labelled by two marks or more (written characters
     such as "A1" or "(5)"), each lone pencil dot with no mark near it.
     """
-    radius = _disk_pixels(drawing_map)[2]
+    radius = disk.radius_pixels(drawing_map)[0]
     distance = _AUTO_LABEL_DISTANCE if label_distance == "auto" else label_distance
     spots_xy = np.array([(row["x"], row["y"]) for row in rows], dtype=float)[ids - 1]
     groups = np.asarray(table["group"])
@@ -602,7 +600,7 @@ def _spot_table(drawing_map, pixels, group_distance):
     frame = HeliographicStonyhurst(obstime=drawing_map.date)
     seen_px = drawing_map.pixel_to_world(xs * u.pix, ys * u.pix)
     surface = seen_px.transform_to(frame)
-    vectors = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
+    vectors = unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
     area, _ = disk.area_and_mu_at(drawing_map, np.hypot(seen_px.Tx, seen_px.Ty).to_value(u.rad))
     good = np.isfinite(vectors).all(axis=1) & np.isfinite(area)
     which, vectors, area = which[good], vectors[good], area[good]
@@ -613,7 +611,7 @@ def _spot_table(drawing_map, pixels, group_distance):
     found = total_area > 0
     ids, sums, total_area, n_pixels = ids[found], sums[found], total_area[found], n_pixels[found]
     centres = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-    lon, lat = _lon_lat(centres)
+    lon, lat = lon_lat(centres)
 
     rsun_m = drawing_map.rsun_meters.to_value(u.m)
     mu = disk.mu_towards(rsun_m * centres, drawing_map.observer_coordinate)
@@ -653,13 +651,13 @@ def _number_groups_east_to_west(groups, centres, areas):
     lons = []
     for g in ids:
         member = groups == g
-        lons.append(_lon_lat(_weighted_centre(centres[member], areas[member]))[0])
+        lons.append(lon_lat(weighted_centre(centres[member], areas[member]))[0])
     order = ids[np.argsort(lons, kind="stable")]
     mapping = {g: i + 1 for i, g in enumerate(order)}
     return np.array([mapping[g] for g in groups], dtype=int)
 
 
-def _check_spots(spots, columns=("group", "lat", "lon", "area")):
+def check_spots(spots, columns=("group", "lat", "lon", "area")):
     if not isinstance(spots, QTable):
         raise InputMapError(f"Expected a sunspot table (a QTable from detect_sunspots), got {type(spots).__name__}.")
     missing = [c for c in columns if c not in spots.colnames]
@@ -683,13 +681,13 @@ def sunspot_groups(spots):
         area-weighted centre, ``Tx``, ``Ty``, ``x``, ``y``, ``mu`` (area-weighted means),
         ``area`` (sum, `~sunpy_dlmag.drawings.MSH`) and ``extent`` (largest distance between two of its spots).
     """
-    _check_spots(spots, ("group", "lat", "lon", "carrington_lon", "area", "Tx", "Ty", "x", "y", "mu"))
+    check_spots(spots, ("group", "lat", "lon", "carrington_lon", "area", "Tx", "Ty", "x", "y", "mu"))
     rows = []
     for g in np.unique(np.asarray(spots["group"])):
         member = spots[np.asarray(spots["group"]) == g]
-        w = _spot_weights(member)
-        vectors = _unit_vectors(member["lon"].to_value(u.deg), member["lat"].to_value(u.deg))
-        lon, lat = _lon_lat(_weighted_centre(vectors, w))
+        w = spot_weights(member)
+        vectors = unit_vectors(member["lon"].to_value(u.deg), member["lat"].to_value(u.deg))
+        lon, lat = lon_lat(weighted_centre(vectors, w))
         # Carrington and Stonyhurst longitudes differ by one offset at a given time.
         offset = np.median((member["carrington_lon"] - member["lon"]).to_value(u.deg))
         extent = np.arccos(np.clip(vectors @ vectors.T, -1, 1)).max() if len(member) > 1 else 0.0
@@ -709,7 +707,7 @@ def sunspot_groups(spots):
                 "extent": np.rad2deg(extent) * u.deg,
             }
         )
-    return _table(rows, _GROUP_COLUMNS)
+    return spot_table(rows, _GROUP_COLUMNS)
 
 
 _GROUP_COLUMNS = {

@@ -6,7 +6,7 @@ Discriminator networks of the published methods, in torch.
 """
 
 from sunpy_dlmag.training._torch import torch
-from sunpy_dlmag.training.networks import _NORMS_ALL, _check_choice, _check_counts, _norm2d
+from sunpy_dlmag.training.networks import NORMS_ALL, check_counts, check_network_choice, norm2d
 
 __all__ = ["MultiScaleDiscriminator", "PatchDiscriminator"]
 
@@ -72,8 +72,8 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, in_channels, base_filters=64, n_layers=3, max_filters=512, norm="batch", return_features=False):
         super().__init__()
-        _check_choice("norm", norm, _NORMS_ALL)
-        _check_counts(1, in_channels=in_channels, base_filters=base_filters, n_layers=n_layers, max_filters=max_filters)
+        check_network_choice("norm", norm, NORMS_ALL)
+        check_counts(1, in_channels=in_channels, base_filters=base_filters, n_layers=n_layers, max_filters=max_filters)
         self.in_channels = in_channels
         self.n_layers = n_layers
         self.norm = norm
@@ -85,7 +85,7 @@ class PatchDiscriminator(nn.Module):
             blocks.append(
                 nn.Sequential(
                     nn.Conv2d(widths[k - 1], widths[k], 4, stride=stride, padding=1, bias=norm == "none"),
-                    _norm2d(norm, widths[k]),
+                    norm2d(norm, widths[k]),
                     nn.LeakyReLU(0.2),
                 )
             )
@@ -156,7 +156,7 @@ class MultiScaleDiscriminator(nn.Module):
 
     def __init__(self, in_channels, n_scales=2, base_filters=64, n_layers=3, max_filters=512, norm="instance"):
         super().__init__()
-        _check_counts(1, n_scales=n_scales)
+        check_counts(1, n_scales=n_scales)
         self.in_channels = in_channels
         self.n_scales = n_scales
         self.scales = nn.ModuleList(

@@ -13,15 +13,14 @@ import sunpy.map
 import sunpy.sun.constants
 
 from sunpy_dlmag import checks, disk, geometry
+from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag.drawings.read import (
-    _check_angle,
-    _disk_pixels,
-    _drawing_header,
-    _map_centre,
-    _old_dates,
-    _to_image_orientation,
-    _wcs_of,
+    check_angle,
+    drawing_header,
+    map_centre,
     read_drawing,
+    to_image_orientation,
+    wcs_of,
 )
 from sunpy_dlmag.exceptions import ArgumentTypeError, InputMapError, InvalidArgumentError
 
@@ -122,7 +121,7 @@ def _pen_dots(smap, penumbra, umbra, target, radius, shape, mirrored):
     labels, n = ndimage.label(penumbra, structure=np.ones((3, 3)))
     if n == 0:
         return penumbra, umbra, []
-    source_radius = _disk_pixels(smap)[2]
+    source_radius = disk.radius_pixels(smap)[0]
     sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:] * (radius / source_radius) ** 2
     small = 1 + np.flatnonzero(sizes < 3 * np.pi * (_PEN_DOT / 2) ** 2)
     if small.size == 0:
@@ -131,7 +130,7 @@ def _pen_dots(smap, penumbra, umbra, target, radius, shape, mirrored):
     dark = np.asarray(ndimage.maximum(umbra, labels, small), dtype=bool)
     diameters = np.maximum(_PEN_DOT, 2 * np.sqrt(sizes[small - 1] / np.pi))
     x, y = target.world_to_pixel(smap.pixel_to_world(centres[:, 1] * u.pix, centres[:, 0] * u.pix))
-    x, y = _map_centre((x, y), shape, mirrored)  # its own inverse: map pixels to image pixels
+    x, y = map_centre((x, y), shape, mirrored)  # its own inverse: map pixels to image pixels
     removed = np.isin(labels, small)
     dots = [
         ((xi, yi), di, d)
@@ -213,19 +212,19 @@ def render_drawing(smap, *, shape=(1000, 1000), radius=None, centre=None, north_
         raise InvalidArgumentError(f"shape must be at least 64 px on each side, got {shape}.")
     radius = 0.4 * min(h, w) if radius is None else float(radius)
     centre = ((w - 1) / 2, (h - 1) / 2) if centre is None else tuple(float(c) for c in centre)
-    north_angle = _check_angle(north_angle, "north_angle")
+    north_angle = check_angle(north_angle, "north_angle")
     rng = np.random.default_rng(seed)
 
-    with _old_dates():
+    with historical_dates():
         penumbra, umbra = _spot_masks(smap, threshold, umbra_threshold, int(min_pixels))
-        header = _drawing_header((h, w), centre=centre, radius=radius, date=smap.date, north_angle=north_angle,
+        header = drawing_header((h, w), centre=centre, radius=radius, date=smap.date, north_angle=north_angle,
                                  mirrored=bool(mirrored))  # fmt: skip
-        target = _wcs_of(header)
+        target = wcs_of(header)
         penumbra, umbra, dots = _pen_dots(smap, penumbra, umbra, target, radius, (h, w), bool(mirrored))
         layers = []
         for mask in (penumbra, umbra):
             drawn = np.nan_to_num(geometry.resample(mask.astype(np.float32), smap.wcs, target, (h, w)))
-            drawn = _to_image_orientation(drawn, bool(mirrored))
+            drawn = to_image_orientation(drawn, bool(mirrored))
             # Bilinear resampling softens the mask's edges: a pen's antialiased edge.
             layers.append(np.clip((drawn - 0.3) / 0.4, 0, 1))
         for (x, y), diameter, dark in dots:

@@ -193,12 +193,12 @@ class UNetGenerator(nn.Module):
 
 
 # The networks below share these helpers; `UNetGenerator` keeps its own (batch or none).
-_NORMS_ALL = ("instance", "batch", "none")
+NORMS_ALL = ("instance", "batch", "none")
 _PADDINGS = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d, "zero": nn.ZeroPad2d}
 _OUTPUT_ACTIVATIONS = ("none", "tanh")
 
 
-def _norm2d(norm, channels):
+def norm2d(norm, channels):
     """The normalisation layer called ``norm`` for ``channels`` feature maps."""
     if norm == "instance":
         # Pix2PixHD's choice: statistics of each image, no learnt scale and offset.
@@ -208,12 +208,12 @@ def _norm2d(norm, channels):
     return nn.Identity()
 
 
-def _check_choice(name, value, choices):
+def check_network_choice(name, value, choices):
     if value not in choices:
         raise InvalidArgumentError(f"{name} must be one of {choices}, got {value!r}.")
 
 
-def _check_counts(minimum, **counts):
+def check_counts(minimum, **counts):
     for name, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise InvalidArgumentError(f"{name} must be an integer >= {minimum}, got {value!r}.")
@@ -250,11 +250,11 @@ class _ResidualBlock(nn.Module):
         self.body = nn.Sequential(
             pad(1),
             nn.Conv2d(channels, channels, 3, bias=bias),
-            _norm2d(norm, channels),
+            norm2d(norm, channels),
             nn.ReLU(),
             pad(1),
             nn.Conv2d(channels, channels, 3, bias=bias),
-            _norm2d(norm, channels),
+            norm2d(norm, channels),
         )
 
     def forward(self, x):
@@ -335,10 +335,10 @@ class GlobalGenerator(nn.Module):
         padding="reflect",
     ):
         super().__init__()
-        _check_choice("norm", norm, _NORMS_ALL)
-        _check_choice("padding", padding, tuple(_PADDINGS))
-        _check_counts(1, in_channels=in_channels, out_channels=out_channels, base_filters=base_filters, n_down=n_down)
-        _check_counts(0, n_res=n_res)
+        check_network_choice("norm", norm, NORMS_ALL)
+        check_network_choice("padding", padding, tuple(_PADDINGS))
+        check_counts(1, in_channels=in_channels, out_channels=out_channels, base_filters=base_filters, n_down=n_down)
+        check_counts(0, n_res=n_res)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.n_down = n_down
@@ -349,11 +349,11 @@ class GlobalGenerator(nn.Module):
         bias = norm == "none"
 
         width = base_filters
-        encoder = [pad(3), nn.Conv2d(in_channels, width, 7, bias=bias), _norm2d(norm, width), nn.ReLU()]
+        encoder = [pad(3), nn.Conv2d(in_channels, width, 7, bias=bias), norm2d(norm, width), nn.ReLU()]
         for _ in range(n_down):
             encoder += [
                 nn.Conv2d(width, 2 * width, 3, stride=2, padding=1, bias=bias),
-                _norm2d(norm, 2 * width),
+                norm2d(norm, 2 * width),
                 nn.ReLU(),
             ]
             width *= 2
@@ -363,7 +363,7 @@ class GlobalGenerator(nn.Module):
         for _ in range(n_down):
             decoder += [
                 nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
-                _norm2d(norm, width // 2),
+                norm2d(norm, width // 2),
                 nn.ReLU(),
             ]
             width //= 2
@@ -514,9 +514,9 @@ class DenoiseGenerator(nn.Module):
         if residual and output_activation != "none":
             raise InvalidArgumentError("residual=True needs output_activation='none': the sum is not bounded.")
         self.residual_output = bool(residual)
-        _check_choice("norm", norm, _NORMS_ALL)
-        _check_choice("output_activation", output_activation, _OUTPUT_ACTIVATIONS)
-        _check_counts(
+        check_network_choice("norm", norm, NORMS_ALL)
+        check_network_choice("output_activation", output_activation, _OUTPUT_ACTIVATIONS)
+        check_counts(
             1,
             in_channels=in_channels,
             out_channels=out_channels,
@@ -524,7 +524,7 @@ class DenoiseGenerator(nn.Module):
             max_filters=max_filters,
             n_down=n_down,
         )
-        _check_counts(0, n_res=n_res, full_res_filters=full_res_filters)
+        check_counts(0, n_res=n_res, full_res_filters=full_res_filters)
         self.in_channels = in_channels
         self.full_res_filters = full_res_filters
         self.out_channels = out_channels
@@ -549,7 +549,7 @@ class DenoiseGenerator(nn.Module):
                 layers = [
                     nn.LeakyReLU(0.2),
                     nn.Conv2d(previous, width, 4, stride=2, padding=1, bias=bias),
-                    _norm2d(norm, width),
+                    norm2d(norm, width),
                 ]
             self.down.append(nn.Sequential(*layers))
             previous = width
@@ -571,7 +571,7 @@ class DenoiseGenerator(nn.Module):
                 layers = [
                     nn.ReLU(),
                     nn.ConvTranspose2d(in_width, out_width, 4, stride=2, padding=1, bias=bias),
-                    _norm2d(norm, out_width),
+                    norm2d(norm, out_width),
                 ]
             self.up.append(nn.Sequential(*layers))
         self.tail = None

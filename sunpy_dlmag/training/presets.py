@@ -33,7 +33,7 @@ _SMALL = {
 _SMALL_DISCRIMINATOR = {"base_filters": 16}
 SIZES = ("published", "small")
 # The command-line flag of each generator setting that has one.
-_FLAGS = {"base_filters": "--base-filters", "n_res": "--n-res", "max_filters": "--max-filters"}
+GENERATOR_FLAGS = {"base_filters": "--base-filters", "n_res": "--n-res", "max_filters": "--max-filters"}
 
 
 @dataclass(frozen=True)
@@ -258,8 +258,8 @@ class Preset:
         taken = [k for k in inspect.signature(generator).parameters if k not in ("in_channels", "out_channels")]
         unknown = [k for k in overrides if k not in taken]
         if unknown:
-            names = ", ".join(f"{k} ({_FLAGS[k]})" if k in _FLAGS else k for k in unknown)
-            flags = ", ".join(_FLAGS[k] for k in taken if k in _FLAGS)
+            names = ", ".join(f"{k} ({GENERATOR_FLAGS[k]})" if k in GENERATOR_FLAGS else k for k in unknown)
+            flags = ", ".join(GENERATOR_FLAGS[k] for k in taken if k in GENERATOR_FLAGS)
             raise InvalidArgumentError(
                 f"The {generator.__name__} of preset {self.name!r} has no setting {names}; it takes "
                 f"{', '.join(taken)}" + (f" (flags {flags})." if flags else ".")

@@ -459,17 +459,17 @@ def _settings(kwargs):
 
 def _resume_flags(state, preset):
     """The flags (and the Python arguments) that build the checkpoint's network."""
-    from sunpy_dlmag.training.presets import _FLAGS
+    from sunpy_dlmag.training.presets import GENERATOR_FLAGS
 
     trained = state["generator_kwargs"]
     size = state.get("size", "published")
     base = preset.generator_settings(size)
     extra = {k: v for k, v in trained.items() if base.get(k) != v}
     flags = ([f"--size {size}"] if size != "published" else []) + [
-        f"{_FLAGS[k]} {v}" for k, v in extra.items() if k in _FLAGS
+        f"{GENERATOR_FLAGS[k]} {v}" for k, v in extra.items() if k in GENERATOR_FLAGS
     ]
     python = f"Trainer(size={size!r}" + (f", generator_kwargs={extra}" if extra else "") + ")"
-    without_flag = [k for k in extra if k not in _FLAGS]
+    without_flag = [k for k in extra if k not in GENERATOR_FLAGS]
     if without_flag:
         return f"{python} (no command-line flag sets {', '.join(without_flag)})"
     return f"{' '.join(flags) or 'no network flags'} ({python})"

@@ -2,7 +2,7 @@
 The drawn limb: found on every real form past punched holes, corner marks and gaps, and required
 (a blank page with paper texture is not a drawing); the date and orientation arguments checked.
 
-The real forms (Royal Observatory of Belgium, Uccle; see tests/test_drawings_real.py) are read
+The real forms (Royal Observatory of Belgium, Uccle; see tests/drawings/test_drawings_real.py) are read
 in place from the shared data folder and these tests skip when it is absent.
 """
 

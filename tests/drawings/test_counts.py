@@ -199,7 +199,7 @@ def test_counts_command_writes_atomically(folder, tmp_path, monkeypatch, capsys)
 
 # --------------------------------------------------------------------------- real forms
 def _real_folder():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for candidate in (os.environ.get("SUNPY_DLMAG_REAL_DATA"), root.parent / "shared" / "data",
                       root.parents[1] / "shared" / "data"):  # fmt: skip
         if candidate and (Path(candidate) / "drawings" / "uccle_2013-09").is_dir():

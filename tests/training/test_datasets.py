@@ -29,7 +29,7 @@ from sunpy_dlmag.training.datasets import (  # noqa: E402
     prepare,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 AIA = DATA / "aia_171_level1.fits"
 MDI = DATA / "mdi_fd_M_96m_01d.5874.0005_s.fits"
 HMI_NO_WCS = DATA / "hmi.b_720s.20100830_173600_TAI.b_hmi_los_0.fits"

@@ -18,8 +18,8 @@ from sunpy_dlmag.training.noise_model import (
     robust_sigma,
 )
 
-MODEL_JSON = Path(__file__).parents[1] / "tools" / "hmi_noise_model.json"
-HMI_NO_WCS = Path(__file__).parent / "data" / "hmi.b_720s.20100830_173600_TAI.b_hmi_los_0.fits"
+MODEL_JSON = Path(__file__).parents[2] / "tools" / "hmi_noise_model.json"
+HMI_NO_WCS = Path(__file__).parents[1] / "data" / "hmi.b_720s.20100830_173600_TAI.b_hmi_los_0.fits"
 
 
 @pytest.fixture(scope="module")

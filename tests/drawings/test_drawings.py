@@ -36,7 +36,7 @@ from sunpy_dlmag.models import Channel, Geometry, ModelSpec, Normalization, get_
 from sunpy_dlmag.models.graphs import gaussian_filter_network
 from sunpy_dlmag.training import drawings as synthetic
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SHARP = str(DATA / "hmi.sharp_cea_720s.377.20110215_020000_TAI.{}.fits")
 THRESHOLD = 300 * u.G
 
@@ -51,7 +51,7 @@ CASES = {
 }
 
 
-def _unit_vectors(lon, lat):
+def unit_vectors(lon, lat):
     lon, lat = np.deg2rad(lon), np.deg2rad(lat)
     return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
 
@@ -61,7 +61,7 @@ def _on_disk_vectors(smap):
     coords = sunpy.map.all_coordinates_from_map(smap)
     on_disk = sunpy.map.coordinate_is_on_solar_disk(coords)
     surface = coords[on_disk].transform_to(HeliographicStonyhurst(obstime=smap.date))
-    vectors = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
+    vectors = unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
     good = np.isfinite(vectors).all(axis=1)
     on_disk[on_disk] = good
     vectors = vectors[good]
@@ -85,7 +85,7 @@ def truth_groups(mdi):
     labels, n = ndimage.label(penumbra, structure=np.ones((3, 3)))
     ys, xs = np.nonzero(labels)
     surface = mdi.pixel_to_world(xs * u.pix, ys * u.pix).transform_to(HeliographicStonyhurst(obstime=mdi.date))
-    vectors = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
+    vectors = unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg))
     area = pixel_area_on_sphere(mdi).to_value(u.cm**2)[ys, xs]
     ids = labels[ys, xs]
     spot_sums = np.array([(area[ids == k, None] * vectors[ids == k]).sum(axis=0) for k in range(1, n + 1)])
@@ -164,7 +164,7 @@ def test_disk_found_within_one_percent(drawn):
 
 def test_groups_land_within_one_degree_of_the_truth(drawn, mdi_spots, truth_groups):
     groups = drawings.sunspot_groups(mdi_spots)
-    found = _unit_vectors(groups["lon"].to_value(u.deg), groups["lat"].to_value(u.deg))
+    found = unit_vectors(groups["lon"].to_value(u.deg), groups["lat"].to_value(u.deg))
     assert len(groups) == len(truth_groups)
     for direction, area in truth_groups:
         distances = [_separation_deg(f, direction) for f in found]
@@ -293,9 +293,9 @@ def test_sunspot_area_and_position_from_a_continuum_drawing(sharp_disk, tmp_path
     surface = sunpy.map.all_coordinates_from_map(continuum)[spots].transform_to(
         HeliographicStonyhurst(obstime=continuum.date)
     )
-    centre = _unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg)).sum(axis=0)
+    centre = unit_vectors(surface.lon.to_value(u.deg), surface.lat.to_value(u.deg)).sum(axis=0)
     big = groups[np.argmax(groups["area"])]
-    found = _unit_vectors(big["lon"].to_value(u.deg), big["lat"].to_value(u.deg))
+    found = unit_vectors(big["lon"].to_value(u.deg), big["lat"].to_value(u.deg))
     assert _separation_deg(found, centre / np.linalg.norm(centre)) < 1.0
     assert big["area"].to_value(drawings.MSH) == pytest.approx(true_area.to_value(drawings.MSH), rel=0.15)
 

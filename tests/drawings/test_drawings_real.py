@@ -28,7 +28,7 @@ from sunpy_dlmag.exceptions import DlmagUserWarning
 
 
 def _real_drawings():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for candidate in (os.environ.get("SUNPY_DLMAG_REAL_DATA"), root.parent / "shared" / "data",
                       root.parents[1] / "shared" / "data"):  # fmt: skip
         if candidate and (Path(candidate) / "drawings").is_dir():

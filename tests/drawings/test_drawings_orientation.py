@@ -18,11 +18,11 @@ import pytest
 from sunpy_dlmag import drawings
 from sunpy_dlmag.exceptions import DlmagUserWarning
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def _real_drawings():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for candidate in (os.environ.get("SUNPY_DLMAG_REAL_DATA"), root.parent / "shared" / "data",
                       root.parents[1] / "shared" / "data"):  # fmt: skip
         if candidate and (Path(candidate) / "drawings").is_dir():
@@ -93,7 +93,7 @@ def test_a_bare_circle_reads_as_default_without_a_warning():
     assert drawing.meta["drawnang"] == 0
 
 
-def _table():
+def spot_table():
     with (DATA / "uccle_1941_group_tables.csv").open() as f:
         rows = [r for r in csv.DictReader(line for line in f if not line.startswith("#"))]
     forms = {}
@@ -106,7 +106,7 @@ def _table():
 def _errors(mirrored):
     """Angular distance (deg) from each observer's group position to the nearest detected spot."""
     errors = {}
-    for (name, date), groups in _table().items():
+    for (name, date), groups in spot_table().items():
         drawing = drawings.read_drawing(
             REAL / "uccle_1940-2024" / name, date=date, mirrored=mirrored, north_angle=0 * u.deg, north="celestial"
         )
