@@ -45,12 +45,14 @@ __all__ = [
 @contextlib.contextmanager
 def historical_dates():
     """
-    Without erfa's "dubious year" warnings: UTC is not defined before 1960 and its ephemeris is
-    approximate before 1900, at a precision (seconds) that does not matter for drawings of
-    1612 or the 1940s. Other warnings pass.
+    Without the warnings of historical dates: erfa's (UTC is not defined before 1960, its
+    ephemeris is approximate before 1900) and astropy's (no polar motion before 1962), at a
+    precision (seconds, arcseconds) that does not matter for drawings of 1612 or the 1940s.
+    Other warnings pass.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ErfaWarning, message=".*dubious year")
+        # "dubious year" (UTC before 1960), "date outside the range 1900-2100" (the ephemeris).
+        warnings.filterwarnings("ignore", category=ErfaWarning)
         # Nor is polar motion measured before 1962 (arcseconds, irrelevant here).
         warnings.filterwarnings("ignore", message="Tried to get polar motions", category=AstropyWarning)
         yield
