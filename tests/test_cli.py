@@ -259,7 +259,11 @@ def test_drawing_command_reads_a_drawing(tmp_path, capsys):
     image = render_drawing(mdi, shape=(500, 520), radius=200, threshold=300 * u.G)
     Image.fromarray(image).save(tmp_path / "drawing.png")
     out = tmp_path / "out"
-    assert main(["drawing", str(tmp_path / "drawing.png"), "--date", mdi.date.isot, "--out", str(out)]) == 0
+    # Rendered north up, not mirrored: said, as the rendering's marks are not a form's.
+    orientation = ["--north-angle", "0", "--no-mirrored"]
+    assert (
+        main(["drawing", str(tmp_path / "drawing.png"), "--date", mdi.date.isot, *orientation, "--out", str(out)]) == 0
+    )
     magnetogram = sunpy.map.Map(out / "drawing_drawing.fits")
     assert magnetogram.unit == u.G
     assert np.nanmax(magnetogram.data) > 0 > np.nanmin(magnetogram.data)
