@@ -195,7 +195,7 @@ class Trainer:
 
         Notes
         -----
-        `saved_epoch` is the last epoch whose checkpoint is on disk, also after an interrupt
+        ``saved_epoch`` is the last epoch whose checkpoint is on disk, also after an interrupt
         (``KeyboardInterrupt`` is not caught: the epoch in progress is lost).
         """
         # Bad data fail here, not after an epoch of training.
@@ -396,7 +396,7 @@ def check_resume(out_dir, preset, generator_kwargs, size="published", discrimina
         The run folder.
     preset : `~sunpy_dlmag.training.presets.Preset`
     generator_kwargs : dict
-        The full generator settings of this run (`Trainer.generator_kwargs`).
+        The full generator settings of this run (``Trainer.generator_kwargs``).
     size : str
         The size this run was asked for.
     discriminator_kwargs : dict, optional
