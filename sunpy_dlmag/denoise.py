@@ -61,10 +61,13 @@ def _ae_model_for(magnetogram):
         # A product names its own instrument (sunpy-dlmag ...); what it was made from is in DLINPUT.
         made = f"made by {magnetogram.model}" if magnetogram.model else "made by sunpy-dlmag"
         source = magnetogram.inputs or "an unknown input"
+        # The model of the instrument it was made from, where DLINPUT names one.
+        suggested = next((name for _, label, name in _AE_BY_INSTRUMENT if label.split("/")[1] in source.split()), None)
+        example = suggested or _AE_BY_INSTRUMENT[0][2]
         raise InputMapError(
             f"This map is a sunpy-dlmag {magnetogram.product} product ({made} from {source}), "
             "not an observation, so no model is chosen for it. Denoise the original observation; to run a model on "
-            f"this product all the same, name it with model=, e.g. denoise(m, model='denoise-m2-hmi') ({known})."
+            f"this product all the same, name it with model=, e.g. denoise(m, model='{example}') ({known})."
         )
     what = checks.describe_map(magnetogram, wavelength=False, date=False)
     raise InputMapError(

@@ -181,6 +181,12 @@ def test_the_shipped_autoencoder_is_picked_by_instrument(mdi_map):
         sunpy_dlmag.denoise(other)
     # model= overrides the choice.
     assert _denoise_model("ae", "denoise-m2", "cpu", magnetogram=hmi).spec.name == "denoise-m2"
+    # A product is not denoised again by default; the model suggested is its source's (MDI here).
+    cutout = mdi_map.submap([400, 400] * u.pix, top_right=[527, 527] * u.pix)
+    product = sunpy_dlmag.denoise(cutout, progress=False)
+    with pytest.raises(InputMapError, match=r"product .*SOHO MDI.*model='denoise-m2'\)") as err:
+        sunpy_dlmag.denoise(product)
+    assert "model='denoise-m2-hmi')" not in str(err.value)
 
 
 def test_symmetry_ensemble_commutes_with_rotations_and_flips(denoiser, mdi_map):
