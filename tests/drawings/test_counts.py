@@ -5,13 +5,13 @@ magnetogram of 2010-10-15 and on the real Uccle forms where they are present.
 """
 
 import csv
-import os
 import warnings
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 import pytest
+from conftest import shared_path
 from PIL import Image
 
 import sunpy.map
@@ -198,16 +198,7 @@ def test_counts_command_writes_atomically(folder, tmp_path, monkeypatch, capsys)
 
 
 # --------------------------------------------------------------------------- real forms
-def _real_folder():
-    root = Path(__file__).resolve().parents[2]
-    for candidate in (os.environ.get("SUNPY_DLMAG_REAL_DATA"), root.parent / "shared" / "data",
-                      root.parents[1] / "shared" / "data"):  # fmt: skip
-        if candidate and (Path(candidate) / "drawings" / "uccle_2013-09").is_dir():
-            return Path(candidate) / "drawings" / "uccle_2013-09"
-    return None
-
-
-REAL = _real_folder()
+REAL = shared_path("drawings", "uccle_2013-09")
 
 
 @pytest.mark.skipif(REAL is None, reason="the real forms (shared/data/drawings/uccle_2013-09) are not here")

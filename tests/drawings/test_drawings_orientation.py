@@ -7,13 +7,13 @@ when it is absent.
 """
 
 import csv
-import os
 import warnings
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 import pytest
+from conftest import shared_path
 
 from sunpy_dlmag import drawings
 from sunpy_dlmag.exceptions import DlmagUserWarning
@@ -21,16 +21,7 @@ from sunpy_dlmag.exceptions import DlmagUserWarning
 DATA = Path(__file__).parents[1] / "data"
 
 
-def _real_drawings():
-    root = Path(__file__).resolve().parents[2]
-    for candidate in (os.environ.get("SUNPY_DLMAG_REAL_DATA"), root.parent / "shared" / "data",
-                      root.parents[1] / "shared" / "data"):  # fmt: skip
-        if candidate and (Path(candidate) / "drawings").is_dir():
-            return Path(candidate) / "drawings"
-    return None
-
-
-REAL = _real_drawings()
+REAL = shared_path("drawings")
 real = pytest.mark.skipif(REAL is None, reason="the real drawings (shared/data/drawings) are not here")
 
 

@@ -15,28 +15,17 @@ How the truth below was read (by eye, on each form, zoomed in on crops of the sc
   cross are listed by position: nothing there may become a spot.
 """
 
-import os
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_path
 
 from sunpy_dlmag import drawings
 from sunpy_dlmag.exceptions import DlmagUserWarning
 
-
-def _real_drawings():
-    root = Path(__file__).resolve().parents[2]
-    for candidate in (os.environ.get("SUNPY_DLMAG_REAL_DATA"), root.parent / "shared" / "data",
-                      root.parents[1] / "shared" / "data"):  # fmt: skip
-        if candidate and (Path(candidate) / "drawings").is_dir():
-            return Path(candidate) / "drawings"
-    return None
-
-
-REAL = _real_drawings()
+REAL = shared_path("drawings")
 pytestmark = pytest.mark.skipif(REAL is None, reason="the real drawings (shared/data/drawings) are not here")
 
 # file: date, limb (x, y, radius), observer's groups, drawn spots (x, y), marks that are not spots
