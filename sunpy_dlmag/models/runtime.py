@@ -36,7 +36,15 @@ from sunpy_dlmag.models.cpu_graph import cpu_graph
 from sunpy_dlmag.models.onnx_utils import ort
 from sunpy_dlmag.models.precision import PRECISIONS, derived_graph, resolve_precision
 
-__all__ = ["DEFAULT_TILE_PIXELS", "PRECISIONS", "Model", "available_devices", "resolve_device", "resolve_precision"]
+__all__ = [
+    "DEFAULT_TILE_PIXELS",
+    "DEVICES",
+    "PRECISIONS",
+    "Model",
+    "available_devices",
+    "resolve_device",
+    "resolve_precision",
+]
 
 # Largest network input (a tile and its margins), pixels: images up to it run whole, larger
 # ones in the grid of tiles of at most this that computes the fewest pixels. Per-pixel speed
@@ -45,6 +53,8 @@ __all__ = ["DEFAULT_TILE_PIXELS", "PRECISIONS", "Model", "available_devices", "r
 # network near 1 GB and a 4096-px disk near 1.6 GB in all (3x4 tiles; 3x3 of 1600 px
 # would compute 7% fewer pixels but take 2.1 GB).
 DEFAULT_TILE_PIXELS = 1456 * 1456
+#: The devices a caller may ask for: the best available, the CPU, or an NVIDIA GPU.
+DEVICES = ("auto", "cpu", "cuda")
 # One tile per network call: on the CPU batching gains nothing, and memory grows with it.
 DEFAULT_BATCH_SIZE = 1
 
@@ -64,7 +74,7 @@ def resolve_device(device):
     DeviceNotAvailableError
         ``"cuda"`` asked for on a machine without the onnxruntime CUDA provider.
     """
-    if device not in ("auto", "cpu", "cuda"):
+    if device not in DEVICES:
         raise InvalidArgumentError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}.")
     devices = available_devices()
     if device == "auto":

@@ -7,6 +7,8 @@ when a command runs.
 
 import sys
 
+from sunpy_dlmag.models.runtime import DEVICES
+
 __all__ = ["add_training_commands"]
 
 
@@ -208,7 +210,7 @@ def add_training_commands(sub):
         "--n-res", type=int, help="override the generator's number of residual blocks (Pix2PixHD and denoise presets)"
     )
     train.add_argument("--cache", help="folder for prepared arrays (default: beside the manifest)")
-    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train")
+    train.add_argument("--device", default="auto", choices=DEVICES, help="where to train")
     train.add_argument("--seed", type=int, default=0, help="random seed (runs are reproducible)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
