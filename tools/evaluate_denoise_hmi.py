@@ -30,6 +30,12 @@ output is judged against the 720-s original:
   nearest the equator with the added noise (``--radial-only``: these alone, with white and
   with model noise, and the calibration that ``sunpy_dlmag.denoise`` ships for the model).
 
+``--radial-only --calibrate model`` measures that calibration instead (the factors of
+``_SPREAD_CALIBRATION``): on the 256 held-out rows next to the coverage rows (other pixels, and
+other noise), inside 0.95 R, with noise drawn from the model, as ``denoise(uncertainty=True)``
+runs; the coverage rows then check it, and each disk is also checked with factors measured on
+the other two. With ``--figures`` it draws the coverage by field strength and by radius.
+
 ``--noise model`` draws the added noise from the measured HMI noise model instead
 (tools/hmi_noise_model.json: 10 G at disk centre, growing towards the limb, ``--white-fraction``
 of its variance white; see the model card), the realistic case.
@@ -66,6 +72,10 @@ RADIAL_EDGES = (0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 1.0)
 # Held-out rows nearest the equator (the half ends at row 2032): the strip reaches 1.0 R at both limbs.
 BIAS_ROWS = np.s_[1008:2032]
 COVERAGE_ROWS = np.s_[1776:2032]
+# The uncertainty is calibrated on the 256 rows next to these (from 0.14 R out to both limbs),
+# inside 0.95 R: beyond it the spread of the 8 copies grows faster than the error.
+CALIBRATION_ROWS = np.s_[1520:1776]
+CALIBRATION_MAX_RHO = 0.95
 NOISE_MODEL = Path(__file__).with_name("hmi_noise_model.json")
 
 
@@ -329,7 +339,7 @@ def evaluate(model, figures=None, seed=0, noise="white", white_fraction=0.7, rad
         results["radial"] = radial_scores(net, cal["nodes_G"], cal["factors"], (noise,), white_fraction, seed)
     results["HMI 720-s AR 11101 cutout (held out)"] = cutout_scores(net)
     if figures:
-        make_figures(results, figure_data, all_samples, Path(figures), net.spec.name)
+        make_figures(results, figure_data, Path(figures), net.spec.name)
     return results
 
 
@@ -354,26 +364,119 @@ def radial_bias(net, smap):
     return out
 
 
-def radial_scores(net, nodes, factors, noises=("white",), white_fraction=0.7, seed=0):
+def radial_scores(net, nodes, factors, noises=("white",), white_fraction=0.7, seed=0, ensembles=None):
     """
     Per held-out half: `radial_bias` of the 720-s original, and for each kind of added noise the
     coverage of the uncertainty calibrated with ``nodes`` and ``factors`` on the 256 held-out
-    rows nearest the equator (`radial_coverage`).
+    rows nearest the equator (`radial_coverage`; ``ensembles``: their `strip_ensemble` by date
+    and noise, where already run).
     """
     out = {}
     for i, date in enumerate(FULL_DISKS):
-        smap = full_disk_map(date)
-        rows = held_out_rows()
-        truth = smap.data[rows][COVERAGE_ROWS].astype(np.float32)
-        mu = mu_of(smap, rows)[COVERAGE_ROWS]
-        rho = disk_radius_fraction(smap)[0][rows][COVERAGE_ROWS]
-        out[date] = {"bias_of_720s_original": radial_bias(net, smap)}
+        out[date] = {"bias_of_720s_original": radial_bias(net, full_disk_map(date))}
         for kind in noises:
-            noisy = truth + added_noise(kind, truth.shape, mu, i, white_fraction, seed)
-            mean, spread = symmetry_ensemble(net, noisy, sign_symmetric=True)
-            out[date][f"coverage_{kind}_noise"] = radial_coverage(truth, rho, mean, spread, nodes, factors)
+            if ensembles is None:
+                ensemble = strip_ensemble(net, i, COVERAGE_ROWS, kind, white_fraction, seed)
+            else:
+                ensemble = ensembles[date][kind]
+            out[date][f"coverage_{kind}_noise"] = radial_coverage(*ensemble, nodes, factors)
         print(json.dumps({date: out[date]}), flush=True)
     return out
+
+
+def strip_ensemble(net, index, strip, kind, white_fraction=0.7, seed=0):
+    """
+    ``denoise(uncertainty=True)`` on rows ``strip`` of held-out half ``index`` with added noise ``kind``.
+
+    Returns the 720-s original, the distance of each pixel from disk centre (R), and the mean
+    (sign-symmetric) and raw spread of the 8 symmetric copies.
+    """
+    smap = full_disk_map(list(FULL_DISKS)[index])
+    rows = held_out_rows()
+    truth = smap.data[rows][strip].astype(np.float32)
+    mu = mu_of(smap, rows)[strip]
+    rho = disk_radius_fraction(smap)[0][rows][strip]
+    noisy = truth + added_noise(kind, truth.shape, mu, index, white_fraction, seed)
+    mean, spread = symmetry_ensemble(net, noisy, sign_symmetric=True, progress=False)
+    return truth, rho, mean, spread
+
+
+def ensemble_samples(truth, rho, mean, spread, max_rho=CALIBRATION_MAX_RHO):
+    """The error, spread, true and output ``|B|`` of the finite pixels inside ``max_rho`` (`calibration`'s input)."""
+    ok = np.isfinite(mean) & np.isfinite(truth) & np.isfinite(spread) & (rho < max_rho)
+    return np.stack([(mean - truth)[ok], spread[ok], np.abs(truth[ok]), np.abs(mean[ok])])
+
+
+def calibrate_radial(net, kind="model", white_fraction=0.7):
+    """
+    The spread calibration measured on `CALIBRATION_ROWS` with noise ``kind``, checked on `COVERAGE_ROWS`.
+
+    The calibration rows get other noise (seed 1) than the coverage rows (seed 0). Returns the
+    calibration of all three halves together (`calibration`), the factors measured on two
+    halves with the coverage of the third (model noise), and the strips' ensembles for the checks.
+    """
+    calibration_samples, checks = [], {}
+    for i, date in enumerate(FULL_DISKS):
+        calibration_samples.append(ensemble_samples(*strip_ensemble(net, i, CALIBRATION_ROWS, kind, white_fraction, 1)))
+        checks[date] = {k: strip_ensemble(net, i, COVERAGE_ROWS, k, white_fraction, 0) for k in ("white", "model")}
+    result = {
+        "noise": kind,
+        "rows": f"{CALIBRATION_ROWS.start}-{CALIBRATION_ROWS.stop}",
+        "max_rho": CALIBRATION_MAX_RHO,
+    }
+    result |= calibration(np.concatenate(calibration_samples, axis=1))
+    result["each_disk_with_the_other_two"] = {}
+    for i, date in enumerate(FULL_DISKS):
+        others = calibration(np.concatenate([c for j, c in enumerate(calibration_samples) if j != i], axis=1))
+        result["each_disk_with_the_other_two"][date] = {
+            "nodes_G": others["nodes_G"],
+            "factors": others["factors"],
+            "coverage_model_noise": radial_coverage(*checks[date]["model"], others["nodes_G"], others["factors"]),
+        }
+    return result, checks
+
+
+def uncertainty_figure(path, checks, nodes, factors):
+    """Coverage of the calibrated uncertainty on the coverage rows, by field strength and by radius."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    edges = np.array([1, 3, 10, 20, 50, 100, 200, 500, 1000, 3000])
+    for kind, colour in (("white", "C0"), ("model", "C1")):
+        error, spread, strength, output = np.concatenate(
+            [ensemble_samples(*checks[date][kind]) for date in checks], axis=1
+        )
+        factor = np.interp(np.log10(output + 1), np.log10(np.array(nodes) + 1), factors)
+        centres, raw, calibrated = [], [], []
+        for lo, hi in itertools.pairwise(edges):
+            sel = (strength >= lo) & (strength < hi)
+            if sel.sum() < 20:
+                continue
+            centres.append(np.sqrt(lo * hi))
+            raw.append(np.mean(np.abs(error[sel]) <= spread[sel]))
+            calibrated.append(np.mean(np.abs(error[sel]) <= factor[sel] * spread[sel]))
+        left.semilogx(centres, raw, "o:", color=colour, label=f"{kind} noise: raw spread of the 8 copies")
+        left.semilogx(centres, calibrated, "s-", color=colour, label=f"{kind} noise: calibrated")
+        for n, date in enumerate(checks):
+            table = radial_coverage(*checks[date][kind], nodes, factors)
+            rho = [np.mean([float(v) for v in row["rho"].split("-")]) for row in table]
+            right.plot(
+                rho, [row["within_1_sigma"] for row in table], "os^"[n] + "-", color=colour, label=f"{kind}, {date}"
+            )
+    left.set_xlabel("|B| of the 720-s original [G] (inside 0.95 R)")
+    right.set_xlabel("distance from disk centre [R]")
+    for ax in (left, right):
+        ax.axhspan(0.63, 0.73, color="0.85", zorder=0)
+        ax.axhline(ONE_SIGMA, color="k", ls="--", lw=0.8)
+        ax.set_ylabel("fraction of pixels with |error| < 1 sigma")
+        ax.set_ylim(0, 1.3)
+        ax.legend(fontsize=7, ncol=2, loc="upper center")
+    fig.suptitle("denoise-m2-hmi uncertainty on held-out HMI rows, calibrated on model noise (68 +- 5 % shaded)")
+    fig.savefig(path, dpi=70)
+    plt.close(fig)
 
 
 def radial_coverage(truth, rho, mean, spread, nodes, factors):
@@ -407,7 +510,7 @@ def cutout_scores(net):
     )
 
 
-def make_figures(results, figure_data, all_samples, out, name):
+def make_figures(results, figure_data, out, name):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -452,35 +555,15 @@ def make_figures(results, figure_data, all_samples, out, name):
     fig.savefig(out / "denoise_m2_hmi_evaluation.png", dpi=60)
     plt.close(fig)
 
-    error, spread, strength, output = np.concatenate(all_samples, axis=1)
-    cal = results["uncertainty_calibration"]
-    factor = np.interp(np.log10(output + 1), np.log10(np.array(cal["nodes_G"]) + 1), cal["factors"])
-    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-    edges = np.array([1, 3, 10, 20, 50, 100, 200, 500, 1000, 3000])
-    centres, raw, calibrated = [], [], []
-    for lo, hi in itertools.pairwise(edges):
-        sel = (strength >= lo) & (strength < hi)
-        if sel.sum() < 20:
-            continue
-        centres.append(np.sqrt(lo * hi))
-        raw.append(np.mean(np.abs(error[sel]) <= spread[sel]))
-        calibrated.append(np.mean(np.abs(error[sel]) <= factor[sel] * spread[sel]))
-    ax.semilogx(centres, raw, "o-", label="raw spread of the 8 symmetric outputs")
-    ax.semilogx(centres, calibrated, "s-", label="calibrated (factor by output |B|)")
-    ax.axhline(ONE_SIGMA, color="k", ls="--", lw=0.8, label="68.3 %")
-    ax.set_xlabel("|B| of the 720-s original [G]")
-    ax.set_ylabel("fraction of pixels with |error| < 1 sigma")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    fig.savefig(out / "denoise_m2_hmi_uncertainty.png", dpi=70)
-    plt.close(fig)
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", default="denoise-m2-hmi")
     parser.add_argument("--json")
-    parser.add_argument("--figures", help="folder for denoise_m2_hmi_evaluation.png and denoise_m2_hmi_uncertainty.png")
+    parser.add_argument(
+        "--figures",
+        help="folder for denoise_m2_hmi_evaluation.png (with --calibrate: denoise_m2_hmi_uncertainty.png)",
+    )
     parser.add_argument("--noise", choices=("white", "model"), default="white", help="added noise (default white)")
     parser.add_argument("--white-fraction", type=float, default=0.7, help="with --noise model: white share")
     parser.add_argument("--radial", action="store_true", help="radial bias and uncertainty coverage")
@@ -489,14 +572,33 @@ def main():
         action="store_true",
         help="only the radial scores, white and model noise, with the calibration the package ships",
     )
+    parser.add_argument(
+        "--calibrate",
+        choices=("white", "model"),
+        help="with --radial-only: measure the calibration on other held-out rows with this noise and use it",
+    )
+    parser.add_argument("--threads", type=int, help="with --radial-only: threads of the network (default: all)")
     args = parser.parse_args()
+    if args.calibrate and not args.radial_only:
+        parser.error("--calibrate needs --radial-only")
     if args.radial_only:
         from sunpy_dlmag.denoise import _SPREAD_CALIBRATION
 
-        net = load_model(args.model, device="cpu")
-        nodes, factors = _SPREAD_CALIBRATION[net.spec.name]
-        results = {"model": str(args.model), "sha256": net.sha256, "calibration": [nodes, factors]}
-        results["radial"] = radial_scores(net, nodes, factors, ("white", "model"), args.white_fraction)
+        net = load_model(args.model, device="cpu", num_threads=args.threads)
+        results = {"model": str(args.model), "sha256": net.sha256}
+        if net.spec.name in _SPREAD_CALIBRATION:
+            results["shipped_calibration"] = _SPREAD_CALIBRATION[net.spec.name]
+        if args.calibrate:
+            results["calibration"], checks = calibrate_radial(net, args.calibrate, args.white_fraction)
+            nodes, factors = results["calibration"]["nodes_G"], results["calibration"]["factors"]
+            if args.figures:
+                Path(args.figures).mkdir(parents=True, exist_ok=True)
+                uncertainty_figure(Path(args.figures) / "denoise_m2_hmi_uncertainty.png", checks, nodes, factors)
+        else:
+            nodes, factors, checks = *results["shipped_calibration"], None
+        results["radial"] = radial_scores(
+            net, nodes, factors, ("white", "model"), args.white_fraction, ensembles=checks
+        )
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
         return
