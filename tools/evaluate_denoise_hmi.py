@@ -76,6 +76,7 @@ COVERAGE_ROWS = np.s_[1776:2032]
 # inside 0.95 R: beyond it the spread of the 8 copies grows faster than the error.
 CALIBRATION_ROWS = np.s_[1520:1776]
 CALIBRATION_MAX_RHO = 0.95
+SPREAD_QUANTILES = (0, 0.2, 0.4, 0.6, 0.8, 0.95, 1)
 NOISE_MODEL = Path(__file__).with_name("hmi_noise_model.json")
 
 
@@ -413,7 +414,9 @@ def calibrate_radial(net, kind="model", white_fraction=0.7):
 
     The calibration rows get other noise (seed 1) than the coverage rows (seed 0). Returns the
     calibration of all three halves together (`calibration`), the factors measured on two
-    halves with the coverage of the third (model noise), and the strips' ensembles for the checks.
+    halves with the coverage of the third (model noise), the coverage by spread
+    (`coverage_by_spread`) and in active regions (`active_region_coverage`), and the strips'
+    ensembles for the checks.
     """
     calibration_samples, checks = [], {}
     for i, date in enumerate(FULL_DISKS):
@@ -433,7 +436,67 @@ def calibrate_radial(net, kind="model", white_fraction=0.7):
             "factors": others["factors"],
             "coverage_model_noise": radial_coverage(*checks[date]["model"], others["nodes_G"], others["factors"]),
         }
+    result["coverage_by_spread_model_noise"] = {
+        date: coverage_by_spread(*checks[date]["model"], result["nodes_G"], result["factors"]) for date in FULL_DISKS
+    }
+    result["active_regions"] = active_region_coverage(net, result["nodes_G"], result["factors"], white_fraction)
     return result, checks
+
+
+def coverage_by_spread(truth, rho, mean, spread, nodes, factors):
+    """Coverage and rms error by quantile of the spread, in bins of the output's ``|B|``: what the spread adds."""
+    error, spread, _, output = ensemble_samples(truth, rho, mean, spread)
+    error = np.abs(error)
+    within = error <= spread * np.interp(np.log10(output + 1), np.log10(np.array(nodes) + 1), factors)
+    out = {}
+    for lo, hi in ((0, 20), (20, 100), (100, np.inf)):
+        sel = (output >= lo) & (output < hi)
+        edges = np.quantile(spread[sel], SPREAD_QUANTILES)
+        rows = []
+        for (qa, a), (qb, b) in itertools.pairwise(zip(SPREAD_QUANTILES, edges, strict=True)):
+            part = sel & (spread >= a) & (spread <= b)
+            rows.append(
+                {
+                    "spread_quantiles": f"{qa:g}-{qb:g}",
+                    "spread_G": f"{a:.2f}-{b:.2f}",
+                    "within_1_sigma": round(float(np.mean(within[part])), 3),
+                    "rms_error_G": round(float(np.sqrt(np.mean(error[part] ** 2))), 2),
+                }
+            )
+        out[f"output {lo:g}-{hi:g} G"] = rows
+    return out
+
+
+def active_region_coverage(net, nodes, factors, white_fraction=0.7):
+    """
+    Coverage of the calibrated sigma in the AR box of each held-out half (`active_region_box`,
+    mu >= 0.1) and on the AR 11101 cutout (noise at its disk-centre level), white and model noise.
+    """
+    out = {}
+    cases = []
+    for i, date in enumerate(FULL_DISKS):
+        smap = full_disk_map(date)
+        original = smap.data[held_out_rows()].astype(np.float32)
+        mu = mu_of(smap, held_out_rows())
+        box = active_region_box(np.where(np.nan_to_num(mu) >= 0.1, original, np.nan))
+        cases.append((f"{date} AR box, rows {box[0].start}-{box[0].stop}", i, original[box], mu[box]))
+    cutout = held_out_magnetograms()["HMI 720-s AR 11101 cutout 2010-08-30"]
+    cases.append(("AR 11101 cutout", len(FULL_DISKS), cutout, None))
+    for name, index, truth, mu in cases:
+        out[name] = {}
+        for kind in ("white", "model"):
+            noisy = truth + added_noise(kind, truth.shape, mu, index, white_fraction, seed=2)
+            mean, spread = symmetry_ensemble(net, noisy, sign_symmetric=True, progress=False)
+            sigma = spread * np.interp(np.log10(np.abs(mean) + 1), np.log10(np.array(nodes) + 1), factors)
+            ok = np.isfinite(mean) & np.isfinite(truth) & np.isfinite(sigma)
+            within = np.abs(mean - truth) <= sigma
+            strong = ok & (np.abs(truth) > STRONG)
+            out[name][f"{kind}_noise"] = {
+                "within_1_sigma": round(float(np.mean(within[ok])), 3),
+                "within_1_sigma_above_100G": round(float(np.mean(within[strong])), 3),
+                "pixels_above_100G": int(strong.sum()),
+            }
+    return out
 
 
 def uncertainty_figure(path, checks, nodes, factors):
