@@ -35,10 +35,12 @@ _METHODS = {"ae": "denoise-m2", "translation": "denoise-m1"}
 # The M2 autoencoder trained for each instrument's magnetograms (model cards in models/weights).
 _AE_BY_INSTRUMENT = ((HMIMap, "SDO/HMI", "denoise-m2-hmi"), (MDIMap, "SOHO/MDI", "denoise-m2"))
 # Factors that turn the spread over the 8 symmetric copies into a 1-sigma error, at field
-# strengths (|B| of the output, G), measured on held-out data with known added noise
-# (tools/evaluate_denoise_hmi.py; the model cards give the coverage before and after).
+# strengths (|B| of the output, G), measured on held-out data with known added noise (the model
+# cards give the coverage before and after). HMI: noise drawn from the measured HMI noise model,
+# partly correlated as real 45-s noise is (factors measured with white noise, 20-50 % smaller
+# below 500 G, covered only half its errors; tools/evaluate_denoise_hmi.py --calibrate model).
 _SPREAD_CALIBRATION = {
-    "denoise-m2-hmi": ((3.0, 30.2, 66.8, 133.5, 395.7, 4160.6), (5.15, 3.28, 2.8, 2.83, 2.46, 2.73)),
+    "denoise-m2-hmi": ((4.0, 27.7, 67.7, 151.5, 408.5, 1112.9), (6.92, 6.33, 4.97, 4.1, 3.06, 2.18)),
     "denoise-m2": ((4.1, 27.0, 68.3, 157.6, 374.8), (5.06, 4.78, 3.58, 3.13, 2.49)),
 }
 
