@@ -123,15 +123,19 @@ def _map_of(data, *, date, scale_arcsec):
 
 
 @pytest.mark.parametrize(
-    ("model_name", "sigma", "window"),
+    ("model_name", "sigma", "window", "coverage"),
     [
-        # The held-out southern half of the bundled MDI disk, 2x2 binned, + 12 G (the model card's test).
-        ("denoise-m2", 12.0, "mdi-south"),
-        # The held-out HMI 720-s cutout of AR 11101 in tests/data, + 10 G (a 45-s magnetogram's noise).
-        ("denoise-m2-hmi", 10.0, "hmi-ar11101"),
+        # The held-out southern half of the bundled MDI disk, 2x2 binned, + 12 G (the model card's
+        # test): one sigma holds 68 % of a Gaussian error (the uncalibrated spread held 17 %).
+        ("denoise-m2", 12.0, "mdi-south", (0.6, 0.78)),
+        # The held-out HMI 720-s cutout of AR 11101 in tests/data, + 10 G (a 45-s magnetogram's
+        # noise). The HMI calibration is made for real, partly correlated noise, whose errors are
+        # larger: with white noise it is conservative (tests/models/test_denoise_hmi_weights.py
+        # checks 68 % with the correlated kind).
+        ("denoise-m2-hmi", 10.0, "hmi-ar11101", (0.68, 0.9)),
     ],
 )
-def test_calibrated_uncertainty_covers_the_error_of_held_out_data(model_name, sigma, window):
+def test_calibrated_uncertainty_covers_the_error_of_held_out_data(model_name, sigma, window, coverage):
     from sunpy_dlmag.data.sample import MDI_MAGNETOGRAM
 
     if window == "mdi-south":
@@ -152,5 +156,5 @@ def test_calibrated_uncertainty_covers_the_error_of_held_out_data(model_name, si
     error, sigma_map = out.data - truth, out.uncertainty.array
     finite = np.isfinite(error) & np.isfinite(sigma_map)
     assert finite.sum() > 50_000
-    # One sigma holds 68 % of a Gaussian error (the uncalibrated spread held 17 %).
-    assert 0.6 < np.mean(np.abs(error[finite]) <= sigma_map[finite]) < 0.78
+    low, high = coverage
+    assert low < np.mean(np.abs(error[finite]) <= sigma_map[finite]) < high
