@@ -368,7 +368,10 @@ def _add_file_commands(sub):
 
 
 # The drawing task's options that can change a count or a position: the same flags as `sunpy-dlmag drawing`.
-_COUNT_OPTIONS = ("north_angle", "mirrored", "north", "threshold", "label_distance", "core_contrast", "group_distance")
+_COUNT_OPTIONS = (
+    "north_angle", "mirrored", "north", "threshold", "label_distance", "core_contrast", "mark_classifier",
+    "group_distance",
+)  # fmt: skip
 
 
 def _counts(args):

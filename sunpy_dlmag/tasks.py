@@ -548,6 +548,7 @@ for _task in [
                 "threshold",
                 "label_distance",
                 "core_contrast",
+                "mark_classifier",
                 "group_distance",
                 types={"label_distance": _label_distance},
             ),

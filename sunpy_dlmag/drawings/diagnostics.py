@@ -23,6 +23,8 @@ _COLOURS = {
     "stroke": "tab:red",
     "stroke piece": "tab:pink",
     "unlabelled": "tab:purple",
+    "learned spot": "darkgreen",
+    "learned mark": "magenta",
 }
 
 

@@ -19,6 +19,7 @@ from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 from sunpy_dlmag import checks, disk, geometry
 from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag.drawings.cores import spot_pixels
+from sunpy_dlmag.drawings.marks import mark_features, spot_probability
 from sunpy_dlmag.drawings.read import (
     drawing_data,
     odd_size,
@@ -26,7 +27,7 @@ from sunpy_dlmag.drawings.read import (
 )
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 
-__all__ = ["MSH", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
+__all__ = ["MSH", "OVERRULE", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
 
 _RSUN = sunpy.sun.constants.radius
 
@@ -136,6 +137,7 @@ _MIN_MU = 0.2
 _CANDIDATE_COLUMNS = {
     "candidate": None, "spot": None, "n_spots": None, "verdict": None, "reason": None, "x": u.pix, "y": u.pix,
     "rho": None, "width": None, "length": None, "stroke": None, "fill": None, "depth": None, "n_pixels": None,
+    "p_spot": None,
 }  # fmt: skip
 
 #: Verdicts of `spot_candidates`: whether each is a spot, and what it means.
@@ -150,10 +152,17 @@ VERDICTS = {
     "stroke piece": (False, "rejected: a dot on a pencil stroke (the darkest bit of handwriting)"),
     "shading": (False, "rejected: a long mark with one dark core (shading such as faculae, a thick stroke)"),
     "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
+    "learned spot": (True, "spot: by the mark classifier (shape and neighbours), against the shape rules"),
+    "learned mark": (False, "rejected: by the mark classifier (writing, print or a speck), against the shape rules"),
 }
+#: The mark classifier overrules the shape rules where its probability of a spot is this far from 0.5
+#: (mark_classifier.rst): where it hesitates, the rules decide.
+OVERRULE = 0.2
 
 
-def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance=None, core_contrast=0.1):
+def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance=None, core_contrast=0.1,
+                          mark_classifier=True):  # fmt: skip
+    checks.check_bool(mark_classifier, "mark_classifier")
     if not 0 < threshold < 1:
         raise InvalidArgumentError(f"threshold is a fraction of the paper level between 0 and 1, got {threshold}.")
     if not (np.isfinite(core_contrast) and 0 < core_contrast <= 1):
@@ -224,7 +233,8 @@ def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline,
     return "stroke"
 
 
-def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast):
+def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast,
+                     mark_classifier=True):  # fmt: skip
     """
     Candidates (connected ink on the disk) with their measures and verdicts, the map pixels
     of each spot among them, the limb margin (map pixels) and the map-pixel centres of the
@@ -311,6 +321,10 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         beside = np.hypot(*(spots_xy - (row["x"], row["y"])).T).min(initial=np.inf) <= _FAINT_DOT_REACH * radius
         if row["verdict"] == "dot" and beside:
             rows.append(dict(row, verdict="faint dot"))
+    for row in rows:
+        row["p_spot"] = np.nan
+    if mark_classifier and rows:
+        _classify(rows, radius)
     # What can label a group: any mark longer than a dot that is not a spot or a printed centre
     # line, also one drawn too lightly to be a candidate (handwriting fades first in a photograph).
     not_writing = {row["label"] for row in rows if VERDICTS[row["verdict"]][0] or row["verdict"] == "centre line"}
@@ -324,7 +338,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         k = row.pop("label")
         row.update(candidate=number, spot=0, n_spots=0, reason=VERDICTS[row["verdict"]][1])
         if VERDICTS[row["verdict"]][0]:
-            level = _FAINT * threshold if row["verdict"] == "faint dot" else threshold
+            level = threshold if row["depth"] > threshold else _FAINT * threshold  # a faint dot's own level
             mark, sl = labels[slices[k - 1]] == k, slices[k - 1]
             pixels[number] = spot_pixels(grey, paper, mark, sl, f, level, core_contrast)
             if row["verdict"] == "streak":
@@ -335,6 +349,21 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
                     del pixels[number]
                     row.update(verdict="shading", reason=VERDICTS["shading"][1])
     return rows, pixels, margin * f, np.array(writing).reshape(-1, 2)
+
+
+def _classify(rows, radius):
+    """Verdicts of the mark classifier where it disagrees with the shape rules; every row gets its ``p_spot``."""
+    columns = {name: [row[name] for row in rows] for name in ("x", "y", "rho", "width", "length", "stroke", "fill",
+                                                              "depth", "n_pixels", "verdict")}  # fmt: skip
+    probability = spot_probability(mark_features(columns, radius))
+    for row, p in zip(rows, probability, strict=True):
+        row["p_spot"] = float(p)
+        if row["verdict"] == "centre line":
+            continue
+        if p >= 0.5 + OVERRULE and not VERDICTS[row["verdict"]][0]:
+            row["verdict"] = "learned spot"
+        elif p < 0.5 - OVERRULE and VERDICTS[row["verdict"]][0]:
+            row["verdict"] = "learned mark"
 
 
 def _thin_lines(ink, near, radius, pen_width):
@@ -396,12 +425,17 @@ _DETECTION_PARAMETERS = """threshold : float
     core_contrast : float
         Spots drawn touching are told apart by their dark cores: parts of one mark separated
         by ink lighter by at least this fraction of the paper level are spots of their own
-        (umbrae in one penumbra too; 1: never split a mark)."""
+        (umbrae in one penumbra too; 1: never split a mark).
+    mark_classifier : bool
+        Let the learned mark classifier (shape, shape verdict and neighbouring marks; trained on
+        real forms labelled by eye, see ``mark_classifier.rst``) overrule the shape rules
+        (verdicts ``"learned spot"`` and ``"learned mark"``; ``p_spot`` in the candidate table).
+        False: the shape rules alone."""
 
 
 @checks.quantity_input
 def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
-                    limb_margin=None, label_distance="auto", core_contrast=0.1,
+                    limb_margin=None, label_distance="auto", core_contrast=0.1, mark_classifier=True,
                     group_distance: u.deg = 10 * u.deg):  # fmt: skip
     """
     Every ink mark on the disk of a drawing, with its shape and its verdict: spot or not, and why.
@@ -434,16 +468,16 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
         three in fractions of the disk radius, ``fill`` (area with holes filled over ink
         area), ``depth`` (deepest ink) and ``n_pixels``.
     """
-    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast)
+    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast, mark_classifier)
     with historical_dates():
         return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
-                       label_distance, core_contrast, warn=False)[1]  # fmt: skip
+                       label_distance, core_contrast, mark_classifier, warn=False)[1]  # fmt: skip
 
 
 @checks.quantity_input
 def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
                     group_distance: u.deg = 10 * u.deg, limb_margin=None, label_distance="auto",
-                    core_contrast=0.1, return_candidates=False):  # fmt: skip
+                    core_contrast=0.1, mark_classifier=True, return_candidates=False):  # fmt: skip
     """
     Sunspots drawn on a drawing map: positions, areas and groups.
 
@@ -514,11 +548,11 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     >>> len(spots), spots["group"].tolist()
     (2, [1, 1])
     """
-    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast)
+    _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast, mark_classifier)
     return_candidates = checks.check_bool(return_candidates, "return_candidates")
     with historical_dates():
         spots, candidates = _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance,
-                                    limb_margin, label_distance, core_contrast)  # fmt: skip
+                                    limb_margin, label_distance, core_contrast, mark_classifier)  # fmt: skip
     return (spots, candidates) if return_candidates else spots
 
 
@@ -527,12 +561,12 @@ detect_sunspots.__doc__ = detect_sunspots.__doc__.replace("{parameters}", _DETEC
 
 
 def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
-            label_distance="auto", core_contrast=0.1, warn=True):  # fmt: skip
+            label_distance="auto", core_contrast=0.1, mark_classifier=True, warn=True):  # fmt: skip
     """The spot table and the candidate table."""
     checks.check_quantity(group_distance, u.deg, "group_distance", positive=True)
     checks.check_number(limb_margin, "limb_margin", minimum=0, allow_none=True)
     rows, pixels, margin, writing = _find_candidates(
-        drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast
+        drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast, mark_classifier
     )
     table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
     if label_distance is not None and pixels:
