@@ -37,7 +37,7 @@ DENOISE_M2_SCORES = {
 
 # The denoise-m2-hmi weights (model card: weights/denoise-m2-hmi.rst; reproduce with
 # tools/train_denoise_hmi.py, tools/package_denoise_m2.py, tools/evaluate_denoise_hmi.py).
-DENOISE_M2_HMI_SHA256 = "76784720b6b63895aa0d7b0038db35dff6e156d28ca5efe6438bffe427bc8430"
+DENOISE_M2_HMI_SHA256 = "d09f884f8bcf9883008a3be3e894dbb91343754a069b71d73fc9cafb8a105230"
 DENOISE_M2_HMI_TRAINING = (
     "Real SDO/HMI 720-s magnetograms at full resolution with added Gaussian noise (mean U(-1, 1) G, "
     "sigma 10 +- 4 G), 128-px patches across the disk up to the limb, loss 1000 x (MSE + field-strength-weighted "
