@@ -25,6 +25,7 @@ from sunpy_dlmag.drawings.read import (
     odd_size,
     paper_level,
 )
+from sunpy_dlmag.drawings.shapes import deprojected, main_axis_distance, mark_shape, thin_lines, touches
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 
 __all__ = ["MSH", "OVERRULE", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
@@ -122,17 +123,13 @@ _STROKE_GAP = 2.0
 # label_distance="auto": how far (x radius) from a group its label is looked for. Observers who
 # label groups write the label 0.05-0.11 radius from a spot (USET forms), in two marks or more.
 _AUTO_LABEL_DISTANCE = 0.25
-# Connected ink spanning more than this (x radius) is a line (the limb circle, a cross, an axis),
-# looked for this far outside the limb (x radius) so that the whole printed circle is one line.
-_LINE_SPAN = 0.25
+# Lines are looked for this far outside the limb (x radius), so that the whole printed circle is one line.
 _LINE_REACH = 0.05
 # A mark wider than a pen stroke but longer than this many widths (on the Sun) is a spot only if
 # it holds several dark cores (touching spots); with one it is shading (faculae) or a thick stroke.
 _BLOB_ELONGATION = 4.0
 # ... told by the dark cores that the default ``core_contrast`` finds.
 _STREAK_CONTRAST = 0.1
-# Foreshortening is undone down to this mu (a stretch of at most 5): nearer the limb, as if at it.
-_MIN_MU = 0.2
 
 _CANDIDATE_COLUMNS = {
     "candidate": None, "spot": None, "n_spots": None, "verdict": None, "reason": None, "x": u.pix, "y": u.pix,
@@ -178,42 +175,6 @@ def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_di
     for name, value in limits + ((("label_distance", label_distance),) if numeric else ()):
         if not (np.isfinite(value) and 0 <= value < 1):
             raise InvalidArgumentError(f"{name} is a fraction of the disk radius between 0 and 1, got {value!r}.")
-
-
-def _deprojected(mask, rho, direction):
-    """``mask`` stretched by 1/mu along the radial ``direction`` (row, col): the drawn shape as on the Sun."""
-    mu = np.sqrt(max(1 - rho**2, _MIN_MU**2))
-    if mu > 0.95:
-        return mask
-    e = np.asarray(direction)
-    to_input = np.eye(2) + (mu - 1) * np.outer(e, e)
-    shape = np.ceil(np.asarray(mask.shape) / mu).astype(int) + 2
-    offset = (np.asarray(mask.shape) - 1) / 2 - to_input @ ((shape - 1) / 2)
-    out = ndimage.affine_transform(mask.astype(np.uint8), to_input, offset, output_shape=tuple(shape), order=0) > 0
-    return out if out.any() else mask  # a dot of a pixel or two can fall between the samples
-
-
-def _shape(ink, filled):
-    """Stroke width, length along the main axis, ink area over width, filled over ink area; pixels."""
-    n = max(int(ink.sum()), 1)
-    width = max(2 * float(ndimage.distance_transform_edt(np.pad(ink, 1)).max()) - 1, 1.0)
-    ys, xs = np.nonzero(ink)
-    if len(xs) > 1:
-        _, vectors = np.linalg.eigh(np.cov(np.vstack([xs, ys])))
-        along = (xs - xs.mean()) * vectors[0, 1] + (ys - ys.mean()) * vectors[1, 1]
-        length = float(along.max() - along.min() + 1)
-    else:
-        length = 1.0
-    return width, length, n / width, filled.sum() / n
-
-
-def _main_axis_distance(xs, ys, cx, cy):
-    """Distance of the line along the main axis of the pixels ``xs, ys`` from ``(cx, cy)``."""
-    if len(xs) < 3:
-        return np.inf
-    _, vectors = np.linalg.eigh(np.cov(np.vstack([xs, ys])))
-    ax, ay = vectors[0, 1], vectors[1, 1]
-    return abs((cx - xs.mean()) * ay - (cy - ys.mean()) * ax)
 
 
 def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline, elongation=1.0):
@@ -266,7 +227,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     strong = depth > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
     inside = r < rw - margin
-    lines = _thin_lines(depth > threshold / 2, r < rw * (1 + _LINE_REACH), rw, pen_width)
+    lines = thin_lines(depth > threshold / 2, r < rw * (1 + _LINE_REACH), rw, pen_width)
     ink = (depth > threshold / 2) & inside & ~lines
     labels, _ = ndimage.label(ndimage.binary_fill_holes(ink), structure=np.ones((3, 3)))
     slices = ndimage.find_objects(labels)
@@ -286,15 +247,15 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         direction = offset / max(np.hypot(*offset), 1e-9)
         # Shapes as drawn (observers draw pores as round dots anywhere), but the width as on the Sun:
         # a spot near the limb is drawn foreshortened, thinner than a pen stroke.
-        _, length, stroke, fill = _shape(own_ink, filled)
+        _, length, stroke, fill = mark_shape(own_ink, filled)
         # The width at half the mark's own depth: a blurred pen stroke (a photograph) keeps it.
         deepest = float(depth[sl][filled].max())
         core = own_ink & (depth[sl] > deepest / 2)
-        width, on_sun = _shape(_deprojected(core, rho, direction), filled)[:2]
+        width, on_sun = mark_shape(deprojected(core, rho, direction), filled)[:2]
         # Elongated both as drawn and on the Sun: a foreshortened spot is round on the Sun, a
         # dot at the limb drawn no thinner than the pen is round as drawn.
-        elongation = min(on_sun / width, np.divide(*_shape(core, filled)[1::-1]))
-        line = _main_axis_distance(xs, ys, cxw, cyw) / rw
+        elongation = min(on_sun / width, np.divide(*mark_shape(core, filled)[1::-1]))
+        line = main_axis_distance(xs, ys, cxw, cyw) / rw
         verdict = _verdict(rho, width / rw, length / rw, stroke / rw, fill, line, dot_size, pen_width, outline_size,
                            elongation)  # fmt: skip
         width, length, stroke = width / rw, length / rw, stroke / rw
@@ -313,7 +274,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     strokes = np.concatenate([[row["label"] for row in rows if row["verdict"] == "stroke"], light]).astype(int)
     gap = _STROKE_GAP * pen_width * rw
     for row in rows:
-        if row["verdict"] == "dot" and _touches(labels, slices[row["label"] - 1], row["label"], strokes, gap):
+        if row["verdict"] == "dot" and touches(labels, slices[row["label"] - 1], row["label"], strokes, gap):
             row["verdict"] = "stroke piece"
     spots_xy = np.array([(row["x"], row["y"]) for row in rows if VERDICTS[row["verdict"]][0]]).reshape(-1, 2)
     for k in faint:
@@ -364,36 +325,6 @@ def _classify(rows, radius):
             row["verdict"] = "learned spot"
         elif p < 0.5 - OVERRULE and VERDICTS[row["verdict"]][0]:
             row["verdict"] = "learned mark"
-
-
-def _thin_lines(ink, near, radius, pen_width):
-    """
-    Ink of long thin lines (the printed limb circle, graduated arc and cross, a drawn axis, table
-    rules): the thin parts of connected ink ``near`` the disk that spans over `_LINE_SPAN` radius.
-    What an opening as wide as a pen stroke keeps of it (a spot drawn on a line) is not line.
-    """
-    labels, _ = ndimage.label(ink & near, structure=np.ones((3, 3)))
-    slices = ndimage.find_objects(labels)
-    long = [k for k, sl in enumerate(slices, start=1)
-            if max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > _LINE_SPAN * radius]  # fmt: skip
-    lines = np.isin(labels, long)
-    # A square opening: separable, so a fraction of the cost of a round one on a whole form.
-    side = 2 * max(1, int(np.ceil(pen_width * radius / 2))) + 1
-    wide = ndimage.maximum_filter(ndimage.minimum_filter(lines.view(np.uint8), size=side), size=side) > 0
-    return (ndimage.maximum_filter((lines & ~wide).view(np.uint8), size=3) > 0) & ~wide
-
-
-def _touches(labels, sl, k, others, gap):
-    """Whether ink of the labels ``others`` lies within ``gap`` pixels of the mark ``k``."""
-    if not len(others):
-        return False
-    reach = int(np.ceil(gap)) + 1
-    window = tuple(slice(max(s.start - reach, 0), s.stop + reach) for s in sl)
-    near = labels[window]
-    other = np.isin(near, others)
-    if not other.any():
-        return False
-    return bool(ndimage.distance_transform_edt(near != k)[other].min() <= gap)
 
 
 _DETECTION_PARAMETERS = """threshold : float
