@@ -107,7 +107,7 @@ def _single_linkage(vectors, distance):
 
 
 # Disk radius (px) of the image on which candidates are found and measured: finer scans are
-# averaged down to it (a pencil dot stays a few pixels wide), coarser ones are used as they are.
+# taken down to it in blocks (a pencil dot stays a pixel or more wide), coarser ones used as they are.
 _WORK_RADIUS = 500.0
 # Lines through the disk centre (the printed cross, a drawn axis) pass this close to it (x radius).
 _CENTRE_LINE = 0.02
@@ -150,6 +150,7 @@ VERDICTS = {
     "shading": (False, "rejected: a long mark with one dark core (shading such as faculae, a thick stroke)"),
     "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
     "learned spot": (True, "spot: by the mark classifier (shape and neighbours), against the shape rules"),
+    "speck": (False, "rejected: a dot of a few pixels with no spot near it (dust as likely as a pore)"),
     "learned mark": (False, "rejected: by the mark classifier (writing, print or a speck), against the shape rules"),
 }
 #: The mark classifier overrules the shape rules where its probability of a spot is this far from 0.5
@@ -201,7 +202,8 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     of each spot among them, the limb margin (map pixels) and the map-pixel centres of the
     marks that can label a group (``writing``).
 
-    Ink is found against the local paper level on a working image of disk radius about 500 px;
+    Ink is found against the local paper level on a working image of disk radius about 500 px,
+    each pixel the darkest of its block of the scan (``_specks`` judges dots only that shows);
     a candidate is a connected region of ink deeper than ``threshold / 2`` that holds ink
     deeper than ``threshold`` (a faint pencil stroke stays one stroke), with its holes filled
     (a drawn penumbra outline holds its umbra), or a faint dot beside a spot. Shapes are
@@ -222,6 +224,9 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     paper = paper_level(work, odd_size(max(15, 0.15 * rw)))
     with np.errstate(invalid="ignore", divide="ignore"):
         depth = np.where(paper > 0, 1 - work / paper, 0.0)
+        # Once averaged, a pore of a few pixels on a fine scan is lighter than the threshold: ink
+        # is found on each block's darkest pixel; what only that shows is a fine dot (see _specks).
+        averaged, depth = depth, depth if f == 1 else 1 - _block_min(grey, f) / paper
     yy, xx = np.ogrid[: work.shape[0], : work.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
     strong = depth > threshold
@@ -286,6 +291,8 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         row["p_spot"] = np.nan
     if mark_classifier and rows:
         _classify(rows, radius)
+    fine = {row["label"] for row in rows if not (averaged[slices[row["label"] - 1]] > threshold).any()}
+    _specks(rows, fine, _FAINT_DOT_REACH * radius)
     # What can label a group: any mark longer than a dot that is not a spot or a printed centre
     # line, also one drawn too lightly to be a candidate (handwriting fades first in a photograph).
     not_writing = {row["label"] for row in rows if VERDICTS[row["verdict"]][0] or row["verdict"] == "centre line"}
@@ -310,6 +317,29 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
                     del pixels[number]
                     row.update(verdict="shading", reason=VERDICTS["shading"][1])
     return rows, pixels, margin * f, np.array(writing).reshape(-1, 2)
+
+
+def _block_min(data, block):
+    """Minimum over ``block x block`` pixel blocks, cut as `sunpy_dlmag.geometry.block_mean` cuts."""
+    ny, nx = (s // block for s in data.shape)
+    return data[: ny * block, : nx * block].reshape(ny, block, nx, block).min(axis=(1, 3))
+
+
+def _specks(rows, fine, reach):
+    """
+    Spots among the ``fine`` marks (labels) that no chain of spots with steps under ``reach``
+    (map pixels) joins to a spot seen also when averaged become specks: a lone dot of a few
+    pixels is as likely dust as a pore (spotless forms), a pore lies among its group.
+    """
+    spots = [row for row in rows if VERDICTS[row["verdict"]][0]]
+    if not any(row["label"] in fine for row in spots):
+        return
+    xy = np.array([(row["x"], row["y"]) for row in spots], float)
+    chains = fcluster(linkage(xy, method="single"), t=reach, criterion="distance") if len(xy) > 1 else np.ones(1)
+    seen = {c for c, row in zip(chains, spots, strict=True) if row["label"] not in fine}
+    for c, row in zip(chains, spots, strict=True):
+        if c not in seen:
+            row["verdict"] = "speck"
 
 
 def _classify(rows, radius):
