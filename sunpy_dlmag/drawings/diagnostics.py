@@ -25,6 +25,7 @@ _COLOURS = {
     "unlabelled": "tab:purple",
     "learned spot": "darkgreen",
     "learned mark": "magenta",
+    "speck": "tab:orange",
 }
 
 

@@ -25,6 +25,7 @@ from sunpy_dlmag.drawings.read import (
     odd_size,
     paper_level,
 )
+from sunpy_dlmag.drawings.shapes import deprojected, main_axis_distance, mark_shape, thin_lines, touches
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 
 __all__ = ["MSH", "OVERRULE", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
@@ -106,7 +107,7 @@ def _single_linkage(vectors, distance):
 
 
 # Disk radius (px) of the image on which candidates are found and measured: finer scans are
-# averaged down to it (a pencil dot stays a few pixels wide), coarser ones are used as they are.
+# taken down to it in blocks (a pencil dot stays a pixel or more wide), coarser ones used as they are.
 _WORK_RADIUS = 500.0
 # Lines through the disk centre (the printed cross, a drawn axis) pass this close to it (x radius).
 _CENTRE_LINE = 0.02
@@ -122,17 +123,13 @@ _STROKE_GAP = 2.0
 # label_distance="auto": how far (x radius) from a group its label is looked for. Observers who
 # label groups write the label 0.05-0.11 radius from a spot (USET forms), in two marks or more.
 _AUTO_LABEL_DISTANCE = 0.25
-# Connected ink spanning more than this (x radius) is a line (the limb circle, a cross, an axis),
-# looked for this far outside the limb (x radius) so that the whole printed circle is one line.
-_LINE_SPAN = 0.25
+# Lines are looked for this far outside the limb (x radius), so that the whole printed circle is one line.
 _LINE_REACH = 0.05
 # A mark wider than a pen stroke but longer than this many widths (on the Sun) is a spot only if
 # it holds several dark cores (touching spots); with one it is shading (faculae) or a thick stroke.
 _BLOB_ELONGATION = 4.0
 # ... told by the dark cores that the default ``core_contrast`` finds.
 _STREAK_CONTRAST = 0.1
-# Foreshortening is undone down to this mu (a stretch of at most 5): nearer the limb, as if at it.
-_MIN_MU = 0.2
 
 _CANDIDATE_COLUMNS = {
     "candidate": None, "spot": None, "n_spots": None, "verdict": None, "reason": None, "x": u.pix, "y": u.pix,
@@ -153,6 +150,7 @@ VERDICTS = {
     "shading": (False, "rejected: a long mark with one dark core (shading such as faculae, a thick stroke)"),
     "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
     "learned spot": (True, "spot: by the mark classifier (shape and neighbours), against the shape rules"),
+    "speck": (False, "rejected: a dot of a few pixels with no spot near it (dust as likely as a pore)"),
     "learned mark": (False, "rejected: by the mark classifier (writing, print or a speck), against the shape rules"),
 }
 #: The mark classifier overrules the shape rules where its probability of a spot is this far from 0.5
@@ -180,42 +178,6 @@ def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_di
             raise InvalidArgumentError(f"{name} is a fraction of the disk radius between 0 and 1, got {value!r}.")
 
 
-def _deprojected(mask, rho, direction):
-    """``mask`` stretched by 1/mu along the radial ``direction`` (row, col): the drawn shape as on the Sun."""
-    mu = np.sqrt(max(1 - rho**2, _MIN_MU**2))
-    if mu > 0.95:
-        return mask
-    e = np.asarray(direction)
-    to_input = np.eye(2) + (mu - 1) * np.outer(e, e)
-    shape = np.ceil(np.asarray(mask.shape) / mu).astype(int) + 2
-    offset = (np.asarray(mask.shape) - 1) / 2 - to_input @ ((shape - 1) / 2)
-    out = ndimage.affine_transform(mask.astype(np.uint8), to_input, offset, output_shape=tuple(shape), order=0) > 0
-    return out if out.any() else mask  # a dot of a pixel or two can fall between the samples
-
-
-def _shape(ink, filled):
-    """Stroke width, length along the main axis, ink area over width, filled over ink area; pixels."""
-    n = max(int(ink.sum()), 1)
-    width = max(2 * float(ndimage.distance_transform_edt(np.pad(ink, 1)).max()) - 1, 1.0)
-    ys, xs = np.nonzero(ink)
-    if len(xs) > 1:
-        _, vectors = np.linalg.eigh(np.cov(np.vstack([xs, ys])))
-        along = (xs - xs.mean()) * vectors[0, 1] + (ys - ys.mean()) * vectors[1, 1]
-        length = float(along.max() - along.min() + 1)
-    else:
-        length = 1.0
-    return width, length, n / width, filled.sum() / n
-
-
-def _main_axis_distance(xs, ys, cx, cy):
-    """Distance of the line along the main axis of the pixels ``xs, ys`` from ``(cx, cy)``."""
-    if len(xs) < 3:
-        return np.inf
-    _, vectors = np.linalg.eigh(np.cov(np.vstack([xs, ys])))
-    ax, ay = vectors[0, 1], vectors[1, 1]
-    return abs((cx - xs.mean()) * ay - (cy - ys.mean()) * ax)
-
-
 def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline, elongation=1.0):
     if (
         line_distance < _CENTRE_LINE
@@ -240,7 +202,8 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     of each spot among them, the limb margin (map pixels) and the map-pixel centres of the
     marks that can label a group (``writing``).
 
-    Ink is found against the local paper level on a working image of disk radius about 500 px;
+    Ink is found against the local paper level on a working image of disk radius about 500 px,
+    each pixel the darkest of its block of the scan (``_specks`` judges dots only that shows);
     a candidate is a connected region of ink deeper than ``threshold / 2`` that holds ink
     deeper than ``threshold`` (a faint pencil stroke stays one stroke), with its holes filled
     (a drawn penumbra outline holds its umbra), or a faint dot beside a spot. Shapes are
@@ -261,12 +224,15 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     paper = paper_level(work, odd_size(max(15, 0.15 * rw)))
     with np.errstate(invalid="ignore", divide="ignore"):
         depth = np.where(paper > 0, 1 - work / paper, 0.0)
+        # Once averaged, a pore of a few pixels on a fine scan is lighter than the threshold: ink
+        # is found on each block's darkest pixel; what only that shows is a fine dot (see _specks).
+        averaged, depth = depth, depth if f == 1 else 1 - _block_min(grey, f) / paper
     yy, xx = np.ogrid[: work.shape[0], : work.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
     strong = depth > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
     inside = r < rw - margin
-    lines = _thin_lines(depth > threshold / 2, r < rw * (1 + _LINE_REACH), rw, pen_width)
+    lines = thin_lines(depth > threshold / 2, r < rw * (1 + _LINE_REACH), rw, pen_width)
     ink = (depth > threshold / 2) & inside & ~lines
     labels, _ = ndimage.label(ndimage.binary_fill_holes(ink), structure=np.ones((3, 3)))
     slices = ndimage.find_objects(labels)
@@ -286,15 +252,15 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         direction = offset / max(np.hypot(*offset), 1e-9)
         # Shapes as drawn (observers draw pores as round dots anywhere), but the width as on the Sun:
         # a spot near the limb is drawn foreshortened, thinner than a pen stroke.
-        _, length, stroke, fill = _shape(own_ink, filled)
+        _, length, stroke, fill = mark_shape(own_ink, filled)
         # The width at half the mark's own depth: a blurred pen stroke (a photograph) keeps it.
         deepest = float(depth[sl][filled].max())
         core = own_ink & (depth[sl] > deepest / 2)
-        width, on_sun = _shape(_deprojected(core, rho, direction), filled)[:2]
+        width, on_sun = mark_shape(deprojected(core, rho, direction), filled)[:2]
         # Elongated both as drawn and on the Sun: a foreshortened spot is round on the Sun, a
         # dot at the limb drawn no thinner than the pen is round as drawn.
-        elongation = min(on_sun / width, np.divide(*_shape(core, filled)[1::-1]))
-        line = _main_axis_distance(xs, ys, cxw, cyw) / rw
+        elongation = min(on_sun / width, np.divide(*mark_shape(core, filled)[1::-1]))
+        line = main_axis_distance(xs, ys, cxw, cyw) / rw
         verdict = _verdict(rho, width / rw, length / rw, stroke / rw, fill, line, dot_size, pen_width, outline_size,
                            elongation)  # fmt: skip
         width, length, stroke = width / rw, length / rw, stroke / rw
@@ -313,7 +279,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     strokes = np.concatenate([[row["label"] for row in rows if row["verdict"] == "stroke"], light]).astype(int)
     gap = _STROKE_GAP * pen_width * rw
     for row in rows:
-        if row["verdict"] == "dot" and _touches(labels, slices[row["label"] - 1], row["label"], strokes, gap):
+        if row["verdict"] == "dot" and touches(labels, slices[row["label"] - 1], row["label"], strokes, gap):
             row["verdict"] = "stroke piece"
     spots_xy = np.array([(row["x"], row["y"]) for row in rows if VERDICTS[row["verdict"]][0]]).reshape(-1, 2)
     for k in faint:
@@ -325,6 +291,8 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         row["p_spot"] = np.nan
     if mark_classifier and rows:
         _classify(rows, radius)
+    fine = {row["label"] for row in rows if not (averaged[slices[row["label"] - 1]] > threshold).any()}
+    _specks(rows, fine, _FAINT_DOT_REACH * radius)
     # What can label a group: any mark longer than a dot that is not a spot or a printed centre
     # line, also one drawn too lightly to be a candidate (handwriting fades first in a photograph).
     not_writing = {row["label"] for row in rows if VERDICTS[row["verdict"]][0] or row["verdict"] == "centre line"}
@@ -351,6 +319,29 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     return rows, pixels, margin * f, np.array(writing).reshape(-1, 2)
 
 
+def _block_min(data, block):
+    """Minimum over ``block x block`` pixel blocks, cut as `sunpy_dlmag.geometry.block_mean` cuts."""
+    ny, nx = (s // block for s in data.shape)
+    return data[: ny * block, : nx * block].reshape(ny, block, nx, block).min(axis=(1, 3))
+
+
+def _specks(rows, fine, reach):
+    """
+    Spots among the ``fine`` marks (labels) that no chain of spots with steps under ``reach``
+    (map pixels) joins to a spot seen also when averaged become specks: a lone dot of a few
+    pixels is as likely dust as a pore (spotless forms), a pore lies among its group.
+    """
+    spots = [row for row in rows if VERDICTS[row["verdict"]][0]]
+    if not any(row["label"] in fine for row in spots):
+        return
+    xy = np.array([(row["x"], row["y"]) for row in spots], float)
+    chains = fcluster(linkage(xy, method="single"), t=reach, criterion="distance") if len(xy) > 1 else np.ones(1)
+    seen = {c for c, row in zip(chains, spots, strict=True) if row["label"] not in fine}
+    for c, row in zip(chains, spots, strict=True):
+        if c not in seen:
+            row["verdict"] = "speck"
+
+
 def _classify(rows, radius):
     """Verdicts of the mark classifier where it disagrees with the shape rules; every row gets its ``p_spot``."""
     columns = {name: [row[name] for row in rows] for name in ("x", "y", "rho", "width", "length", "stroke", "fill",
@@ -364,36 +355,6 @@ def _classify(rows, radius):
             row["verdict"] = "learned spot"
         elif p < 0.5 - OVERRULE and VERDICTS[row["verdict"]][0]:
             row["verdict"] = "learned mark"
-
-
-def _thin_lines(ink, near, radius, pen_width):
-    """
-    Ink of long thin lines (the printed limb circle, graduated arc and cross, a drawn axis, table
-    rules): the thin parts of connected ink ``near`` the disk that spans over `_LINE_SPAN` radius.
-    What an opening as wide as a pen stroke keeps of it (a spot drawn on a line) is not line.
-    """
-    labels, _ = ndimage.label(ink & near, structure=np.ones((3, 3)))
-    slices = ndimage.find_objects(labels)
-    long = [k for k, sl in enumerate(slices, start=1)
-            if max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > _LINE_SPAN * radius]  # fmt: skip
-    lines = np.isin(labels, long)
-    # A square opening: separable, so a fraction of the cost of a round one on a whole form.
-    side = 2 * max(1, int(np.ceil(pen_width * radius / 2))) + 1
-    wide = ndimage.maximum_filter(ndimage.minimum_filter(lines.view(np.uint8), size=side), size=side) > 0
-    return (ndimage.maximum_filter((lines & ~wide).view(np.uint8), size=3) > 0) & ~wide
-
-
-def _touches(labels, sl, k, others, gap):
-    """Whether ink of the labels ``others`` lies within ``gap`` pixels of the mark ``k``."""
-    if not len(others):
-        return False
-    reach = int(np.ceil(gap)) + 1
-    window = tuple(slice(max(s.start - reach, 0), s.stop + reach) for s in sl)
-    near = labels[window]
-    other = np.isin(near, others)
-    if not other.any():
-        return False
-    return bool(ndimage.distance_transform_edt(near != k)[other].min() <= gap)
 
 
 _DETECTION_PARAMETERS = """threshold : float

@@ -768,3 +768,34 @@ def test_drawings_traced_from_magnetograms_keep_every_group(mdi):
     every = drawings.detect_sunspots(drawing, label_distance=None)
     assert len(drawings.detect_sunspots(drawing)) == len(every)
     assert len(np.unique(every["group"])) > 1
+
+
+def test_pores_of_a_few_pixels_on_a_fine_scan_are_spots_beside_their_group_and_dust_alone_is_not():
+    # Disk radius 1500 px: marks are found on a working image three times coarser, on which a
+    # 2x2-pixel pore averages to depth 0.26, under the threshold.
+    size, c = 3400, 1700
+    yy, xx = np.indices((size, size))
+    image = np.full((size, size), 240, dtype=np.uint8)
+    image[np.abs(np.hypot(xx - c, yy - c) - 1500) < 3] = 10
+    image[np.hypot(xx - 1400, yy - 1400) < 12] = 10  # a spot
+    for x in (1450, 1500, 1550, 1600):  # its pores, a chain 50 px (0.033 radius) apart
+        image[1400:1402, x : x + 2] = 100
+    image[2200:2202, 2000:2002] = 100  # dust, 0.5 radius from any spot
+    image[2200:2202, 2030:2032] = 100  # and beside it
+    drawing = drawings.read_drawing(image, date="2011-02-15")
+    marks = drawings.spot_candidates(drawing, mark_classifier=False, label_distance=None)
+
+    def verdict(x, y):
+        distance = np.hypot(marks["x"].value - x, size - 1 - marks["y"].value - y)
+        assert distance.min() < 5, (x, y)
+        return str(marks["verdict"][int(np.argmin(distance))])
+
+    assert all(drawings.VERDICTS[verdict(x + 0.5, 1400.5)][0] for x in (1450, 1500, 1550, 1600))
+    assert verdict(2000.5, 2200.5) == verdict(2030.5, 2200.5) == "speck"
+    spots = drawings.detect_sunspots(drawing, label_distance=None)
+    assert len(spots) == 5
+    assert len(np.unique(spots["group"])) == 1
+    # The same dust on a form with no spot: nothing.
+    image[1380:1420, 1380:1620] = 240
+    with pytest.warns(DlmagUserWarning, match="No sunspots found"):
+        assert len(drawings.detect_sunspots(drawings.read_drawing(image, date="2011-02-15"))) == 0
