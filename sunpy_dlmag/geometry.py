@@ -28,6 +28,7 @@ from sunpy_dlmag.exceptions import InputMapError
 __all__ = [
     "ModelFrame",
     "block_mean",
+    "block_min",
     "model_frame_header",
     "off_disk",
     "resample",
@@ -182,9 +183,18 @@ def block_mean(data, block, *, dtype=np.float32):
     """
     if block == 1:
         return data
+    return _blocks(data, block).mean(axis=(1, 3), dtype=dtype)
+
+
+def block_min(data, block):
+    """Minimum over ``block x block`` pixel blocks, cut as `block_mean` cuts; ``block=1`` returns ``data``."""
+    return data if block == 1 else _blocks(data, block).min(axis=(1, 3))
+
+
+def _blocks(data, block):
+    """``data`` as (rows, block, columns, block), less the edge rows and columns that do not fill a block."""
     ny, nx = (s // block * block for s in data.shape)
-    view = data[:ny, :nx].reshape(ny // block, block, nx // block, block)
-    return view.mean(axis=(1, 3), dtype=dtype)
+    return data[:ny, :nx].reshape(ny // block, block, nx // block, block)
 
 
 class ModelFrame:

@@ -120,3 +120,15 @@ def test_model_frame_object_goes_there_and_back_with_one_off_disk_rule(mdi_map):
         native.stack([np.zeros((8, 8))])
     with pytest.raises(InputMapError, match="does not lie on the frame"):
         frame.to_template(np.zeros((8, 8)))
+
+
+def test_blocks_keep_a_dot_of_one_pixel_at_full_depth_in_the_minimum_and_average_it_away_in_the_mean():
+    data = np.full((7, 10), 240.0)  # the last row and column do not fill a 3x3 block: dropped
+    data[4, 1] = 60.0
+    data[6, 9] = 0.0
+    minimum, mean = geometry.block_min(data, 3), geometry.block_mean(data, 3, dtype=np.float64)
+    assert minimum.shape == mean.shape == (2, 3)
+    assert minimum[1, 0] == 60.0
+    assert mean[1, 0] == pytest.approx(220.0)
+    assert (np.delete(minimum.ravel(), 3) == 240.0).all()
+    assert geometry.block_min(data, 1) is data

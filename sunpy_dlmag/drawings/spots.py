@@ -149,8 +149,8 @@ VERDICTS = {
     "stroke piece": (False, "rejected: a dot on a pencil stroke (the darkest bit of handwriting)"),
     "shading": (False, "rejected: a long mark with one dark core (shading such as faculae, a thick stroke)"),
     "unlabelled": (False, "rejected: a group without a handwritten label near it (label_distance)"),
-    "learned spot": (True, "spot: by the mark classifier (shape and neighbours), against the shape rules"),
     "speck": (False, "rejected: a dot of a few pixels with no spot near it (dust as likely as a pore)"),
+    "learned spot": (True, "spot: by the mark classifier (shape and neighbours), against the shape rules"),
     "learned mark": (False, "rejected: by the mark classifier (writing, print or a speck), against the shape rules"),
 }
 #: The mark classifier overrules the shape rules where its probability of a spot is this far from 0.5
@@ -226,7 +226,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         depth = np.where(paper > 0, 1 - work / paper, 0.0)
         # Once averaged, a pore of a few pixels on a fine scan is lighter than the threshold: ink
         # is found on each block's darkest pixel; what only that shows is a fine dot (see _specks).
-        averaged, depth = depth, depth if f == 1 else 1 - _block_min(grey, f) / paper
+        averaged, depth = depth, depth if f == 1 else 1 - geometry.block_min(grey, f) / paper
     yy, xx = np.ogrid[: work.shape[0], : work.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
     strong = depth > threshold
@@ -317,12 +317,6 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
                     del pixels[number]
                     row.update(verdict="shading", reason=VERDICTS["shading"][1])
     return rows, pixels, margin * f, np.array(writing).reshape(-1, 2)
-
-
-def _block_min(data, block):
-    """Minimum over ``block x block`` pixel blocks, cut as `sunpy_dlmag.geometry.block_mean` cuts."""
-    ny, nx = (s // block for s in data.shape)
-    return data[: ny * block, : nx * block].reshape(ny, block, nx, block).min(axis=(1, 3))
 
 
 def _specks(rows, fine, reach):
