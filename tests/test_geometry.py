@@ -132,3 +132,6 @@ def test_blocks_keep_a_dot_of_one_pixel_at_full_depth_in_the_minimum_and_average
     assert mean[1, 0] == pytest.approx(220.0)
     assert (np.delete(minimum.ravel(), 3) == 240.0).all()
     assert geometry.block_min(data, 1) is data
+    kept = geometry.block_min(data, 3, keep_edges=True)
+    assert kept.shape == (3, 4)
+    assert kept[2, 3] == 0.0

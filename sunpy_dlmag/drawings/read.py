@@ -118,15 +118,6 @@ def _paper_and_depth(grey, size):
     return depth
 
 
-def _block_min(grey, factor):
-    """Darkest pixel of each ``factor x factor`` block: keeps thin ink lines when shrinking."""
-    if factor == 1:
-        return grey
-    ny, nx = (-(-s // factor) * factor for s in grey.shape)
-    padded = np.pad(grey, ((0, ny - grey.shape[0]), (0, nx - grey.shape[1])), mode="edge")
-    return padded.reshape(ny // factor, factor, nx // factor, factor).min(axis=(1, 3))
-
-
 # --------------------------------------------------------------------------- disk fit
 
 # Fraction of the local paper level by which ink is darker.
@@ -184,7 +175,7 @@ def _ring_candidates(ink, r_min, r_max):
     found where no stroke of it is long. Returns ``(cx, cy, r)`` in pixels of ``ink``.
     """
     factor = max(1, int(np.ceil(max(ink.shape) / 160)))
-    small = _block_min(~ink, factor) == 0  # any ink in the block
+    small = geometry.block_min(~ink, factor, keep_edges=True) == 0  # any ink in the block
     h, w = small.shape
     r_lo, r_hi = max(3.0, r_min / factor), r_max / factor
     # Steps of 5 % in radius: the refinement that follows starts within 3 % of the circle.
@@ -295,7 +286,7 @@ def _fit_disk(grey):
     """
     h, w = grey.shape
     factor = max(1, int(np.ceil(max(h, w) / 512)))
-    coarse = _block_min(grey, factor)
+    coarse = geometry.block_min(grey, factor, keep_edges=True)  # keeps thin ink lines
     ink = _paper_and_depth(coarse, odd_size(0.03 * min(coarse.shape))) > _DISK_INK_DEPTH
     labels, n = ndimage.label(ink, structure=np.ones((3, 3)))
     if n == 0:
