@@ -40,6 +40,8 @@ from sunpy_dlmag.drawings.spots import OVERRULE, VERDICTS
 from sunpy_dlmag.training.drawings import render_drawing
 
 HERE = Path(__file__).resolve().parent
+# A labelled mark is the candidate nearest its recorded centre, within this fraction of the radius.
+MATCH = 0.005
 TREES = {"n_estimators": 150, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8, "random_state": 0}
 
 
@@ -56,12 +58,16 @@ def labelled_marks(labels_path, data):
             warnings.simplefilter("ignore")  # dates before 1960, unreadable orientation
             drawing = sunpy_dlmag.read_drawing(Path(data) / form, date=date)
             marks = sunpy_dlmag.drawings.spot_candidates(drawing, label_distance=None, mark_classifier=False)
-        table = mark_features(marks, float(drawing.meta["drawr"]))
+        radius = float(drawing.meta["drawr"])
+        table = mark_features(marks, radius)
+        x, y = marks["x"].to_value("pix"), marks["y"].to_value("pix")
         for row in rows:
-            k = int(row["candidate"]) - 1
-            moved = np.hypot(marks["x"][k].value - float(row["x"]), marks["y"][k].value - float(row["y"]))
-            if moved > 1:
-                raise SystemExit(f"{form}: candidate {k + 1} is not the labelled mark ({moved:.1f} px away): relabel.")
+            # The mark labelled (its candidate number then) by position: the search may number marks anew.
+            distance = np.hypot(x - float(row["x"]), y - float(row["y"]))
+            k = int(np.argmin(distance))
+            if distance[k] > MATCH * radius:
+                raise SystemExit(f"{form}: no candidate within {MATCH} radius of the labelled mark "
+                                 f"at ({row['x']}, {row['y']}): relabel.")  # fmt: skip
             features.append(table[k])
             labels.append(row["label"] == "S")
             forms.append(form)

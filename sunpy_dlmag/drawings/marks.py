@@ -27,7 +27,7 @@ FEATURES = (
 _NEAR = 0.05
 _FILE = "mark_classifier.json"
 # sha256 of the shipped file: a changed or damaged file is refused, not used.
-_SHA256 = "099bbaa5be94adb7a8cec04742e7c29f60bfb0c7c4a0ecd5cb50308f53b65a25"
+_SHA256 = "a398f17528024259914c8de3cbf0601e2c5c9f0bba5944604e8e9ce735a0dd43"
 
 
 def mark_features(marks, radius):
@@ -38,7 +38,7 @@ def mark_features(marks, radius):
     ----------
     marks : mapping or `~astropy.table.QTable`
         Columns ``x``, ``y`` (map pixels), ``rho``, ``width``, ``length``, ``stroke``, ``fill``,
-        ``depth``, ``n_pixels`` and ``verdict`` (the shape verdict), as `spot_candidates` gives
+        ``depth``, ``n_pixels`` and ``verdict`` (the shape verdict), as `sunpy_dlmag.drawings.spot_candidates` gives
         with ``mark_classifier=False``.
     radius : float
         Disk radius in map pixels.
