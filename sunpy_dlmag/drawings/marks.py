@@ -38,8 +38,8 @@ def mark_features(marks, radius):
     ----------
     marks : mapping or `~astropy.table.QTable`
         Columns ``x``, ``y`` (map pixels), ``rho``, ``width``, ``length``, ``stroke``, ``fill``,
-        ``depth``, ``n_pixels`` and ``verdict`` (the shape verdict), as `sunpy_dlmag.drawings.spot_candidates` gives
-        with ``mark_classifier=False``.
+        ``depth``, ``n_pixels`` and ``verdict`` (the shape verdict), as
+        `sunpy_dlmag.drawings.spot_candidates` gives them with ``mark_classifier=False``.
     radius : float
         Disk radius in map pixels.
     """
