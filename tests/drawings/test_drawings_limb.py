@@ -16,6 +16,7 @@ from scipy import ndimage
 from test_drawings_real import REAL, TRUTH
 
 from sunpy_dlmag import drawings
+from sunpy_dlmag.drawings import read
 from sunpy_dlmag.exceptions import ArgumentTypeError, InvalidArgumentError, NoDiskError
 
 # The limb tests read the forms as scanned (their orientation has its own tests), so that the map's
@@ -173,3 +174,16 @@ def test_mirrored_must_be_a_bool():
     page, _ = _circle_page()
     with pytest.raises(ArgumentTypeError, match="mirrored must be True or False, got 'no'"):
         drawings.read_drawing(page, date="2013-09-01", mirrored="no")
+
+
+@pytest.mark.parametrize(
+    ("shape", "cx", "cy", "r", "band"),
+    [((4248, 3330), 1665.3, 2124.8, 1480.2, 47.5), ((300, 500), -40.0, 120.5, 200.0, 6.0), ((64, 64), 30, 30, 3, 5)],
+)
+def test_the_ring_of_pixels_near_a_circle_is_every_pixel_near_it(shape, cx, cy, r, band):
+    # The limb fit looks at the ring row by row; it must be the brute-force ring, in the same order.
+    yy, xx = np.indices(shape)
+    near = np.abs(np.hypot(np.float32(xx - cx), np.float32(yy - cy)) - np.float32(r)) < band
+    ys, xs = read._ring_pixels(shape, cx, cy, r, band)
+    np.testing.assert_array_equal(ys, yy[near])
+    np.testing.assert_array_equal(xs, xx[near])
