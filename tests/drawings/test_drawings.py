@@ -756,7 +756,7 @@ def near_verdict(marks, x, y):
 
 def test_drawings_traced_from_magnetograms_keep_every_group(mdi):
     # No handwriting on the disk (a thin spot is drawn as one stroke): label_distance="auto"
-    # keeps every group, the lone pores too (the demo's drawing: 21 spots in 6 groups).
+    # keeps every group, the lone pores too (the demo's drawing: 23 spots in 6 groups).
     image = synthetic.render_drawing(mdi, shape=(900, 1000), centre=(520.0, 440.0), radius=380.0,
                                      north_angle=25 * u.deg, threshold=300 * u.G)  # fmt: skip
     drawing = drawings.read_drawing(image, date=mdi.date, north_angle=25 * u.deg)
