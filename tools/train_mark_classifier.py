@@ -8,11 +8,12 @@ of real forms labelled by eye, and write it as JSON trees for the package.
         [--scores tools/mark_classifier_scores.json] [--renderings MAGNETOGRAM ...]
 
 ``--labels`` lists each labelled mark: ``form`` (path under ``--data``), ``date``, ``candidate``
-(its number in `spot_candidates` with ``label_distance=None, mark_classifier=False``), ``x``,
-``y`` (map pixels, to check that the number still points at the same mark) and ``label`` (S: a
-drawn spot, N: not, ?: unclear, left out). The features are the package's own
-(`sunpy_dlmag.drawings.marks.mark_features`). The scores are leave-one-form-out: each form's
-marks are called by trees trained without that form. ``--renderings``: full-disk magnetograms
+(its number in `spot_candidates` with ``label_distance=None, mark_classifier=False`` when it was
+labelled, for the record), ``x``, ``y`` (map pixels: the mark is the candidate nearest them,
+within ``MATCH`` radius) and ``label`` (S: a drawn spot, N: not, ?: unclear, left out). The
+features are the package's own (`sunpy_dlmag.drawings.marks.mark_features`). The scores are
+leave-one-form-out: each form's marks (each rendering's: a disk in one layout) are called by
+trees trained without that form. ``--renderings``: full-disk magnetograms
 traced as drawings (`sunpy_dlmag.training.drawings.render_drawing`) in four layouts each, with
 handwritten labels and notes (fonts, pencil grey to black) written on their disks: spots in ink,
 as the renderings of the tests and training pairs draw them, and writing as dark as they are,
@@ -37,12 +38,22 @@ import sunpy_dlmag
 import sunpy_dlmag.drawings
 from sunpy_dlmag.drawings.marks import FEATURES, mark_features, tree_probability
 from sunpy_dlmag.drawings.spots import OVERRULE, VERDICTS
-from sunpy_dlmag.training.drawings import render_drawing
+from sunpy_dlmag.training.drawings import drawn_layer, render_drawing
 
 HERE = Path(__file__).resolve().parent
 # A labelled mark is the candidate nearest its recorded centre, within this fraction of the radius.
 MATCH = 0.005
 TREES = {"n_estimators": 150, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8, "random_state": 0}
+
+
+def _candidates(image, date, **orientation):
+    """Every candidate mark of a drawing as the shape rules see it, their features and the disk radius."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dates before 1960, unreadable orientation
+        drawing = sunpy_dlmag.read_drawing(image, date=date, **orientation)
+        marks = sunpy_dlmag.drawings.spot_candidates(drawing, label_distance=None, mark_classifier=False)
+    radius = float(drawing.meta["drawr"])
+    return marks, mark_features(marks, radius), radius
 
 
 def labelled_marks(labels_path, data):
@@ -54,12 +65,7 @@ def labelled_marks(labels_path, data):
                 by_form[(row["form"], row["date"])].append(row)
     features, labels, forms, rules = [], [], [], []
     for (form, date), rows in sorted(by_form.items()):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # dates before 1960, unreadable orientation
-            drawing = sunpy_dlmag.read_drawing(Path(data) / form, date=date)
-            marks = sunpy_dlmag.drawings.spot_candidates(drawing, label_distance=None, mark_classifier=False)
-        radius = float(drawing.meta["drawr"])
-        table = mark_features(marks, radius)
+        marks, table, radius = _candidates(Path(data) / form, date)
         x, y = marks["x"].to_value("pix"), marks["y"].to_value("pix")
         for row in rows:
             # The mark labelled (its candidate number then) by position: the search may number marks anew.
@@ -90,36 +96,26 @@ WRITING = ("A1", "B4", "(5)", "(12)", "n°87", "G15", "82", "C13", "7", "L=245",
 
 def _write(image, centre, radius, rng):
     """``image`` with a dozen handwritten words on the disk, in pencil grey to black, and their ink mask."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    h, w = image.shape[:2]
-    fig = Figure(figsize=(w / 100, h / 100), dpi=100)
-    canvas = FigureCanvasAgg(fig)
-    fig.patch.set_alpha(0)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, w)
-    ax.set_ylim(h, 0)
-    ax.set_axis_off()
-    for _ in range(12):
-        r, a = radius * np.sqrt(rng.uniform(0.05, 0.8)), rng.uniform(0, 2 * np.pi)
-        ax.text(centre[0] + r * np.cos(a), centre[1] + r * np.sin(a), str(rng.choice(WRITING)),
-                fontsize=rng.uniform(0.025, 0.05) * radius * 72 / 100, style=str(rng.choice(["italic", "normal"])),
-                family=str(rng.choice(["serif", "sans-serif"])), rotation=rng.uniform(-30, 30),
-                color=str(rng.uniform(0.0, 0.55)))  # fmt: skip
-    canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba())[:h, :w].astype(float) / 255
+    def draw(ax):
+        for _ in range(12):
+            r, a = radius * np.sqrt(rng.uniform(0.05, 0.8)), rng.uniform(0, 2 * np.pi)
+            ax.text(centre[0] + r * np.cos(a), centre[1] + r * np.sin(a), str(rng.choice(WRITING)),
+                    fontsize=rng.uniform(0.025, 0.05) * radius * 72 / 100, style=str(rng.choice(["italic", "normal"])),
+                    family=str(rng.choice(["serif", "sans-serif"])), rotation=rng.uniform(-30, 30),
+                    color=str(rng.uniform(0.0, 0.55)))  # fmt: skip
+
+    rgba = drawn_layer(image.shape[:2], draw)
     cover = rgba[..., 3:4]
     written = image * (1 - cover) + 255 * rgba[..., :3].mean(axis=-1, keepdims=True) * cover
     return np.clip(np.round(written), 0, 255).astype(np.uint8), cover[..., 0] > 0.2
 
 
 def _marks_of(image, date, layout):
-    drawing = sunpy_dlmag.read_drawing(image, date=date, north_angle=layout["north_angle"],
-                                       mirrored=layout["mirrored"])  # fmt: skip
-    marks = sunpy_dlmag.drawings.spot_candidates(drawing, label_distance=None, mark_classifier=False)
+    """The candidates of a rendering and their features, less the printed centre lines."""
+    marks, table, _ = _candidates(image, date, north_angle=layout["north_angle"], mirrored=layout["mirrored"])
     keep = np.asarray(marks["verdict"]) != "centre line"
-    return marks[keep], mark_features(marks, float(drawing.meta["drawr"]))[keep]
+    return marks[keep], table[keep]
 
 
 def rendered_marks(paths, seed=0):

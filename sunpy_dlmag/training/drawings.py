@@ -70,8 +70,11 @@ def _relative_intensity(smap, data, finite):
         return np.where(finite & (rho < 1), data / level[rings], np.nan)
 
 
-def _annotations(shape, *, label, centre, radius, north_angle, rng, annotate):
-    """Ink coverage (0..1) of handwriting: the label, an N at solar north, a signature."""
+def drawn_layer(shape, draw):
+    """
+    What ``draw(ax)`` puts with matplotlib on a transparent page of ``shape`` (rows, columns),
+    its axes in image pixels (x from the left, y from the top): RGBA in 0..1, (rows, columns, 4).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -83,27 +86,37 @@ def _annotations(shape, *, label, centre, radius, north_angle, rng, annotate):
     ax.set_xlim(0, w)
     ax.set_ylim(h, 0)
     ax.set_axis_off()
-    size_pt = 0.028 * min(h, w) * 72 / 100
-    if label:
-        ax.text(0.03 * w, 0.96 * h, label, fontsize=size_pt, style="italic", family="serif", rotation=3,
-                color="black", va="bottom", ha="left")  # fmt: skip
-    if annotate:
-        a = np.deg2rad(north_angle.to_value(u.deg))
-        distance = radius + 0.04 * min(h, w)
-        ax.text(centre[0] - distance * np.sin(a), centre[1] - distance * np.cos(a), "N", fontsize=size_pt,
-                family="serif", ha="center", va="center", color="black")  # fmt: skip
-        # A signature: a prolate cycloid makes the loops of cursive writing.
-        t = np.linspace(0, 2 * np.pi * (5 + rng.integers(4)), 600)
-        size = 0.012 * min(h, w) * (1 + 0.3 * rng.random())
-        x = 0.70 * w + size * (0.9 * t - 1.6 * np.sin(t))
-        y = 0.95 * h - size * (1.6 * np.cos(t) + 0.3 * np.sin(0.37 * t))
-        ax.plot(x, y, color="black", lw=1.2)
+    draw(ax)
     canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba())
-    coverage = np.zeros(shape)
+    layer = np.zeros((h, w, 4))
     hh, ww = min(h, rgba.shape[0]), min(w, rgba.shape[1])
-    coverage[:hh, :ww] = rgba[:hh, :ww, 3] / 255.0
-    return coverage
+    layer[:hh, :ww] = rgba[:hh, :ww] / 255.0
+    return layer
+
+
+def _annotations(shape, *, label, centre, radius, north_angle, rng, annotate):
+    """Ink coverage (0..1) of handwriting: the label, an N at solar north, a signature."""
+    h, w = shape
+    size_pt = 0.028 * min(h, w) * 72 / 100
+
+    def draw(ax):
+        if label:
+            ax.text(0.03 * w, 0.96 * h, label, fontsize=size_pt, style="italic", family="serif", rotation=3,
+                    color="black", va="bottom", ha="left")  # fmt: skip
+        if annotate:
+            a = np.deg2rad(north_angle.to_value(u.deg))
+            distance = radius + 0.04 * min(h, w)
+            ax.text(centre[0] - distance * np.sin(a), centre[1] - distance * np.cos(a), "N", fontsize=size_pt,
+                    family="serif", ha="center", va="center", color="black")  # fmt: skip
+            # A signature: a prolate cycloid makes the loops of cursive writing.
+            t = np.linspace(0, 2 * np.pi * (5 + rng.integers(4)), 600)
+            size = 0.012 * min(h, w) * (1 + 0.3 * rng.random())
+            x = 0.70 * w + size * (0.9 * t - 1.6 * np.sin(t))
+            y = 0.95 * h - size * (1.6 * np.cos(t) + 0.3 * np.sin(0.37 * t))
+            ax.plot(x, y, color="black", lw=1.2)
+
+    return drawn_layer(shape, draw)[..., 3]
 
 
 # Diameter (px) of the smallest dot a pen makes: smaller spots are drawn as such dots.
