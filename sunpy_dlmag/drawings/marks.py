@@ -74,7 +74,7 @@ def _model():
     """The shipped trees (JSON), checked against their sha256."""
     raw = resources.files("sunpy_dlmag.drawings").joinpath(_FILE).read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
-    if _SHA256 is not None and digest != _SHA256:
+    if digest != _SHA256:
         raise DlmagError(
             f"The mark classifier {_FILE} of this installation has sha256 {digest}, expected {_SHA256}: "
             "the file was changed or damaged; reinstall sunpy-dlmag, or pass mark_classifier=False."
