@@ -127,8 +127,7 @@ def _score_one(path, date):
     # As score_drawings.py: map pixels to image pixels (x from the left, y from the top).
     mh, mw = drawing.data.shape
     sx, sy = width / mw, height / mh
-    x = np.asarray(spots["x"].value, float)
-    x = ((mw - 1 - x) if drawing.meta["drawmirr"] else x) * sx  # the map is un-mirrored
+    x = np.asarray(spots["x"].value, float) * sx
     y = (mh - 1 - np.asarray(spots["y"].value, float)) * sy
     print(
         json.dumps(

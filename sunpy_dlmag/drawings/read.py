@@ -387,16 +387,10 @@ def check_angle(value, name):
     return checks.check_quantity(value, u.deg, name)
 
 
-def _map_north_angle(north_angle, mirrored):
-    """Angle of solar north in the un-mirrored image, counterclockwise from up."""
-    return -north_angle if mirrored else north_angle
-
-
-def map_centre(centre, shape, mirrored):
-    """Disk centre from image pixels (x from the left, y from the top) to map pixels (y up, un-mirrored)."""
-    h, w = shape
+def map_centre(centre, shape):
+    """Image pixels (x from the left, y from the top) to map pixels (y up); its own inverse."""
     x, y = centre
-    return ((w - 1 - x) if mirrored else x, h - 1 - y)
+    return (x, shape[0] - 1 - y)
 
 
 def drawing_header(shape, *, centre, radius, date, north_angle, mirrored, observatory=None):
@@ -405,19 +399,25 @@ def drawing_header(shape, *, centre, radius, date, north_angle, mirrored, observ
 
     ``centre`` (image pixels, y from the top) and ``radius`` (pixels) are the disk's;
     ``north_angle`` is the direction of solar north on the image as given, counterclockwise
-    from up, and ``mirrored`` says whether east and west are swapped on it.
+    from up, and ``mirrored`` says whether east and west are swapped on it. The map keeps the
+    image's columns (a pixel's x is its column in the scan); a mirror is in the WCS (its PC
+    matrix reflects), so coordinates come out right and plots show the drawing as drawn.
     """
     observer = get_earth(date)
     frame = Helioprojective(observer=observer, obstime=date)
     scale = (sun.angular_radius(date) / (radius * u.pix)).to(u.arcsec / u.pix)
-    angle = _map_north_angle(north_angle, mirrored)
+    # A rotation by p puts solar north at -p counterclockwise from up; on a mirrored image
+    # north at +p, as the reflection of the columns comes first.
+    p = (north_angle if mirrored else -north_angle).to_value(u.rad)
+    matrix = np.array([[np.cos(p), -np.sin(p)], [np.sin(p), np.cos(p)]])
+    if mirrored:
+        matrix = matrix @ np.diag([-1.0, 1.0])
     header = make_fitswcs_header(
         tuple(shape),
         SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=frame),
-        reference_pixel=u.Quantity(map_centre(centre, shape, mirrored), u.pix),
+        reference_pixel=u.Quantity(map_centre(centre, shape), u.pix),
         scale=u.Quantity([scale, scale]),
-        # A PC rotation by -angle puts solar north at `angle` counterclockwise from the image's up.
-        rotation_angle=-angle,
+        rotation_matrix=matrix,
         instrument="sunspot drawing",
         observatory=observatory,
     )
@@ -475,8 +475,8 @@ def read_drawing(image, *, date, north_angle: u.deg = None, mirrored=None, north
     Returns
     -------
     `~sunpy.map.GenericMap`
-        Grey levels 0 (ink) .. 255 (paper) in map orientation (first row at the bottom),
-        with the disk fit in the header (``drawx``, ``drawy``, ``drawr`` in image pixels,
+        Grey levels 0 (ink) .. 255 (paper), the image's rows from the bottom up and its
+        columns as scanned (a mirror is in the WCS: a reflecting PC matrix), with the disk fit in the header (``drawx``, ``drawy``, ``drawr`` in image pixels,
         ``drawrms`` the rms distance of the outline's ink from the circle, ``drawcov`` the
         traced fraction of the circumference) and the orientation (``drawnang``,
         ``drawmirr``), where each came from (``drawnsrc``, ``drawmsrc``: ``user``, ``form``
@@ -532,7 +532,7 @@ def read_drawing(image, *, date, north_angle: u.deg = None, mirrored=None, north
         if north == "celestial":
             # P turns solar north towards east: counterclockwise on the sky, clockwise on a mirrored image.
             north_angle = north_angle + (-1 if mirrored else 1) * sun.P(time).to(u.deg)
-        data = to_image_orientation(grey, mirrored)  # its own inverse: image to map orientation
+        data = to_image_orientation(grey)  # its own inverse: image to map orientation
         header = drawing_header(
             data.shape,
             centre=(fit["x"], fit["y"]),
@@ -625,9 +625,8 @@ def _disk_by_hand(disk, shape):
     return {"x": x, "y": y, "radius": r, "rms": 0.0, "coverage": 1.0}
 
 
-def to_image_orientation(drawn, mirrored):
-    """Map orientation (first row at the bottom, un-mirrored) to the image as drawn."""
-    drawn = drawn[:, ::-1] if mirrored else drawn
+def to_image_orientation(drawn):
+    """Map orientation (first row at the bottom) to the image as drawn (first row at the top); its own inverse."""
     return drawn[::-1]
 
 

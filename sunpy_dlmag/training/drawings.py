@@ -123,7 +123,7 @@ def _annotations(shape, *, label, centre, radius, north_angle, rng, annotate):
 _PEN_DOT = 3.5
 
 
-def _pen_dots(smap, penumbra, umbra, target, radius, shape, mirrored):
+def _pen_dots(smap, penumbra, umbra, target, radius, shape):
     """
     Small spots as round dots: an observer draws no spot thinner than the pen.
 
@@ -143,7 +143,7 @@ def _pen_dots(smap, penumbra, umbra, target, radius, shape, mirrored):
     dark = np.asarray(ndimage.maximum(umbra, labels, small), dtype=bool)
     diameters = np.maximum(_PEN_DOT, 2 * np.sqrt(sizes[small - 1] / np.pi))
     x, y = target.world_to_pixel(smap.pixel_to_world(centres[:, 1] * u.pix, centres[:, 0] * u.pix))
-    x, y = map_centre((x, y), shape, mirrored)  # its own inverse: map pixels to image pixels
+    x, y = map_centre((x, y), shape)  # its own inverse: map pixels to image pixels
     removed = np.isin(labels, small)
     dots = [
         ((xi, yi), di, d)
@@ -233,11 +233,11 @@ def render_drawing(smap, *, shape=(1000, 1000), radius=None, centre=None, north_
         header = drawing_header((h, w), centre=centre, radius=radius, date=smap.date, north_angle=north_angle,
                                  mirrored=bool(mirrored))  # fmt: skip
         target = wcs_of(header)
-        penumbra, umbra, dots = _pen_dots(smap, penumbra, umbra, target, radius, (h, w), bool(mirrored))
+        penumbra, umbra, dots = _pen_dots(smap, penumbra, umbra, target, radius, (h, w))
         layers = []
         for mask in (penumbra, umbra):
             drawn = np.nan_to_num(geometry.resample(mask.astype(np.float32), smap.wcs, target, (h, w)))
-            drawn = to_image_orientation(drawn, bool(mirrored))
+            drawn = to_image_orientation(drawn)
             # Bilinear resampling softens the mask's edges: a pen's antialiased edge.
             layers.append(np.clip((drawn - 0.3) / 0.4, 0, 1))
         for (x, y), diameter, dark in dots:

@@ -13,7 +13,11 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.coordinates import SkyCoord
 from conftest import shared_path
+from erfa import ErfaWarning
+
+from sunpy.coordinates import HeliographicStonyhurst
 
 from sunpy_dlmag import drawings
 from sunpy_dlmag.exceptions import DlmagUserWarning
@@ -50,6 +54,33 @@ def test_uccle_forms_are_read_as_mirrored_with_north_up(folder, name):
     counts = drawings.sunspot_counts(drawing)
     assert counts.orientation["mirrored"] is True
     assert counts.orientation["mirrored_from"] == "form"
+
+
+@real
+def test_a_mirrored_form_keeps_the_scans_columns():
+    # The map holds the scan's columns and the mirror is in its WCS: a spot's x is its column
+    # in the scan (as the hand-marked positions, and any script reading the table, take it).
+    name = "usd195403141440.jpg"
+    folder = REAL / "uccle_1940-2024"
+    drawing = drawings.read_drawing(folder / name, date=_date(name))
+    assert drawing.meta["drawmirr"] is True
+    spots = drawings.detect_sunspots(drawing)
+    with (folder / "spot_positions.csv").open() as f:
+        marked = np.array([[float(r["x_px"]), float(r["y_px"])] for r in csv.DictReader(f) if r["file"] == name])
+    found = np.column_stack([spots["x"].value, drawing.data.shape[0] - 1 - spots["y"].value])
+    distance = np.hypot(*(found[:, None, :] - marked[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+    assert len(found) >= 10
+    assert np.all(distance < 0.02 * drawing.meta["drawr"] + 5)
+    # East on the right of a mirrored form: longitude falls from left to right, and rotate()
+    # gives the Sun un-mirrored (east on the left).
+    assert np.corrcoef(spots["x"].value, spots["lon"].to_value(u.deg))[0, 1] < -0.9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ErfaWarning)  # UTC is not defined in 1954
+        upright = drawing.rotate(order=0)
+        frame = HeliographicStonyhurst(obstime=drawing.date)
+        spot = SkyCoord(spots["lon"][0], spots["lat"][0], drawing.rsun_meters, frame=frame)
+        disk_centre = SkyCoord(0 * u.arcsec, 0 * u.arcsec, frame=upright.coordinate_frame)
+        assert upright.wcs.world_to_pixel(spot)[0] < upright.wcs.world_to_pixel(disk_centre)[0]
 
 
 @real

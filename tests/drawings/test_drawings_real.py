@@ -94,10 +94,8 @@ def _read(name, image=None):
 
 
 def _image_xy(drawing_map, table):
-    """Image pixels (x from the left, y from the top) of a table's map pixels (un-mirrored, y up)."""
-    h, w = drawing_map.data.shape
-    x = table["x"].value
-    return np.column_stack([(w - 1 - x) if drawing_map.meta["drawmirr"] else x, h - 1 - table["y"].value])
+    """Image pixels (x from the left, y from the top) of a table's map pixels (the scan's columns, y up)."""
+    return np.column_stack([table["x"].value, drawing_map.data.shape[0] - 1 - table["y"].value])
 
 
 def _nearest(points, xy):
