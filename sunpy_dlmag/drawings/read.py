@@ -476,12 +476,13 @@ def read_drawing(image, *, date, north_angle: u.deg = None, mirrored=None, north
     -------
     `~sunpy.map.GenericMap`
         Grey levels 0 (ink) .. 255 (paper), the image's rows from the bottom up and its
-        columns as scanned (a mirror is in the WCS: a reflecting PC matrix), with the disk fit in the header (``drawx``, ``drawy``, ``drawr`` in image pixels,
-        ``drawrms`` the rms distance of the outline's ink from the circle, ``drawcov`` the
-        traced fraction of the circumference) and the orientation (``drawnang``,
-        ``drawmirr``), where each came from (``drawnsrc``, ``drawmsrc``: ``user``, ``form``
-        or ``default``) and how sure the reading of the form is (``drawncnf``, ``drawmcnf``:
-        0 nothing on the form tells .. 1 many marks agree).
+        columns as scanned (a mirror is in the WCS: a reflecting PC matrix), with the disk fit
+        in the header (``drawx``, ``drawy``, ``drawr`` in image pixels, ``drawrms`` the rms
+        distance of the outline's ink from the circle, ``drawcov`` the traced fraction of the
+        circumference) and the orientation (``drawnang``, ``drawmirr``), where each came from
+        (``drawnsrc``, ``drawmsrc``: ``user``, ``form`` or ``default``) and how sure the reading
+        of the form is (``drawncnf``, ``drawmcnf``: 0 nothing on the form tells .. 1 many marks
+        agree).
 
     Raises
     ------
