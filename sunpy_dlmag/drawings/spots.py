@@ -19,6 +19,7 @@ from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 from sunpy_dlmag import checks, disk, geometry
 from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag.drawings.cores import spot_pixels
+from sunpy_dlmag.drawings.labels import split_by_labels, written_labels
 from sunpy_dlmag.drawings.marks import mark_features, spot_probability
 from sunpy_dlmag.drawings.read import (
     drawing_data,
@@ -200,7 +201,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     """
     Candidates (connected ink on the disk) with their measures and verdicts, the map pixels
     of each spot among them, the limb margin (map pixels) and the map-pixel centres of the
-    marks that can label a group (``writing``).
+    marks that can label a group (``writing``: centre x, y and the shorter side of the box, map pixels).
 
     Ink is found against the local paper level on a working image of disk radius about 500 px,
     each pixel the darkest of its block of the scan (``_specks`` judges dots only that shows);
@@ -297,10 +298,11 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     # line, also one drawn too lightly to be a candidate (handwriting fades first in a photograph).
     not_writing = {row["label"] for row in rows if VERDICTS[row["verdict"]][0] or row["verdict"] == "centre line"}
     writing = [
-        (to_map((sl[1].start + sl[1].stop - 1) / 2), to_map((sl[0].start + sl[0].stop - 1) / 2))
+        (to_map((sl[1].start + sl[1].stop - 1) / 2), to_map((sl[0].start + sl[0].stop - 1) / 2),
+         f * min(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start))
         for k, sl in enumerate(slices, start=1)
         if k not in not_writing and max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > dot_size * rw
-    ]
+    ]  # fmt: skip
     pixels = {}
     for number, row in enumerate(rows, start=1):
         k = row.pop("label")
@@ -316,7 +318,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
                 if len(cores) < 2:
                     del pixels[number]
                     row.update(verdict="shading", reason=VERDICTS["shading"][1])
-    return rows, pixels, margin * f, np.array(writing).reshape(-1, 2)
+    return rows, pixels, margin * f, np.array(writing, dtype=float).reshape(-1, 3)
 
 
 def _specks(rows, fine, reach):
@@ -443,7 +445,9 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     dots, penumbra outlines) are kept, printed form lines through the centre and thin strokes
     (handwriting, labels) are not. `~sunpy_dlmag.drawings.plot_candidates` shows each
     verdict. Spots are grouped by single linkage: two spots closer than ``group_distance``
-    on the sphere, or joined by a chain of such spots, belong to one group.
+    on the sphere, or joined by a chain of such spots, belong to one group; a group beside
+    which the observer wrote two labels or more is split, each spot going to its nearest label
+    (see the drawings guide).
 
     Parameters
     ----------
@@ -523,14 +527,15 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
     rows, pixels, margin, writing = _find_candidates(
         drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast, mark_classifier
     )
-    table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
+    labels = written_labels(writing, disk.radius_pixels(drawing_map)[0], pen_width)
+    table, ids = _spot_table(drawing_map, pixels, group_distance, labels) if pixels else (None, None)
     if label_distance is not None and pixels:
         unlabelled = _unlabelled_spots(drawing_map, rows, writing, table, ids, label_distance)
         for k in unlabelled:
             rows[k - 1].update(verdict="unlabelled", reason=VERDICTS["unlabelled"][1])
             del pixels[k]
         if len(unlabelled):
-            table, ids = _spot_table(drawing_map, pixels, group_distance) if pixels else (None, None)
+            table, ids = _spot_table(drawing_map, pixels, group_distance, labels) if pixels else (None, None)
     candidates = spot_table(rows, _CANDIDATE_COLUMNS)
     rejected = len(rows) - len(pixels)
     meta = {"date": drawing_map.date.isot, "drawing": checks.describe_map(drawing_map), "threshold": threshold,
@@ -564,7 +569,7 @@ def _unlabelled_spots(drawing_map, rows, writing, table, ids, label_distance):
     distance = _AUTO_LABEL_DISTANCE if label_distance == "auto" else label_distance
     spots_xy = np.array([(row["x"], row["y"]) for row in rows], dtype=float)[ids - 1]
     groups = np.asarray(table["group"])
-    near = np.hypot(*(spots_xy[:, None, :] - writing[None, :, :]).transpose(2, 0, 1)) <= distance * radius
+    near = np.hypot(*(spots_xy[:, None, :] - writing[None, :, :2]).transpose(2, 0, 1)) <= distance * radius
     # Marks of writing near each group (near any of its spots), group by group.
     marks = {g: int(near[groups == g].any(axis=0).sum()) for g in np.unique(groups)}
     unlabelled = np.array([marks[g] == 0 for g in groups], dtype=bool)
@@ -576,10 +581,11 @@ def _unlabelled_spots(drawing_map, rows, writing, table, ids, label_distance):
     return np.unique(ids[unlabelled])
 
 
-def _spot_table(drawing_map, pixels, group_distance):
+def _spot_table(drawing_map, pixels, group_distance, labels=()):
     """
     The spot table of the spots ``pixels`` (candidate number: the map pixels (y, x) of each
-    of its spots), sorted by group and longitude, and the candidate number of each of its rows.
+    of its spots), sorted by group and longitude, and the candidate number of each of its rows;
+    groups are split where the observer's ``labels`` (`written_labels`) say so.
     """
     pieces = [(k, piece) for k, spots in pixels.items() for piece in spots]
     ids = np.array([k for k, _ in pieces])
@@ -611,6 +617,7 @@ def _spot_table(drawing_map, pixels, group_distance):
         HeliographicCarrington(observer=drawing_map.observer_coordinate, obstime=drawing_map.date)
     )
     groups = _single_linkage(centres, group_distance.to_value(u.rad))
+    groups = split_by_labels(groups, np.column_stack([px, py]), labels, disk.radius_pixels(drawing_map)[0])
     groups = _number_groups_east_to_west(groups, centres, total_area)
 
     table = QTable(

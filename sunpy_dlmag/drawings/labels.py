@@ -1,0 +1,65 @@
+"""
+The observer's group labels: handwriting beside the spots (e.g. "H5", "B2", "(12)"), read as
+where the observer put each group, not as text.
+"""
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+
+# Marks of one written label lie this close (x disk radius, centre to centre): the characters
+# of "H5" are 0.02-0.03 radius apart on the Uccle forms, labels of two groups 0.2 or more.
+_CHARACTER_GAP = 0.07
+# A label is written this close (x radius) to the nearest spot of its group (0.05-0.11 at Uccle),
+# and not closer than this: ink nearer is part of the drawing of the spots.
+_LABEL_REACH = 0.15
+_LABEL_GAP = 0.03
+# A written character is this many pen widths wide and high or more; a piece of a drawn line
+# (a rotation axis broken by the threshold) is thinner.
+_CHARACTER_SIZE = 1.5
+
+
+def written_labels(writing, radius, pen_width):
+    """
+    The labels among the marks of writing (rows of centre x, y and the shorter side of the
+    mark's box, map pixels): words of two characters or more, each an array of mark centres.
+    """
+    writing = np.asarray(writing, dtype=float).reshape(-1, 3)
+    writing = writing[writing[:, 2] >= _CHARACTER_SIZE * pen_width * radius, :2]
+    if len(writing) < 2:
+        return []
+    words = fcluster(linkage(writing, method="single"), t=_CHARACTER_GAP * radius, criterion="distance")
+    return [writing[words == k] for k in np.unique(words) if np.count_nonzero(words == k) >= 2]
+
+
+def split_by_labels(groups, spots_xy, labels, radius):
+    """
+    Group ids, each group split where its observer labelled parts of it apart.
+
+    A label belongs to the group of its nearest spot (within ``_LABEL_REACH``); a chain of spots
+    with two labels or more is as many groups, each spot in that of its nearest label. Spots
+    closer than the linkage distance are thereby two groups when the observer says so, as two
+    small groups drawn side by side are.
+    """
+    groups = np.asarray(groups)
+    if len(labels) < 2:
+        return groups
+    spots_xy = np.asarray(spots_xy, dtype=float)
+    distance = np.stack(
+        [np.hypot(*(spots_xy[:, None, :] - word[None, :, :]).transpose(2, 0, 1)).min(axis=1) for word in labels],
+        axis=1,
+    )  # spots x labels
+    owner = groups[distance.argmin(axis=0)]
+    nearest = distance.min(axis=0)
+    near = (nearest >= _LABEL_GAP * radius) & (nearest <= _LABEL_REACH * radius)
+    split = groups.copy()
+    next_id = groups.max() + 1
+    for g in np.unique(groups):
+        member = np.flatnonzero(groups == g)
+        own = np.flatnonzero(near & (owner == g))
+        if len(own) < 2:
+            continue
+        choice = own[distance[np.ix_(member, own)].argmin(axis=1)]
+        for word in np.unique(choice)[1:]:
+            split[member[choice == word]] = next_id
+            next_id += 1
+    return split
