@@ -277,7 +277,8 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     light = [k for k, sl in enumerate(slices, start=1)
              if max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > dot_size * rw]  # fmt: skip
     light = np.setdiff1d(light, held)
-    strokes = np.concatenate([[row["label"] for row in rows if row["verdict"] == "stroke"], light]).astype(int)
+    strokes = np.concatenate([[row["label"] for row in rows if row["verdict"] in ("stroke", "centre line")], light])
+    strokes = strokes.astype(int)
     gap = _STROKE_GAP * pen_width * rw
     for row in rows:
         if row["verdict"] == "dot" and touches(labels, slices[row["label"] - 1], row["label"], strokes, gap):
