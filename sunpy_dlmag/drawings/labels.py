@@ -7,7 +7,8 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
 # Marks of one written label lie this close (x disk radius, centre to centre): the characters
-# of "H5" are 0.02-0.03 radius apart on the Uccle forms, labels of two groups 0.2 or more.
+# of "H5" are 0.02-0.03 radius apart on the Uccle forms, a count written above the group's
+# number (1941) 0.04-0.06, the labels of two groups 0.2 or more.
 _CHARACTER_GAP = 0.07
 # A label is written this close (x radius) to the nearest spot of its group (0.05-0.11 at Uccle),
 # and not closer than this: ink nearer is part of the drawing of the spots.
