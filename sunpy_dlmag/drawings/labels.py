@@ -4,7 +4,8 @@ where the observer put each group, not as text.
 """
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
+
+from sunpy_dlmag.drawings.shapes import chains
 
 # Marks of one written label lie this close (x disk radius, centre to centre): the characters
 # of "H5" are 0.02-0.03 radius apart on the Uccle forms, a count written above the group's
@@ -26,9 +27,7 @@ def written_labels(writing, radius, pen_width):
     """
     writing = np.asarray(writing, dtype=float).reshape(-1, 3)
     writing = writing[writing[:, 2] >= _CHARACTER_SIZE * pen_width * radius, :2]
-    if len(writing) < 2:
-        return []
-    words = fcluster(linkage(writing, method="single"), t=_CHARACTER_GAP * radius, criterion="distance")
+    words = chains(writing, _CHARACTER_GAP * radius)
     return [writing[words == k] for k in np.unique(words) if np.count_nonzero(words == k) >= 2]
 
 

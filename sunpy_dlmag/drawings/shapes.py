@@ -1,10 +1,11 @@
 """
 Shape measures of one mark of ink on a drawing (width, length, its line through the centre, its
-shape as on the Sun) and the thin printed or drawn lines that are never spots.
+shape as on the Sun), the thin printed or drawn lines that are never spots, and chains of marks.
 """
 
 import numpy as np
 from scipy import ndimage
+from scipy.cluster.hierarchy import fcluster, linkage
 
 __all__ = []
 
@@ -78,3 +79,11 @@ def touches(labels, sl, k, others, gap):
     if not other.any():
         return False
     return bool(ndimage.distance_transform_edt(near != k)[other].min() <= gap)
+
+
+def chains(points, reach):
+    """Chain ids (1..) of ``points`` (n, 2) joined by chains of steps shorter than ``reach`` (same units)."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    if len(points) < 2:
+        return np.ones(len(points), dtype=int)
+    return fcluster(linkage(points, method="single"), t=reach, criterion="distance")

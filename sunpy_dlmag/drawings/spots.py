@@ -26,7 +26,7 @@ from sunpy_dlmag.drawings.read import (
     odd_size,
     paper_level,
 )
-from sunpy_dlmag.drawings.shapes import deprojected, main_axis_distance, mark_shape, thin_lines, touches
+from sunpy_dlmag.drawings.shapes import chains, deprojected, main_axis_distance, mark_shape, thin_lines, touches
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 
 __all__ = ["MSH", "OVERRULE", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
@@ -332,9 +332,9 @@ def _specks(rows, fine, reach):
     if not any(row["label"] in fine for row in spots):
         return
     xy = np.array([(row["x"], row["y"]) for row in spots], float)
-    chains = fcluster(linkage(xy, method="single"), t=reach, criterion="distance") if len(xy) > 1 else np.ones(1)
-    seen = {c for c, row in zip(chains, spots, strict=True) if row["label"] not in fine}
-    for c, row in zip(chains, spots, strict=True):
+    ids = chains(xy, reach)
+    seen = {c for c, row in zip(ids, spots, strict=True) if row["label"] not in fine}
+    for c, row in zip(ids, spots, strict=True):
         if c not in seen:
             row["verdict"] = "speck"
 

@@ -69,8 +69,4 @@ def test_labelled_groups_on_real_forms(name):
     stamp = name[3:15]
     date = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[8:10]}:{stamp[10:12]}"
     drawing = drawings.read_drawing(REAL / "uccle_2013-09" / name, date=date)
-    assert len(_groups_of(drawings.detect_sunspots(drawing))) == 5
-
-
-def _groups_of(spots):
-    return np.unique(np.asarray(spots["group"]))
+    assert len(np.unique(np.asarray(drawings.detect_sunspots(drawing)["group"]))) == 5
