@@ -13,6 +13,8 @@ __all__ = []
 MIN_MU = 0.2
 # Connected ink spanning more than this (x radius) is a line (the limb circle, a cross, an axis).
 LINE_SPAN = 0.25
+# A mark whose outline encloses this much more than its ink (area ratio) is a loop.
+LOOP_FILL = 1.1
 
 
 def deprojected(mask, rho, direction):
@@ -87,3 +89,19 @@ def chains(points, reach):
     if len(points) < 2:
         return np.ones(len(points), dtype=int)
     return fcluster(linkage(points, method="single"), t=reach, criterion="distance")
+
+
+def enclosed_contrast(ink, depth, reach):
+    """
+    How much deeper the ink inside the mark's outline is than the outline itself: the deepest
+    ``depth`` of the ink farther than ``reach`` pixels inside the outline (closed over a gap of a
+    pixel, then filled), less the median depth of the ink at its rim. An umbra drawn inside its
+    penumbra outline is darker than the outline; a letter's loop holds no ink, or ink of its pen.
+    """
+    closed = ndimage.binary_fill_holes(ndimage.binary_closing(np.pad(ink, 2), structure=np.ones((3, 3))))
+    inside = ndimage.distance_transform_edt(closed)[2:-2, 2:-2]
+    core, rim = ink & (inside > reach), ink & (inside <= reach)
+    # A loop, not a thick stroke (darker along its middle than at its blurred edges): paper inside.
+    if not core.any() or not rim.any() or (inside > 0).sum() < LOOP_FILL * ink.sum():
+        return 0.0
+    return float(depth[core].max() - np.median(depth[rim]))

@@ -26,7 +26,16 @@ from sunpy_dlmag.drawings.read import (
     odd_size,
     paper_level,
 )
-from sunpy_dlmag.drawings.shapes import chains, deprojected, main_axis_distance, mark_shape, thin_lines, touches
+from sunpy_dlmag.drawings.shapes import (
+    LOOP_FILL,
+    chains,
+    deprojected,
+    enclosed_contrast,
+    main_axis_distance,
+    mark_shape,
+    thin_lines,
+    touches,
+)
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 
 __all__ = ["MSH", "OVERRULE", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
@@ -118,6 +127,8 @@ _LINE_ELONGATION = 4.0
 # close (x radius) to a spot: a pore drawn lightly beside its group (dust elsewhere is ignored).
 _FAINT = 0.8
 _FAINT_DOT_REACH = 0.05
+# ... and so many fine dots chained within that reach are a group of pores, not dust.
+_PORE_GROUP = 3
 # A pencil dot within this many pen widths of a thin stroke is a piece of it, broken off (a
 # photograph's blur thins a pencil line into pieces).
 _STROKE_GAP = 2.0
@@ -131,6 +142,8 @@ _LINE_REACH = 0.05
 _BLOB_ELONGATION = 4.0
 # ... told by the dark cores that the default ``core_contrast`` finds.
 _STREAK_CONTRAST = 0.1
+# A loop whose inner ink is this much deeper (fraction of the paper level) than the loop holds an umbra.
+_UMBRA_CONTRAST = 0.2
 
 _CANDIDATE_COLUMNS = {
     "candidate": None, "spot": None, "n_spots": None, "verdict": None, "reason": None, "x": u.pix, "y": u.pix,
@@ -144,7 +157,7 @@ VERDICTS = {
     "streak": (True, "spot: a row of touching spots (a long mark with several dark cores)"),
     "dot": (True, "spot: a pencil dot (pore)"),
     "faint dot": (True, "spot: a faint pencil dot beside a spot (pore)"),
-    "outlined": (True, "spot: a small closed outline (penumbra)"),
+    "outlined": (True, "spot: a closed outline (penumbra), small or around a darker umbra"),
     "centre line": (False, "rejected: a line through the disk centre (printed cross, drawn axis)"),
     "stroke": (False, "rejected: a thin stroke (handwriting, printed line)"),
     "stroke piece": (False, "rejected: a dot on a pencil stroke (the darkest bit of handwriting)"),
@@ -179,7 +192,7 @@ def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_di
             raise InvalidArgumentError(f"{name} is a fraction of the disk radius between 0 and 1, got {value!r}.")
 
 
-def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline, elongation=1.0):
+def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline, elongation=1.0, umbra=False):
     if (
         line_distance < _CENTRE_LINE
         and length >= _LINE_ELONGATION * width
@@ -191,7 +204,7 @@ def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline,
         return "blob" if elongation <= _BLOB_ELONGATION else "streak"
     if length <= dot and stroke <= dot:
         return "dot"
-    if fill >= 1.1 and length <= outline:
+    if umbra or (fill >= LOOP_FILL and length <= outline):
         return "outlined"
     return "stroke"
 
@@ -262,8 +275,10 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         # dot at the limb drawn no thinner than the pen is round as drawn.
         elongation = min(on_sun / width, np.divide(*mark_shape(core, filled)[1::-1]))
         line = main_axis_distance(xs, ys, cxw, cyw) / rw
+        # A loop of any size around a dark core is a penumbra drawn around its umbra.
+        umbra = enclosed_contrast(own_ink, depth[sl], pen_width * rw) > _UMBRA_CONTRAST
         verdict = _verdict(rho, width / rw, length / rw, stroke / rw, fill, line, dot_size, pen_width, outline_size,
-                           elongation)  # fmt: skip
+                           elongation, umbra)  # fmt: skip
         width, length, stroke = width / rw, length / rw, stroke / rw
         return {
             "label": k, "verdict": verdict, "x": to_map(xc), "y": to_map(yc), "rho": rho,
@@ -325,8 +340,9 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
 def _specks(rows, fine, reach):
     """
     Spots among the ``fine`` marks (labels) that no chain of spots with steps under ``reach``
-    (map pixels) joins to a spot seen also when averaged become specks: a lone dot of a few
-    pixels is as likely dust as a pore (spotless forms), a pore lies among its group.
+    (map pixels) joins to a spot seen also when averaged, or to `_PORE_GROUP` - 1 more spots,
+    become specks: a lone dot of a few pixels is as likely dust as a pore (spotless forms), a
+    pore lies among its group (a young group may be pores only).
     """
     spots = [row for row in rows if VERDICTS[row["verdict"]][0]]
     if not any(row["label"] in fine for row in spots):
@@ -334,6 +350,8 @@ def _specks(rows, fine, reach):
     xy = np.array([(row["x"], row["y"]) for row in spots], float)
     ids = chains(xy, reach)
     seen = {c for c, row in zip(ids, spots, strict=True) if row["label"] not in fine}
+    chain_ids, sizes = np.unique(ids, return_counts=True)
+    seen |= set(chain_ids[sizes >= _PORE_GROUP].tolist())
     for c, row in zip(ids, spots, strict=True):
         if c not in seen:
             row["verdict"] = "speck"
@@ -365,7 +383,8 @@ _DETECTION_PARAMETERS = """threshold : float
         wider than this is a spot.
     outline_size : float
         Largest closed outline taken as a spot with its penumbra (e.g. a circle drawn around
-        an umbra), fraction of the disk radius; larger loops are handwriting.
+        an umbra), fraction of the disk radius; larger loops are handwriting unless they
+        hold ink darker than their own (an umbra): then a spot of any size.
     limb_margin : float, optional
         Pixels inside the limb to leave out (default: measured from the drawn outline, at
         least 2).
@@ -399,8 +418,8 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     Every ink mark on the disk of a drawing, with its shape and its verdict: spot or not, and why.
 
     A mark is a spot if it is wider than a pen stroke (``"blob"``), a short dot
-    (``"dot"``: a pore), or a small closed outline (``"outlined"``: a penumbra drawn around
-    its umbra). It is rejected if it is a line through the disk centre (``"centre line"``:
+    (``"dot"``: a pore), or a closed outline, small or around a darker core (``"outlined"``:
+    a penumbra drawn around its umbra). It is rejected if it is a line through the disk centre (``"centre line"``:
     the printed cross, a drawn rotation axis) or a thin stroke longer than a dot
     (``"stroke"``: handwriting such as group labels and counts, printed lines). With
     ``label_distance``, the spots of a group without a label are rejected (``"unlabelled"``).
