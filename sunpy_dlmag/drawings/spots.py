@@ -142,6 +142,9 @@ _LINE_REACH = 0.05
 _BLOB_ELONGATION = 4.0
 # ... told by the dark cores that the default ``core_contrast`` finds.
 _STREAK_CONTRAST = 0.1
+# Filled ink covers at most its length times its width; ink wider than a pen stroke whose area
+# over width runs this much longer than the mark is a curved stroke (a letter of a wide pen).
+_CURVED_STROKE = 1.2
 # A loop whose inner ink is this much deeper (fraction of the paper level) than the loop holds an umbra.
 _UMBRA_CONTRAST = 0.2
 
@@ -200,8 +203,10 @@ def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline,
         and (rho < 0.1 or length > 0.1)
     ):
         return "centre line"
-    if width > pen:
-        return "blob" if elongation <= _BLOB_ELONGATION else "streak"
+    if width > pen and elongation > _BLOB_ELONGATION:
+        return "streak"
+    if width > pen and (fill >= LOOP_FILL or stroke < _CURVED_STROKE * length):
+        return "blob"
     if length <= dot and stroke <= dot:
         return "dot"
     if umbra or (fill >= LOOP_FILL and length <= outline):
@@ -380,7 +385,8 @@ _DETECTION_PARAMETERS = """threshold : float
         (along its main axis, and as ink area over stroke width) is a spot, longer is a stroke.
     pen_width : float
         Widest pen stroke (handwriting, printed lines), fraction of the disk radius: ink
-        wider than this is a spot.
+        wider than this is a spot, unless it runs along a curve (its area over width 1.2
+        times its length or more: a letter of a wider pen).
     outline_size : float
         Largest closed outline taken as a spot with its penumbra (e.g. a circle drawn around
         an umbra), fraction of the disk radius; larger loops are handwriting unless they

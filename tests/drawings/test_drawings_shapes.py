@@ -1,6 +1,7 @@
 """
-Spots drawn the way observers draw big spots and young groups: a penumbra outline of any size
-around a darker umbra, and a group of pores each a few pixels wide on a fine scan.
+Shapes that tell drawn spots from writing: a penumbra outline of any size around a darker
+umbra, a group of pores each a few pixels wide on a fine scan, and letters written with a pen
+wider than ``pen_width``.
 """
 
 import numpy as np
@@ -41,6 +42,21 @@ def test_a_penumbra_outline_of_any_size_around_a_darker_umbra_is_a_spot():
         assert _verdict_at(marks, 500, 470) == "stroke", core
 
 
+def test_a_letter_of_a_wide_pen_is_a_stroke_and_a_spot_of_that_width_a_blob():
+    # Disk radius 300 px (pen_width 2.1 px): a "C" 3.5 px wide, 13 px across, whose ink runs
+    # twice its length, and a filled spot and a straight dash of about that width.
+    yy, xx = np.indices((800, 800))
+    image = np.full((800, 800), 240, dtype=np.uint8)
+    image[np.abs(np.hypot(xx - 400, yy - 400) - 300) < 1.5] = 10
+    ring = np.abs(np.hypot(xx - 480, yy - 400) - 5) < 2
+    image[ring & ~((xx > 482) & (np.abs(yy - 400) < 3))] = 60
+    image[np.hypot(xx - 330, yy - 420) < 3] = 60
+    image[419:422, 440:452] = 60
+    marks = drawings.spot_candidates(drawings.read_drawing(image, date="2011-02-15"), mark_classifier=False)
+    assert _verdict_at(marks, 480, 400) == "stroke"
+    assert _verdict_at(marks, 330, 420) == _verdict_at(marks, 446, 420) == "blob"
+
+
 def test_a_group_of_pores_of_a_few_pixels_is_kept_without_a_bigger_spot():
     # Disk radius 1500 px (found on a working image three times coarser, where each 2x2-pixel
     # pore averages under the threshold). Three pores 0.02 radius apart are a group; two
@@ -63,7 +79,8 @@ def test_a_group_of_pores_of_a_few_pixels_is_kept_without_a_bigger_spot():
 def test_outlined_spots_and_a_group_of_pores_on_a_2024_form():
     # 19 Sept 2024 (4248x3330 scan, pencil, "NOMBRE DE GROUPES 6"), read by eye: a spot drawn
     # as a pencil outline 0.03-0.04 radius across around a dark umbra at (1268, 2352) and
-    # (2315, 2650), and group "B6": six pores of 2-4 pixels around (1990, 1885), no bigger spot.
+    # (2315, 2650), and group "B6": six pores of 2-4 pixels around (1990, 1885), no bigger spot;
+    # the label "C16" (x 2257-2325, y 2758-2796) is written with a pen wider than ``pen_width``.
     drawing = drawings.read_drawing(FORM_2024, date="2024-09-19T08:35")
     spots = drawings.detect_sunspots(drawing)
     x, y = spots["x"].value, drawing.data.shape[0] - 1 - spots["y"].value
@@ -71,4 +88,5 @@ def test_outlined_spots_and_a_group_of_pores_on_a_2024_form():
     for umbra in ((1268, 2352), (2315, 2650)):
         assert np.hypot(x - umbra[0], y - umbra[1]).min() < 0.02 * radius, umbra
     assert ((np.abs(x - 1990) < 40) & (np.abs(y - 1885) < 30)).sum() >= 4
+    assert not ((x > 2250) & (x < 2330) & (y > 2750) & (y < 2800)).any()
     assert len(np.unique(spots["group"])) == 6
