@@ -18,6 +18,9 @@ _LABEL_GAP = 0.03
 # A written character is this many pen widths wide and high or more; a piece of a drawn line
 # (a rotation axis broken by the threshold) is thinner.
 _CHARACTER_SIZE = 1.5
+# label_distance="auto": how far (x radius) from a group its label is looked for. Observers who
+# label groups write the label 0.05-0.11 radius from a spot (USET forms), in two marks or more.
+_AUTO_LABEL_DISTANCE = 0.25
 
 
 def written_labels(writing, radius, pen_width):
@@ -63,3 +66,26 @@ def split_by_labels(groups, spots_xy, labels, radius):
             split[member[choice == word]] = next_id
             next_id += 1
     return split
+
+
+def unlabelled_spots(rows, writing, table, ids, label_distance, radius):
+    """
+    Candidate numbers of the spots of unlabelled groups (``rows``: the candidates; ``ids``: the
+    candidate of each row of the spot ``table``). With a distance (x ``radius``, map pixels):
+    every group with no handwriting (``writing``: centres of marks that can be labels) within
+    it; with ``"auto"``, on a drawing with a group labelled by two marks or more (written
+    characters such as "A1" or "(5)"), each lone pencil dot with no mark near it.
+    """
+    distance = _AUTO_LABEL_DISTANCE if label_distance == "auto" else label_distance
+    spots_xy = np.array([(row["x"], row["y"]) for row in rows], dtype=float)[ids - 1]
+    groups = np.asarray(table["group"])
+    near = np.hypot(*(spots_xy[:, None, :] - writing[None, :, :2]).transpose(2, 0, 1)) <= distance * radius
+    # Marks of writing near each group (near any of its spots), group by group.
+    marks = {g: int(near[groups == g].any(axis=0).sum()) for g in np.unique(groups)}
+    unlabelled = np.array([marks[g] == 0 for g in groups], dtype=bool)
+    if label_distance == "auto":
+        if max(marks.values()) < 2:
+            return np.zeros(0, dtype=int)
+        sizes = np.bincount(groups)[groups]
+        unlabelled &= (sizes == 1) & np.isin([rows[k - 1]["verdict"] for k in ids], ["dot", "faint dot"])
+    return np.unique(ids[unlabelled])

@@ -19,7 +19,7 @@ from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 from sunpy_dlmag import checks, disk, geometry
 from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag.drawings.cores import spot_pixels
-from sunpy_dlmag.drawings.labels import split_by_labels, written_labels
+from sunpy_dlmag.drawings.labels import split_by_labels, unlabelled_spots, written_labels
 from sunpy_dlmag.drawings.marks import mark_features, spot_probability
 from sunpy_dlmag.drawings.read import (
     drawing_data,
@@ -129,12 +129,12 @@ _FAINT = 0.8
 _FAINT_DOT_REACH = 0.05
 # ... and so many fine dots chained within that reach are a group of pores, not dust.
 _PORE_GROUP = 3
+# A spot alone in its group and smaller than this (x radius) squared is dust on any scan: the
+# lone pores drawn on the real forms are at least 0.0045 radius across, dust up to 0.0033.
+_DUST_SIZE = 0.004
 # A pencil dot within this many pen widths of a thin stroke is a piece of it, broken off (a
 # photograph's blur thins a pencil line into pieces).
 _STROKE_GAP = 2.0
-# label_distance="auto": how far (x radius) from a group its label is looked for. Observers who
-# label groups write the label 0.05-0.11 radius from a spot (USET forms), in two marks or more.
-_AUTO_LABEL_DISTANCE = 0.25
 # Lines are looked for this far outside the limb (x radius), so that the whole printed circle is one line.
 _LINE_REACH = 0.05
 # A mark wider than a pen stroke but longer than this many widths (on the Sun) is a spot only if
@@ -553,14 +553,20 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
     rows, pixels, margin, writing = _find_candidates(
         drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast, mark_classifier
     )
-    labels = written_labels(writing, disk.radius_pixels(drawing_map)[0], pen_width)
+    radius = disk.radius_pixels(drawing_map)[0]
+    labels = written_labels(writing, radius, pen_width)
     table, ids = _spot_table(drawing_map, pixels, group_distance, labels) if pixels else (None, None)
-    if label_distance is not None and pixels:
-        unlabelled = _unlabelled_spots(drawing_map, rows, writing, table, ids, label_distance)
-        for k in unlabelled:
-            rows[k - 1].update(verdict="unlabelled", reason=VERDICTS["unlabelled"][1])
+    for verdict in ("unlabelled", "speck"):
+        if not pixels or (verdict == "unlabelled" and label_distance is None):
+            continue
+        if verdict == "unlabelled":
+            rejected = unlabelled_spots(rows, writing, table, ids, label_distance, radius)
+        else:
+            rejected = _lone_specks(rows, table, ids, radius)
+        for k in rejected:
+            rows[k - 1].update(verdict=verdict, reason=VERDICTS[verdict][1])
             del pixels[k]
-        if len(unlabelled):
+        if len(rejected):
             table, ids = _spot_table(drawing_map, pixels, group_distance, labels) if pixels else (None, None)
     candidates = spot_table(rows, _CANDIDATE_COLUMNS)
     rejected = len(rows) - len(pixels)
@@ -584,27 +590,15 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
     return table, candidates
 
 
-def _unlabelled_spots(drawing_map, rows, writing, table, ids, label_distance):
+def _lone_specks(rows, table, ids, radius):
     """
-    Candidate numbers of the spots of unlabelled groups: with a distance, every group with no
-    handwriting (``writing``: centres of marks that can be labels) within it; with
-    ``"auto"``, on a drawing with a group labelled by two marks or more (written characters
-    such as "A1" or "(5)"), each lone pencil dot with no mark near it.
+    Candidate numbers of the spots alone in their group that are smaller than a pencil dot
+    (under `_DUST_SIZE` radius squared in area): dust, on a scan of any resolution.
     """
-    radius = disk.radius_pixels(drawing_map)[0]
-    distance = _AUTO_LABEL_DISTANCE if label_distance == "auto" else label_distance
-    spots_xy = np.array([(row["x"], row["y"]) for row in rows], dtype=float)[ids - 1]
     groups = np.asarray(table["group"])
-    near = np.hypot(*(spots_xy[:, None, :] - writing[None, :, :2]).transpose(2, 0, 1)) <= distance * radius
-    # Marks of writing near each group (near any of its spots), group by group.
-    marks = {g: int(near[groups == g].any(axis=0).sum()) for g in np.unique(groups)}
-    unlabelled = np.array([marks[g] == 0 for g in groups], dtype=bool)
-    if label_distance == "auto":
-        if max(marks.values()) < 2:
-            return np.zeros(0, dtype=int)
-        sizes = np.bincount(groups)[groups]
-        unlabelled &= (sizes == 1) & np.isin([rows[k - 1]["verdict"] for k in ids], ["dot", "faint dot"])
-    return np.unique(ids[unlabelled])
+    alone = np.bincount(groups)[groups] == 1
+    small = np.array([rows[k - 1]["n_pixels"] < (_DUST_SIZE * radius) ** 2 for k in ids], dtype=bool)
+    return np.unique(ids[alone & small])
 
 
 def _spot_table(drawing_map, pixels, group_distance, labels=()):

@@ -90,3 +90,23 @@ def test_outlined_spots_and_a_group_of_pores_on_a_2024_form():
     assert ((np.abs(x - 1990) < 40) & (np.abs(y - 1885) < 30)).sum() >= 4
     assert not ((x > 2250) & (x < 2330) & (y > 2750) & (y < 2800)).any()
     assert len(np.unique(spots["group"])) == 6
+
+
+def test_a_lone_dot_smaller_than_a_pencil_point_is_dust_on_any_scan():
+    # Disk radius 700 px (worked on at full resolution): dots under 0.004 radius (2.8 px) across
+    # alone in their group are dust; beside a spot, or 3 px across, they are pores.
+    size, c = 1600, 800
+    yy, xx = np.indices((size, size))
+    image = np.full((size, size), 240, dtype=np.uint8)
+    image[np.abs(np.hypot(xx - c, yy - c) - 700) < 2] = 10
+    image[np.hypot(xx - 600, yy - 600) < 6] = 10  # a spot
+    image[600:602, 630:632] = 60  # a pore beside it, 2x2 px
+    image[1100:1102, 1000:1002] = 60  # the same alone: dust
+    image[500:503, 1100:1103] = 60  # a lone pore, 3x3 px
+    drawing = drawings.read_drawing(image, date="2011-02-15")
+    spots, marks = drawings.detect_sunspots(drawing, label_distance=None, mark_classifier=False, return_candidates=True)
+    assert len(spots) == 3
+    assert np.allclose(np.sort(spots["x"].value), [600, 630.5, 1101], atol=1.5)
+    assert len(np.unique(spots["group"])) == 2
+    dust = np.argmin(np.hypot(marks["x"].value - 1000.5, size - 1 - marks["y"].value - 1100.5))
+    assert marks["verdict"][dust] == "speck"
