@@ -13,11 +13,17 @@ from sunpy_dlmag import drawings
 FORM_2024 = shared_path("drawings/uccle_1940-2024/usd202409190835.jpg")
 
 
+def _blank_form(size, radius, line=1.5):
+    """A square scan of paper (240) with the limb drawn in ink, centred; its pixel row and column indices."""
+    yy, xx = np.indices((size, size))
+    image = np.full((size, size), 240, dtype=np.uint8)
+    image[np.abs(np.hypot(xx - size / 2, yy - size / 2) - radius) < line] = 10
+    return image, yy, xx
+
+
 def _loop_drawing(core=None):
     """Disk radius 300 px, paper 240: a pencil loop 0.06 radius across, wider than ``outline_size``."""
-    yy, xx = np.indices((800, 800))
-    image = np.full((800, 800), 240, dtype=np.uint8)
-    image[np.abs(np.hypot(xx - 400, yy - 400) - 300) < 1.5] = 10
+    image, yy, xx = _blank_form(800, 300)
     image[np.abs(np.hypot(xx - 500, yy - 470) - 9) < 1] = 150  # the loop, depth 0.38
     if core is not None:  # a small umbra, no wider than a pen stroke
         image[469:471, 499:501] = core
@@ -45,9 +51,7 @@ def test_a_penumbra_outline_of_any_size_around_a_darker_umbra_is_a_spot():
 def test_a_letter_of_a_wide_pen_is_a_stroke_and_a_spot_of_that_width_a_blob():
     # Disk radius 300 px (pen_width 2.1 px): a "C" 3.5 px wide, 13 px across, whose ink runs
     # twice its length, and a filled spot and a straight dash of about that width.
-    yy, xx = np.indices((800, 800))
-    image = np.full((800, 800), 240, dtype=np.uint8)
-    image[np.abs(np.hypot(xx - 400, yy - 400) - 300) < 1.5] = 10
+    image, yy, xx = _blank_form(800, 300)
     ring = np.abs(np.hypot(xx - 480, yy - 400) - 5) < 2
     image[ring & ~((xx > 482) & (np.abs(yy - 400) < 3))] = 60
     image[np.hypot(xx - 330, yy - 420) < 3] = 60
@@ -61,10 +65,7 @@ def test_a_group_of_pores_of_a_few_pixels_is_kept_without_a_bigger_spot():
     # Disk radius 1500 px (found on a working image three times coarser, where each 2x2-pixel
     # pore averages under the threshold). Three pores 0.02 radius apart are a group; two
     # such dots alone stay specks (dust on a spotless form).
-    size, c = 3400, 1700
-    yy, xx = np.indices((size, size))
-    image = np.full((size, size), 240, dtype=np.uint8)
-    image[np.abs(np.hypot(xx - c, yy - c) - 1500) < 3] = 10
+    image, *_ = _blank_form(3400, 1500, line=3)
     for x in (1400, 1430, 1460):
         image[1400:1402, x : x + 2] = 100
     image[2200:2202, 2000:2002] = 100
@@ -95,10 +96,7 @@ def test_outlined_spots_and_a_group_of_pores_on_a_2024_form():
 def test_a_lone_dot_smaller_than_a_pencil_point_is_dust_on_any_scan():
     # Disk radius 700 px (worked on at full resolution): dots under 0.004 radius (2.8 px) across
     # alone in their group are dust; beside a spot, or 3 px across, they are pores.
-    size, c = 1600, 800
-    yy, xx = np.indices((size, size))
-    image = np.full((size, size), 240, dtype=np.uint8)
-    image[np.abs(np.hypot(xx - c, yy - c) - 700) < 2] = 10
+    image, yy, xx = _blank_form(1600, 700, line=2)
     image[np.hypot(xx - 600, yy - 600) < 6] = 10  # a spot
     image[600:602, 630:632] = 60  # a pore beside it, 2x2 px
     image[1100:1102, 1000:1002] = 60  # the same alone: dust
@@ -108,5 +106,5 @@ def test_a_lone_dot_smaller_than_a_pencil_point_is_dust_on_any_scan():
     assert len(spots) == 3
     assert np.allclose(np.sort(spots["x"].value), [600, 630.5, 1101], atol=1.5)
     assert len(np.unique(spots["group"])) == 2
-    dust = np.argmin(np.hypot(marks["x"].value - 1000.5, size - 1 - marks["y"].value - 1100.5))
+    dust = np.argmin(np.hypot(marks["x"].value - 1000.5, 1599 - marks["y"].value - 1100.5))
     assert marks["verdict"][dust] == "speck"
