@@ -195,7 +195,8 @@ def _check_detection_args(threshold, dot_size, pen_width, outline_size, label_di
             raise InvalidArgumentError(f"{name} is a fraction of the disk radius between 0 and 1, got {value!r}.")
 
 
-def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline, elongation=1.0, umbra=False):
+def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline, elongation=1.0, has_umbra=None):
+    """The shape verdict; ``has_umbra()`` (a loop around a darker core?) is asked only where it decides."""
     if (
         line_distance < _CENTRE_LINE
         and length >= _LINE_ELONGATION * width
@@ -209,7 +210,7 @@ def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline,
         return "blob"
     if length <= dot and stroke <= dot:
         return "dot"
-    if umbra or (fill >= LOOP_FILL and length <= outline):
+    if (fill >= LOOP_FILL and length <= outline) or (has_umbra is not None and has_umbra()):
         return "outlined"
     return "stroke"
 
@@ -280,10 +281,12 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         # dot at the limb drawn no thinner than the pen is round as drawn.
         elongation = min(on_sun / width, np.divide(*mark_shape(core, filled)[1::-1]))
         line = main_axis_distance(xs, ys, cxw, cyw) / rw
-        # A loop of any size around a dark core is a penumbra drawn around its umbra.
-        umbra = enclosed_contrast(own_ink, depth[sl], pen_width * rw) > _UMBRA_CONTRAST
+
+        def has_umbra():  # a loop of any size around a dark core is a penumbra drawn around its umbra
+            return enclosed_contrast(own_ink, depth[sl], pen_width * rw) > _UMBRA_CONTRAST
+
         verdict = _verdict(rho, width / rw, length / rw, stroke / rw, fill, line, dot_size, pen_width, outline_size,
-                           elongation, umbra)  # fmt: skip
+                           elongation, has_umbra)  # fmt: skip
         width, length, stroke = width / rw, length / rw, stroke / rw
         return {
             "label": k, "verdict": verdict, "x": to_map(xc), "y": to_map(yc), "rho": rho,
@@ -425,9 +428,9 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
 
     A mark is a spot if it is wider than a pen stroke (``"blob"``), a short dot
     (``"dot"``: a pore), or a closed outline, small or around a darker core (``"outlined"``:
-    a penumbra drawn around its umbra). It is rejected if it is a line through the disk centre (``"centre line"``:
-    the printed cross, a drawn rotation axis) or a thin stroke longer than a dot
-    (``"stroke"``: handwriting such as group labels and counts, printed lines). With
+    a penumbra drawn around its umbra). It is rejected if it is a line through the disk
+    centre (``"centre line"``: the printed cross, a drawn rotation axis) or a thin stroke
+    longer than a dot (``"stroke"``: handwriting such as group labels and counts, printed lines). With
     ``label_distance``, the spots of a group without a label are rejected (``"unlabelled"``).
     `VERDICTS` lists them. Marks off the disk and the drawn limb are not candidates.
 
@@ -555,19 +558,17 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
     )
     radius = disk.radius_pixels(drawing_map)[0]
     labels = written_labels(writing, radius, pen_width)
-    table, ids = _spot_table(drawing_map, pixels, group_distance, labels) if pixels else (None, None)
-    for verdict in ("unlabelled", "speck"):
-        if not pixels or (verdict == "unlabelled" and label_distance is None):
-            continue
-        if verdict == "unlabelled":
-            rejected = unlabelled_spots(rows, writing, table, ids, label_distance, radius)
-        else:
-            rejected = _lone_specks(rows, table, ids, radius)
-        for k in rejected:
-            rows[k - 1].update(verdict=verdict, reason=VERDICTS[verdict][1])
-            del pixels[k]
-        if len(rejected):
-            table, ids = _spot_table(drawing_map, pixels, group_distance, labels) if pixels else (None, None)
+
+    def grouped():
+        return _spot_table(drawing_map, pixels, group_distance, labels) if pixels else (None, None)
+
+    table, ids = grouped()
+    # Unlabelled groups go first: a spot they leave alone in its group may then be dust.
+    if pixels and label_distance is not None:
+        unlabelled = unlabelled_spots(rows, writing, table, ids, label_distance, radius)
+        table, ids = grouped() if _reject(rows, pixels, unlabelled, "unlabelled") else (table, ids)
+    if pixels and _reject(rows, pixels, _lone_specks(rows, table, ids, radius), "speck"):
+        table, ids = grouped()
     candidates = spot_table(rows, _CANDIDATE_COLUMNS)
     rejected = len(rows) - len(pixels)
     meta = {"date": drawing_map.date.isot, "drawing": checks.describe_map(drawing_map), "threshold": threshold,
@@ -588,6 +589,14 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
     candidates["n_spots"] = np.bincount(ids, minlength=len(rows) + 1)[1:]
     table.meta.update(meta)
     return table, candidates
+
+
+def _reject(rows, pixels, numbers, verdict):
+    """Give the candidates ``numbers`` the ``verdict`` and drop their spots; whether there were any."""
+    for k in numbers:
+        rows[k - 1].update(verdict=verdict, reason=VERDICTS[verdict][1])
+        del pixels[k]
+    return len(numbers) > 0
 
 
 def _lone_specks(rows, table, ids, radius):
