@@ -29,6 +29,13 @@ a detection is false if no marked spot lies that near, the Wolf number is within
 |R - R_obs| <= 0.2 max(R_obs, 10). ``--all`` writes the record to
 ``benchmarks/reference/drawings.json`` and the docs table ``docs/drawings_benchmark.inc``
 (commit both after a run); ``--json`` and ``--docs`` write them for folders given by hand.
+
+    python benchmarks/drawings.py --all --batch
+
+scores every form as ``sunpy-dlmag counts`` does a folder: with the form template
+(`sunpy_dlmag.drawings.form_template`) of each image size that 5 forms of its folder or more
+have; ``--all`` then writes ``benchmarks/reference/drawings_batch.json`` and
+``docs/drawings_benchmark_batch.inc`` (the summary tables).
 """
 
 import argparse
@@ -40,16 +47,22 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 from _common import child_json, rusage_mb, write_json
+from PIL import Image
+
+from sunpy_dlmag.drawings.template import batch_templates
 
 HERE = Path(__file__).resolve().parent
 RECORD = HERE / "reference" / "drawings.json"
 DOCS = HERE.parent / "docs" / "drawings_benchmark.inc"
+BATCH_RECORD = HERE / "reference" / "drawings_batch.json"
+BATCH_DOCS = HERE.parent / "docs" / "drawings_benchmark_batch.inc"
 # score_drawings.py: a marked spot is found within this many limb radii (+ its own radius).
 FOUND_WITHIN = 0.02
 WOLF_WITHIN = 0.2
@@ -106,8 +119,11 @@ def _one(path, date, repeats):
     )
 
 
-def _score_one(path, date):
-    """In the child: read + detect one form with the defaults, once; print the spots in image pixels as JSON."""
+def _score_one(path, date, template=None):
+    """
+    In the child: read + detect one form with the defaults (and the form template saved at
+    ``template``, .npy), once; print the spots in image pixels as JSON.
+    """
     from PIL import Image
 
     import sunpy_dlmag
@@ -119,7 +135,7 @@ def _score_one(path, date):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # spotless forms, dates before 1960
             drawing = sunpy_dlmag.read_drawing(path, date=date)
-            spots = sunpy_dlmag.detect_sunspots(drawing)
+            spots = sunpy_dlmag.detect_sunspots(drawing, template=None if template is None else np.load(template))
     except Exception as err:  # a refused form is a result, with its reason
         print(json.dumps({"error": f"{type(err).__name__}: {' '.join(str(err).split())[:160]}"}))
         return
@@ -169,10 +185,10 @@ def _folder_truth(folder):
     return {name: tuple(entry) for name, entry in sorted(truth.items()) if (folder / name).is_file()}
 
 
-def _score_form(folder_name, name, path, truth):
-    """The child's result for one form, scored against its truth."""
+def _score_form(folder_name, name, path, truth, template=None):
+    """The child's result for one form (with the template saved at ``template``), scored against its truth."""
     date, obs_g, obs_f, marked = truth
-    r = child_json(__file__, "--score-one", path, date)
+    r = child_json(__file__, "--score-one", path, date, *([] if template is None else ["--template", template]))
     row = {"folder": folder_name, "file": name, "date": date, "era": f"{date[:3]}0s", "obs_g": obs_g, "obs_f": obs_f}
     row["part"] = "held-out" if _held_out(folder_name, date) else "tuned"
     if "error" in r:
@@ -255,8 +271,11 @@ def _print_form(row):
           f"{observer:>9s}) {marks:38s} {row['seconds']:5.1f} s {row['peak_mib']:5.0f} MiB")  # fmt: skip
 
 
-def score_folders(folders, older=None, command="python benchmarks/drawings.py --all"):
-    """Score every form of ``folders`` (and of the five older scans in ``older``); the record for JSON."""
+def score_folders(folders, older=None, command="python benchmarks/drawings.py --all", batch=False):
+    """
+    Score every form of ``folders`` (and of the five older scans in ``older``), with ``batch``
+    as ``sunpy-dlmag counts`` does (the form template of each size of a folder); the record for JSON.
+    """
     rows = []
     load_before = os.getloadavg()[0]  # timings on a shared machine depend on what else runs
     sets = (
@@ -266,13 +285,21 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
     )
     sets += [(folder.name, folder, _folder_truth(folder)) for folder in folders]
     start = time.perf_counter()
+    saved = tempfile.TemporaryDirectory()
     for label, folder, truth in sets:
         print(f"--- {label}: {len(truth)} forms")
-        for name, entry in truth.items():
-            if not (folder / name).is_file():
-                continue
-            rows.append(_score_form(label, name, folder / name, entry))
+        paths = {name: folder / name for name in truth if (folder / name).is_file()}
+        templates = {}
+        for size, template in (batch_templates(list(paths.values())) if batch else {}).items():
+            templates[size] = Path(saved.name) / f"{label}-{size[0]}x{size[1]}.npy"
+            np.save(templates[size], template)
+            print(f"    form template of its {size[0]}x{size[1]} px forms")
+        for name, path in paths.items():
+            with Image.open(path) as image:
+                template = templates.get(image.size)
+            rows.append(_score_form(label, name, path, truth[name], template))
             _print_form(rows[-1])
+    saved.cleanup()
     print()
     heading = " ".join(f"{head:>{max(len(head), 6)}s}" for head, _, _ in _SUMMARY_COLUMNS)
     print(f"{'':24s} {heading}")
@@ -294,17 +321,19 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         "commit": commit.stdout.strip(),
         "seconds": time.perf_counter() - start,
         "command": command,
+        "batch": batch,
         "cpus": os.cpu_count(),
         "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
     return record
 
 
-def render_docs(record):
-    """The reStructuredText tables of a record, for docs/drawings_benchmark.rst."""
+def render_docs(record, per_form=True):
+    """The reStructuredText tables of a record (``per_form``: and of every form), for docs/drawings_benchmark.rst."""
+    source, run = (BATCH_RECORD.name, "--all --batch") if record.get("batch") else (RECORD.name, "--all")
     lines = [
-        ".. This file is written by benchmarks/drawings.py from its record (benchmarks/reference/drawings.json);",
-        "   do not edit: run ``python benchmarks/drawings.py --all``.",
+        f".. This file is written by benchmarks/drawings.py from its record (benchmarks/reference/{source});",
+        f"   do not edit: run ``python benchmarks/drawings.py {run}``.",
         "",
     ]
 
@@ -328,6 +357,8 @@ def render_docs(record):
     if record.get("parts"):
         table("Tuned on, and held out of all tuning (1948, 1956 and 21-30 Sept 2013)", "part",
               [cells(part, s) for part, s in record["parts"].items()])  # fmt: skip
+    if not per_form:
+        return "\n".join(lines)
     per_form = []
     for r in record["rows"]:
         observer = f"{'?' if r['obs_g'] is None else r['obs_g']} / {'?' if r['obs_f'] is None else r['obs_f']}"
@@ -353,13 +384,15 @@ def main(argv=None):
     parser.add_argument("--json", type=Path, help=f"write the scores' record here (--all: {RECORD})")
     parser.add_argument("--docs", type=Path, help=f"write the docs tables here (--all: {DOCS})")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", action="store_true", help="score as `sunpy-dlmag counts` does (form templates)")
     parser.add_argument("--score-one", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--template", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         _one(args.one[0], args.one[1], args.repeats)
         return 0
     if args.score_one:
-        _score_one(*args.score_one)
+        _score_one(*args.score_one, template=args.template)
         return 0
     if args.folders or args.all:
         folders = list(args.folders)
@@ -370,12 +403,14 @@ def main(argv=None):
             print(f"No TRUTH.csv in {', '.join(missing)}.", file=sys.stderr)
             return 2
         command = " ".join(["python benchmarks/drawings.py", *(sys.argv[1:] if argv is None else map(str, argv))])
-        record = score_folders(folders, older=args.data if args.all else None, command=command)
-        json_path, docs_path = args.json or (RECORD if args.all else None), args.docs or (DOCS if args.all else None)
+        record = score_folders(folders, older=args.data if args.all else None, command=command, batch=args.batch)
+        record_path, docs = (BATCH_RECORD, BATCH_DOCS) if args.batch else (RECORD, DOCS)
+        json_path = args.json or (record_path if args.all else None)
+        docs_path = args.docs or (docs if args.all else None)
         if json_path:
             write_json(json_path, record)
         if docs_path:
-            docs_path.write_text(render_docs(record))
+            docs_path.write_text(render_docs(record, per_form=not args.batch))
             print(f"written {docs_path}")
         return 0
     if not args.data.is_dir():

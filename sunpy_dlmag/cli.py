@@ -386,7 +386,10 @@ def _counts(args):
     read = {o.name: o.value(getattr(args, o.name)) for o in options if o.to_reader}
     detection = {o.name: o.value(getattr(args, o.name)) for o in options if not o.to_reader}
     inputs = find_inputs(args.inputs, suffixes=task.suffixes)
-    table = count_drawings(inputs, dates=args.dates, progress=not args.quiet, read_options=read, **detection)
+    template = None if args.template == "none" else args.template
+    table = count_drawings(
+        inputs, dates=args.dates, progress=not args.quiet, read_options=read, template=template, **detection
+    )
     write_counts(table, args.out, overwrite=args.overwrite)
     for row in table[table["status"] != "ok"]:
         print(f"failed: {row['file']}: {row['error']}", file=sys.stderr)
@@ -414,6 +417,14 @@ def _add_counts_command(sub):
     counts.add_argument(
         "--dates",
         help="CSV with file and date (or date_utc) columns; files it does not list take the date in their name",
+    )
+    counts.add_argument(
+        "--template",
+        default="auto",
+        metavar="auto|none|FILE",
+        help="marks that most scans of one size show at the same place (print, scanner dust) are not spots: "
+        "'auto' (default) takes the median of the scans of each size that 5 files or more have; FILE: a template "
+        "image for every drawing (sunpy_dlmag.drawings.form_template); 'none': no template",
     )
     _add_task_options(counts, get_task("drawing"), _COUNT_OPTIONS)
     counts.add_argument("--overwrite", action="store_true", help="replace an existing CSV")

@@ -12,7 +12,8 @@ Sunspot drawings to maps, sunspot tables and magnetograms (Lee et al. 2021, ApJ 
   millionths of the solar hemisphere (`MSH`), and groups.
 - `sunspot_counts`, `count_drawings` (``sunpy_dlmag.drawings.counts``): the day's groups and
   counts g, f and the Wolf number R = 10 g + f of one drawing, or of many to one table
-  (``sunpy-dlmag counts``).
+  (``sunpy-dlmag counts``); `form_template` (``sunpy_dlmag.drawings.template``): the median
+  of many scans of one form layout, whose marks (print, scanner dust) a batch does not count.
 - `sunspot_bipoles`, `drawing_to_magnetogram` (``sunpy_dlmag.drawings.bipoles``): a
   line-of-sight magnetogram from a drawing, either with a trained ``drawing`` network or as
   one bipole per spot group (flux from the spot areas, Hale's polarity law, Joy's law).
@@ -36,6 +37,7 @@ from sunpy_dlmag.drawings.diagnostics import plot_candidates
 from sunpy_dlmag.drawings.orientation import OrientationWarning
 from sunpy_dlmag.drawings.read import read_drawing
 from sunpy_dlmag.drawings.spots import MSH, VERDICTS, detect_sunspots, spot_candidates, sunspot_groups
+from sunpy_dlmag.drawings.template import form_template
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -47,6 +49,7 @@ __all__ = [
     "date_from_name",
     "detect_sunspots",
     "drawing_to_magnetogram",
+    "form_template",
     "plot_candidates",
     "read_dates",
     "read_drawing",

@@ -4,6 +4,7 @@ one drawing (`sunspot_counts`) or a folder of them (`count_drawings`, ``sunpy-dl
 """
 
 import csv
+import os
 import re
 import time
 import warnings
@@ -20,8 +21,9 @@ import sunpy.map
 from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag._progress import progress_bar
 from sunpy_dlmag.drawings.orientation import OrientationWarning
-from sunpy_dlmag.drawings.read import read_drawing
+from sunpy_dlmag.drawings.read import grey_image, read_drawing
 from sunpy_dlmag.drawings.spots import MSH, detect_sunspots, sunspot_groups
+from sunpy_dlmag.drawings.template import batch_templates
 from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InvalidArgumentError, MissingDateError
 
 __all__ = [
@@ -277,12 +279,13 @@ def _check_dates(dates):
     raise ArgumentTypeError(f"dates is a CSV file or a dict of file name to date, got {type(dates).__name__}.")
 
 
-def count_drawings(files, *, dates=None, progress=True, read_options=None, **detection):
+def count_drawings(files, *, dates=None, progress=True, read_options=None, template="auto", **detection):
     """
     The counts g, f and R = 10 g + f of many drawings, one row per file.
 
     A file that cannot be read or counted (no date, no disk found, not an image) gets its
-    error in its row; the others go on.
+    error in its row; the others go on. Marks that most scans of one size show at the same
+    place (the printed form, dust on the scanner) are not counted (``template``).
 
     Parameters
     ----------
@@ -296,6 +299,11 @@ def count_drawings(files, *, dates=None, progress=True, read_options=None, **det
     read_options : dict, optional
         Keywords of `~sunpy_dlmag.drawings.read_drawing` for every file (``north_angle``,
         ``mirrored``, ``north``); they do not change the counts.
+    template : "auto", None, str, `os.PathLike` or `numpy.ndarray`
+        ``"auto"`` (default): for each image size that 5 files or more have, the
+        `~sunpy_dlmag.drawings.form_template` of those files (the median of up to 15 of them)
+        is passed to `~sunpy_dlmag.drawings.detect_sunspots`; other files go without. A
+        template image or array: that one for every file (all of its size). None: no template.
     **detection
         Keywords of `~sunpy_dlmag.drawings.detect_sunspots`.
 
@@ -308,8 +316,16 @@ def count_drawings(files, *, dates=None, progress=True, read_options=None, **det
     """
     dates = _check_dates(dates)
     read_options = dict(read_options or {})
+    files = list(files)
+    templates, given = {}, None
+    if isinstance(template, str) and template == "auto":
+        templates = batch_templates(files)
+    elif isinstance(template, str | os.PathLike):
+        given = grey_image(template)[0]
+    elif template is not None:
+        given = np.asarray(template)
     rows = []
-    for path in progress_bar(list(files), desc="counts", unit="drawing", progress=progress):
+    for path in progress_bar(files, desc="counts", unit="drawing", progress=progress):
         row = {"file": str(path), "date": "", "g": 0, "f": 0, "R": 0, "status": "failed", "error": ""}
         start = time.perf_counter()
         try:
@@ -320,7 +336,8 @@ def count_drawings(files, *, dates=None, progress=True, read_options=None, **det
                 drawing = read_drawing(path, date=row["date"], **read_options)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DlmagUserWarning)
-                counts = sunspot_counts(detect_sunspots(drawing, **detection))
+                size = drawing.data.shape[::-1]
+                counts = sunspot_counts(detect_sunspots(drawing, template=templates.get(size, given), **detection))
         except Exception as err:  # one bad file must not lose the others' counts
             row["error"] = f"{type(err).__name__}: {' '.join(str(err).split())}"
         else:

@@ -26,6 +26,7 @@ _COLOURS = {
     "learned spot": "darkgreen",
     "learned mark": "magenta",
     "speck": "tab:orange",
+    "template": "goldenrod",
 }
 
 

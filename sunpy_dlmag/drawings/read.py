@@ -33,7 +33,7 @@ __all__ = ["read_drawing"]
 # --------------------------------------------------------------------------- images
 
 
-def _grey_image(image):
+def grey_image(image):
     """Grey levels (0 black .. 255 white, float32, first row at the top) and a name for the source."""
     if isinstance(image, str | os.PathLike):
         path = Path(image).expanduser()
@@ -527,7 +527,7 @@ def read_drawing(image, *, date, north_angle: u.deg = None, mirrored=None, north
         time = checks.check_date(date, "date")
         north_angle = None if north_angle is None else check_angle(north_angle, "north_angle")
         mirrored = None if mirrored is None else checks.check_bool(mirrored, "mirrored")
-        grey, source = _grey_image(image)
+        grey, source = grey_image(image)
         fit = _fit_disk(grey) if disk is None else _disk_by_hand(disk, grey.shape)
         north_angle, mirrored, read = _orientation(grey, fit, north_angle, mirrored, source)
         if north == "celestial":

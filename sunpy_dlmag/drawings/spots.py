@@ -28,7 +28,6 @@ from sunpy_dlmag.drawings.read import (
 )
 from sunpy_dlmag.drawings.shapes import (
     LOOP_FILL,
-    chains,
     deprojected,
     enclosed_contrast,
     main_axis_distance,
@@ -36,6 +35,8 @@ from sunpy_dlmag.drawings.shapes import (
     thin_lines,
     touches,
 )
+from sunpy_dlmag.drawings.specks import fine_specks, lone_specks
+from sunpy_dlmag.drawings.template import ON_TEMPLATE, template_ink
 from sunpy_dlmag.exceptions import DlmagUserWarning, InputMapError, InvalidArgumentError
 
 __all__ = ["MSH", "OVERRULE", "VERDICTS", "detect_sunspots", "spot_candidates", "sunspot_groups"]
@@ -127,11 +128,6 @@ _LINE_ELONGATION = 4.0
 # close (x radius) to a spot: a pore drawn lightly beside its group (dust elsewhere is ignored).
 _FAINT = 0.8
 _FAINT_DOT_REACH = 0.05
-# ... and so many fine dots chained within that reach are a group of pores, not dust.
-_PORE_GROUP = 3
-# A spot alone in its group and smaller than this (x radius) squared is dust on any scan: the
-# lone pores drawn on the real forms are at least 0.0045 radius across, dust up to 0.0033.
-_DUST_SIZE = 0.004
 # A pencil dot within this many pen widths of a thin stroke is a piece of it, broken off (a
 # photograph's blur thins a pencil line into pieces).
 _STROKE_GAP = 2.0
@@ -169,6 +165,7 @@ VERDICTS = {
     "speck": (False, "rejected: a dot of a few pixels with no spot near it (dust as likely as a pore)"),
     "learned spot": (True, "spot: by the mark classifier (shape and neighbours), against the shape rules"),
     "learned mark": (False, "rejected: by the mark classifier (writing, print or a speck), against the shape rules"),
+    "template": (False, "rejected: ink at this place on most forms of the layout (form_template: print, scanner dust)"),
 }
 #: The mark classifier overrules the shape rules where its probability of a spot is this far from 0.5
 #: (mark_classifier.rst): where it hesitates, the rules decide.
@@ -216,14 +213,14 @@ def _verdict(rho, width, length, stroke, fill, line_distance, dot, pen, outline,
 
 
 def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast,
-                     mark_classifier=True):  # fmt: skip
+                     mark_classifier=True, template=None):  # fmt: skip
     """
     Candidates (connected ink on the disk) with their measures and verdicts, the map pixels
     of each spot among them, the limb margin (map pixels) and the map-pixel centres of the
     marks that can label a group (``writing``: centre x, y and the shorter side of the box, map pixels).
 
     Ink is found against the local paper level on a working image of disk radius about 500 px,
-    each pixel the darkest of its block of the scan (``_specks`` judges dots only that shows);
+    each pixel the darkest of its block of the scan (``fine_specks`` judges dots only that shows);
     a candidate is a connected region of ink deeper than ``threshold / 2`` that holds ink
     deeper than ``threshold`` (a faint pencil stroke stays one stroke), with its holes filled
     (a drawn penumbra outline holds its umbra), or a faint dot beside a spot. Shapes are
@@ -241,11 +238,12 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         return f * working + (f - 1) / 2
 
     cxw, cyw, rw = (cx - (f - 1) / 2) / f, (cy - (f - 1) / 2) / f, radius / f
-    paper = paper_level(work, odd_size(max(15, 0.15 * rw)))
+    paper_size = odd_size(max(15, 0.15 * rw))
+    paper = paper_level(work, paper_size)
     with np.errstate(invalid="ignore", divide="ignore"):
         depth = np.where(paper > 0, 1 - work / paper, 0.0)
         # Once averaged, a pore of a few pixels on a fine scan is lighter than the threshold: ink
-        # is found on each block's darkest pixel; what only that shows is a fine dot (see _specks).
+        # is found on each block's darkest pixel; what only that shows is a fine dot (see fine_specks).
         averaged, depth = depth, depth if f == 1 else 1 - geometry.block_min(grey, f) / paper
     yy, xx = np.ogrid[: work.shape[0], : work.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
@@ -316,11 +314,21 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         row["p_spot"] = np.nan
     if mark_classifier and rows:
         _classify(rows, radius)
-    fine = {row["label"] for row in rows if not (averaged[slices[row["label"] - 1]] > threshold).any()}
-    _specks(rows, fine, _FAINT_DOT_REACH * radius)
+    if template is not None:
+        on_form = template_ink(template, data.shape, f, threshold, paper_size)
+        for row in rows:
+            sl = slices[row["label"] - 1]
+            if on_form[sl][(labels[sl] == row["label"]) & ink[sl]].mean() >= ON_TEMPLATE:
+                row["verdict"] = "template"
+    spots = [row for row in rows if VERDICTS[row["verdict"]][0]]
+    fine = [not (averaged[slices[row["label"] - 1]] > threshold).any() for row in spots]
+    specks = fine_specks([(row["x"], row["y"]) for row in spots], fine, _FAINT_DOT_REACH * radius)
+    for row in (row for row, speck in zip(spots, specks, strict=True) if speck):
+        row["verdict"] = "speck"
     # What can label a group: any mark longer than a dot that is not a spot or a printed centre
     # line, also one drawn too lightly to be a candidate (handwriting fades first in a photograph).
-    not_writing = {row["label"] for row in rows if VERDICTS[row["verdict"]][0] or row["verdict"] == "centre line"}
+    not_writing = {row["label"] for row in rows
+                   if VERDICTS[row["verdict"]][0] or row["verdict"] in ("centre line", "template")}  # fmt: skip
     writing = [
         (to_map((sl[1].start + sl[1].stop - 1) / 2), to_map((sl[0].start + sl[0].stop - 1) / 2),
          f * min(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start))
@@ -343,26 +351,6 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
                     del pixels[number]
                     row.update(verdict="shading", reason=VERDICTS["shading"][1])
     return rows, pixels, margin * f, np.array(writing, dtype=float).reshape(-1, 3)
-
-
-def _specks(rows, fine, reach):
-    """
-    Spots among the ``fine`` marks (labels) that no chain of spots with steps under ``reach``
-    (map pixels) joins to a spot seen also when averaged, or to `_PORE_GROUP` - 1 more spots,
-    become specks: a lone dot of a few pixels is as likely dust as a pore (spotless forms), a
-    pore lies among its group (a young group may be pores only).
-    """
-    spots = [row for row in rows if VERDICTS[row["verdict"]][0]]
-    if not any(row["label"] in fine for row in spots):
-        return
-    xy = np.array([(row["x"], row["y"]) for row in spots], float)
-    ids = chains(xy, reach)
-    seen = {c for c, row in zip(ids, spots, strict=True) if row["label"] not in fine}
-    chain_ids, sizes = np.unique(ids, return_counts=True)
-    seen |= set(chain_ids[sizes >= _PORE_GROUP].tolist())
-    for c, row in zip(ids, spots, strict=True):
-        if c not in seen:
-            row["verdict"] = "speck"
 
 
 def _classify(rows, radius):
@@ -416,13 +404,18 @@ _DETECTION_PARAMETERS = """threshold : float
         Let the learned mark classifier (shape, shape verdict and neighbouring marks; trained on
         real forms labelled by eye, see ``mark_classifier.rst``) overrule the shape rules
         (verdicts ``"learned spot"`` and ``"learned mark"``; ``p_spot`` in the candidate table).
-        False: the shape rules alone."""
+        False: the shape rules alone.
+    template : `numpy.ndarray`, optional
+        The template of the drawing's form layout (`~sunpy_dlmag.drawings.form_template`: the
+        median of scans of that layout, the drawing's size): a mark with half its ink or more
+        where the template has ink is rejected (``"template"``: printed, or dust on the
+        scanner). None (default): no template."""
 
 
 @checks.quantity_input
 def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
                     limb_margin=None, label_distance="auto", core_contrast=0.1, mark_classifier=True,
-                    group_distance: u.deg = 10 * u.deg):  # fmt: skip
+                    group_distance: u.deg = 10 * u.deg, template=None):  # fmt: skip
     """
     Every ink mark on the disk of a drawing, with its shape and its verdict: spot or not, and why.
 
@@ -457,13 +450,13 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast, mark_classifier)
     with historical_dates():
         return _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
-                       label_distance, core_contrast, mark_classifier, warn=False)[1]  # fmt: skip
+                       label_distance, core_contrast, mark_classifier, template, warn=False)[1]  # fmt: skip
 
 
 @checks.quantity_input
 def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.007, outline_size=0.03,
                     group_distance: u.deg = 10 * u.deg, limb_margin=None, label_distance="auto",
-                    core_contrast=0.1, mark_classifier=True, return_candidates=False):  # fmt: skip
+                    core_contrast=0.1, mark_classifier=True, template=None, return_candidates=False):  # fmt: skip
     """
     Sunspots drawn on a drawing map: positions, areas and groups.
 
@@ -540,7 +533,7 @@ def detect_sunspots(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
     return_candidates = checks.check_bool(return_candidates, "return_candidates")
     with historical_dates():
         spots, candidates = _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance,
-                                    limb_margin, label_distance, core_contrast, mark_classifier)  # fmt: skip
+                                    limb_margin, label_distance, core_contrast, mark_classifier, template)  # fmt: skip
     return (spots, candidates) if return_candidates else spots
 
 
@@ -549,12 +542,12 @@ detect_sunspots.__doc__ = detect_sunspots.__doc__.replace("{parameters}", _DETEC
 
 
 def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_distance, limb_margin,
-            label_distance="auto", core_contrast=0.1, mark_classifier=True, warn=True):  # fmt: skip
+            label_distance="auto", core_contrast=0.1, mark_classifier=True, template=None, warn=True):  # fmt: skip
     """The spot table and the candidate table."""
     checks.check_quantity(group_distance, u.deg, "group_distance", positive=True)
     checks.check_number(limb_margin, "limb_margin", minimum=0, allow_none=True)
     rows, pixels, margin, writing = _find_candidates(
-        drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast, mark_classifier
+        drawing_map, threshold, dot_size, pen_width, outline_size, limb_margin, core_contrast, mark_classifier, template
     )
     radius = disk.radius_pixels(drawing_map)[0]
     labels = written_labels(writing, radius, pen_width)
@@ -567,7 +560,7 @@ def _detect(drawing_map, threshold, dot_size, pen_width, outline_size, group_dis
     if pixels and label_distance is not None:
         unlabelled = unlabelled_spots(rows, writing, table, ids, label_distance, radius)
         table, ids = grouped() if _reject(rows, pixels, unlabelled, "unlabelled") else (table, ids)
-    if pixels and _reject(rows, pixels, _lone_specks(rows, table, ids, radius), "speck"):
+    if pixels and _reject(rows, pixels, lone_specks(rows, table, ids, radius), "speck"):
         table, ids = grouped()
     candidates = spot_table(rows, _CANDIDATE_COLUMNS)
     rejected = len(rows) - len(pixels)
@@ -597,17 +590,6 @@ def _reject(rows, pixels, numbers, verdict):
         rows[k - 1].update(verdict=verdict, reason=VERDICTS[verdict][1])
         del pixels[k]
     return len(numbers) > 0
-
-
-def _lone_specks(rows, table, ids, radius):
-    """
-    Candidate numbers of the spots alone in their group that are smaller than a pencil dot
-    (under `_DUST_SIZE` radius squared in area): dust, on a scan of any resolution.
-    """
-    groups = np.asarray(table["group"])
-    alone = np.bincount(groups)[groups] == 1
-    small = np.array([rows[k - 1]["n_pixels"] < (_DUST_SIZE * radius) ** 2 for k in ids], dtype=bool)
-    return np.unique(ids[alone & small])
 
 
 def _spot_table(drawing_map, pixels, group_distance, labels=()):

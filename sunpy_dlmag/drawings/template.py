@@ -1,0 +1,138 @@
+"""
+A form template: the pixel-wise median of many scans of one form layout. It holds what most
+forms show at the same place (the printed form, dust on the scanner) and nothing that was
+drawn, since the spots move from day to day; marks on it are not spots (batch digitisation).
+"""
+
+import numpy as np
+from scipy import ndimage
+
+from sunpy_dlmag import geometry
+from sunpy_dlmag.drawings.read import grey_image, paper_level, to_image_orientation
+from sunpy_dlmag.exceptions import DlmagError, InputMapError, InvalidArgumentError
+
+__all__ = ["form_template"]
+
+# The median of fewer forms can keep a spot drawn near the limb (it moves little) on consecutive days.
+MIN_FORMS = 5
+# The median of this many forms (spread over the batch) is as good as of all: it bounds time and memory.
+_MAX_FORMS = 15
+# Rows of the median at a time: the stack stays uint8, only a slice of it is sorted.
+_ROWS = 256
+# A mark is on the template if this fraction of its ink is.
+ON_TEMPLATE = 0.5
+
+
+def form_template(images, *, max_forms=_MAX_FORMS):
+    """
+    The template of a form layout: the pixel-wise median of scans of that layout.
+
+    What most forms show at the same pixel (the printed form, a table, dust or a hair on the
+    scanner's glass) is in it; spots, which move with the Sun's rotation, are not. Passed as
+    ``template`` to `~sunpy_dlmag.drawings.detect_sunspots`, it rejects such marks (verdict
+    ``"template"``). `~sunpy_dlmag.drawings.count_drawings` makes one for each image size of
+    a batch.
+
+    Parameters
+    ----------
+    images : sequence of str, `os.PathLike` or `numpy.ndarray`
+        At least 5 scans of one layout, all of one size (as `~sunpy_dlmag.drawings.read_drawing`
+        reads them); where there are more than ``max_forms``, that many spread over the sequence.
+    max_forms : int
+        The most scans the median takes.
+
+    Returns
+    -------
+    `numpy.ndarray`
+        Grey levels (0 black .. 255 white, uint8), first row at the top, as the scans.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Fewer than 5 images, or images of different sizes.
+    """
+    images = list(images)
+    if not (isinstance(max_forms, int | np.integer) and max_forms >= MIN_FORMS):
+        raise InvalidArgumentError(f"max_forms is an integer of at least {MIN_FORMS}, got {max_forms!r}.")
+    if len(images) < MIN_FORMS:
+        raise InvalidArgumentError(f"A form template needs {MIN_FORMS} scans of one layout or more, got {len(images)}.")
+    stack, shapes = [], {}
+    for path in _spread(images, max_forms):
+        grey, source = grey_image(path)
+        shapes.setdefault(grey.shape, source)
+        if len(shapes) > 1:
+            (first, name), *_ = shapes.items()
+            raise InvalidArgumentError(
+                f"A form template needs scans of one size: {source} is {grey.shape[1]}x{grey.shape[0]} px, "
+                f"{name} {first[1]}x{first[0]} px."
+            )
+        stack.append(_grey_bytes(grey))
+    return _median(stack)
+
+
+def _spread(items, n):
+    """``n`` of ``items`` spread evenly over them (all if fewer)."""
+    return [items[k] for k in np.unique(np.linspace(0, len(items) - 1, min(len(items), n)).round().astype(int))]
+
+
+def _grey_bytes(grey):
+    return np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+
+
+def _median(scans):
+    """The pixel-wise median of scans (uint8, one size), a slice of rows at a time."""
+    stack = np.stack(scans)
+    template = np.empty(stack.shape[1:], dtype=np.uint8)
+    for start in range(0, template.shape[0], _ROWS):
+        rows = slice(start, start + _ROWS)
+        template[rows] = np.rint(np.median(stack[:, rows], axis=0))
+    return template
+
+
+def template_ink(template, shape, block, threshold, paper_size):
+    """
+    Where the template has ink, on the working image of `spot_candidates` (blocks of ``block``
+    map pixels, map orientation), widened by a working pixel for scans shifted by a pixel.
+    """
+    template = np.asarray(template)
+    if template.ndim != 2 or template.shape != tuple(shape):
+        got = "x".join(str(n) for n in template.shape[::-1])
+        raise InputMapError(
+            f"The form template is {got} px; it must have the drawing's size, {shape[1]}x{shape[0]} px (the template "
+            "of scans of this layout, see form_template)."
+        )
+    grey = to_image_orientation(template.astype(np.float32))
+    paper = paper_level(geometry.block_mean(grey, block, dtype=None), paper_size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = np.where(paper > 0, 1 - geometry.block_min(grey, block) / paper, 0.0)
+    return ndimage.binary_dilation(depth > threshold / 2, structure=np.ones((3, 3), dtype=bool))
+
+
+def batch_templates(files):
+    """
+    The form template of each image size of a batch that has `MIN_FORMS` scans of it or more:
+    ``{size: template}``, size as ``(width, height)``; files that cannot be opened are left out
+    (they fail on their own when counted).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    by_size = {}
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                by_size.setdefault(image.size, []).append(path)
+        except (OSError, UnidentifiedImageError):
+            continue
+    templates = {}
+    for (width, height), paths in by_size.items():
+        scans = []
+        for path in _spread(paths, _MAX_FORMS) if len(paths) >= MIN_FORMS else []:
+            try:
+                grey = grey_image(path)[0]
+            except (DlmagError, OSError, ValueError):  # it fails on its own when counted
+                continue
+            if grey.shape == (height, width):  # not turned by its EXIF orientation
+                scans.append(_grey_bytes(grey))
+        if len(scans) >= MIN_FORMS:
+            templates[(width, height)] = _median(scans)
+    return templates
