@@ -56,17 +56,18 @@ def form_template(images, *, max_forms=_MAX_FORMS):
         raise InvalidArgumentError(f"max_forms is an integer of at least {MIN_FORMS}, got {max_forms!r}.")
     if len(images) < MIN_FORMS:
         raise InvalidArgumentError(f"A form template needs {MIN_FORMS} scans of one layout or more, got {len(images)}.")
-    stack, shapes = [], {}
-    for path in _spread(images, max_forms):
+    chosen = _spread(images, max_forms)
+    stack, first = None, None
+    for n, path in enumerate(chosen):
         grey, source = grey_image(path)
-        shapes.setdefault(grey.shape, source)
-        if len(shapes) > 1:
-            (first, name), *_ = shapes.items()
+        if stack is None:
+            stack, first = np.empty((len(chosen), *grey.shape), dtype=np.uint8), source
+        if grey.shape != stack.shape[1:]:
             raise InvalidArgumentError(
                 f"A form template needs scans of one size: {source} is {grey.shape[1]}x{grey.shape[0]} px, "
-                f"{name} {first[1]}x{first[0]} px."
+                f"{first} {stack.shape[2]}x{stack.shape[1]} px."
             )
-        stack.append(_grey_bytes(grey))
+        stack[n] = _grey_bytes(grey)
     return _median(stack)
 
 
@@ -79,9 +80,8 @@ def _grey_bytes(grey):
     return np.clip(np.rint(grey), 0, 255).astype(np.uint8)
 
 
-def _median(scans):
-    """The pixel-wise median of scans (uint8, one size), a slice of rows at a time."""
-    stack = np.stack(scans)
+def _median(stack):
+    """The pixel-wise median of a stack of scans (uint8), a slice of rows at a time."""
     template = np.empty(stack.shape[1:], dtype=np.uint8)
     for start in range(0, template.shape[0], _ROWS):
         rows = slice(start, start + _ROWS)
@@ -125,14 +125,17 @@ def batch_templates(files):
             continue
     templates = {}
     for (width, height), paths in by_size.items():
-        scans = []
-        for path in _spread(paths, _MAX_FORMS) if len(paths) >= MIN_FORMS else []:
+        if len(paths) < MIN_FORMS:
+            continue
+        chosen = _spread(paths, _MAX_FORMS)
+        stack, n = np.empty((len(chosen), height, width), dtype=np.uint8), 0
+        for path in chosen:
             try:
                 grey = grey_image(path)[0]
             except (DlmagError, OSError, ValueError):  # it fails on its own when counted
                 continue
             if grey.shape == (height, width):  # not turned by its EXIF orientation
-                scans.append(_grey_bytes(grey))
-        if len(scans) >= MIN_FORMS:
-            templates[(width, height)] = _median(scans)
+                stack[n], n = _grey_bytes(grey), n + 1
+        if n >= MIN_FORMS:
+            templates[(width, height)] = _median(stack[:n])
     return templates
