@@ -170,8 +170,8 @@ VERDICTS = {
 #: The mark classifier overrules the shape rules where its probability of a spot is this far from 0.5
 #: (mark_classifier.rst): where it hesitates, the rules decide.
 OVERRULE = 0.2
-# ... but a streak (a long wide mark with two dark cores or more) it keeps only at 0.5 or more: half of
-# the streaks of the tuned forms are letters written with a pressing pencil ("C2", "J1" in 2024).
+# ... but a streak (a long wide mark with two dark cores or more) it keeps only at 0.5 or more: 8 of the
+# 12 streaks of the tuned forms are not spots (letters of a pressing pencil, "C2", "J1" in 2024).
 _UNSURE_SPOTS = ("streak",)
 
 
