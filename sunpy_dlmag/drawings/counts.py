@@ -24,7 +24,13 @@ from sunpy_dlmag.drawings.orientation import OrientationWarning
 from sunpy_dlmag.drawings.read import grey_image, read_drawing
 from sunpy_dlmag.drawings.spots import MSH, detect_sunspots, sunspot_groups
 from sunpy_dlmag.drawings.template import batch_templates
-from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InvalidArgumentError, MissingDateError
+from sunpy_dlmag.exceptions import (
+    ArgumentTypeError,
+    DlmagUserWarning,
+    InvalidArgumentError,
+    MissingDateError,
+    MissingFileError,
+)
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -321,6 +327,10 @@ def count_drawings(files, *, dates=None, progress=True, read_options=None, templ
     if isinstance(template, str) and template == "auto":
         templates = batch_templates(files)
     elif isinstance(template, str | os.PathLike):
+        if not Path(template).expanduser().is_file():
+            raise MissingFileError(
+                f'No form template image at {template} (template is "auto", None, a file or an array).'
+            )
         given = grey_image(template)[0]
     elif template is not None:
         given = np.asarray(template)

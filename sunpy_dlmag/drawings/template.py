@@ -4,6 +4,8 @@ forms show at the same place (the printed form, dust on the scanner) and nothing
 drawn, since the spots move from day to day; marks on it are not spots (batch digitisation).
 """
 
+import os
+
 import numpy as np
 from scipy import ndimage
 
@@ -94,8 +96,13 @@ def template_ink(template, shape, block, threshold, paper_size):
     Where the template has ink, on the working image of `spot_candidates` (blocks of ``block``
     map pixels, map orientation), widened by a working pixel for scans shifted by a pixel.
     """
-    template = np.asarray(template)
-    if template.ndim != 2 or template.shape != tuple(shape):
+    template = grey_image(template)[0] if isinstance(template, str | os.PathLike) else np.asarray(template)
+    if template.ndim != 2 or not np.issubdtype(template.dtype, np.number):
+        raise InputMapError(
+            f"The form template is an image file or a 2-D array of grey levels (see form_template), got "
+            f"{type(template).__name__} of shape {template.shape} and dtype {template.dtype}."
+        )
+    if template.shape != tuple(shape):
         got = "x".join(str(n) for n in template.shape[::-1])
         raise InputMapError(
             f"The form template is {got} px; it must have the drawing's size, {shape[1]}x{shape[0]} px (the template "

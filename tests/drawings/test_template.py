@@ -80,6 +80,10 @@ def test_bad_templates_are_refused(batch):
     drawing = drawings.read_drawing(scans[0], date="2011-02-10T08:00")
     with pytest.raises(InputMapError, match="form template is 500x600 px; it must have the drawing's size, 600x600"):
         drawings.detect_sunspots(drawing, template=scans[0][:, :500])
+    with pytest.raises(InputMapError, match="image file or a 2-D array of grey levels"):
+        drawings.detect_sunspots(drawing, template=scans[0][0])
+    with pytest.raises(FileNotFoundError, match=r"No form template image at nowhere\.png"):
+        drawings.count_drawings(sorted(batch.iterdir()), template="nowhere.png", progress=False)
 
 
 def test_batch_counts_leave_out_what_every_scan_shows(batch, tmp_path):
@@ -94,6 +98,8 @@ def test_batch_counts_leave_out_what_every_scan_shows(batch, tmp_path):
     Image.fromarray(drawings.form_template(files[:6])).save(tmp_path / "template.png")
     given = drawings.count_drawings(files, progress=False, template=tmp_path / "template.png")
     assert list(given["f"][ok]) == [1] * 6
+    drawing = drawings.read_drawing(files[0], date="2011-02-10T08:00")
+    assert len(drawings.detect_sunspots(drawing, template=tmp_path / "template.png")) == 1
     for option, spots in (("auto", "1"), ("none", "2"), (str(tmp_path / "template.png"), "1")):
         out = tmp_path / f"counts-{len(spots)}.csv"
         assert main(["counts", str(batch), "--out", str(out), "--template", option, "--quiet", "--overwrite"]) == 1
