@@ -329,7 +329,7 @@ def count_drawings(files, *, dates=None, progress=True, read_options=None, templ
     elif isinstance(template, str | os.PathLike):
         if not Path(template).expanduser().is_file():
             raise MissingFileError(
-                f'No form template image at {template} (template is "auto", None, a file or an array).'
+                f'No form template image at {template} (template is "auto", None, an image file or an array).'
             )
         given = grey_image(template)[0]
     elif template is not None:
