@@ -318,7 +318,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     if mark_classifier and rows:
         _classify(rows, radius)
     if template is not None:
-        on_form = template_ink(template, data.shape, f, threshold, paper_size)
+        on_form = template_ink(template, data.shape, f, threshold, paper_size, rw, pen_width)
         for row in rows:
             sl = slices[row["label"] - 1]
             if on_form[sl][(labels[sl] == row["label"]) & ink[sl]].mean() >= ON_TEMPLATE:
@@ -411,8 +411,8 @@ _DETECTION_PARAMETERS = """threshold : float
     template : `numpy.ndarray`, str or `os.PathLike`, optional
         The template of the drawing's form layout (`~sunpy_dlmag.drawings.form_template`: the
         median of scans of that layout, of the drawing's size), or its image file: a mark with
-        half its ink or more where the template has ink is rejected (``"template"``: printed,
-        or dust on the scanner). None (default): no template."""
+        half its ink or more where the template has ink (its long thin lines left out) is
+        rejected (``"template"``: printed, or dust on the scanner). None (default): no template."""
 
 
 @checks.quantity_input

@@ -11,6 +11,7 @@ from scipy import ndimage
 
 from sunpy_dlmag import geometry
 from sunpy_dlmag.drawings.read import grey_image, paper_level, to_image_orientation
+from sunpy_dlmag.drawings.shapes import thin_lines
 from sunpy_dlmag.exceptions import DlmagError, InputMapError, InvalidArgumentError
 
 __all__ = ["form_template"]
@@ -91,10 +92,12 @@ def _median(stack):
     return template
 
 
-def template_ink(template, shape, block, threshold, paper_size):
+def template_ink(template, shape, block, threshold, paper_size, radius, pen_width):
     """
     Where the template has ink, on the working image of `spot_candidates` (blocks of ``block``
-    map pixels, map orientation), widened by a working pixel for scans shifted by a pixel.
+    map pixels, map orientation; disk ``radius`` in its pixels), widened by a working pixel for
+    scans shifted by a pixel. Long thin lines (the printed limb, rules) are left out: each form
+    shows its own, and those of forms of another layout of the same size would cross its disk.
     """
     template = grey_image(template)[0] if isinstance(template, str | os.PathLike) else np.asarray(template)
     if template.ndim != 2 or not np.issubdtype(template.dtype, np.number):
@@ -112,7 +115,9 @@ def template_ink(template, shape, block, threshold, paper_size):
     paper = paper_level(geometry.block_mean(grey, block, dtype=None), paper_size)
     with np.errstate(invalid="ignore", divide="ignore"):
         depth = np.where(paper > 0, 1 - geometry.block_min(grey, block) / paper, 0.0)
-    return ndimage.binary_dilation(depth > threshold / 2, structure=np.ones((3, 3), dtype=bool))
+    ink = depth > threshold / 2
+    ink &= ~thin_lines(ink, np.ones_like(ink), radius, pen_width)
+    return ndimage.binary_dilation(ink, structure=np.ones((3, 3), dtype=bool))
 
 
 def batch_templates(files):

@@ -69,6 +69,24 @@ def test_marks_on_the_template_are_not_spots(batch):
     assert scans[2][DUST[1], DUST[0]] == 60  # the input is not changed
 
 
+def test_printed_lines_of_another_layout_do_not_hide_spots():
+    # Six forms with the disk at column 300, three of the same size with it at 330: the median
+    # holds the first layout's limb, which crosses the second's disk; a pore drawn on it stays.
+    yy, xx = np.indices((600, 600))
+    scans = []
+    for centre in (300,) * 6 + (330,) * 3:
+        image = np.full((600, 600), 240, dtype=np.uint8)
+        image[np.abs(np.hypot(xx - centre, yy - 300) - 250) < 1] = 10  # thinner than a pen stroke
+        scans.append(image)
+    scans[-1][np.hypot(xx - 550, yy - 300) < 3] = 20  # on the first layout's limb
+    template = drawings.form_template(scans)
+    assert template[300, 550] == 10
+    drawing = drawings.read_drawing(scans[-1], date="2011-02-12T08:00")
+    spots = drawings.detect_sunspots(drawing, template=template)
+    assert len(spots) == 1
+    assert np.hypot(spots["x"][0].value - 550, 599 - spots["y"][0].value - 300) < 1.5
+
+
 def test_bad_templates_are_refused(batch):
     scans = [_scan(day) for day in range(6)]
     with pytest.raises(InvalidArgumentError, match="needs 5 scans of one layout or more, got 4"):
