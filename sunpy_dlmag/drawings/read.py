@@ -110,12 +110,18 @@ def paper_level(grey, size):
     return ndimage.uniform_filter(ndimage.grey_closing(grey, size=(size, size)), size)
 
 
-def _paper_and_depth(grey, size):
-    """Ink depth: the fraction of the local paper level by which a pixel is darker."""
-    paper = paper_level(grey, size)
+def block_depths(grey, block, size):
+    """
+    Ink depth (the fraction of the local paper level by which ink is darker) on ``grey`` taken
+    down in ``block`` x ``block`` blocks: the paper level of the block means (a closing of
+    ``size``), the depth of each block's mean and that of its darkest pixel.
+    """
+    work = geometry.block_mean(grey, block, dtype=None)
+    paper = paper_level(work, size)
     with np.errstate(invalid="ignore", divide="ignore"):
-        depth = np.where(paper > 0, 1 - grey / paper, 0.0)
-    return depth
+        averaged = np.where(paper > 0, 1 - work / paper, 0.0)
+        darkest = averaged if block == 1 else np.where(paper > 0, 1 - geometry.block_min(grey, block) / paper, 0.0)
+    return paper, averaged, darkest
 
 
 # --------------------------------------------------------------------------- disk fit
@@ -305,7 +311,7 @@ def _fit_disk(grey):
     h, w = grey.shape
     factor = max(1, int(np.ceil(max(h, w) / 512)))
     coarse = geometry.block_min(grey, factor, keep_edges=True)  # keeps thin ink lines
-    ink = _paper_and_depth(coarse, odd_size(0.03 * min(coarse.shape))) > _DISK_INK_DEPTH
+    ink = block_depths(coarse, 1, odd_size(0.03 * min(coarse.shape)))[1] > _DISK_INK_DEPTH
     labels, n = ndimage.label(ink, structure=np.ones((3, 3)))
     if n == 0:
         raise _no_disk("the image has no ink.")

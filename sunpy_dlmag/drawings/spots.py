@@ -16,15 +16,15 @@ import sunpy.map
 import sunpy.sun.constants
 from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 
-from sunpy_dlmag import checks, disk, geometry
+from sunpy_dlmag import checks, disk
 from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag.drawings.cores import spot_pixels
 from sunpy_dlmag.drawings.labels import split_by_labels, unlabelled_spots, written_labels
 from sunpy_dlmag.drawings.marks import mark_features, spot_probability
 from sunpy_dlmag.drawings.read import (
+    block_depths,
     drawing_data,
     odd_size,
-    paper_level,
 )
 from sunpy_dlmag.drawings.shapes import (
     LOOP_FILL,
@@ -234,7 +234,6 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     (cx, cy), radius = disk.centre_pixel(drawing_map), disk.radius_pixels(drawing_map)[0]
     grey = np.where(np.isfinite(data), data, np.nanmax(data))  # NaN is paper
     f = max(1, int(radius / _WORK_RADIUS + 0.5))
-    work = geometry.block_mean(grey, f, dtype=None)
 
     def to_map(working):
         """Map pixel of a working pixel (each holds f x f map pixels)."""
@@ -242,13 +241,10 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
 
     cxw, cyw, rw = (cx - (f - 1) / 2) / f, (cy - (f - 1) / 2) / f, radius / f
     paper_size = odd_size(max(15, 0.15 * rw))
-    paper = paper_level(work, paper_size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        depth = np.where(paper > 0, 1 - work / paper, 0.0)
-        # Once averaged, a pore of a few pixels on a fine scan is lighter than the threshold: ink
-        # is found on each block's darkest pixel; what only that shows is a fine dot (see fine_specks).
-        averaged, depth = depth, depth if f == 1 else 1 - geometry.block_min(grey, f) / paper
-    yy, xx = np.ogrid[: work.shape[0], : work.shape[1]]
+    # Once averaged, a pore of a few pixels on a fine scan is lighter than the threshold: ink
+    # is found on each block's darkest pixel; what only that shows is a fine dot (see fine_specks).
+    paper, averaged, depth = block_depths(grey, f, paper_size)
+    yy, xx = np.ogrid[: depth.shape[0], : depth.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
     strong = depth > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f

@@ -9,8 +9,7 @@ import os
 import numpy as np
 from scipy import ndimage
 
-from sunpy_dlmag import geometry
-from sunpy_dlmag.drawings.read import grey_image, paper_level, to_image_orientation
+from sunpy_dlmag.drawings.read import block_depths, grey_image, to_image_orientation
 from sunpy_dlmag.drawings.shapes import thin_lines
 from sunpy_dlmag.exceptions import DlmagError, InputMapError, InvalidArgumentError
 
@@ -111,10 +110,7 @@ def template_ink(template, shape, block, threshold, paper_size, radius, pen_widt
             f"The form template is {got} px; it must have the drawing's size, {shape[1]}x{shape[0]} px (the template "
             "of scans of this layout, see form_template)."
         )
-    grey = to_image_orientation(template.astype(np.float32))
-    paper = paper_level(geometry.block_mean(grey, block, dtype=None), paper_size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        depth = np.where(paper > 0, 1 - geometry.block_min(grey, block) / paper, 0.0)
+    depth = block_depths(to_image_orientation(template.astype(np.float32)), block, paper_size)[2]
     ink = depth > threshold / 2
     ink &= ~thin_lines(ink, np.ones_like(ink), radius, pen_width)
     return ndimage.binary_dilation(ink, structure=np.ones((3, 3), dtype=bool))
