@@ -58,19 +58,7 @@ def form_template(images, *, max_forms=_MAX_FORMS):
         raise InvalidArgumentError(f"max_forms is an integer of at least {MIN_FORMS}, got {max_forms!r}.")
     if len(images) < MIN_FORMS:
         raise InvalidArgumentError(f"A form template needs {MIN_FORMS} scans of one layout or more, got {len(images)}.")
-    chosen = _spread(images, max_forms)
-    stack, first = None, None
-    for n, path in enumerate(chosen):
-        grey, source = grey_image(path)
-        if stack is None:
-            stack, first = np.empty((len(chosen), *grey.shape), dtype=np.uint8), source
-        if grey.shape != stack.shape[1:]:
-            raise InvalidArgumentError(
-                f"A form template needs scans of one size: {source} is {grey.shape[1]}x{grey.shape[0]} px, "
-                f"{first} {stack.shape[2]}x{stack.shape[1]} px."
-            )
-        stack[n] = _grey_bytes(grey)
-    return _median(stack)
+    return _median(_stack(_spread(images, max_forms), skip_bad=False))
 
 
 def _spread(items, n):
@@ -78,8 +66,31 @@ def _spread(items, n):
     return [items[k] for k in np.unique(np.linspace(0, len(items) - 1, min(len(items), n)).round().astype(int))]
 
 
-def _grey_bytes(grey):
-    return np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+def _stack(images, shape=None, *, skip_bad):
+    """
+    The scans as one uint8 stack (height x width, as ``shape`` or the first scan's). A scan that
+    cannot be read or has another size is refused or, with ``skip_bad`` (a batch goes on: it
+    fails on its own when counted), left out.
+    """
+    stack, first, n = None, None, 0
+    for image in images:
+        try:
+            grey, source = grey_image(image)
+        except (DlmagError, OSError, ValueError):
+            if skip_bad:
+                continue
+            raise
+        if stack is None:
+            stack, first = np.empty((len(images), *(shape or grey.shape)), dtype=np.uint8), source
+        if grey.shape != stack.shape[1:]:  # another layout, or turned by its EXIF orientation
+            if skip_bad:
+                continue
+            raise InvalidArgumentError(
+                f"A form template needs scans of one size: {source} is {grey.shape[1]}x{grey.shape[0]} px, "
+                f"{first} {stack.shape[2]}x{stack.shape[1]} px."
+            )
+        stack[n], n = np.clip(np.rint(grey), 0, 255).astype(np.uint8), n + 1
+    return stack[:n] if stack is not None else np.empty((0, *(shape or (0, 0))), dtype=np.uint8)
 
 
 def _median(stack):
@@ -135,15 +146,7 @@ def batch_templates(files):
     for (width, height), paths in by_size.items():
         if len(paths) < MIN_FORMS:
             continue
-        chosen = _spread(paths, _MAX_FORMS)
-        stack, n = np.empty((len(chosen), height, width), dtype=np.uint8), 0
-        for path in chosen:
-            try:
-                grey = grey_image(path)[0]
-            except (DlmagError, OSError, ValueError):  # it fails on its own when counted
-                continue
-            if grey.shape == (height, width):  # not turned by its EXIF orientation
-                stack[n], n = _grey_bytes(grey), n + 1
-        if n >= MIN_FORMS:
-            templates[(width, height)] = _median(stack[:n])
+        stack = _stack(_spread(paths, _MAX_FORMS), (height, width), skip_bad=True)
+        if len(stack) >= MIN_FORMS:
+            templates[(width, height)] = _median(stack)
     return templates
