@@ -13,11 +13,12 @@ labelled, for the record), ``x``, ``y`` (map pixels: the mark is the candidate n
 within ``MATCH`` radius) and ``label`` (S: a drawn spot, N: not, ?: unclear, left out). The
 features are the package's own (`sunpy_dlmag.drawings.marks.mark_features`). The scores are
 leave-one-form-out: each form's marks (each rendering's: a disk in one layout) are called by
-trees trained without that form. ``--renderings``: full-disk magnetograms
-traced as drawings (`sunpy_dlmag.training.drawings.render_drawing`) in four layouts each, with
-handwritten labels and notes (fonts, pencil grey to black) written on their disks: spots in ink,
-as the renderings of the tests and training pairs draw them, and writing as dark as they are,
-so that darkness alone makes no spot.
+trees trained without that form; with ``--leave-out decade``, without any form of its decade, as
+forms of an era nobody labelled would be. ``--renderings``: full-disk magnetograms traced as
+drawings (`sunpy_dlmag.training.drawings.render_drawing`) in four layouts each, with handwritten
+labels and notes (fonts, pencil grey to black) written on their disks: spots in ink, as the
+renderings of the tests and training pairs draw them, and writing as dark as they are, so that
+darkness alone makes no spot.
 """
 
 import argparse
@@ -37,7 +38,7 @@ import sunpy.map
 import sunpy_dlmag
 import sunpy_dlmag.drawings
 from sunpy_dlmag.drawings.marks import FEATURES, mark_features, tree_probability
-from sunpy_dlmag.drawings.spots import OVERRULE, VERDICTS
+from sunpy_dlmag.drawings.spots import VERDICTS, learned_verdict
 from sunpy_dlmag.training.drawings import drawn_layer, render_drawing
 
 HERE = Path(__file__).resolve().parent
@@ -57,13 +58,13 @@ def _candidates(image, date, **orientation):
 
 
 def labelled_marks(labels_path, data):
-    """Features, labels (1 spot, 0 not), form names and shape verdicts of every labelled mark."""
+    """Features, labels (1 spot, 0 not), form names, shape verdicts and decades of every labelled mark."""
     by_form = defaultdict(list)
     with Path(labels_path).open(newline="") as f:
         for row in csv.DictReader(f):
             if row["label"] in ("S", "N"):
                 by_form[(row["form"], row["date"])].append(row)
-    features, labels, forms, rules = [], [], [], []
+    features, labels, forms, rules, decades = [], [], [], [], []
     for (form, date), rows in sorted(by_form.items()):
         marks, table, radius = _candidates(Path(data) / form, date)
         x, y = marks["x"].to_value("pix"), marks["y"].to_value("pix")
@@ -77,8 +78,9 @@ def labelled_marks(labels_path, data):
             features.append(table[k])
             labels.append(row["label"] == "S")
             forms.append(form)
-            rules.append(VERDICTS[str(marks["verdict"][k])][0])
-    return np.array(features), np.array(labels, int), np.array(forms), np.array(rules, int)
+            rules.append(str(marks["verdict"][k]))
+            decades.append(f"{date[:3]}0s")
+    return np.array(features), np.array(labels, int), np.array(forms), np.array(rules), np.array(decades)
 
 
 # Layouts of the renderings: disks of 200 to 600 px, straight, turned and mirrored, spots from 300 or 400 G.
@@ -141,8 +143,8 @@ def rendered_marks(paths, seed=0):
             features += list(table)
             labels += is_spot.tolist()
             forms += [f"{Path(path).name} layout {k}"] * len(is_spot)
-            rules += [VERDICTS[str(v)][0] for v in marks["verdict"]]
-    return np.array(features).reshape(-1, len(FEATURES)), np.array(labels, int), np.array(forms), np.array(rules, int)
+            rules += [str(v) for v in marks["verdict"]]
+    return np.array(features).reshape(-1, len(FEATURES)), np.array(labels, int), np.array(forms), np.array(rules)
 
 
 def export(model):
@@ -173,23 +175,32 @@ def main(argv=None):
     parser.add_argument("--out", default=HERE.parent / "sunpy_dlmag" / "drawings" / "mark_classifier.json")
     parser.add_argument("--scores", default=HERE / "mark_classifier_scores.json")
     parser.add_argument("--renderings", nargs="*", default=[], metavar="MAGNETOGRAM")
+    parser.add_argument(
+        "--leave-out",
+        choices=("form", "decade"),
+        default="form",
+        help="what the scores' trees are trained without: the form scored, or its decade",
+    )
     args = parser.parse_args(argv)
     try:
         from sklearn.ensemble import GradientBoostingClassifier
     except ImportError:
         sys.exit("This tool needs scikit-learn: pip install scikit-learn")
-    features, labels, forms, rules = labelled_marks(args.labels, args.data)
+    features, labels, forms, rules, decades = labelled_marks(args.labels, args.data)
     real = len(labels)
+    held = decades if args.leave_out == "decade" else forms
     if args.renderings:
         parts = zip(rendered_marks(args.renderings), (features, labels, forms, rules), strict=True)
         features, labels, forms, rules = (np.concatenate([b, a]) for a, b in parts)
+        held = np.concatenate([held, forms[real:]])  # a rendering: a disk in one layout
     p = np.zeros(len(labels))
-    for form in np.unique(forms):
-        out = forms == form
+    for part in np.unique(held):
+        out = held == part
         model = GradientBoostingClassifier(**TREES).fit(features[~out], labels[~out])
         p[out] = model.predict_proba(features[out])[:, 1]
     # As the package calls a mark: the classifier overrules the shape rules only where it is sure.
-    called = np.where(p >= 0.5 + OVERRULE, 1, np.where(p < 0.5 - OVERRULE, 0, rules))
+    called = np.array([VERDICTS[learned_verdict(v, q)][0] for v, q in zip(rules, p, strict=True)], dtype=int)
+    rules = np.array([VERDICTS[v][0] for v in rules], dtype=int)
     np.savez(Path(args.scores).with_suffix(".npz"), p=p, labels=labels, rules=rules, forms=forms)
     model = GradientBoostingClassifier(**TREES).fit(features, labels)
     trees = export(model)
@@ -199,13 +210,18 @@ def main(argv=None):
     got = tree_probability(json.loads(Path(args.out).read_text()), features)
     if not np.allclose(got, expected, atol=1e-9):
         sys.exit(f"The exported trees differ from scikit-learn's by up to {np.abs(got - expected).max():.2e}.")
+    by_decade = {}
+    for decade in np.unique(decades):
+        of = np.flatnonzero(decades == decade)
+        by_decade[decade] = {"trees": scores(called[of], labels[of]), "shape_rules": scores(rules[of], labels[of])}
     record = {
         "command": "python tools/train_mark_classifier.py " + " ".join(argv or sys.argv[1:]),
         "trees": TREES,
         "forms": len(np.unique(forms)),
         "renderings": [str(p) for p in args.renderings],
-        "leave_one_form_out": scores(called[:real], labels[:real]),
+        f"leave_one_{args.leave_out}_out": scores(called[:real], labels[:real]),
         "shape_rules": scores(rules[:real], labels[:real]),
+        "by_decade": by_decade,
         "renderings_leave_one_out": scores(called[real:], labels[real:]) if args.renderings else None,
         "sha256 (sunpy_dlmag.drawings.marks._SHA256)": hashlib.sha256(Path(args.out).read_bytes()).hexdigest(),
     }

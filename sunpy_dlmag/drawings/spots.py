@@ -359,12 +359,18 @@ def _classify(rows, radius):
     probability = spot_probability(mark_features(columns, radius))
     for row, p in zip(rows, probability, strict=True):
         row["p_spot"] = float(p)
-        if row["verdict"] == "centre line":
-            continue
-        if p >= 0.5 + OVERRULE and not VERDICTS[row["verdict"]][0]:
-            row["verdict"] = "learned spot"
-        elif p < 0.5 - (0 if row["verdict"] in _UNSURE_SPOTS else OVERRULE) and VERDICTS[row["verdict"]][0]:
-            row["verdict"] = "learned mark"
+        row["verdict"] = learned_verdict(row["verdict"], p)
+
+
+def learned_verdict(verdict, p_spot):
+    """A mark's verdict once the classifier, sure by ``p_spot``, has overruled the shape rules or not."""
+    if verdict == "centre line":
+        return verdict
+    if p_spot >= 0.5 + OVERRULE and not VERDICTS[verdict][0]:
+        return "learned spot"
+    if p_spot < 0.5 - (0 if verdict in _UNSURE_SPOTS else OVERRULE) and VERDICTS[verdict][0]:
+        return "learned mark"
+    return verdict
 
 
 _DETECTION_PARAMETERS = """threshold : float
