@@ -117,9 +117,16 @@ def _drawing_check(path, png, options, overwrite):
     write_atomic(png, lambda tmp: figure.savefig(tmp, format="png", dpi=DPI), overwrite=overwrite)
 
 
+def _candidates_png(output):
+    """The check figure of a drawing written to ``output``."""
+    from sunpy_dlmag.io import fits_stem
+
+    return output.with_name(f"{fits_stem(output.name)}_candidates.png")
+
+
 def _file_command(args):
     from sunpy_dlmag.batch import find_inputs, output_path, process_outputs, quicklook_path
-    from sunpy_dlmag.io import fits_stem, is_fits_name
+    from sunpy_dlmag.io import is_fits_name
     from sunpy_dlmag.tasks import get_task
 
     task = get_task(args.command)
@@ -140,6 +147,11 @@ def _file_command(args):
         groups, unmatched = group_observations(inputs, model=options["model"])
         if unmatched or (groups and len(groups[0]) > 1):  # only models of several channels leave files out
             items = groups
+    if options.get("template") is not None:
+        from sunpy_dlmag.drawings.template import read_template
+
+        # A missing or bad template fails once, before any work; it is read once for all files.
+        options["template"] = read_template(options["template"])
     if single and len(items) + len(unmatched) > 1:
         print(
             f"sunpy-dlmag: error: --out {out} is one file, but there are {len(items) + len(unmatched)} inputs; "
@@ -149,7 +161,8 @@ def _file_command(args):
         return 2
     further = [options[o.name] for o in task.options if o.output]
     if single:  # one output: refused before any work, as a usage error
-        _refuse_existing(out, quicklook_path(out) if args.png else None, *further, overwrite=args.overwrite)
+        figures = (quicklook_path(out), *([_candidates_png(out)] if task.name == "drawing" else [])) if args.png else ()
+        _refuse_existing(out, *figures, *further, overwrite=args.overwrite)
     if unmatched:
         for path, why in unmatched:
             print(f"sunpy-dlmag: error: {path}: {why} (ChannelMismatchError)", file=sys.stderr)
@@ -163,8 +176,7 @@ def _file_command(args):
                 task, item, output, overwrite=args.overwrite, quicklook=args.png, compress=compress, **options
             )
             if args.png and task.name == "drawing":
-                candidates = output.with_name(f"{fits_stem(output.name)}_candidates.png")
-                _drawing_check(path, candidates, options, args.overwrite)
+                _drawing_check(path, _candidates_png(output), options, args.overwrite)
         except setup_errors:
             raise  # the model, the device or the installation, not this file: every file would fail
         except Exception as err:
@@ -423,13 +435,49 @@ def _add_counts_command(sub):
         default="auto",
         metavar="auto|none|FILE",
         help="marks that most scans of one size show at the same place (print, scanner dust) are not spots: "
-        "'auto' (default) takes the median of the scans of each size that 5 files or more have; FILE: a template "
-        "image for every drawing (sunpy_dlmag.drawings.form_template); 'none': no template",
+        "'auto' (default) takes the median of the scans of each size that 5 files or more have; FILE: that template "
+        "image for every drawing (`sunpy-dlmag form-template`); 'none': no template",
     )
     _add_task_options(counts, get_task("drawing"), _COUNT_OPTIONS)
     counts.add_argument("--overwrite", action="store_true", help="replace an existing CSV")
     counts.add_argument("--quiet", action="store_true", help="no progress bar")
     counts.set_defaults(func=_counts)
+
+
+def _form_template(args):
+    from PIL import Image
+
+    from sunpy_dlmag.batch import find_inputs
+    from sunpy_dlmag.drawings import form_template
+    from sunpy_dlmag.io import write_atomic
+    from sunpy_dlmag.tasks import get_task
+
+    _refuse_existing(args.out, overwrite=args.overwrite)
+    inputs = find_inputs(args.inputs, suffixes=get_task("drawing").suffixes)
+    template = form_template(inputs, max_forms=args.max_forms)
+    write_atomic(args.out, lambda tmp: Image.fromarray(template).save(tmp, format="PNG"), overwrite=args.overwrite)
+    print(f"form-template: the median of {min(len(inputs), args.max_forms)} of {len(inputs)} scan(s) -> {args.out}")
+    return 0
+
+
+def _add_form_template_command(sub):
+    from sunpy_dlmag.drawings.template import MAX_FORMS
+
+    command = sub.add_parser(
+        "form-template",
+        help="the template of a form layout (median of its scans) for --template of drawing, batch and counts",
+        description="Write the pixel-wise median of scans of one form layout, all of one size, as a PNG "
+        "(sunpy_dlmag.drawings.form_template): it holds what most scans show at the same place (the printed "
+        "form, dust on the scanner) and no drawn spot. Pass it as --template to `sunpy-dlmag drawing`, `batch "
+        "drawing` or `counts`: marks on its ink are not spots.",
+    )
+    command.add_argument("inputs", nargs="+", metavar="INPUT", help="5 scans or more: images, folders or globs")
+    command.add_argument("--out", required=True, help="the PNG file to write")
+    command.add_argument(
+        "--max-forms", type=int, default=MAX_FORMS, help=f"the most scans the median takes (default: {MAX_FORMS})"
+    )
+    command.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    command.set_defaults(func=_form_template)
 
 
 def build_parser():
@@ -460,6 +508,7 @@ def build_parser():
 
     _add_file_commands(sub)
     _add_counts_command(sub)
+    _add_form_template_command(sub)
     _add_calibration_command(sub)
 
     demo = sub.add_parser(

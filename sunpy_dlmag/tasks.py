@@ -550,6 +550,7 @@ for _task in [
                 "core_contrast",
                 "mark_classifier",
                 "group_distance",
+                "template",
                 types={"label_distance": _label_distance},
             ),
             *options_of(drawing_to_magnetogram, "leading_polarity"),

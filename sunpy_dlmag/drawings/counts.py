@@ -4,7 +4,6 @@ one drawing (`sunspot_counts`) or a folder of them (`count_drawings`, ``sunpy-dl
 """
 
 import csv
-import os
 import re
 import time
 import warnings
@@ -21,15 +20,14 @@ import sunpy.map
 from sunpy_dlmag._cycles import historical_dates
 from sunpy_dlmag._progress import progress_bar
 from sunpy_dlmag.drawings.orientation import OrientationWarning
-from sunpy_dlmag.drawings.read import grey_image, read_drawing
+from sunpy_dlmag.drawings.read import read_drawing
 from sunpy_dlmag.drawings.spots import MSH, detect_sunspots, sunspot_groups
-from sunpy_dlmag.drawings.template import batch_templates
+from sunpy_dlmag.drawings.template import batch_templates, read_template
 from sunpy_dlmag.exceptions import (
     ArgumentTypeError,
     DlmagUserWarning,
     InvalidArgumentError,
     MissingDateError,
-    MissingFileError,
 )
 
 __all__ = [
@@ -326,14 +324,8 @@ def count_drawings(files, *, dates=None, progress=True, read_options=None, templ
     templates, given = {}, None
     if isinstance(template, str) and template == "auto":
         templates = batch_templates(files)
-    elif isinstance(template, str | os.PathLike):
-        if not Path(template).expanduser().is_file():
-            raise MissingFileError(
-                f'No form template image at {template} (template is "auto", None, an image file or an array).'
-            )
-        given = grey_image(template)[0]
     elif template is not None:
-        given = np.asarray(template)
+        given = read_template(template)
     rows = []
     for path in progress_bar(files, desc="counts", unit="drawing", progress=progress):
         row = {"file": str(path), "date": "", "g": 0, "f": 0, "R": 0, "status": "failed", "error": ""}

@@ -411,10 +411,11 @@ _DETECTION_PARAMETERS = """threshold : float
         (verdicts ``"learned spot"`` and ``"learned mark"``; ``p_spot`` in the candidate table).
         False: the shape rules alone.
     template : `numpy.ndarray`, str or `os.PathLike`, optional
-        The template of the drawing's form layout (`~sunpy_dlmag.drawings.form_template`: the
-        median of scans of that layout, of the drawing's size), or its image file: a mark with
-        half its ink or more where the template has ink (its long thin lines left out) is
-        rejected (``"template"``: printed, or dust on the scanner). None (default): no template."""
+        The template of the drawing's form layout (`~sunpy_dlmag.drawings.form_template` or
+        ``sunpy-dlmag form-template``: the median of scans of that layout, of the drawing's
+        size), or its image file: a mark with half its ink or more where the template has ink
+        (its long thin lines left out) is rejected (``"template"``: printed, or dust on the
+        scanner). None (default): no template."""
 
 
 @checks.quantity_input

@@ -5,27 +5,28 @@ drawn, since the spots move from day to day; marks on it are not spots (batch di
 """
 
 import os
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
 from sunpy_dlmag.drawings.read import block_depths, grey_image, to_image_orientation
 from sunpy_dlmag.drawings.shapes import thin_lines
-from sunpy_dlmag.exceptions import DlmagError, InputMapError, InvalidArgumentError
+from sunpy_dlmag.exceptions import DlmagError, InputMapError, InvalidArgumentError, MissingFileError
 
 __all__ = ["form_template"]
 
 # The median of fewer forms can keep a spot drawn near the limb (it moves little) on consecutive days.
 MIN_FORMS = 5
 # The median of this many forms (spread over the batch) is as good as of all: it bounds time and memory.
-_MAX_FORMS = 15
+MAX_FORMS = 15
 # Rows of the median at a time: the stack stays uint8, only a slice of it is sorted.
 _ROWS = 256
 # A mark is on the template if this fraction of its ink is.
 ON_TEMPLATE = 0.5
 
 
-def form_template(images, *, max_forms=_MAX_FORMS):
+def form_template(images, *, max_forms=MAX_FORMS):
     """
     The template of a form layout: the pixel-wise median of scans of that layout.
 
@@ -102,6 +103,23 @@ def _median(stack):
     return template
 
 
+def read_template(template):
+    """A form template (an image file or an array, see `form_template`) as a 2-D array of grey levels, checked."""
+    if isinstance(template, str | os.PathLike):
+        if not Path(template).expanduser().is_file():
+            raise MissingFileError(
+                f"No form template image at {template} (form_template or `sunpy-dlmag form-template` makes one)."
+            )
+        return grey_image(template)[0]
+    template = np.asarray(template)
+    if template.ndim != 2 or not np.issubdtype(template.dtype, np.number):
+        raise InputMapError(
+            f"The form template is an image file or a 2-D array of grey levels (see form_template), got "
+            f"{type(template).__name__} of shape {template.shape} and dtype {template.dtype}."
+        )
+    return template
+
+
 def template_ink(template, shape, block, threshold, paper_size, radius, pen_width):
     """
     Where the template has ink, on the working image of `spot_candidates` (blocks of ``block``
@@ -109,12 +127,7 @@ def template_ink(template, shape, block, threshold, paper_size, radius, pen_widt
     scans shifted by a pixel. Long thin lines (the printed limb, rules) are left out: each form
     shows its own, and those of forms of another layout of the same size would cross its disk.
     """
-    template = grey_image(template)[0] if isinstance(template, str | os.PathLike) else np.asarray(template)
-    if template.ndim != 2 or not np.issubdtype(template.dtype, np.number):
-        raise InputMapError(
-            f"The form template is an image file or a 2-D array of grey levels (see form_template), got "
-            f"{type(template).__name__} of shape {template.shape} and dtype {template.dtype}."
-        )
+    template = read_template(template)
     if template.shape != tuple(shape):
         got = "x".join(str(n) for n in template.shape[::-1])
         raise InputMapError(
@@ -146,7 +159,7 @@ def batch_templates(files):
     for (width, height), paths in by_size.items():
         if len(paths) < MIN_FORMS:
             continue
-        stack = _stack(_spread(paths, _MAX_FORMS), (height, width), skip_bad=True)
+        stack = _stack(_spread(paths, MAX_FORMS), (height, width), skip_bad=True)
         if len(stack) >= MIN_FORMS:
             templates[(width, height)] = _median(stack)
     return templates

@@ -13,6 +13,8 @@ import pytest
 from conftest import shared_path
 from PIL import Image
 
+import sunpy.map
+
 from sunpy_dlmag import drawings
 from sunpy_dlmag.cli import main
 from sunpy_dlmag.exceptions import InputMapError, InvalidArgumentError
@@ -123,6 +125,37 @@ def test_batch_counts_leave_out_what_every_scan_shows(batch, tmp_path):
         assert main(["counts", str(batch), "--out", str(out), "--template", option, "--quiet", "--overwrite"]) == 1
         with out.open(newline="") as f:
             assert [row["f"] for row in csv.DictReader(f) if row["status"] == "ok"] == [spots] * 6
+
+
+def test_the_command_line_makes_a_template_and_draws_with_it(batch, tmp_path, capsys):
+    template = tmp_path / "template.png"
+    scans = [str(p) for p in sorted(batch.glob("*0800.png"))[:6]]
+    assert main(["form-template", *scans, "--out", str(template)]) == 0
+    assert "the median of 6 of 6 scan(s)" in capsys.readouterr().out
+    np.testing.assert_array_equal(np.asarray(Image.open(template)), drawings.form_template(scans))
+    assert main(["form-template", *scans, "--out", str(template)]) == 2  # exists
+    assert main(["form-template", *scans[:4], "--out", str(tmp_path / "few.png")]) == 2
+    assert "needs 5 scans of one layout or more, got 4" in capsys.readouterr().err
+    assert not (tmp_path / "few.png").exists()
+    # `sunpy-dlmag drawing --template`: the stain on every scan makes no bipole.
+    date = "2011-02-12T08:00"
+    given = ["drawing", scans[2], "--date", date, "--out"]
+    assert main([*given, str(tmp_path / "with.fits"), "--template", str(template)]) == 0
+    assert main([*given, str(tmp_path / "without.fits")]) == 0
+    drawing = drawings.read_drawing(scans[2], date=date)
+    expected = drawings.drawing_to_magnetogram(drawing, template=np.asarray(Image.open(template)))
+    with_template = sunpy.map.Map(tmp_path / "with.fits")
+    np.testing.assert_allclose(with_template.data, expected.data, equal_nan=True)
+    assert not np.allclose(sunpy.map.Map(tmp_path / "without.fits").data, expected.data, equal_nan=True)
+    # Every output is refused before any work where one exists, the check figure too.
+    (tmp_path / "again_candidates.png").touch()
+    assert main([*given, str(tmp_path / "again.fits"), "--png"]) == 2
+    assert "again_candidates.png exists" in capsys.readouterr().err
+    assert not (tmp_path / "again.fits").exists()
+    # A missing template fails once, before any output is written.
+    assert main([*given, str(tmp_path / "none.fits"), "--template", str(tmp_path / "nowhere.png")]) == 2
+    assert "No form template image at" in capsys.readouterr().err
+    assert not (tmp_path / "none.fits").exists()
 
 
 # --------------------------------------------------------------------------- real forms
