@@ -36,6 +36,13 @@ scores every form as ``sunpy-dlmag counts`` does a folder: with the form templat
 (`sunpy_dlmag.drawings.form_template`) of each image size that 5 forms of its folder or more
 have; ``--all`` then writes ``benchmarks/reference/drawings_batch.json`` and
 ``docs/drawings_benchmark_batch.inc`` (the summary tables).
+
+    python benchmarks/drawings.py --all --scales 1.5 2 3
+
+scores every form downsampled by each factor (PIL's Lanczos filter on its grey levels, as an
+archive's smaller copies are made) against the same truth, to tell how the counts hold on
+coarser scans; ``--all`` then writes ``benchmarks/reference/drawings_scales.json`` and
+``docs/drawings_benchmark_scales.inc`` (one row per factor, all forms and held-out part).
 """
 
 import argparse
@@ -63,6 +70,8 @@ RECORD = HERE / "reference" / "drawings.json"
 DOCS = HERE.parent / "docs" / "drawings_benchmark.inc"
 BATCH_RECORD = HERE / "reference" / "drawings_batch.json"
 BATCH_DOCS = HERE.parent / "docs" / "drawings_benchmark_batch.inc"
+SCALES_RECORD = HERE / "reference" / "drawings_scales.json"
+SCALES_DOCS = HERE.parent / "docs" / "drawings_benchmark_scales.inc"
 # score_drawings.py: a marked spot is found within this many limb radii (+ its own radius).
 FOUND_WITHIN = 0.02
 WOLF_WITHIN = 0.2
@@ -119,22 +128,27 @@ def _one(path, date, repeats):
     )
 
 
-def _score_one(path, date, template=None):
+def _score_one(path, date, template=None, scale=1.0):
     """
     In the child: read + detect one form with the defaults (and the form template saved at
-    ``template``, .npy), once; print the spots in image pixels as JSON.
+    ``template``, .npy; downsampled by ``scale``), once; print the spots in image pixels as JSON.
     """
     from PIL import Image
 
     import sunpy_dlmag
+    from sunpy_dlmag.drawings.read import grey_image
 
     with Image.open(path) as image:
         width, height = image.size
+    source = path
+    if scale != 1:
+        grey = Image.fromarray(grey_image(path)[0])
+        source = np.asarray(grey.resize((round(grey.width / scale), round(grey.height / scale)), Image.LANCZOS))
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # spotless forms, dates before 1960
-            drawing = sunpy_dlmag.read_drawing(path, date=date)
+            drawing = sunpy_dlmag.read_drawing(source, date=date)
             spots = sunpy_dlmag.detect_sunspots(drawing, template=None if template is None else np.load(template))
     except Exception as err:  # a refused form is a result, with its reason
         print(json.dumps({"error": f"{type(err).__name__}: {' '.join(str(err).split())[:160]}"}))
@@ -185,15 +199,16 @@ def _folder_truth(folder):
     return {name: tuple(entry) for name, entry in sorted(truth.items()) if (folder / name).is_file()}
 
 
-def _score_form(folder_name, name, path, truth, template=None):
+def _score_form(folder_name, name, path, truth, template=None, scale=1.0):
     """The child's result for one form (with the template saved at ``template``), scored against its truth."""
     date, obs_g, obs_f, marked = truth
-    r = child_json(__file__, "--score-one", path, date, *([] if template is None else ["--template", template]))
+    options = ([] if template is None else ["--template", template]) + ([] if scale == 1 else ["--scale", scale])
+    r = child_json(__file__, "--score-one", path, date, *options)
     row = {"folder": folder_name, "file": name, "date": date, "era": f"{date[:3]}0s", "obs_g": obs_g, "obs_f": obs_f}
     row["part"] = "held-out" if _held_out(folder_name, date) else "tuned"
     if "error" in r:
         return row | {"error": r["error"]}
-    row |= {k: r[k] for k in ("groups", "spots", "seconds", "peak_mib")}
+    row |= {k: r[k] for k in ("groups", "spots", "seconds", "peak_mib", "radius_px")}
     if obs_g is not None:
         row["groups_exact"] = r["groups"] == obs_g
     if obs_g is not None and obs_f is not None:
@@ -271,10 +286,11 @@ def _print_form(row):
           f"{observer:>9s}) {marks:38s} {row['seconds']:5.1f} s {row['peak_mib']:5.0f} MiB")  # fmt: skip
 
 
-def score_folders(folders, older=None, command="python benchmarks/drawings.py --all", batch=False):
+def score_folders(folders, older=None, command="python benchmarks/drawings.py --all", batch=False, scale=1.0):
     """
     Score every form of ``folders`` (and of the five older scans in ``older``), with ``batch``
-    as ``sunpy-dlmag counts`` does (the form template of each size of a folder); the record for JSON.
+    as ``sunpy-dlmag counts`` does (the form template of each size of a folder), downsampled by
+    ``scale``; the record for JSON.
     """
     rows = []
     load_before = os.getloadavg()[0]  # timings on a shared machine depend on what else runs
@@ -297,7 +313,7 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         for name, path in paths.items():
             with Image.open(path) as image:
                 template = templates.get(image.size)
-            rows.append(_score_form(label, name, path, truth[name], template))
+            rows.append(_score_form(label, name, path, truth[name], template, scale))
             _print_form(rows[-1])
     saved.cleanup()
     print()
@@ -322,6 +338,7 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         "seconds": time.perf_counter() - start,
         "command": command,
         "batch": batch,
+        "scale": scale,
         "cpus": os.cpu_count(),
         "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
@@ -375,6 +392,43 @@ def render_docs(record, per_form=True):
     return "\n".join(lines) + "\n"
 
 
+_SCALE_COLUMNS = [  # heading, key, format
+    ("groups exact", "groups_exact", "%"), ("Wolf within 20 %", "wolf_within_20pct", "%"),
+    ("recall", "spot_recall", "f"), ("precision", "spot_precision", "f"), ("false", "false_detections", "i"),
+    ("refused", "refused", "i"),
+]  # fmt: skip
+
+
+def scale_summary(record):
+    """One scale's summary: the disk radii (image pixels of the scan as scored) and the scores, all and held out."""
+    radii = [r["radius_px"] / record["scale"] for r in record["rows"] if "radius_px" in r]
+    return {"scale": record["scale"], "radius_px": [round(float(np.percentile(radii, q))) for q in (0, 50, 100)],
+            "total": record["total"], "held-out": record["parts"]["held-out"]}  # fmt: skip
+
+
+def render_scales(record):
+    """The reStructuredText table of a --scales record, for docs/drawings_benchmark.rst."""
+    lines = [
+        f".. This file is written by benchmarks/drawings.py from benchmarks/reference/{SCALES_RECORD.name};",
+        f"   do not edit: run ``{record['command']}``.",
+        "",
+        f".. list-table:: Downsampled scans, ``{record['command']}``, {record['date']}, commit {record['commit']}",
+        "   :header-rows: 1",
+        "",
+    ]
+    heads = ["scans downsampled by", "disk radius px (min, median, max)", "forms"]
+    heads += [head for head, _, _ in _SCALE_COLUMNS] + ["held out: recall", "held out: precision"]
+    rows = [heads]
+    for entry in record["scales"]:
+        total, held = entry["total"], entry["held-out"]
+        rows.append([f"{entry['scale']:g}", ", ".join(map(str, entry["radius_px"])), str(total["forms"])]
+                    + [_cell(total[key], kind) for _, key, kind in _SCALE_COLUMNS]
+                    + [_cell(held["spot_recall"], "f"), _cell(held["spot_precision"], "f")])  # fmt: skip
+    for cells in rows:
+        lines.extend(f"   {'*' if j == 0 else ' '} - {cell}" for j, cell in enumerate(cells))
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/drawings")
@@ -387,12 +441,14 @@ def main(argv=None):
     parser.add_argument("--batch", action="store_true", help="score as `sunpy-dlmag counts` does (form templates)")
     parser.add_argument("--score-one", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--template", help=argparse.SUPPRESS)
+    parser.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--scales", type=float, nargs="+", metavar="S", help="score the forms downsampled by each S")
     args = parser.parse_args(argv)
     if args.one:
         _one(args.one[0], args.one[1], args.repeats)
         return 0
     if args.score_one:
-        _score_one(*args.score_one, template=args.template)
+        _score_one(*args.score_one, template=args.template, scale=args.scale)
         return 0
     if args.folders or args.all:
         folders = list(args.folders)
@@ -403,6 +459,24 @@ def main(argv=None):
             print(f"No TRUTH.csv in {', '.join(missing)}.", file=sys.stderr)
             return 2
         command = " ".join(["python benchmarks/drawings.py", *(sys.argv[1:] if argv is None else map(str, argv))])
+        if args.scales:
+            if min(args.scales) < 1:
+                print(f"--scales are factors of 1 or more (downsampling), got {args.scales}.", file=sys.stderr)
+                return 2
+            records = [score_folders(folders, older=args.data if args.all else None, command=command, scale=scale)
+                       for scale in args.scales]  # fmt: skip
+            record = {k: records[-1][k] for k in ("date", "commit", "command")}
+            record["scales"] = [scale_summary(r) for r in records]
+            json_path, docs_path = (
+                args.json or (SCALES_RECORD if args.all else None),
+                args.docs or (SCALES_DOCS if args.all else None),
+            )
+            if json_path:
+                write_json(json_path, record)
+            if docs_path:
+                docs_path.write_text(render_scales(record))
+                print(f"written {docs_path}")
+            return 0
         record = score_folders(folders, older=args.data if args.all else None, command=command, batch=args.batch)
         record_path, docs = (BATCH_RECORD, BATCH_DOCS) if args.batch else (RECORD, DOCS)
         json_path = args.json or (record_path if args.all else None)
