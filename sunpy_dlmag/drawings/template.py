@@ -4,6 +4,7 @@ forms show at the same place (the printed form, dust on the scanner) and nothing
 drawn, since the spots move from day to day; marks on it are not spots (batch digitisation).
 """
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -24,6 +25,10 @@ MAX_FORMS = 15
 _ROWS = 256
 # A mark is on the template if this fraction of its ink is.
 ON_TEMPLATE = 0.5
+# The ink depths of the last templates used (a grey closing of a scan each), by content: the
+# drawings of a batch share one per layout.
+_DEPTHS = {}
+_KEPT_DEPTHS = 4
 
 
 def form_template(images, *, max_forms=MAX_FORMS):
@@ -134,10 +139,20 @@ def template_ink(template, shape, block, threshold, paper_size, radius, pen_widt
             f"The form template is {got} px; it must have the drawing's size, {shape[1]}x{shape[0]} px (the template "
             "of scans of this layout, see form_template)."
         )
-    depth = block_depths(to_image_orientation(template.astype(np.float32)), block, paper_size)[2]
-    ink = depth > threshold / 2
+    ink = _template_depth(template, block, paper_size) > threshold / 2
     ink &= ~thin_lines(ink, np.ones_like(ink), radius, pen_width)
     return ndimage.binary_dilation(ink, structure=np.ones((3, 3), dtype=bool))
+
+
+def _template_depth(template, block, paper_size):
+    """The template's ink depth on the working image; kept for the next drawings of a batch, which share it."""
+    digest = hashlib.blake2b(np.ascontiguousarray(template), digest_size=16).hexdigest()
+    key = (digest, template.shape, template.dtype.str, block, paper_size)
+    if key not in _DEPTHS:
+        if len(_DEPTHS) >= _KEPT_DEPTHS:
+            _DEPTHS.pop(next(iter(_DEPTHS)))
+        _DEPTHS[key] = block_depths(to_image_orientation(template.astype(np.float32)), block, paper_size)[2]
+    return _DEPTHS[key]
 
 
 def batch_templates(files):

@@ -67,6 +67,10 @@ def test_marks_on_the_template_are_not_spots(batch):
     assert np.hypot(spots["x"][0].value - 260, 599 - spots["y"][0].value - 250) < 1.5
     assert _verdict_at(marks, *DUST) == "template"
     assert _verdict_at(marks, 260, 250) != "template"
+    # Another template of the same size (a batch's other layout): its own ink counts, not the last one's.
+    blank = np.where(template < 128, template, 240).astype(np.uint8)
+    blank[DUST[1] - 6 : DUST[1] + 7, DUST[0] - 6 : DUST[0] + 7] = 240
+    assert len(drawings.detect_sunspots(drawing, template=blank)) == 2
     assert drawings.VERDICTS["template"][0] is False
     assert scans[2][DUST[1], DUST[0]] == 60  # the input is not changed
 
