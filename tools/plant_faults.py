@@ -114,6 +114,14 @@ FAULTS = (
         "seen_px = drawing_map.pixel_to_world(ys * u.pix, xs * u.pix)",
         ("tests/drawings/test_drawings_geometry.py", "tests/drawings/test_drawings.py"),
     ),
+    Fault(
+        "template-depth-stale",
+        "a batch's template ink kept by size, not content: a second layout of one size gets the first one's",
+        "sunpy_dlmag/drawings/template.py",
+        "key = (digest, template.shape, template.dtype.str, block, paper_size)",
+        "key = (template.shape, template.dtype.str, block, paper_size)",
+        ("tests/drawings/test_template.py",),
+    ),
 )
 
 
