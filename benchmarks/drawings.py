@@ -43,6 +43,9 @@ scores every form downsampled by each factor (PIL's Lanczos filter on its grey l
 archive's smaller copies are made) against the same truth, to tell how the counts hold on
 coarser scans; ``--all`` then writes ``benchmarks/reference/drawings_scales.json`` and
 ``docs/drawings_benchmark_scales.inc`` (one row per factor, all forms and held-out part).
+``--threshold T`` scores with another ink threshold than the default (written only to the
+``--json`` and ``--docs`` given), e.g. ``--all --scales 1 1.5 2 --threshold 0.25 --json
+/tmp/t.json``.
 """
 
 import argparse
@@ -128,10 +131,11 @@ def _one(path, date, repeats):
     )
 
 
-def _score_one(path, date, template=None, scale=1.0):
+def _score_one(path, date, template=None, scale=1.0, threshold=None):
     """
     In the child: read + detect one form with the defaults (and the form template saved at
-    ``template``, .npy; downsampled by ``scale``), once; print the spots in image pixels as JSON.
+    ``template``, .npy; downsampled by ``scale``; another ink ``threshold``), once; print the
+    spots in image pixels as JSON.
     """
     from PIL import Image
 
@@ -149,7 +153,11 @@ def _score_one(path, date, template=None, scale=1.0):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # spotless forms, dates before 1960
             drawing = sunpy_dlmag.read_drawing(source, date=date)
-            spots = sunpy_dlmag.detect_sunspots(drawing, template=None if template is None else np.load(template))
+            spots = sunpy_dlmag.detect_sunspots(
+                drawing,
+                template=None if template is None else np.load(template),
+                **({} if threshold is None else {"threshold": threshold}),
+            )
     except Exception as err:  # a refused form is a result, with its reason
         print(json.dumps({"error": f"{type(err).__name__}: {' '.join(str(err).split())[:160]}"}))
         return
@@ -199,10 +207,11 @@ def _folder_truth(folder):
     return {name: tuple(entry) for name, entry in sorted(truth.items()) if (folder / name).is_file()}
 
 
-def _score_form(folder_name, name, path, truth, template=None, scale=1.0):
+def _score_form(folder_name, name, path, truth, template=None, scale=1.0, threshold=None):
     """The child's result for one form (with the template saved at ``template``), scored against its truth."""
     date, obs_g, obs_f, marked = truth
     options = ([] if template is None else ["--template", template]) + ([] if scale == 1 else ["--scale", scale])
+    options += [] if threshold is None else ["--threshold", threshold]
     r = child_json(__file__, "--score-one", path, date, *options)
     row = {"folder": folder_name, "file": name, "date": date, "era": f"{date[:3]}0s", "obs_g": obs_g, "obs_f": obs_f}
     row["part"] = "held-out" if _held_out(folder_name, date) else "tuned"
@@ -286,11 +295,12 @@ def _print_form(row):
           f"{observer:>9s}) {marks:38s} {row['seconds']:5.1f} s {row['peak_mib']:5.0f} MiB")  # fmt: skip
 
 
-def score_folders(folders, older=None, command="python benchmarks/drawings.py --all", batch=False, scale=1.0):
+def score_folders(folders, older=None, command="python benchmarks/drawings.py --all", batch=False, scale=1.0,
+                  threshold=None):  # fmt: skip
     """
     Score every form of ``folders`` (and of the five older scans in ``older``), with ``batch``
     as ``sunpy-dlmag counts`` does (the form template of each size of a folder), downsampled by
-    ``scale``; the record for JSON.
+    ``scale``, with another ink ``threshold``; the record for JSON.
     """
     rows = []
     load_before = os.getloadavg()[0]  # timings on a shared machine depend on what else runs
@@ -313,7 +323,7 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         for name, path in paths.items():
             with Image.open(path) as image:
                 template = templates.get(image.size)
-            rows.append(_score_form(label, name, path, truth[name], template, scale))
+            rows.append(_score_form(label, name, path, truth[name], template, scale, threshold))
             _print_form(rows[-1])
     saved.cleanup()
     print()
@@ -339,6 +349,7 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         "command": command,
         "batch": batch,
         "scale": scale,
+        "threshold": threshold,
         "cpus": os.cpu_count(),
         "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
@@ -443,12 +454,13 @@ def main(argv=None):
     parser.add_argument("--template", help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--scales", type=float, nargs="+", metavar="S", help="score the forms downsampled by each S")
+    parser.add_argument("--threshold", type=float, help="another ink threshold than detect_sunspots's default")
     args = parser.parse_args(argv)
     if args.one:
         _one(args.one[0], args.one[1], args.repeats)
         return 0
     if args.score_one:
-        _score_one(*args.score_one, template=args.template, scale=args.scale)
+        _score_one(*args.score_one, template=args.template, scale=args.scale, threshold=args.threshold)
         return 0
     if args.folders or args.all:
         folders = list(args.folders)
@@ -459,17 +471,19 @@ def main(argv=None):
             print(f"No TRUTH.csv in {', '.join(missing)}.", file=sys.stderr)
             return 2
         command = " ".join(["python benchmarks/drawings.py", *(sys.argv[1:] if argv is None else map(str, argv))])
+        # The committed records are of the defaults: another threshold writes only where --json / --docs say.
+        records_by_default = args.all and args.threshold is None
         if args.scales:
             if min(args.scales) < 1:
                 print(f"--scales are factors of 1 or more (downsampling), got {args.scales}.", file=sys.stderr)
                 return 2
-            records = [score_folders(folders, older=args.data if args.all else None, command=command, scale=scale)
-                       for scale in args.scales]  # fmt: skip
+            records = [score_folders(folders, older=args.data if args.all else None, command=command, scale=scale,
+                                     threshold=args.threshold) for scale in args.scales]  # fmt: skip
             record = {k: records[-1][k] for k in ("date", "commit", "command")}
             record["scales"] = [scale_summary(r) for r in records]
             json_path, docs_path = (
-                args.json or (SCALES_RECORD if args.all else None),
-                args.docs or (SCALES_DOCS if args.all else None),
+                args.json or (SCALES_RECORD if records_by_default else None),
+                args.docs or (SCALES_DOCS if records_by_default else None),
             )
             if json_path:
                 write_json(json_path, record)
@@ -477,10 +491,11 @@ def main(argv=None):
                 docs_path.write_text(render_scales(record))
                 print(f"written {docs_path}")
             return 0
-        record = score_folders(folders, older=args.data if args.all else None, command=command, batch=args.batch)
+        record = score_folders(folders, older=args.data if args.all else None, command=command, batch=args.batch,
+                               threshold=args.threshold)  # fmt: skip
         record_path, docs = (BATCH_RECORD, BATCH_DOCS) if args.batch else (RECORD, DOCS)
-        json_path = args.json or (record_path if args.all else None)
-        docs_path = args.docs or (docs if args.all else None)
+        json_path = args.json or (record_path if records_by_default else None)
+        docs_path = args.docs or (docs if records_by_default else None)
         if json_path:
             write_json(json_path, record)
         if docs_path:
