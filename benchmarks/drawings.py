@@ -356,6 +356,14 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
     return record
 
 
+def _list_table(title, rows):
+    """A reStructuredText list-table: ``title`` and ``rows`` of cells, the first the heading."""
+    lines = [f".. list-table:: {title}", "   :header-rows: 1", ""]
+    for cells in rows:
+        lines.extend(f"   {'*' if j == 0 else ' '} - {cell}".rstrip() for j, cell in enumerate(cells))
+    return lines
+
+
 def render_docs(record, per_form=True):
     """The reStructuredText tables of a record (``per_form``: and of every form), for docs/drawings_benchmark.rst."""
     source, run = (BATCH_RECORD.name, "--all --batch") if record.get("batch") else (RECORD.name, "--all")
@@ -366,10 +374,7 @@ def render_docs(record, per_form=True):
     ]
 
     def table(title, first, entries):
-        lines.extend([f".. list-table:: {title}", "   :header-rows: 1", ""])
-        for row in [[first] + [head for head, _, _ in _SUMMARY_COLUMNS], *entries]:
-            lines.extend(f"   {'*' if j == 0 else ' '} - {cell}" for j, cell in enumerate(row))
-        lines.append("")
+        lines.extend([*_list_table(title, [[first] + [head for head, _, _ in _SUMMARY_COLUMNS], *entries]), ""])
 
     def cells(label, summary):
         return [label] + [_cell(summary[key], kind) for _, key, kind in _SUMMARY_COLUMNS]
@@ -396,11 +401,8 @@ def render_docs(record, per_form=True):
         marks = [str(r["marked"]), str(r["marked"] - r["missed"]), str(r["false"])] if "marked" in r else ["–"] * 3
         per_form.append([r["file"], r["date"][:10], observer, f"{r['groups']} / {r['spots']}", *marks,
                          f"{r['seconds']:.1f} s, {r['peak_mib']:.0f} MiB"])  # fmt: skip
-    lines.extend([".. list-table:: Per form", "   :header-rows: 1", ""])
     heads = ["form", "date", "observer g / f", "found g / f", "spots marked", "found", "false", "time, memory"]
-    for cells_ in [heads, *per_form]:
-        lines.extend(f"   {'*' if j == 0 else ' '} - {cell}".rstrip() for j, cell in enumerate(cells_))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _list_table("Per form", [heads, *per_form])) + "\n"
 
 
 _SCALE_COLUMNS = [  # heading, key, format
@@ -423,9 +425,6 @@ def render_scales(record):
         f".. This file is written by benchmarks/drawings.py from benchmarks/reference/{SCALES_RECORD.name};",
         f"   do not edit: run ``{record['command']}``.",
         "",
-        f".. list-table:: Downsampled scans, ``{record['command']}``, {record['date']}, commit {record['commit']}",
-        "   :header-rows: 1",
-        "",
     ]
     heads = ["scans downsampled by", "disk radius px (min, median, max)", "forms"]
     heads += [head for head, _, _ in _SCALE_COLUMNS] + ["held out: recall", "held out: precision"]
@@ -435,9 +434,8 @@ def render_scales(record):
         rows.append([f"{entry['scale']:g}", ", ".join(map(str, entry["radius_px"])), str(total["forms"])]
                     + [_cell(total[key], kind) for _, key, kind in _SCALE_COLUMNS]
                     + [_cell(held["spot_recall"], "f"), _cell(held["spot_precision"], "f")])  # fmt: skip
-    for cells in rows:
-        lines.extend(f"   {'*' if j == 0 else ' '} - {cell}" for j, cell in enumerate(cells))
-    return "\n".join(lines) + "\n"
+    title = f"Downsampled scans, ``{record['command']}``, {record['date']}, commit {record['commit']}"
+    return "\n".join(lines + _list_table(title, rows)) + "\n"
 
 
 def main(argv=None):
@@ -481,25 +479,18 @@ def main(argv=None):
                                      threshold=args.threshold) for scale in args.scales]  # fmt: skip
             record = {k: records[-1][k] for k in ("date", "commit", "command")}
             record["scales"] = [scale_summary(r) for r in records]
-            json_path, docs_path = (
-                args.json or (SCALES_RECORD if records_by_default else None),
-                args.docs or (SCALES_DOCS if records_by_default else None),
-            )
-            if json_path:
-                write_json(json_path, record)
-            if docs_path:
-                docs_path.write_text(render_scales(record))
-                print(f"written {docs_path}")
-            return 0
-        record = score_folders(folders, older=args.data if args.all else None, command=command, batch=args.batch,
-                               threshold=args.threshold)  # fmt: skip
-        record_path, docs = (BATCH_RECORD, BATCH_DOCS) if args.batch else (RECORD, DOCS)
+            rendered, (record_path, docs) = render_scales(record), (SCALES_RECORD, SCALES_DOCS)
+        else:
+            record = score_folders(folders, older=args.data if args.all else None, command=command,
+                                   batch=args.batch, threshold=args.threshold)  # fmt: skip
+            rendered = render_docs(record, per_form=not args.batch)
+            record_path, docs = (BATCH_RECORD, BATCH_DOCS) if args.batch else (RECORD, DOCS)
         json_path = args.json or (record_path if records_by_default else None)
         docs_path = args.docs or (docs if records_by_default else None)
         if json_path:
             write_json(json_path, record)
         if docs_path:
-            docs_path.write_text(render_docs(record, per_form=not args.batch))
+            docs_path.write_text(rendered)
             print(f"written {docs_path}")
         return 0
     if not args.data.is_dir():
