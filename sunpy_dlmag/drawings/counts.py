@@ -23,12 +23,7 @@ from sunpy_dlmag.drawings.orientation import OrientationWarning
 from sunpy_dlmag.drawings.read import read_drawing
 from sunpy_dlmag.drawings.spots import MSH, detect_sunspots, sunspot_groups
 from sunpy_dlmag.drawings.template import batch_templates, read_template
-from sunpy_dlmag.exceptions import (
-    ArgumentTypeError,
-    DlmagUserWarning,
-    InvalidArgumentError,
-    MissingDateError,
-)
+from sunpy_dlmag.exceptions import ArgumentTypeError, DlmagUserWarning, InvalidArgumentError, MissingDateError
 
 __all__ = [
     "COUNT_COLUMNS",
