@@ -58,7 +58,10 @@ def _candidates(image, date, **orientation):
 
 
 def labelled_marks(labels_path, data):
-    """Features, labels (1 spot, 0 not), form names, shape verdicts and decades of every labelled mark."""
+    """
+    Features, labels (1 spot, 0 not), form names, shape verdicts (each with whether the mark
+    holds an umbra) and decades of every labelled mark.
+    """
     by_form = defaultdict(list)
     with Path(labels_path).open(newline="") as f:
         for row in csv.DictReader(f):
@@ -78,9 +81,10 @@ def labelled_marks(labels_path, data):
             features.append(table[k])
             labels.append(row["label"] == "S")
             forms.append(form)
-            rules.append(str(marks["verdict"][k]))
+            rules.append((str(marks["verdict"][k]), bool(marks["umbra"][k])))
             decades.append(f"{date[:3]}0s")
-    return np.array(features), np.array(labels, int), np.array(forms), np.array(rules), np.array(decades)
+    rules = np.array(rules, dtype=object).reshape(-1, 2)
+    return np.array(features), np.array(labels, int), np.array(forms), rules, np.array(decades)
 
 
 # Layouts of the renderings: disks of 200 to 600 px, straight, turned and mirrored, spots from 300 or 400 G.
@@ -122,9 +126,9 @@ def _marks_of(image, date, layout):
 
 def rendered_marks(paths, seed=0):
     """
-    Features, labels, form names and shape verdicts of the marks of drawings traced from
-    ``paths``, with handwriting on their disks: a mark found with the writing and not without
-    is writing (0), the others spots (1).
+    Features, labels, form names and shape verdicts (each with whether the mark holds an umbra)
+    of the marks of drawings traced from ``paths``, with handwriting on their disks: a mark
+    found with the writing and not without is writing (0), the others spots (1).
     """
     rng = np.random.default_rng(seed)
     features, labels, forms, rules = [], [], [], []
@@ -143,8 +147,9 @@ def rendered_marks(paths, seed=0):
             features += list(table)
             labels += is_spot.tolist()
             forms += [f"{Path(path).name} layout {k}"] * len(is_spot)
-            rules += [str(v) for v in marks["verdict"]]
-    return np.array(features).reshape(-1, len(FEATURES)), np.array(labels, int), np.array(forms), np.array(rules)
+            rules += [(str(v), bool(umbra)) for v, umbra in zip(marks["verdict"], marks["umbra"], strict=True)]
+    rules = np.array(rules, dtype=object).reshape(-1, 2)
+    return np.array(features).reshape(-1, len(FEATURES)), np.array(labels, int), np.array(forms), rules
 
 
 def export(model):
@@ -199,8 +204,9 @@ def main(argv=None):
         model = GradientBoostingClassifier(**TREES).fit(features[~out], labels[~out])
         p[out] = model.predict_proba(features[out])[:, 1]
     # As the package calls a mark: the classifier overrules the shape rules only where it is sure.
-    called = np.array([VERDICTS[learned_verdict(v, q)][0] for v, q in zip(rules, p, strict=True)], dtype=int)
-    rules = np.array([VERDICTS[v][0] for v in rules], dtype=int)
+    called = np.array([VERDICTS[learned_verdict(v, q, umbra)][0] for (v, umbra), q in zip(rules, p, strict=True)],
+                      dtype=int)  # fmt: skip
+    rules = np.array([VERDICTS[v][0] for v, _ in rules], dtype=int)
     np.savez(Path(args.scores).with_suffix(".npz"), p=p, labels=labels, rules=rules, forms=forms)
     model = GradientBoostingClassifier(**TREES).fit(features, labels)
     trees = export(model)

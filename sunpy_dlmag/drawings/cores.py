@@ -9,21 +9,35 @@ from scipy import ndimage
 __all__ = []
 
 
+def _full_resolution(grey, paper, filled, sl, f):
+    """A mark's region on the full-resolution image, the grey there and its ink depth (0 off the mark)."""
+    y0, x0 = sl[0].start * f, sl[1].start * f
+    region = np.repeat(np.repeat(filled, f, axis=0), f, axis=1)
+    level = np.repeat(np.repeat(paper[sl], f, axis=0), f, axis=1)
+    full = grey[y0 : y0 + region.shape[0], x0 : x0 + region.shape[1]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = np.where(region & (level > 0), 1 - full / level, 0.0)
+    return region, full, depth
+
+
 def spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast):
     """
     Map pixels (y, x) of each spot in a mark: its ink on the full image, holes filled (a
     penumbra outline is spot), shared out among its dark cores (touching spots).
     """
     y0, x0 = sl[0].start * f, sl[1].start * f
-    region = np.repeat(np.repeat(filled, f, axis=0), f, axis=1)
-    level = np.repeat(np.repeat(paper[sl], f, axis=0), f, axis=1)
-    full = grey[y0 : y0 + region.shape[0], x0 : x0 + region.shape[1]]
-    spot = ndimage.binary_fill_holes(region & (full < level * (1 - threshold)))
+    region, full, depth = _full_resolution(grey, paper, filled, sl, f)
+    spot = ndimage.binary_fill_holes(depth > threshold)
     if not spot.any():  # a dot that only the averaging made deep enough
         spot = region & (full <= full[region].min())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        depth = np.where(spot & (level > 0), 1 - full / level, 0.0)
-    cores = _dark_cores(depth, threshold, core_contrast)
+    # A penumbra outline is shared out among the umbrae it holds, not among its own dark bits.
+    umbrae = _umbrae(depth, threshold)
+    cores = _dark_cores(np.where(spot if umbrae is None else umbrae > 0, depth, 0.0), threshold, core_contrast)
+    if umbrae is not None:
+        # Touching umbrae are its dark cores; an umbra too light for one is a spot of its own.
+        cores = np.zeros_like(umbrae) if cores is None else cores
+        lone = np.setdiff1d(np.unique(umbrae[umbrae > 0]), umbrae[cores > 0])
+        cores = np.where(np.isin(umbrae, lone), umbrae + cores.max(), cores)
     if cores is None:
         ys, xs = np.nonzero(spot)
         return [(ys + y0, xs + x0)]
@@ -31,6 +45,28 @@ def spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast):
     _, (iy, ix) = ndimage.distance_transform_edt(cores == 0, return_indices=True)
     owner = np.where(spot, cores[iy, ix], 0)
     return [(ys + y0, xs + x0) for ys, xs in (np.nonzero(owner == k) for k in np.unique(owner[owner > 0]))]
+
+
+def holds_umbra(grey, paper, filled, sl, f, threshold):
+    """Whether the mark's outline holds an umbra apart from it (see ``_umbrae``)."""
+    return _umbrae(_full_resolution(grey, paper, filled, sl, f)[2], threshold) is not None
+
+
+def _umbrae(depth, threshold):
+    """
+    Labels of the umbrae that a mark's outlines hold apart from them (None if they hold none):
+    the pieces of ink deeper than ``threshold`` that lie inside a loop of the mark's other ink
+    (deeper than ``threshold / 2``) and do not touch it, on the full-resolution image (a
+    block's darkest pixel closes the gap). A penumbra drawn around its umbrae; a letter's loop
+    holds paper.
+    """
+    ink = depth > threshold / 2
+    pieces, n = ndimage.label(ink, structure=np.ones((3, 3)))
+    if n < 2:
+        return None
+    held = [k for k in np.unique(pieces[depth > threshold]) if k > 0
+            and ndimage.binary_fill_holes(ink & (pieces != k))[pieces == k].all()]  # fmt: skip
+    return np.where(np.isin(pieces, held), pieces, 0) if held else None
 
 
 def _dark_cores(depth, threshold, contrast):

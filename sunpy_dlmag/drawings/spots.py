@@ -18,7 +18,7 @@ from sunpy.coordinates import HeliographicCarrington, HeliographicStonyhurst
 
 from sunpy_dlmag import checks, disk
 from sunpy_dlmag._cycles import historical_dates
-from sunpy_dlmag.drawings.cores import spot_pixels
+from sunpy_dlmag.drawings.cores import holds_umbra, spot_pixels
 from sunpy_dlmag.drawings.labels import split_by_labels, unlabelled_spots, written_labels
 from sunpy_dlmag.drawings.marks import mark_features, spot_probability
 from sunpy_dlmag.drawings.read import (
@@ -93,7 +93,7 @@ def spot_table(rows, columns):
     for name, unit in columns.items():
         values = [row[name] for row in rows]
         if unit is None:
-            kind = int if name in _INT_COLUMNS else str if name in _STR_COLUMNS else float
+            kind = int if name in _INT_COLUMNS else str if name in _STR_COLUMNS else bool if name == "umbra" else float
             data[name] = np.array(values, dtype=kind)
         else:
             data[name] = u.Quantity([u.Quantity(v, unit) for v in values], unit) if values else np.zeros(0) * unit
@@ -147,7 +147,7 @@ _UMBRA_CONTRAST = 0.2
 _CANDIDATE_COLUMNS = {
     "candidate": None, "spot": None, "n_spots": None, "verdict": None, "reason": None, "x": u.pix, "y": u.pix,
     "rho": None, "width": None, "length": None, "stroke": None, "fill": None, "depth": None, "n_pixels": None,
-    "p_spot": None,
+    "p_spot": None, "umbra": None,
 }  # fmt: skip
 
 #: Verdicts of `spot_candidates`: whether each is a spot, and what it means.
@@ -285,8 +285,9 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
         verdict = _verdict(rho, width / rw, length / rw, stroke / rw, fill, line, dot_size, pen_width, outline_size,
                            elongation, has_umbra)  # fmt: skip
         width, length, stroke = width / rw, length / rw, stroke / rw
+        umbra = VERDICTS[verdict][0] and holds_umbra(grey, paper, filled, sl, f, threshold)
         return {
-            "label": k, "verdict": verdict, "x": to_map(xc), "y": to_map(yc), "rho": rho,
+            "label": k, "verdict": verdict, "umbra": umbra, "x": to_map(xc), "y": to_map(yc), "rho": rho,
             "width": width, "length": length, "stroke": stroke, "fill": fill, "depth": deepest,
             "n_pixels": int(filled.sum()) * f * f,
         }  # fmt: skip
@@ -346,7 +347,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
                 # Whether a streak holds touching spots does not hang on the caller's wish to split them.
                 same = core_contrast == _STREAK_CONTRAST
                 cores = pixels[number] if same else spot_pixels(grey, paper, mark, sl, f, level, _STREAK_CONTRAST)
-                if len(cores) < 2:
+                if len(cores) < 2 and not row["umbra"]:  # one core and no penumbra: shading
                     del pixels[number]
                     row.update(verdict="shading", reason=VERDICTS["shading"][1])
     return rows, pixels, margin * f, np.array(writing, dtype=float).reshape(-1, 3)
@@ -359,12 +360,16 @@ def _classify(rows, radius):
     probability = spot_probability(mark_features(columns, radius))
     for row, p in zip(rows, probability, strict=True):
         row["p_spot"] = float(p)
-        row["verdict"] = learned_verdict(row["verdict"], p)
+        row["verdict"] = learned_verdict(row["verdict"], p, row["umbra"])
 
 
-def learned_verdict(verdict, p_spot):
-    """A mark's verdict once the classifier, sure by ``p_spot``, has overruled the shape rules or not."""
-    if verdict == "centre line":
+def learned_verdict(verdict, p_spot, umbra=False):
+    """
+    A mark's verdict once the classifier, sure by ``p_spot``, has overruled the shape rules or
+    not. It keeps a printed centre line and a spot whose outline holds its ``umbra`` apart
+    from it (``holds_umbra``): the trees read a mark's outer shape, not what lies inside it.
+    """
+    if verdict == "centre line" or umbra:
         return verdict
     if p_spot >= 0.5 + OVERRULE and not VERDICTS[verdict][0]:
         return "learned spot"
@@ -451,7 +456,11 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
         the disk centre over the radius), ``width`` (stroke width, with the foreshortening
         undone), ``length`` (along the main axis), ``stroke`` (ink area over width), all
         three in fractions of the disk radius, ``fill`` (area with holes filled over ink
-        area), ``depth`` (deepest ink) and ``n_pixels``.
+        area), ``depth`` (deepest ink), ``n_pixels``, ``p_spot`` (the mark classifier's
+        probability of a spot; NaN without it) and ``umbra`` (whether the outline of a mark
+        the shape rules call a spot holds an umbra apart from it: ink inside its loop that
+        does not touch it; the classifier, which reads a mark's outer shape, keeps such a
+        spot, and its spots are the umbrae).
     """
     _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast, mark_classifier)
     with historical_dates():

@@ -11,6 +11,7 @@ from conftest import shared_path
 from sunpy_dlmag import drawings
 
 FORM_2024 = shared_path("drawings/uccle_1940-2024/usd202409190835.jpg")
+FORM_2024_18 = shared_path("drawings/uccle_1940-2024/usd202409181115.jpg")
 
 
 def _blank_form(size, radius, line=1.5):
@@ -46,6 +47,41 @@ def test_a_penumbra_outline_of_any_size_around_a_darker_umbra_is_a_spot():
     for core in (None, 150):
         marks = drawings.spot_candidates(_loop_drawing(core), mark_classifier=False)
         assert _verdict_at(marks, 500, 470) == "stroke", core
+
+
+def test_a_loop_holding_its_umbra_apart_counts_the_umbrae_not_the_dark_bits_of_the_loop():
+    # Disk radius 300 px, paper 240: pencil loops 0.05 radius across pressed harder on two arcs
+    # (depth 0.6 against 0.38), as pencils draw; one holds an umbra apart from it, the other two.
+    image, yy, xx = _blank_form(800, 300)
+    for x in (300, 400):
+        ring = np.abs(np.hypot(xx - x, yy - 450) - 8) < 1
+        image[ring] = 150
+        image[ring & (np.abs(yy - 450) > 5)] = 96
+    image[449:452, 299:302] = 40
+    image[446:448, 399:402] = image[453:455, 399:402] = 40
+    drawing = drawings.read_drawing(image, date="2011-02-15")
+    spots, marks = drawings.detect_sunspots(drawing, mark_classifier=False, return_candidates=True)
+    on_loop = [np.sort(799 - spots["y"].value[np.abs(spots["x"].value - x) < 10]) for x in (300, 400)]
+    assert np.allclose(on_loop[0], [450], atol=1)
+    assert np.allclose(on_loop[1], [446.5, 453.5], atol=1.5)
+    assert marks["umbra"].all()
+    assert sorted(marks["n_spots"]) == [1, 2]
+
+
+@pytest.mark.skipif(FORM_2024_18 is None, reason="the real drawings (shared/data/drawings) are not here")
+def test_the_mark_classifier_keeps_a_penumbra_outline_that_holds_its_umbra():
+    # 18 Sept 2024, read by eye: a lone spot at (1529, 2445), a pencil loop 0.02 radius across
+    # around an umbra that does not touch it. The classifier, which reads a mark's outer
+    # shape (a loop, as in writing), calls it a mark (p_spot under 0.3); the spot stays.
+    drawing = drawings.read_drawing(FORM_2024_18, date="2024-09-18T11:15")
+    spots, marks = drawings.detect_sunspots(drawing, return_candidates=True)
+    row = np.argmin(np.hypot(marks["x"].value - 1529, drawing.data.shape[0] - 1 - marks["y"].value - 2445))
+    assert marks["verdict"][row] == "outlined"
+    assert marks["umbra"][row]
+    assert marks["p_spot"][row] < 0.3
+    assert marks["n_spots"][row] == 1
+    x, y = spots["x"].value, drawing.data.shape[0] - 1 - spots["y"].value
+    assert np.hypot(x - 1529, y - 2445).min() < 0.01 * float(drawing.meta["drawr"])
 
 
 def test_a_letter_of_a_wide_pen_is_a_stroke_and_a_spot_of_that_width_a_blob():
