@@ -1,6 +1,7 @@
 """
 Spots in one mark of ink: its pixels on the full-resolution image, shared out among its dark
-cores when spots were drawn touching (two dots, two umbrae in one penumbra).
+cores when spots were drawn touching (two dots, two umbrae in one penumbra) or among the
+umbrae that a penumbra outline holds apart from it.
 """
 
 import numpy as np
@@ -23,7 +24,8 @@ def _full_resolution(grey, paper, filled, sl, f):
 def spot_pixels(grey, paper, filled, sl, f, threshold, core_contrast):
     """
     Map pixels (y, x) of each spot in a mark: its ink on the full image, holes filled (a
-    penumbra outline is spot), shared out among its dark cores (touching spots).
+    penumbra outline is spot), shared out among its dark cores (touching spots), or among the
+    umbrae that its outline holds apart from it.
     """
     y0, x0 = sl[0].start * f, sl[1].start * f
     region, full, depth = _full_resolution(grey, paper, filled, sl, f)
