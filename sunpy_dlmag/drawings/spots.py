@@ -93,15 +93,18 @@ def spot_table(rows, columns):
     for name, unit in columns.items():
         values = [row[name] for row in rows]
         if unit is None:
-            kind = int if name in _INT_COLUMNS else str if name in _STR_COLUMNS else bool if name == "umbra" else float
-            data[name] = np.array(values, dtype=kind)
+            data[name] = np.array(values, dtype=_KINDS.get(name, float))
         else:
             data[name] = u.Quantity([u.Quantity(v, unit) for v in values], unit) if values else np.zeros(0) * unit
     return QTable(data)
 
 
-_INT_COLUMNS = ("spot", "group", "n_spots", "n_pixels", "cycle", "polarity", "candidate")
-_STR_COLUMNS = ("verdict", "reason")
+# The dtype of each unitless column that is not float.
+_KINDS = {
+    **dict.fromkeys(("spot", "group", "n_spots", "n_pixels", "cycle", "polarity", "candidate"), int),
+    **dict.fromkeys(("verdict", "reason"), str),
+    "umbra": bool,
+}
 _SPOT_COLUMNS = {
     "spot": None, "group": None, "x": u.pix, "y": u.pix, "Tx": u.arcsec, "Ty": u.arcsec, "lat": u.deg,
     "lon": u.deg, "carrington_lon": u.deg, "mu": None, "area": MSH, "n_pixels": None,
