@@ -324,7 +324,9 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
             if on_form[sl][(labels[sl] == row["label"]) & ink[sl]].mean() >= ON_TEMPLATE:
                 row["verdict"] = "template"
     spots = [row for row in rows if VERDICTS[row["verdict"]][0]]
-    fine = [not (averaged[slices[row["label"] - 1]] > threshold).any() for row in spots]
+    # Only a mark of a few pixels fades so (dust or a pore); a larger one was drawn lightly.
+    fine = [not (averaged[slices[row["label"] - 1]] > threshold).any() and row["n_pixels"] < (pen_width * radius) ** 2
+            for row in spots]  # fmt: skip
     specks = fine_specks([(row["x"], row["y"]) for row in spots], fine, _FAINT_DOT_REACH * radius)
     for row in (row for row, speck in zip(spots, specks, strict=True) if speck):
         row["verdict"] = "speck"

@@ -4,6 +4,7 @@ umbra, a group of pores each a few pixels wide on a fine scan, and letters writt
 wider than ``pen_width``.
 """
 
+import astropy.units as u
 import numpy as np
 import pytest
 from conftest import shared_path
@@ -12,6 +13,7 @@ from sunpy_dlmag import drawings
 
 FORM_2024 = shared_path("drawings/uccle_1940-2024/usd202409190835.jpg")
 FORM_2024_18 = shared_path("drawings/uccle_1940-2024/usd202409181115.jpg")
+FORM_2024_20 = shared_path("drawings/uccle_1940-2024/usd202409200815.jpg")
 
 
 def _blank_form(size, radius, line=1.5):
@@ -110,6 +112,34 @@ def test_a_group_of_pores_of_a_few_pixels_is_kept_without_a_bigger_spot():
     spots = drawings.detect_sunspots(drawing, label_distance=None)
     assert np.allclose(np.sort(spots["x"].value), [1400.5, 1430.5, 1460.5], atol=1.5)
     assert len(np.unique(spots["group"])) == 1
+
+
+def test_a_light_pencil_loop_that_the_averaging_fades_is_a_spot_not_dust():
+    # Disk radius 1500 px (worked on three times coarser): a loop drawn with a light pencil,
+    # 1 px wide and 0.01 radius across, averages under the threshold as a 2x2-pixel dot does;
+    # it is bigger than a pen dot, so it is a spot (a group of its own); the dot alone is dust.
+    image, yy, xx = _blank_form(3400, 1500, line=3)
+    image[np.abs(np.hypot(xx - 1400, yy - 1400) - 7) < 0.5] = 150  # depth 0.38
+    image[2200:2202, 2000:2002] = 100
+    drawing = drawings.read_drawing(image, date="2011-02-15")
+    spots, marks = drawings.detect_sunspots(drawing, label_distance=None, mark_classifier=False, return_candidates=True)
+    assert len(spots) == 1
+    assert np.allclose([spots["x"][0].value, 3399 - spots["y"][0].value], [1400, 1400], atol=1.5)
+    dust = np.argmin(np.hypot(marks["x"].value - 2000.5, 3399 - marks["y"].value - 2200.5))
+    assert marks["verdict"][dust] == "speck"
+
+
+@pytest.mark.skipif(FORM_2024_20 is None, reason="the real drawings (shared/data/drawings) are not here")
+def test_a_lone_spot_drawn_lightly_on_a_2024_form_is_a_group():
+    # 20 Sept 2024 ("NOMBRE DE GROUPES 6"), read by eye: a lone spot at (984, 1296), a light
+    # pencil loop 0.011 radius across (darkest pixel 0.35 deep, lighter than the threshold once
+    # averaged), with three fainter pores beside it, under the threshold. The form's letters
+    # are too faint to read the orientation from: given, as the Uccle forms print it.
+    drawing = drawings.read_drawing(FORM_2024_20, date="2024-09-20T08:15", north_angle=0 * u.deg, mirrored=True)
+    spots = drawings.detect_sunspots(drawing)
+    x, y = spots["x"].value, drawing.data.shape[0] - 1 - spots["y"].value
+    assert np.hypot(x - 984, y - 1296).min() < 0.01 * float(drawing.meta["drawr"])
+    assert len(np.unique(spots["group"])) == 6
 
 
 @pytest.mark.skipif(FORM_2024 is None, reason="the real drawings (shared/data/drawings) are not here")
