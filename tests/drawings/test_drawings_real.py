@@ -18,6 +18,7 @@ How the truth below was read (by eye, on each form, zoomed in on crops of the sc
 import time
 import warnings
 
+import astropy.units as u
 import numpy as np
 import pytest
 from conftest import shared_path
@@ -489,3 +490,37 @@ def test_the_printed_centre_cross_gives_no_spot(name):
     # off a pencil stroke is a piece of the stroke (it was a spot on 1 March 1954).
     xy, _, radius, centre = _uccle_detections(name)
     assert np.all(np.hypot(*(xy - centre).T) > 0.02 * radius), name
+
+
+@pytest.mark.skipif(UCCLE is None, reason="no Uccle 1940-2024 forms")
+def test_a_scan_turned_or_flipped_gives_the_same_spots():
+    # 25 July 1941: 48 spots in 8 groups among handwriting, axis lines and leader dots. A form
+    # scanned turned by 90 degrees or face down (flipped) has the same spots at the same places
+    # of the paper, in the same groups: no rule looks along the scan's rows or columns.
+    from PIL import Image
+
+    with Image.open(UCCLE / "usd194107250750.jpg") as image:
+        grey = np.asarray(image.convert("L"))
+    width = grey.shape[1]
+    # Each view, and how a pixel (x, y) of it goes back onto the scan.
+    views = {
+        "as scanned": (grey, lambda x, y: (x, y)),
+        "turned": (np.rot90(grey), lambda x, y: (width - 1 - y, x)),
+        "flipped": (grey[:, ::-1], lambda x, y: (width - 1 - x, y)),
+    }
+    found = {}
+    for view, (pixels, to_scan) in views.items():
+        drawing = drawings.read_drawing(np.ascontiguousarray(pixels), date="1941-07-25T07:50", north_angle=0 * u.deg,
+                                        mirrored=False)  # fmt: skip
+        spots = drawings.detect_sunspots(drawing)
+        found[view] = (np.column_stack(to_scan(*_image_xy(drawing, spots).T)), np.asarray(spots["group"]))
+    xy, groups = found["as scanned"]
+    assert len(xy) > 30
+    assert len(set(groups)) > 4
+    for view in ("turned", "flipped"):
+        other, other_groups = found[view]
+        assert len(other) == len(xy), view
+        distance = np.hypot(*(other[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+        assert distance.min(axis=0).max() < 1, view
+        same = distance.argmin(axis=0)  # each spot of the scan in the view
+        assert len(set(zip(groups, other_groups[same], strict=True))) == len(set(groups)), view
