@@ -43,6 +43,11 @@ scores every form downsampled by each factor (PIL's Lanczos filter on its grey l
 archive's smaller copies are made) against the same truth, to tell how the counts hold on
 coarser scans; ``--all`` then writes ``benchmarks/reference/drawings_scales.json`` and
 ``docs/drawings_benchmark_scales.inc`` (one row per factor, all forms and held-out part).
+    python benchmarks/drawings.py --all --jpeg 90 75 50
+
+scores every form saved again as a JPEG of each quality (PIL, grey levels, as a scan is
+re-compressed on its way to an archive or a web page); ``--all`` then writes
+``benchmarks/reference/drawings_jpeg.json`` and ``docs/drawings_benchmark_jpeg.inc``.
 ``--threshold T`` scores with another ink threshold than the default (written only to the
 ``--json`` and ``--docs`` given), e.g. ``--all --scales 1 1.5 2 --threshold 0.25 --json
 /tmp/t.json``.
@@ -51,6 +56,7 @@ coarser scans; ``--all`` then writes ``benchmarks/reference/drawings_scales.json
 import argparse
 import csv
 import datetime
+import io
 import json
 import os
 import resource
@@ -75,6 +81,8 @@ BATCH_RECORD = HERE / "reference" / "drawings_batch.json"
 BATCH_DOCS = HERE.parent / "docs" / "drawings_benchmark_batch.inc"
 SCALES_RECORD = HERE / "reference" / "drawings_scales.json"
 SCALES_DOCS = HERE.parent / "docs" / "drawings_benchmark_scales.inc"
+JPEG_RECORD = HERE / "reference" / "drawings_jpeg.json"
+JPEG_DOCS = HERE.parent / "docs" / "drawings_benchmark_jpeg.inc"
 # score_drawings.py: a marked spot is found within this many limb radii (+ its own radius).
 FOUND_WITHIN = 0.02
 WOLF_WITHIN = 0.2
@@ -131,11 +139,11 @@ def _one(path, date, repeats):
     )
 
 
-def _score_one(path, date, template=None, scale=1.0, threshold=None):
+def _score_one(path, date, template=None, scale=1.0, threshold=None, quality=None):
     """
     In the child: read + detect one form with the defaults (and the form template saved at
-    ``template``, .npy; downsampled by ``scale``; another ink ``threshold``), once; print the
-    spots in image pixels as JSON.
+    ``template``, .npy; downsampled by ``scale``; saved again as a JPEG of ``quality``; another
+    ink ``threshold``), once; print the spots in image pixels as JSON.
     """
     from PIL import Image
 
@@ -148,6 +156,11 @@ def _score_one(path, date, template=None, scale=1.0, threshold=None):
     if scale != 1:
         grey = Image.fromarray(grey_image(path)[0])
         source = np.asarray(grey.resize((round(grey.width / scale), round(grey.height / scale)), Image.LANCZOS))
+    if quality is not None:
+        saved = io.BytesIO()
+        grey = np.clip(np.round(grey_image(source)[0]), 0, 255).astype(np.uint8)
+        Image.fromarray(grey).save(saved, "JPEG", quality=quality)
+        source = np.asarray(Image.open(saved).convert("L"))
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -207,11 +220,12 @@ def _folder_truth(folder):
     return {name: tuple(entry) for name, entry in sorted(truth.items()) if (folder / name).is_file()}
 
 
-def _score_form(folder_name, name, path, truth, template=None, scale=1.0, threshold=None):
+def _score_form(folder_name, name, path, truth, template=None, scale=1.0, threshold=None, quality=None):
     """The child's result for one form (with the template saved at ``template``), scored against its truth."""
     date, obs_g, obs_f, marked = truth
     options = ([] if template is None else ["--template", template]) + ([] if scale == 1 else ["--scale", scale])
     options += [] if threshold is None else ["--threshold", threshold]
+    options += [] if quality is None else ["--quality", quality]
     r = child_json(__file__, "--score-one", path, date, *options)
     row = {"folder": folder_name, "file": name, "date": date, "era": f"{date[:3]}0s", "obs_g": obs_g, "obs_f": obs_f}
     row["part"] = "held-out" if _held_out(folder_name, date) else "tuned"
@@ -296,11 +310,11 @@ def _print_form(row):
 
 
 def score_folders(folders, older=None, command="python benchmarks/drawings.py --all", batch=False, scale=1.0,
-                  threshold=None):  # fmt: skip
+                  threshold=None, quality=None):  # fmt: skip
     """
     Score every form of ``folders`` (and of the five older scans in ``older``), with ``batch``
     as ``sunpy-dlmag counts`` does (the form template of each size of a folder), downsampled by
-    ``scale``, with another ink ``threshold``; the record for JSON.
+    ``scale``, saved again as a JPEG of ``quality``, with another ink ``threshold``; the record for JSON.
     """
     rows = []
     load_before = os.getloadavg()[0]  # timings on a shared machine depend on what else runs
@@ -323,7 +337,7 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         for name, path in paths.items():
             with Image.open(path) as image:
                 template = templates.get(image.size)
-            rows.append(_score_form(label, name, path, truth[name], template, scale, threshold))
+            rows.append(_score_form(label, name, path, truth[name], template, scale, threshold, quality))
             _print_form(rows[-1])
     saved.cleanup()
     print()
@@ -349,6 +363,7 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         "command": command,
         "batch": batch,
         "scale": scale,
+        "quality": quality,
         "threshold": threshold,
         "cpus": os.cpu_count(),
         "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
@@ -420,21 +435,27 @@ def scale_summary(record):
 
 
 def render_scales(record):
-    """The reStructuredText table of a --scales record, for docs/drawings_benchmark.rst."""
+    """The reStructuredText table of a --scales or --jpeg record, for docs/drawings_benchmark.rst."""
+    jpeg = "qualities" in record
     lines = [
-        f".. This file is written by benchmarks/drawings.py from benchmarks/reference/{SCALES_RECORD.name};",
+        f".. This file is written by benchmarks/drawings.py from benchmarks/reference/"
+        f"{(JPEG_RECORD if jpeg else SCALES_RECORD).name};",
         f"   do not edit: run ``{record['command']}``.",
         "",
     ]
-    heads = ["scans downsampled by", "disk radius px (min, median, max)", "forms"]
+    heads = ["saved as a JPEG of quality" if jpeg else "scans downsampled by", "disk radius px (min, median, max)"]
+    heads += ["forms"]
     heads += [head for head, _, _ in _SCALE_COLUMNS] + ["held out: recall", "held out: precision"]
     rows = [heads]
-    for entry in record["scales"]:
+    qualities = record.get("qualities", [None] * len(record["scales"]))
+    for entry, quality in zip(record["scales"], qualities, strict=True):
         total, held = entry["total"], entry["held-out"]
-        rows.append([f"{entry['scale']:g}", ", ".join(map(str, entry["radius_px"])), str(total["forms"])]
+        first = f"{entry['scale']:g}" if quality is None else str(quality)
+        rows.append([first, ", ".join(map(str, entry["radius_px"])), str(total["forms"])]
                     + [_cell(total[key], kind) for _, key, kind in _SCALE_COLUMNS]
                     + [_cell(held["spot_recall"], "f"), _cell(held["spot_precision"], "f")])  # fmt: skip
-    title = f"Downsampled scans, ``{record['command']}``, {record['date']}, commit {record['commit']}"
+    kind = "Re-compressed" if jpeg else "Downsampled"
+    title = f"{kind} scans, ``{record['command']}``, {record['date']}, commit {record['commit']}"
     return "\n".join(lines + _list_table(title, rows)) + "\n"
 
 
@@ -452,13 +473,16 @@ def main(argv=None):
     parser.add_argument("--template", help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--scales", type=float, nargs="+", metavar="S", help="score the forms downsampled by each S")
+    parser.add_argument("--quality", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--jpeg", type=int, nargs="+", metavar="Q", help="score the forms re-saved as JPEGs of each Q")
     parser.add_argument("--threshold", type=float, help="another ink threshold than detect_sunspots's default")
     args = parser.parse_args(argv)
     if args.one:
         _one(args.one[0], args.one[1], args.repeats)
         return 0
     if args.score_one:
-        _score_one(*args.score_one, template=args.template, scale=args.scale, threshold=args.threshold)
+        options = {"template": args.template, "scale": args.scale, "threshold": args.threshold}
+        _score_one(*args.score_one, quality=args.quality, **options)
         return 0
     if args.folders or args.all:
         folders = list(args.folders)
@@ -471,7 +495,16 @@ def main(argv=None):
         command = " ".join(["python benchmarks/drawings.py", *(sys.argv[1:] if argv is None else map(str, argv))])
         # The committed records are of the defaults: another threshold writes only where --json / --docs say.
         records_by_default = args.all and args.threshold is None
-        if args.scales:
+        if args.jpeg:
+            if not all(1 <= q <= 95 for q in args.jpeg):
+                print(f"--jpeg qualities are 1 to 95 (PIL's scale), got {args.jpeg}.", file=sys.stderr)
+                return 2
+            records = [score_folders(folders, older=args.data if args.all else None, command=command,
+                                     threshold=args.threshold, quality=quality) for quality in args.jpeg]  # fmt: skip
+            record = {k: records[-1][k] for k in ("date", "commit", "command")}
+            record |= {"qualities": list(args.jpeg), "scales": [scale_summary(r) for r in records]}
+            rendered, (record_path, docs) = render_scales(record), (JPEG_RECORD, JPEG_DOCS)
+        elif args.scales:
             if min(args.scales) < 1:
                 print(f"--scales are factors of 1 or more (downsampling), got {args.scales}.", file=sys.stderr)
                 return 2
