@@ -43,6 +43,7 @@ scores every form downsampled by each factor (PIL's Lanczos filter on its grey l
 archive's smaller copies are made) against the same truth, to tell how the counts hold on
 coarser scans; ``--all`` then writes ``benchmarks/reference/drawings_scales.json`` and
 ``docs/drawings_benchmark_scales.inc`` (one row per factor, all forms and held-out part).
+
     python benchmarks/drawings.py --all --jpeg 90 75 50
 
 scores every form saved again as a JPEG of each quality (PIL, grey levels, as a scan is
@@ -430,13 +431,14 @@ _SCALE_COLUMNS = [  # heading, key, format
 def scale_summary(record):
     """One scale's summary: the disk radii (image pixels of the scan as scored) and the scores, all and held out."""
     radii = [r["radius_px"] / record["scale"] for r in record["rows"] if "radius_px" in r]
-    return {"scale": record["scale"], "radius_px": [round(float(np.percentile(radii, q))) for q in (0, 50, 100)],
+    return {"scale": record["scale"], "quality": record["quality"],
+            "radius_px": [round(float(np.percentile(radii, q))) for q in (0, 50, 100)],
             "total": record["total"], "held-out": record["parts"]["held-out"]}  # fmt: skip
 
 
 def render_scales(record):
     """The reStructuredText table of a --scales or --jpeg record, for docs/drawings_benchmark.rst."""
-    jpeg = "qualities" in record
+    jpeg = record["scales"][0].get("quality") is not None
     lines = [
         f".. This file is written by benchmarks/drawings.py from benchmarks/reference/"
         f"{(JPEG_RECORD if jpeg else SCALES_RECORD).name};",
@@ -447,10 +449,9 @@ def render_scales(record):
     heads += ["forms"]
     heads += [head for head, _, _ in _SCALE_COLUMNS] + ["held out: recall", "held out: precision"]
     rows = [heads]
-    qualities = record.get("qualities", [None] * len(record["scales"]))
-    for entry, quality in zip(record["scales"], qualities, strict=True):
+    for entry in record["scales"]:
         total, held = entry["total"], entry["held-out"]
-        first = f"{entry['scale']:g}" if quality is None else str(quality)
+        first = str(entry["quality"]) if jpeg else f"{entry['scale']:g}"
         rows.append([first, ", ".join(map(str, entry["radius_px"])), str(total["forms"])]
                     + [_cell(total[key], kind) for _, key, kind in _SCALE_COLUMNS]
                     + [_cell(held["spot_recall"], "f"), _cell(held["spot_precision"], "f")])  # fmt: skip
@@ -495,24 +496,24 @@ def main(argv=None):
         command = " ".join(["python benchmarks/drawings.py", *(sys.argv[1:] if argv is None else map(str, argv))])
         # The committed records are of the defaults: another threshold writes only where --json / --docs say.
         records_by_default = args.all and args.threshold is None
-        if args.jpeg:
-            if not all(1 <= q <= 95 for q in args.jpeg):
-                print(f"--jpeg qualities are 1 to 95 (PIL's scale), got {args.jpeg}.", file=sys.stderr)
-                return 2
+        if args.scales and args.jpeg:
+            print("Give --scales or --jpeg, not both.", file=sys.stderr)
+            return 2
+        if args.scales and min(args.scales) < 1:
+            print(f"--scales are factors of 1 or more (downsampling), got {args.scales}.", file=sys.stderr)
+            return 2
+        if args.jpeg and not all(1 <= q <= 95 for q in args.jpeg):
+            print(f"--jpeg qualities are 1 to 95 (PIL's scale), got {args.jpeg}.", file=sys.stderr)
+            return 2
+        if args.scales or args.jpeg:
+            # One record row per copy of the forms: downsampled, or saved again as JPEGs.
+            copies = [{"scale": s} for s in args.scales or ()] + [{"quality": q} for q in args.jpeg or ()]
             records = [score_folders(folders, older=args.data if args.all else None, command=command,
-                                     threshold=args.threshold, quality=quality) for quality in args.jpeg]  # fmt: skip
-            record = {k: records[-1][k] for k in ("date", "commit", "command")}
-            record |= {"qualities": list(args.jpeg), "scales": [scale_summary(r) for r in records]}
-            rendered, (record_path, docs) = render_scales(record), (JPEG_RECORD, JPEG_DOCS)
-        elif args.scales:
-            if min(args.scales) < 1:
-                print(f"--scales are factors of 1 or more (downsampling), got {args.scales}.", file=sys.stderr)
-                return 2
-            records = [score_folders(folders, older=args.data if args.all else None, command=command, scale=scale,
-                                     threshold=args.threshold) for scale in args.scales]  # fmt: skip
+                                     threshold=args.threshold, **copy) for copy in copies]  # fmt: skip
             record = {k: records[-1][k] for k in ("date", "commit", "command")}
             record["scales"] = [scale_summary(r) for r in records]
-            rendered, (record_path, docs) = render_scales(record), (SCALES_RECORD, SCALES_DOCS)
+            record_path, docs = (JPEG_RECORD, JPEG_DOCS) if args.jpeg else (SCALES_RECORD, SCALES_DOCS)
+            rendered = render_scales(record)
         else:
             record = score_folders(folders, older=args.data if args.all else None, command=command,
                                    batch=args.batch, threshold=args.threshold)  # fmt: skip
