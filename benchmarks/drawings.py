@@ -49,6 +49,12 @@ coarser scans; ``--all`` then writes ``benchmarks/reference/drawings_scales.json
 scores every form saved again as a JPEG of each quality (PIL, grey levels, as a scan is
 re-compressed on its way to an archive or a web page); ``--all`` then writes
 ``benchmarks/reference/drawings_jpeg.json`` and ``docs/drawings_benchmark_jpeg.inc``.
+
+    python benchmarks/drawings.py --all --contrasts 1.2 0.9 0.8 0.6
+
+scores every form with its ink lightened to each fraction of its depth below white (1.2:
+deepened), as a scanner's contrast setting or a faded form gives it; ``--all`` then writes
+``benchmarks/reference/drawings_contrast.json`` and ``docs/drawings_benchmark_contrast.inc``.
 ``--threshold T`` scores with another ink threshold than the default (written only to the
 ``--json`` and ``--docs`` given), e.g. ``--all --scales 1 1.5 2 --threshold 0.25 --json
 /tmp/t.json``.
@@ -84,6 +90,15 @@ SCALES_RECORD = HERE / "reference" / "drawings_scales.json"
 SCALES_DOCS = HERE.parent / "docs" / "drawings_benchmark_scales.inc"
 JPEG_RECORD = HERE / "reference" / "drawings_jpeg.json"
 JPEG_DOCS = HERE.parent / "docs" / "drawings_benchmark_jpeg.inc"
+CONTRAST_RECORD = HERE / "reference" / "drawings_contrast.json"
+CONTRAST_DOCS = HERE.parent / "docs" / "drawings_benchmark_contrast.inc"
+# The copies of the forms that --scales, --contrast and --jpeg score, by the key of their record
+# rows: their record, docs table, the table's first column and its title's first word.
+COPIES = {
+    "scale": (SCALES_RECORD, SCALES_DOCS, "scans downsampled by", "Downsampled"),
+    "contrast": (CONTRAST_RECORD, CONTRAST_DOCS, "ink lightened to (of its depth)", "Lightened"),
+    "quality": (JPEG_RECORD, JPEG_DOCS, "saved as a JPEG of quality", "Re-compressed"),
+}
 # score_drawings.py: a marked spot is found within this many limb radii (+ its own radius).
 FOUND_WITHIN = 0.02
 WOLF_WITHIN = 0.2
@@ -140,11 +155,12 @@ def _one(path, date, repeats):
     )
 
 
-def _score_one(path, date, template=None, scale=1.0, threshold=None, quality=None):
+def _score_one(path, date, template=None, scale=1.0, threshold=None, quality=None, contrast=None):
     """
     In the child: read + detect one form with the defaults (and the form template saved at
-    ``template``, .npy; downsampled by ``scale``; saved again as a JPEG of ``quality``; another
-    ink ``threshold``), once; print the spots in image pixels as JSON.
+    ``template``, .npy; downsampled by ``scale``; its ink lightened to ``contrast`` of its depth
+    below white; saved again as a JPEG of ``quality``; another ink ``threshold``), once; print
+    the spots in image pixels as JSON.
     """
     from PIL import Image
 
@@ -157,6 +173,9 @@ def _score_one(path, date, template=None, scale=1.0, threshold=None, quality=Non
     if scale != 1:
         grey = Image.fromarray(grey_image(path)[0])
         source = np.asarray(grey.resize((round(grey.width / scale), round(grey.height / scale)), Image.LANCZOS))
+    if contrast is not None:  # as a scanner's contrast setting: white stays, ink moves toward it
+        grey = grey_image(source)[0]
+        source = np.clip(np.round(255 - (255 - grey) * contrast), 0, 255).astype(np.uint8)
     if quality is not None:
         saved = io.BytesIO()
         grey = np.clip(np.round(grey_image(source)[0]), 0, 255).astype(np.uint8)
@@ -221,12 +240,16 @@ def _folder_truth(folder):
     return {name: tuple(entry) for name, entry in sorted(truth.items()) if (folder / name).is_file()}
 
 
-def _score_form(folder_name, name, path, truth, template=None, scale=1.0, threshold=None, quality=None):
-    """The child's result for one form (with the template saved at ``template``), scored against its truth."""
+def _score_form(folder_name, name, path, truth, template=None, threshold=None, copy=None):
+    """
+    The child's result for one form (with the template saved at ``template``; its ``copy``, e.g.
+    ``{"scale": 2}``, see `score_folders`), scored against its truth.
+    """
     date, obs_g, obs_f, marked = truth
-    options = ([] if template is None else ["--template", template]) + ([] if scale == 1 else ["--scale", scale])
+    options = [] if template is None else ["--template", template]
     options += [] if threshold is None else ["--threshold", threshold]
-    options += [] if quality is None else ["--quality", quality]
+    for key, value in (copy or {}).items():
+        options += [f"--{key}", value]
     r = child_json(__file__, "--score-one", path, date, *options)
     row = {"folder": folder_name, "file": name, "date": date, "era": f"{date[:3]}0s", "obs_g": obs_g, "obs_f": obs_f}
     row["part"] = "held-out" if _held_out(folder_name, date) else "tuned"
@@ -310,13 +333,15 @@ def _print_form(row):
           f"{observer:>9s}) {marks:38s} {row['seconds']:5.1f} s {row['peak_mib']:5.0f} MiB")  # fmt: skip
 
 
-def score_folders(folders, older=None, command="python benchmarks/drawings.py --all", batch=False, scale=1.0,
-                  threshold=None, quality=None):  # fmt: skip
+def score_folders(folders, older=None, command="python benchmarks/drawings.py --all", batch=False, threshold=None,
+                  copy=None):  # fmt: skip
     """
     Score every form of ``folders`` (and of the five older scans in ``older``), with ``batch``
-    as ``sunpy-dlmag counts`` does (the form template of each size of a folder), downsampled by
-    ``scale``, saved again as a JPEG of ``quality``, with another ink ``threshold``; the record for JSON.
+    as ``sunpy-dlmag counts`` does (the form template of each size of a folder), with another
+    ink ``threshold``, or a ``copy`` of each form: ``{"scale": S}`` downsampled by S, ``{"contrast":
+    C}`` its ink lightened to C of its depth, ``{"quality": Q}`` saved again as a JPEG; the record for JSON.
     """
+    copy = copy or {}
     rows = []
     load_before = os.getloadavg()[0]  # timings on a shared machine depend on what else runs
     sets = (
@@ -338,7 +363,7 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         for name, path in paths.items():
             with Image.open(path) as image:
                 template = templates.get(image.size)
-            rows.append(_score_form(label, name, path, truth[name], template, scale, threshold, quality))
+            rows.append(_score_form(label, name, path, truth[name], template, threshold, copy))
             _print_form(rows[-1])
     saved.cleanup()
     print()
@@ -363,8 +388,9 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         "seconds": time.perf_counter() - start,
         "command": command,
         "batch": batch,
-        "scale": scale,
-        "quality": quality,
+        "scale": copy.get("scale", 1.0),
+        "quality": copy.get("quality"),
+        "contrast": copy.get("contrast"),
         "threshold": threshold,
         "cpus": os.cpu_count(),
         "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
@@ -431,32 +457,36 @@ _SCALE_COLUMNS = [  # heading, key, format
 def scale_summary(record):
     """One scale's summary: the disk radii (image pixels of the scan as scored) and the scores, all and held out."""
     radii = [r["radius_px"] / record["scale"] for r in record["rows"] if "radius_px" in r]
-    return {"scale": record["scale"], "quality": record["quality"],
+    return {"scale": record["scale"], "quality": record["quality"], "contrast": record.get("contrast"),
             "radius_px": [round(float(np.percentile(radii, q))) for q in (0, 50, 100)],
             "total": record["total"], "held-out": record["parts"]["held-out"]}  # fmt: skip
 
 
+def copy_kind(entry):
+    """Which copy of the forms (a key of COPIES) a --scales, --contrast or --jpeg record row scored."""
+    return next((key for key in ("contrast", "quality") if entry.get(key) is not None), "scale")
+
+
 def render_scales(record):
-    """The reStructuredText table of a --scales or --jpeg record, for docs/drawings_benchmark.rst."""
-    jpeg = record["scales"][0].get("quality") is not None
+    """The reStructuredText table of a --scales, --contrast or --jpeg record, for docs/drawings_benchmark.rst."""
+    kind = copy_kind(record["scales"][0])
+    record_path, _, first_head, title_word = COPIES[kind]
     lines = [
-        f".. This file is written by benchmarks/drawings.py from benchmarks/reference/"
-        f"{(JPEG_RECORD if jpeg else SCALES_RECORD).name};",
+        f".. This file is written by benchmarks/drawings.py from benchmarks/reference/{record_path.name};",
         f"   do not edit: run ``{record['command']}``.",
         "",
     ]
-    heads = ["saved as a JPEG of quality" if jpeg else "scans downsampled by", "disk radius px (min, median, max)"]
+    heads = [first_head, "disk radius px (min, median, max)"]
     heads += ["forms"]
     heads += [head for head, _, _ in _SCALE_COLUMNS] + ["held out: recall", "held out: precision"]
     rows = [heads]
     for entry in record["scales"]:
         total, held = entry["total"], entry["held-out"]
-        first = str(entry["quality"]) if jpeg else f"{entry['scale']:g}"
+        first = f"{entry[kind]:g}"
         rows.append([first, ", ".join(map(str, entry["radius_px"])), str(total["forms"])]
                     + [_cell(total[key], kind) for _, key, kind in _SCALE_COLUMNS]
                     + [_cell(held["spot_recall"], "f"), _cell(held["spot_precision"], "f")])  # fmt: skip
-    kind = "Re-compressed" if jpeg else "Downsampled"
-    title = f"{kind} scans, ``{record['command']}``, {record['date']}, commit {record['commit']}"
+    title = f"{title_word} scans, ``{record['command']}``, {record['date']}, commit {record['commit']}"
     return "\n".join(lines + _list_table(title, rows)) + "\n"
 
 
@@ -476,6 +506,14 @@ def main(argv=None):
     parser.add_argument("--scales", type=float, nargs="+", metavar="S", help="score the forms downsampled by each S")
     parser.add_argument("--quality", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--jpeg", type=int, nargs="+", metavar="Q", help="score the forms re-saved as JPEGs of each Q")
+    parser.add_argument("--contrast", type=float, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--contrasts",
+        type=float,
+        nargs="+",
+        metavar="C",
+        help="score the forms with their ink lightened to C of its depth (above 1: deepened)",
+    )
     parser.add_argument("--threshold", type=float, help="another ink threshold than detect_sunspots's default")
     args = parser.parse_args(argv)
     if args.one:
@@ -483,7 +521,7 @@ def main(argv=None):
         return 0
     if args.score_one:
         options = {"template": args.template, "scale": args.scale, "threshold": args.threshold}
-        _score_one(*args.score_one, quality=args.quality, **options)
+        _score_one(*args.score_one, quality=args.quality, contrast=args.contrast, **options)
         return 0
     if args.folders or args.all:
         folders = list(args.folders)
@@ -496,8 +534,8 @@ def main(argv=None):
         command = " ".join(["python benchmarks/drawings.py", *(sys.argv[1:] if argv is None else map(str, argv))])
         # The committed records are of the defaults: another threshold writes only where --json / --docs say.
         records_by_default = args.all and args.threshold is None
-        if args.scales and args.jpeg:
-            print("Give --scales or --jpeg, not both.", file=sys.stderr)
+        if sum(bool(copies) for copies in (args.scales, args.contrasts, args.jpeg)) > 1:
+            print("Give one of --scales, --contrasts and --jpeg.", file=sys.stderr)
             return 2
         if args.scales and min(args.scales) < 1:
             print(f"--scales are factors of 1 or more (downsampling), got {args.scales}.", file=sys.stderr)
@@ -505,14 +543,18 @@ def main(argv=None):
         if args.jpeg and not all(1 <= q <= 95 for q in args.jpeg):
             print(f"--jpeg qualities are 1 to 95 (PIL's scale), got {args.jpeg}.", file=sys.stderr)
             return 2
-        if args.scales or args.jpeg:
-            # One record row per copy of the forms: downsampled, or saved again as JPEGs.
-            copies = [{"scale": s} for s in args.scales or ()] + [{"quality": q} for q in args.jpeg or ()]
+        if args.contrasts and min(args.contrasts) <= 0:
+            print(f"--contrasts are factors above 0 of the ink's depth, got {args.contrasts}.", file=sys.stderr)
+            return 2
+        if args.scales or args.contrasts or args.jpeg:
+            # One record row per copy of the forms: downsampled, lightened, or saved again as JPEGs.
+            copies = ([{"scale": v} for v in args.scales or ()] + [{"contrast": v} for v in args.contrasts or ()]
+                      + [{"quality": v} for v in args.jpeg or ()])  # fmt: skip
             records = [score_folders(folders, older=args.data if args.all else None, command=command,
-                                     threshold=args.threshold, **copy) for copy in copies]  # fmt: skip
+                                     threshold=args.threshold, copy=copy) for copy in copies]  # fmt: skip
             record = {k: records[-1][k] for k in ("date", "commit", "command")}
             record["scales"] = [scale_summary(r) for r in records]
-            record_path, docs = (JPEG_RECORD, JPEG_DOCS) if args.jpeg else (SCALES_RECORD, SCALES_DOCS)
+            record_path, docs = COPIES[copy_kind(record["scales"][0])][:2]
             rendered = render_scales(record)
         else:
             record = score_folders(folders, older=args.data if args.all else None, command=command,

@@ -124,6 +124,37 @@ def block_depths(grey, block, size):
     return paper, averaged, darkest
 
 
+# The black (`ink_gain`) of the lightest scan the detection's defaults were set on (5 Sept 1941:
+# 0.615; the other tuned forms 0.67-0.76): a scan lighter than that (faded, scanned light) has
+# its ink deepened to it, so that the depth thresholds mean on it what they meant there.
+LIGHTEST_BLACK = 0.61
+
+
+def ink_gain(depth, radius):
+    """
+    The factor (1 or more) by which to deepen the ink of a scan lighter than ``LIGHTEST_BLACK``.
+
+    The scan's black is the depth that its ``radius / 5`` darkest pixels of ``depth`` reach
+    (the disk and its drawn limb, on an image of disk ``radius`` pixels): more than a dot's
+    worth, far fewer than the limb's.
+    """
+    values = np.ravel(depth)
+    darkest = max(1, int(radius / 5))
+    if values.size <= darkest:
+        return 1.0
+    black = float(np.partition(values, values.size - darkest)[values.size - darkest])
+    return max(1.0, LIGHTEST_BLACK / black) if black > 0 else 1.0
+
+
+def deepened(grey, paper, block, gain):
+    """``grey`` with its ink ``gain`` times as deep against ``paper`` (the paper level of its blocks)."""
+    h, w = paper.shape[0] * block, paper.shape[1] * block
+    level = np.repeat(np.repeat(paper, block, axis=0), block, axis=1)
+    out = np.array(grey, dtype=np.float32)
+    out[:h, :w] = level + gain * (out[:h, :w] - level)
+    return out
+
+
 # --------------------------------------------------------------------------- disk fit
 
 # Fraction of the local paper level by which ink is darker.

@@ -23,7 +23,9 @@ from sunpy_dlmag.drawings.labels import split_by_labels, unlabelled_spots, writt
 from sunpy_dlmag.drawings.marks import mark_features, spot_probability
 from sunpy_dlmag.drawings.read import (
     block_depths,
+    deepened,
     drawing_data,
+    ink_gain,
     odd_size,
 )
 from sunpy_dlmag.drawings.shapes import (
@@ -249,6 +251,9 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     paper, averaged, depth = block_depths(grey, f, paper_size)
     yy, xx = np.ogrid[: depth.shape[0], : depth.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
+    gain = ink_gain(depth[r < rw * (1 + _LINE_REACH)], rw)
+    if gain > 1:  # a faded or light scan: its ink as deep as on the lightest form the defaults were set on
+        depth, averaged, grey = gain * depth, gain * averaged, deepened(grey, paper, f, gain)
     strong = depth > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
     inside = r < rw - margin
