@@ -23,9 +23,9 @@ from sunpy_dlmag.drawings.labels import split_by_labels, unlabelled_spots, writt
 from sunpy_dlmag.drawings.marks import mark_features, spot_probability
 from sunpy_dlmag.drawings.read import (
     block_depths,
-    deepened,
     drawing_data,
     ink_gain,
+    levelled,
     odd_size,
 )
 from sunpy_dlmag.drawings.shapes import (
@@ -252,8 +252,8 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     yy, xx = np.ogrid[: depth.shape[0], : depth.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
     gain = ink_gain(depth[r < rw * (1 + _LINE_REACH)], rw)
-    if gain > 1:  # a faded or light scan: its ink as deep as on the lightest form the defaults were set on
-        depth, averaged, grey = gain * depth, gain * averaged, deepened(grey, paper, f, gain)
+    if gain != 1:  # a faded, light or high-contrast scan: its ink as deep as on the forms the defaults were set on
+        depth, averaged, grey = gain * depth, gain * averaged, levelled(grey, paper, f, gain)
     strong = depth > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
     inside = r < rw - margin
@@ -390,7 +390,9 @@ def learned_verdict(verdict, p_spot, umbra=False):
 
 _DETECTION_PARAMETERS = """threshold : float
         Ink depth, as a fraction of the local paper level (0..1). Candidates are connected
-        regions of ink deeper than half of it that hold some ink deeper than it.
+        regions of ink deeper than half of it that hold some ink deeper than it. On a scan
+        whose darkest ink is lighter than 0.61 or deeper than 0.76 (faded, scanned light or
+        with a high contrast), depths are of its ink levelled to the nearer first.
     dot_size : float
         Longest pencil dot (pore), fraction of the disk radius: thin ink up to this long
         (along its main axis, and as ink area over stroke width) is a spot, longer is a stroke.
@@ -466,11 +468,11 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
         the disk centre over the radius), ``width`` (stroke width, with the foreshortening
         undone), ``length`` (along the main axis), ``stroke`` (ink area over width), all
         three in fractions of the disk radius, ``fill`` (area with holes filled over ink
-        area), ``depth`` (deepest ink), ``n_pixels``, ``p_spot`` (the mark classifier's
-        probability of a spot; NaN without it) and ``umbra`` (whether the outline of a mark
-        the shape rules call a spot holds an umbra apart from it: ink inside its loop that
-        does not touch it; the classifier, which reads a mark's outer shape, keeps such a
-        spot, and its spots are the umbrae).
+        area), ``depth`` (deepest ink, levelled on a light or dark scan), ``n_pixels``,
+        ``p_spot`` (the mark classifier's probability of a spot; NaN without it) and
+        ``umbra`` (whether the outline of a mark the shape rules call a spot holds an umbra
+        apart from it: ink inside its loop that does not touch it; the classifier, which
+        reads a mark's outer shape, keeps such a spot, and its spots are the umbrae).
     """
     _check_detection_args(threshold, dot_size, pen_width, outline_size, label_distance, core_contrast, mark_classifier)
     with historical_dates():

@@ -174,3 +174,24 @@ def test_a_lone_dot_smaller_than_a_pencil_point_is_dust_on_any_scan():
     assert len(np.unique(spots["group"])) == 2
     dust = np.argmin(np.hypot(marks["x"].value - 1000.5, 1599 - marks["y"].value - 1100.5))
     assert marks["verdict"][dust] == "speck"
+
+
+def test_a_form_scanned_light_keeps_its_pencil_dots():
+    # A form whose darkest ink (the limb) is 0.65 deep, with a pencil dot 0.4 deep; the same form
+    # scanned at half the contrast (a scanner setting, a faded form): limb 0.33, dot 0.2, lighter
+    # than the threshold. Its ink is deepened to the lightest tuned form's black (0.61) first,
+    # so the dot is found on both; the scan itself is not changed.
+    def form(contrast):
+        yy, xx = np.indices((800, 800))
+        depth = np.zeros((800, 800))
+        depth[np.abs(np.hypot(xx - 400, yy - 400) - 300) < 1.5] = 0.65
+        depth[470:474, 498:502] = 0.4
+        return np.round(240 * (1 - contrast * depth)).astype(np.uint8)
+
+    for contrast in (1, 0.5):
+        image = form(contrast)
+        kept = image.copy()
+        spots = drawings.detect_sunspots(drawings.read_drawing(image, date="2011-02-15"), label_distance=None)
+        assert len(spots) == 1, contrast
+        assert np.allclose([spots["x"][0].value, 799 - spots["y"][0].value], [499.5, 471.5], atol=1), contrast
+        assert np.array_equal(image, kept)
