@@ -142,7 +142,7 @@ FAULTS = (
         "light-scan-not-levelled",
         "a faded or light scan is searched as it is (its pencil dots fall under the ink threshold)",
         "sunpy_dlmag/drawings/read.py",
-        "    return float(np.clip(black, *TUNED_BLACKS) / black) if black > 0 else 1.0\n",
+        "    return max(1.0, LIGHTEST_BLACK / black) if black > 0 else 1.0\n",
         "    return 1.0\n",
         ("tests/drawings/test_drawings_shapes.py",),
     ),

@@ -124,17 +124,16 @@ def block_depths(grey, block, size):
     return paper, averaged, darkest
 
 
-# The blacks (`ink_gain`) of the lightest and the darkest scans the detection's defaults were set
-# on (5 Sept 1941: 0.615; the 2009 USET form: 0.759): the ink of a scan outside them (faded, or
-# scanned light or with a high contrast) is made as deep as the nearer one's, so that the depth
-# thresholds mean on it what they meant there.
-TUNED_BLACKS = (0.61, 0.76)
+# The black (`ink_gain`) of the lightest scan the detection's defaults were set on (5 Sept 1941:
+# 0.615; the other tuned forms 0.67-0.76): the ink of a lighter scan (faded, scanned light) is
+# deepened to it, so that the depth thresholds mean on it what they meant there. Darker scans
+# are left as they are: drawings in bold ink (renderings of magnetograms) are read well.
+LIGHTEST_BLACK = 0.61
 
 
 def ink_gain(depth, radius):
     """
-    The factor by which to deepen (above 1) or lighten the ink of a scan whose black lies
-    outside ``TUNED_BLACKS``; 1 for the others.
+    The factor (1 or more) by which to deepen the ink of a scan lighter than ``LIGHTEST_BLACK``.
 
     The scan's black is the depth that its ``radius / 5`` darkest pixels of ``depth`` reach
     (the disk and its drawn limb, on an image of disk ``radius`` pixels): more than a dot's
@@ -145,7 +144,7 @@ def ink_gain(depth, radius):
     if values.size <= darkest:
         return 1.0
     black = float(np.partition(values, values.size - darkest)[values.size - darkest])
-    return float(np.clip(black, *TUNED_BLACKS) / black) if black > 0 else 1.0
+    return max(1.0, LIGHTEST_BLACK / black) if black > 0 else 1.0
 
 
 def levelled(grey, paper, block, gain):

@@ -252,7 +252,7 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     yy, xx = np.ogrid[: depth.shape[0], : depth.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
     gain = ink_gain(depth[r < rw * (1 + _LINE_REACH)], rw)
-    if gain != 1:  # a faded, light or high-contrast scan: its ink as deep as on the forms the defaults were set on
+    if gain > 1:  # a faded or light scan: its ink as deep as on the lightest form the defaults were set on
         depth, averaged, grey = gain * depth, gain * averaged, levelled(grey, paper, f, gain)
     strong = depth > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
@@ -391,8 +391,8 @@ def learned_verdict(verdict, p_spot, umbra=False):
 _DETECTION_PARAMETERS = """threshold : float
         Ink depth, as a fraction of the local paper level (0..1). Candidates are connected
         regions of ink deeper than half of it that hold some ink deeper than it. On a scan
-        whose darkest ink is lighter than 0.61 or deeper than 0.76 (faded, scanned light or
-        with a high contrast), depths are of its ink levelled to the nearer first.
+        whose darkest ink is lighter than 0.61 (faded, scanned light), depths are of its ink
+        deepened to that first.
     dot_size : float
         Longest pencil dot (pore), fraction of the disk radius: thin ink up to this long
         (along its main axis, and as ink area over stroke width) is a spot, longer is a stroke.
@@ -468,7 +468,7 @@ def spot_candidates(drawing_map, *, threshold=0.3, dot_size=0.018, pen_width=0.0
         the disk centre over the radius), ``width`` (stroke width, with the foreshortening
         undone), ``length`` (along the main axis), ``stroke`` (ink area over width), all
         three in fractions of the disk radius, ``fill`` (area with holes filled over ink
-        area), ``depth`` (deepest ink, levelled on a light or dark scan), ``n_pixels``,
+        area), ``depth`` (deepest ink, deepened on a light scan), ``n_pixels``,
         ``p_spot`` (the mark classifier's probability of a spot; NaN without it) and
         ``umbra`` (whether the outline of a mark the shape rules call a spot holds an umbra
         apart from it: ink inside its loop that does not touch it; the classifier, which
