@@ -92,7 +92,7 @@ JPEG_RECORD = HERE / "reference" / "drawings_jpeg.json"
 JPEG_DOCS = HERE.parent / "docs" / "drawings_benchmark_jpeg.inc"
 CONTRAST_RECORD = HERE / "reference" / "drawings_contrast.json"
 CONTRAST_DOCS = HERE.parent / "docs" / "drawings_benchmark_contrast.inc"
-# The copies of the forms that --scales, --contrast and --jpeg score, by the key of their record
+# The copies of the forms that --scales, --contrasts and --jpeg score, by the key of their record
 # rows: their record, docs table, the table's first column and its title's first word.
 COPIES = {
     "scale": (SCALES_RECORD, SCALES_DOCS, "scans downsampled by", "Downsampled"),
@@ -447,15 +447,15 @@ def render_docs(record, per_form=True):
     return "\n".join(lines + _list_table("Per form", [heads, *per_form])) + "\n"
 
 
-_SCALE_COLUMNS = [  # heading, key, format
+_COPY_COLUMNS = [  # heading, key, format
     ("groups exact", "groups_exact", "%"), ("Wolf within 20 %", "wolf_within_20pct", "%"),
     ("recall", "spot_recall", "f"), ("precision", "spot_precision", "f"), ("false", "false_detections", "i"),
     ("refused", "refused", "i"),
 ]  # fmt: skip
 
 
-def scale_summary(record):
-    """One scale's summary: the disk radii (image pixels of the scan as scored) and the scores, all and held out."""
+def copy_summary(record):
+    """One copy's summary: the disk radii (image pixels of the scan as scored) and the scores, all and held out."""
     radii = [r["radius_px"] / record["scale"] for r in record["rows"] if "radius_px" in r]
     return {"scale": record["scale"], "quality": record["quality"], "contrast": record.get("contrast"),
             "radius_px": [round(float(np.percentile(radii, q))) for q in (0, 50, 100)],
@@ -463,28 +463,26 @@ def scale_summary(record):
 
 
 def copy_kind(entry):
-    """Which copy of the forms (a key of COPIES) a --scales, --contrast or --jpeg record row scored."""
+    """Which copy of the forms (a key of COPIES) a --scales, --contrasts or --jpeg record row scored."""
     return next((key for key in ("contrast", "quality") if entry.get(key) is not None), "scale")
 
 
-def render_scales(record):
-    """The reStructuredText table of a --scales, --contrast or --jpeg record, for docs/drawings_benchmark.rst."""
-    kind = copy_kind(record["scales"][0])
-    record_path, _, first_head, title_word = COPIES[kind]
+def render_copies(record):
+    """The reStructuredText table of a --scales, --contrasts or --jpeg record, for docs/drawings_benchmark.rst."""
+    copy_key = copy_kind(record["scales"][0])
+    record_path, _, first_head, title_word = COPIES[copy_key]
     lines = [
         f".. This file is written by benchmarks/drawings.py from benchmarks/reference/{record_path.name};",
         f"   do not edit: run ``{record['command']}``.",
         "",
     ]
-    heads = [first_head, "disk radius px (min, median, max)"]
-    heads += ["forms"]
-    heads += [head for head, _, _ in _SCALE_COLUMNS] + ["held out: recall", "held out: precision"]
+    heads = [first_head, "disk radius px (min, median, max)", "forms"]
+    heads += [head for head, _, _ in _COPY_COLUMNS] + ["held out: recall", "held out: precision"]
     rows = [heads]
     for entry in record["scales"]:
         total, held = entry["total"], entry["held-out"]
-        first = f"{entry[kind]:g}"
-        rows.append([first, ", ".join(map(str, entry["radius_px"])), str(total["forms"])]
-                    + [_cell(total[key], kind) for _, key, kind in _SCALE_COLUMNS]
+        rows.append([f"{entry[copy_key]:g}", ", ".join(map(str, entry["radius_px"])), str(total["forms"])]
+                    + [_cell(total[key], kind) for _, key, kind in _COPY_COLUMNS]
                     + [_cell(held["spot_recall"], "f"), _cell(held["spot_precision"], "f")])  # fmt: skip
     title = f"{title_word} scans, ``{record['command']}``, {record['date']}, commit {record['commit']}"
     return "\n".join(lines + _list_table(title, rows)) + "\n"
@@ -553,9 +551,9 @@ def main(argv=None):
             records = [score_folders(folders, older=args.data if args.all else None, command=command,
                                      threshold=args.threshold, copy=copy) for copy in copies]  # fmt: skip
             record = {k: records[-1][k] for k in ("date", "commit", "command")}
-            record["scales"] = [scale_summary(r) for r in records]
+            record["scales"] = [copy_summary(r) for r in records]
             record_path, docs = COPIES[copy_kind(record["scales"][0])][:2]
-            rendered = render_scales(record)
+            rendered = render_copies(record)
         else:
             record = score_folders(folders, older=args.data if args.all else None, command=command,
                                    batch=args.batch, threshold=args.threshold)  # fmt: skip

@@ -251,13 +251,13 @@ def _find_candidates(drawing_map, threshold, dot_size, pen_width, outline_size, 
     paper, averaged, depth = block_depths(grey, f, paper_size)
     yy, xx = np.ogrid[: depth.shape[0], : depth.shape[1]]
     r = np.hypot(xx - cxw, yy - cyw)
-    gain = ink_gain(depth[r < rw * (1 + _LINE_REACH)], rw)
-    if gain > 1:  # a faded or light scan: its ink as deep as on the lightest form the defaults were set on
+    near_disk = r < rw * (1 + _LINE_REACH)  # the disk and its drawn limb
+    if (gain := ink_gain(depth[near_disk], rw)) > 1:  # a faded or light scan: ink as deep as on the tuned forms
         depth, averaged, grey = gain * depth, gain * averaged, levelled(grey, paper, f, gain)
     strong = depth > threshold
     margin = _limb_margin(strong, r, rw) if limb_margin is None else float(limb_margin) / f
     inside = r < rw - margin
-    lines = thin_lines(depth > threshold / 2, r < rw * (1 + _LINE_REACH), rw, pen_width)
+    lines = thin_lines(depth > threshold / 2, near_disk, rw, pen_width)
     ink = (depth > threshold / 2) & inside & ~lines
     labels, _ = ndimage.label(ndimage.binary_fill_holes(ink), structure=np.ones((3, 3)))
     slices = ndimage.find_objects(labels)
