@@ -55,6 +55,12 @@ re-compressed on its way to an archive or a web page); ``--all`` then writes
 scores every form with its ink lightened to each fraction of its depth below white (1.2:
 deepened), as a scanner's contrast setting or a faded form gives it; ``--all`` then writes
 ``benchmarks/reference/drawings_contrast.json`` and ``docs/drawings_benchmark_contrast.inc``.
+
+    python benchmarks/drawings.py --all --blurs 0.5 0.7 1
+
+scores every form blurred by a Gaussian of each width (sigma, scan pixels), as a softer
+scanner or a scan of a copy gives it; ``--all`` then writes
+``benchmarks/reference/drawings_blur.json`` and ``docs/drawings_benchmark_blur.inc``.
 ``--threshold T`` scores with another ink threshold than the default (written only to the
 ``--json`` and ``--docs`` given), e.g. ``--all --scales 1 1.5 2 --threshold 0.25 --json
 /tmp/t.json``.
@@ -92,12 +98,15 @@ JPEG_RECORD = HERE / "reference" / "drawings_jpeg.json"
 JPEG_DOCS = HERE.parent / "docs" / "drawings_benchmark_jpeg.inc"
 CONTRAST_RECORD = HERE / "reference" / "drawings_contrast.json"
 CONTRAST_DOCS = HERE.parent / "docs" / "drawings_benchmark_contrast.inc"
-# The copies of the forms that --scales, --contrasts and --jpeg score, by the key of their record
+BLUR_RECORD = HERE / "reference" / "drawings_blur.json"
+BLUR_DOCS = HERE.parent / "docs" / "drawings_benchmark_blur.inc"
+# The copies of the forms that --scales, --contrasts, --jpeg and --blurs score, by the key of their record
 # rows: their record, docs table, the table's first column and its title's first word.
 COPIES = {
     "scale": (SCALES_RECORD, SCALES_DOCS, "scans downsampled by", "Downsampled"),
     "contrast": (CONTRAST_RECORD, CONTRAST_DOCS, "ink lightened to (of its depth)", "Lightened"),
     "quality": (JPEG_RECORD, JPEG_DOCS, "saved as a JPEG of quality", "Re-compressed"),
+    "blur": (BLUR_RECORD, BLUR_DOCS, "blurred by a Gaussian of sigma (px)", "Blurred"),
 }
 # score_drawings.py: a marked spot is found within this many limb radii (+ its own radius).
 FOUND_WITHIN = 0.02
@@ -155,14 +164,16 @@ def _one(path, date, repeats):
     )
 
 
-def _score_one(path, date, template=None, scale=1.0, threshold=None, quality=None, contrast=None):
+def _score_one(path, date, template=None, scale=1.0, threshold=None, quality=None, contrast=None, blur=None):
     """
     In the child: read + detect one form with the defaults (and the form template saved at
     ``template``, .npy; downsampled by ``scale``; its ink lightened to ``contrast`` of its depth
-    below white; saved again as a JPEG of ``quality``; another ink ``threshold``), once; print
+    below white; blurred by a Gaussian of sigma ``blur`` pixels; saved again as a JPEG of
+    ``quality``; another ink ``threshold``), once; print
     the spots in image pixels as JSON.
     """
     from PIL import Image
+    from scipy import ndimage
 
     import sunpy_dlmag
     from sunpy_dlmag.drawings.read import grey_image
@@ -176,6 +187,9 @@ def _score_one(path, date, template=None, scale=1.0, threshold=None, quality=Non
     if contrast is not None:  # as a scanner's contrast setting: white stays, ink moves toward it
         grey = grey_image(source)[0]
         source = np.clip(np.round(255 - (255 - grey) * contrast), 0, 255).astype(np.uint8)
+    if blur is not None:  # as a softer scanner: the same ink spread over more pixels
+        grey = grey_image(source)[0].astype(np.float32)
+        source = np.clip(np.round(ndimage.gaussian_filter(grey, blur)), 0, 255).astype(np.uint8)
     if quality is not None:
         saved = io.BytesIO()
         grey = np.clip(np.round(grey_image(source)[0]), 0, 255).astype(np.uint8)
@@ -339,7 +353,8 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
     Score every form of ``folders`` (and of the five older scans in ``older``), with ``batch``
     as ``sunpy-dlmag counts`` does (the form template of each size of a folder), with another
     ink ``threshold``, or a ``copy`` of each form: ``{"scale": S}`` downsampled by S, ``{"contrast":
-    C}`` its ink lightened to C of its depth, ``{"quality": Q}`` saved again as a JPEG; the record for JSON.
+    C}`` its ink lightened to C of its depth, ``{"blur": B}`` blurred by a Gaussian of sigma B px,
+    ``{"quality": Q}`` saved again as a JPEG; the record for JSON.
     """
     copy = copy or {}
     rows = []
@@ -391,6 +406,7 @@ def score_folders(folders, older=None, command="python benchmarks/drawings.py --
         "scale": copy.get("scale", 1.0),
         "quality": copy.get("quality"),
         "contrast": copy.get("contrast"),
+        "blur": copy.get("blur"),
         "threshold": threshold,
         "cpus": os.cpu_count(),
         "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
@@ -458,17 +474,18 @@ def copy_summary(record):
     """One copy's summary: the disk radii (image pixels of the scan as scored) and the scores, all and held out."""
     radii = [r["radius_px"] / record["scale"] for r in record["rows"] if "radius_px" in r]
     return {"scale": record["scale"], "quality": record["quality"], "contrast": record.get("contrast"),
+            "blur": record.get("blur"),
             "radius_px": [round(float(np.percentile(radii, q))) for q in (0, 50, 100)],
             "total": record["total"], "held-out": record["parts"]["held-out"]}  # fmt: skip
 
 
 def copy_kind(entry):
-    """Which copy of the forms (a key of COPIES) a --scales, --contrasts or --jpeg record row scored."""
-    return next((key for key in ("contrast", "quality") if entry.get(key) is not None), "scale")
+    """Which copy of the forms (a key of COPIES) a --scales, --contrasts, --jpeg or --blurs record row scored."""
+    return next((key for key in ("contrast", "quality", "blur") if entry.get(key) is not None), "scale")
 
 
 def render_copies(record):
-    """The reStructuredText table of a --scales, --contrasts or --jpeg record, for docs/drawings_benchmark.rst."""
+    """The reStructuredText table of a copies record (--scales, --contrasts, ...), for docs/drawings_benchmark.rst."""
     copy_key = copy_kind(record["scales"][0])
     record_path, _, first_head, title_word = COPIES[copy_key]
     lines = [
@@ -512,6 +529,10 @@ def main(argv=None):
         metavar="C",
         help="score the forms with their ink lightened to C of its depth (above 1: deepened)",
     )
+    parser.add_argument("--blur", type=float, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--blurs", type=float, nargs="+", metavar="B", help="score the forms blurred by a Gaussian of sigma B px"
+    )
     parser.add_argument("--threshold", type=float, help="another ink threshold than detect_sunspots's default")
     args = parser.parse_args(argv)
     if args.one:
@@ -519,7 +540,7 @@ def main(argv=None):
         return 0
     if args.score_one:
         options = {"template": args.template, "scale": args.scale, "threshold": args.threshold}
-        _score_one(*args.score_one, quality=args.quality, contrast=args.contrast, **options)
+        _score_one(*args.score_one, quality=args.quality, contrast=args.contrast, blur=args.blur, **options)
         return 0
     if args.folders or args.all:
         folders = list(args.folders)
@@ -532,8 +553,8 @@ def main(argv=None):
         command = " ".join(["python benchmarks/drawings.py", *(sys.argv[1:] if argv is None else map(str, argv))])
         # The committed records are of the defaults: another threshold writes only where --json / --docs say.
         records_by_default = args.all and args.threshold is None
-        if sum(bool(copies) for copies in (args.scales, args.contrasts, args.jpeg)) > 1:
-            print("Give one of --scales, --contrasts and --jpeg.", file=sys.stderr)
+        if sum(bool(copies) for copies in (args.scales, args.contrasts, args.jpeg, args.blurs)) > 1:
+            print("Give one of --scales, --contrasts, --jpeg and --blurs.", file=sys.stderr)
             return 2
         if args.scales and min(args.scales) < 1:
             print(f"--scales are factors of 1 or more (downsampling), got {args.scales}.", file=sys.stderr)
@@ -544,10 +565,13 @@ def main(argv=None):
         if args.contrasts and min(args.contrasts) <= 0:
             print(f"--contrasts are factors above 0 of the ink's depth, got {args.contrasts}.", file=sys.stderr)
             return 2
-        if args.scales or args.contrasts or args.jpeg:
-            # One record row per copy of the forms: downsampled, lightened, or saved again as JPEGs.
-            copies = ([{"scale": v} for v in args.scales or ()] + [{"contrast": v} for v in args.contrasts or ()]
-                      + [{"quality": v} for v in args.jpeg or ()])  # fmt: skip
+        if args.blurs and min(args.blurs) <= 0:
+            print(f"--blurs are Gaussian sigmas above 0 (scan pixels), got {args.blurs}.", file=sys.stderr)
+            return 2
+        if args.scales or args.contrasts or args.jpeg or args.blurs:
+            # One record row per copy of the forms: downsampled, lightened, saved again as JPEGs, or blurred.
+            asked = {"scale": args.scales, "contrast": args.contrasts, "quality": args.jpeg, "blur": args.blurs}
+            copies = [{key: value} for key, values in asked.items() for value in values or ()]
             records = [score_folders(folders, older=args.data if args.all else None, command=command,
                                      threshold=args.threshold, copy=copy) for copy in copies]  # fmt: skip
             record = {k: records[-1][k] for k in ("date", "commit", "command")}
