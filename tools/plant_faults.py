@@ -146,6 +146,14 @@ FAULTS = (
         "    return 1.0\n",
         ("tests/drawings/test_drawings_shapes.py",),
     ),
+    Fault(
+        "soft-limb-at-fixed-depth",
+        "a soft or faded limb line is read at the fixed limb ink depth (the form is refused)",
+        "sunpy_dlmag/drawings/read.py",
+        "    dark = depth > np.clip(line / 2, _DISK_INK_DEPTH / 2, _DISK_INK_DEPTH)\n",
+        "    dark = depth > _DISK_INK_DEPTH\n",
+        ("tests/drawings/test_drawings_real.py",),
+    ),
 )
 
 

@@ -301,7 +301,15 @@ def _ink_near_circle(grey, cx, cy, r, band):
     paper = paper_level(geometry.block_mean(grey, step, dtype=None), odd_size(max(9, 0.02 * min(h, w) / step)))
     ys, xs = _ring_pixels(grey.shape, cx, cy, r, band)
     level = paper[np.minimum(ys // step, paper.shape[0] - 1), np.minimum(xs // step, paper.shape[1] - 1)]
-    dark = grey[ys, xs] < (1 - _DISK_INK_DEPTH) * level
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = np.where(level > 0, 1 - grey[ys, xs] / level, 0.0)
+    # A faded or soft limb line is ink down to half its own depth (its deepest pixel across the
+    # ring, the median round the circle), but never fainter than half the ink depth.
+    angle = ((np.arctan2(ys - cy, xs - cx) + np.pi) / (2 * np.pi) * 360).astype(int) % 360
+    deepest = np.full(360, -np.inf)
+    np.maximum.at(deepest, angle, depth)
+    line = float(np.median(deepest[np.isfinite(deepest)])) if np.isfinite(deepest).any() else 0.0
+    dark = depth > np.clip(line / 2, _DISK_INK_DEPTH / 2, _DISK_INK_DEPTH)
     return xs[dark].astype(float), ys[dark].astype(float)
 
 

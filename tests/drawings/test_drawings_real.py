@@ -541,3 +541,20 @@ def test_a_form_scanned_light_gives_the_observers_groups():
     spots = drawings.detect_sunspots(drawing)
     assert len(set(spots["group"])) == 3
     assert len(spots) >= 10
+
+
+@pytest.mark.skipif(UCCLE is None, reason="no Uccle 1940-2024 forms")
+def test_a_soft_scan_keeps_its_limb():
+    # 5 Sept 1941, the lightest tuned form, blurred by a Gaussian of 1 px as a softer scanner
+    # gives it: its limb line falls under the limb's ink depth (0.25) over most of the circle.
+    # The line is read down to half its own depth: the same circle as on the scan (refused before).
+    from PIL import Image
+    from scipy import ndimage
+
+    with Image.open(UCCLE / "usd194109050805.jpg") as image:
+        grey = np.asarray(image.convert("L"), dtype=float)
+    soft = np.round(ndimage.gaussian_filter(grey, 1.0)).astype(np.uint8)
+    date = "1941-09-05T08:05"
+    scanned, blurred = (drawings.read_drawing(g, date=date, north_angle=0 * u.deg, mirrored=True) for g in (grey, soft))
+    for key in ("crpix1", "crpix2", "drawr"):
+        assert blurred.meta[key] == pytest.approx(scanned.meta[key], abs=1.5), key
