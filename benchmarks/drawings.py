@@ -56,7 +56,7 @@ scores every form with its ink lightened to each fraction of its depth below whi
 deepened), as a scanner's contrast setting or a faded form gives it; ``--all`` then writes
 ``benchmarks/reference/drawings_contrast.json`` and ``docs/drawings_benchmark_contrast.inc``.
 
-    python benchmarks/drawings.py --all --blurs 0.5 0.7 1
+    python benchmarks/drawings.py --all --blurs 0.35 0.7 1
 
 scores every form blurred by a Gaussian of each width (sigma, scan pixels), as a softer
 scanner or a scan of a copy gives it; ``--all`` then writes
