@@ -175,13 +175,17 @@ def _circumcircles(xs, ys):
     return ux, uy, np.hypot(x1 - ux, y1 - uy)
 
 
+def _angle_bins(xs, ys, cx, cy, n_bins):
+    """Which of ``n_bins`` equal sectors round ``(cx, cy)`` each point ``xs, ys`` lies in."""
+    return ((np.arctan2(ys - cy, xs - cx) + np.pi) / (2 * np.pi) * n_bins).astype(int) % n_bins
+
+
 def _coverage(xs, ys, cx, cy, r, tol, n_bins):
     dist = np.hypot(xs - cx, ys - cy)
     inliers = np.abs(dist - r) < tol
     if not inliers.any():
         return 0.0, inliers
-    angles = np.arctan2(ys[inliers] - cy, xs[inliers] - cx)
-    bins = ((angles + np.pi) / (2 * np.pi) * n_bins).astype(int) % n_bins
+    bins = _angle_bins(xs[inliers], ys[inliers], cx, cy, n_bins)
     return np.count_nonzero(np.bincount(bins, minlength=n_bins)) / n_bins, inliers
 
 
@@ -196,8 +200,7 @@ def _line_coverage(xs, ys, cx, cy, r, tol, n_bins):
     """
     dist = np.abs(np.hypot(xs - cx, ys - cy) - r)
     near = dist < 3 * tol
-    angles = np.arctan2(ys[near] - cy, xs[near] - cx)
-    bins = ((angles + np.pi) / (2 * np.pi) * n_bins).astype(int) % n_bins
+    bins = _angle_bins(xs[near], ys[near], cx, cy, n_bins)
     on = dist[near] < tol
     n_on = np.bincount(bins[on], minlength=n_bins)
     n_side = np.bincount(bins[~on], minlength=n_bins)
@@ -305,9 +308,8 @@ def _ink_near_circle(grey, cx, cy, r, band):
         depth = np.where(level > 0, 1 - grey[ys, xs] / level, 0.0)
     # A faded or soft limb line is ink down to half its own depth (its deepest pixel across the
     # ring, the median round the circle), but never fainter than half the ink depth.
-    angle = ((np.arctan2(ys - cy, xs - cx) + np.pi) / (2 * np.pi) * 360).astype(int) % 360
     deepest = np.full(360, -np.inf)
-    np.maximum.at(deepest, angle, depth)
+    np.maximum.at(deepest, _angle_bins(xs, ys, cx, cy, 360), depth)
     line = float(np.median(deepest[np.isfinite(deepest)])) if np.isfinite(deepest).any() else 0.0
     dark = depth > np.clip(line / 2, _DISK_INK_DEPTH / 2, _DISK_INK_DEPTH)
     return xs[dark].astype(float), ys[dark].astype(float)
